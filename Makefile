@@ -1,0 +1,42 @@
+# Vigie — the two commands a new user needs:
+#   make demo   set up, build the demo city's store and serve it on http://127.0.0.1:5000
+#   make test   set up with the test extras and run every test
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+GEO_APP := $(VENV)/bin/geo-app
+export GEO_APP_HOME ?= $(CURDIR)/instance
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: demo test install install-test assets bench clean
+
+$(VENV)/.base: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.base
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $@
+
+install: $(VENV)/.base assets
+install-test: $(VENV)/.test assets
+
+assets:
+	@true
+
+demo: install
+	$(GEO_APP) demo
+	@echo "Vigie (demo city, simulated incidents) on http://$(HOST):$(PORT)/"
+	$(GEO_APP) serve --host $(HOST) --port $(PORT)
+
+test: install-test
+	$(PY) -m pytest
+
+bench: install-test
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) instance build *.egg-info

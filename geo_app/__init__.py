@@ -1,0 +1,1 @@
+"""Vigie's web service: a thin Flask shell over the ``layers`` library."""

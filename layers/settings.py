@@ -1,0 +1,116 @@
+"""Deployment settings shared by the library, the CLI and the web service.
+
+The web and CLI read them from ``$GEO_APP_HOME/config.toml`` and ``GEO_APP_*`` environment
+variables (``geo_app.config.load_settings``); the library only receives a ``Settings`` value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from layers.errors import ParameterError
+
+__all__ = ["Settings", "parse_bbox"]
+
+
+def parse_bbox(value, *, param: str = "bbox") -> tuple[float, float, float, float] | None:
+    """Parse ``"minx,miny,maxx,maxy"`` (or a 4-sequence) in lon/lat degrees.
+
+    Raises ``ParameterError`` naming ``param`` when the text is not four numbers, when min > max
+    or when the values are outside valid longitudes/latitudes.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.split(",")]
+    else:
+        parts = list(value)
+    try:
+        nums = tuple(float(p) for p in parts)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"{param} must be four numbers minx,miny,maxx,maxy in degrees, got '{value}'.", param
+        ) from None
+    if len(nums) != 4:
+        raise ParameterError(
+            f"{param} must be four numbers minx,miny,maxx,maxy in degrees, got {len(nums)}.", param
+        )
+    minx, miny, maxx, maxy = nums
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90):
+        raise ParameterError(
+            f"{param} must be longitudes in [-180, 180] and latitudes in [-90, 90], got '{value}'.",
+            param,
+        )
+    if minx > maxx or miny > maxy:
+        raise ParameterError(f"{param}: min must not exceed max, got '{value}'.", param)
+    return nums
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A deployment's settings.
+
+    Parameters
+    ----------
+    analysis_crs : int or None
+        EPSG code of the metric CRS used for every distance, area, cell size and bandwidth
+        (2154 Lambert-93 for metropolitan France, 3163 for Nouméa). ``None``: the UTM zone
+        estimated from the data.
+    timezone : str
+        IANA time zone of the territory (``Europe/Paris``, ``Pacific/Noumea``); local hours,
+        weekdays, months and darkness are computed in it.
+    territory : tuple of float or None
+        lon/lat bbox ``(minx, miny, maxx, maxy)``; imported points outside it are rejected.
+        ``None``: only valid lon/lat ranges are checked.
+    study_area : str or None
+        Where grids are clipped: ``"areas:commune"`` (areas whose ``level`` is ``commune``),
+        ``"areas"`` (union of all areas), ``"zac"`` (union of ZACs); ``None``: the union of areas
+        if any, else the incidents' extent.
+    taxonomy : str or None
+        Path to a deployment taxonomy CSV; ``None`` uses the default.
+    k_anonymity : int
+        Aggregates shown to roles that may not see points suppress cells below this count.
+    """
+
+    analysis_crs: int | None = 2154
+    timezone: str = "Europe/Paris"
+    territory: tuple[float, float, float, float] | None = None
+    study_area: str | None = None
+    taxonomy: str | None = None
+    k_anonymity: int = 5
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self):
+        if self.analysis_crs is not None:
+            try:
+                crs = CRS.from_epsg(int(self.analysis_crs))
+            except (CRSError, ValueError, TypeError):
+                raise ParameterError(
+                    f"analysis CRS '{self.analysis_crs}' is not a known EPSG code.", "analysis_crs"
+                ) from None
+            if not crs.is_projected:
+                raise ParameterError(
+                    f"analysis CRS EPSG:{self.analysis_crs} is not projected: use a metric CRS "
+                    "such as 2154 (Lambert-93) or 3163 (New Caledonia).",
+                    "analysis_crs",
+                )
+            object.__setattr__(self, "analysis_crs", int(self.analysis_crs))
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ParameterError(
+                f"time zone '{self.timezone}' is unknown: use an IANA name such as Europe/Paris.",
+                "timezone",
+            ) from None
+        if self.territory is not None:
+            object.__setattr__(self, "territory", parse_bbox(self.territory, param="territory"))
+        if int(self.k_anonymity) < 1:
+            raise ParameterError("k_anonymity must be at least 1.", "k_anonymity")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)

@@ -1,0 +1,93 @@
+"""The store interface: what every backend (GeoPackage now, PostGIS later) provides.
+
+A backend is selected by ``open_store(url)``: a file path (``…/store.gpkg``) gives the embedded
+GeoPackage backend; a ``postgresql://`` URL is reserved for the PostGIS backend. Both must pass
+the same test suite (``tests/store/``), written against this interface only.
+
+Contract
+--------
+- Layers are stored in EPSG:4326; ``read`` returns GeoDataFrames in EPSG:4326 with the columns
+  of the kind's ``LayerSpec`` plus ``fid`` (stable feature id within the store) and ``batch_id``.
+  Incident ``occurred_from`` / ``occurred_to`` come back as ``datetime64[ns, UTC]``.
+- ``import_batch`` is all-or-nothing: after an error, an exception or a killed process the
+  store is exactly as it was, and readers in other processes keep reading the previous state
+  during the write.
+- Every import is a ``Batch`` (file name, checksum, user, time, counts, report), listed by
+  ``batches`` and removed whole by ``rollback``.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+
+from layers.filters import Filters
+
+__all__ = ["Batch", "Store"]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One import: where it came from, who made it, what it holds.
+
+    ``report`` is the validation report as a list of ``{"row", "field", "message",
+    "severity"}`` dicts (kept with the batch under ``--skip-invalid``).
+    """
+
+    id: str
+    kind: str
+    file_name: str
+    checksum: str  # sha256 of the source file
+    user: str
+    created: str  # ISO 8601 UTC
+    n_read: int
+    n_stored: int
+    n_rejected: int
+    simulated: bool = False
+    options: dict = field(default_factory=dict)
+    report: list = field(default_factory=list)
+
+
+class Store(abc.ABC):
+    """Persistence of layers and import batches."""
+
+    @abc.abstractmethod
+    def read(
+        self,
+        kind: str,
+        filters: Filters | None = None,
+        *,
+        columns: list[str] | None = None,
+        tz: str = "Europe/Paris",
+    ) -> gpd.GeoDataFrame:
+        """Features of ``kind`` passing ``filters`` (EPSG:4326). ``tz`` is used for hour and
+        weekday filters. An empty layer gives an empty frame with the kind's columns."""
+
+    @abc.abstractmethod
+    def count(self, kind: str, filters: Filters | None = None, *, tz: str = "Europe/Paris") -> int:
+        """Number of features of ``kind`` passing ``filters``."""
+
+    @abc.abstractmethod
+    def counts(self) -> dict[str, int]:
+        """Feature count of every registered kind (0 for empty kinds)."""
+
+    @abc.abstractmethod
+    def import_batch(self, kind: str, gdf: gpd.GeoDataFrame, batch: Batch, *, progress=None) -> Batch:
+        """Append validated features as one batch, atomically. ``gdf`` must hold the kind's
+        columns in EPSG:4326. ``progress`` is an optional callable(n_done, n_total)."""
+
+    @abc.abstractmethod
+    def batches(self, kind: str | None = None) -> list[Batch]:
+        """All batches, oldest first (only those of ``kind`` if given)."""
+
+    @abc.abstractmethod
+    def rollback(self, batch_id: str) -> Batch:
+        """Remove every feature of a batch and the batch itself, atomically. ``NotFound`` if
+        there is no such batch."""
+
+    @property
+    @abc.abstractmethod
+    def version(self) -> str:
+        """A token that changes whenever the stored data changes (for caches)."""
