@@ -207,7 +207,7 @@ def apply_filters(
             if filters.hours is not None:
                 keep &= local.dt.hour.isin(filters.hours).to_numpy()
             if filters.weekdays is not None:
-                keep &= local.dt.weekday.isin(filters.weekdays).to_numpy()
+                keep &= local.dt.day_of_week.isin(filters.weekdays).to_numpy()
     if filters.categories is not None:
         keep &= incidents["category"].isin(filters.categories).to_numpy()
     if filters.zac is not None:
