@@ -410,7 +410,7 @@ class _Calendar:
         end = start + pd.DateOffset(months=months)
         self.days = pd.date_range(start, end - pd.Timedelta(days=1), freq="D")
         self.day_ns = self.days.as_unit("ns").asi8
-        self.dow = self.days.dayofweek.to_numpy()
+        self.dow = self.days.day_of_week.to_numpy()
         self.calmonth = self.days.month.to_numpy()
         self.offset = ((self.days.year - start.year) * 12 + self.days.month - start.month).to_numpy()
         self.months = months
