@@ -1,0 +1,381 @@
+"""Accounts and sessions: password hashing (argon2id), Flask-Login, the login and logout views,
+CSRF protection (Flask-WTF), the login rate limit, secure cookies, security headers and the
+audit helper.
+
+``init_app(app, db_path)`` binds all of it to an application; the route gate itself (which role
+reaches which endpoint) is ``geo_app.access``.
+
+Open mode: while the deployment has no account at all (a fresh ``geo-app init`` before the first
+``geo-app user add``), requests are served as a local ``admin`` called ``local`` and every page
+says so; as soon as one account exists every page but ``/login`` and static files requires a
+login. ``app.config["LOGIN_DISABLED"] = True`` (tests) keeps the open mode on.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFProtect
+
+from geo_app import access
+from geo_app.db import AppDB
+from layers.errors import ParameterError
+
+__all__ = [
+    "Account",
+    "LOCAL_ACCOUNT",
+    "hash_password",
+    "verify_password",
+    "check_password_strength",
+    "init_app",
+    "get_db",
+    "current_account",
+    "audit",
+    "bp",
+    "MIN_PASSWORD_LENGTH",
+    "content_security_policy",
+]
+
+MIN_PASSWORD_LENGTH = 8
+_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash (``$argon2id$…``) of ``password``."""
+    check_password_strength(password)
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when ``password`` matches ``password_hash`` (False for a missing or broken hash)."""
+    if not password_hash:
+        # spend the same time as a real check so that unknown names are not revealed by timing
+        try:
+            _hasher.verify(_DUMMY_HASH, password or "")
+        except (VerificationError, InvalidHashError):
+            pass
+        return False
+    try:
+        return _hasher.verify(password_hash, password or "")
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def check_password_strength(password: str) -> None:
+    """``ParameterError`` for a password shorter than ``MIN_PASSWORD_LENGTH`` characters."""
+    if password is None or len(password) < MIN_PASSWORD_LENGTH:
+        raise ParameterError(
+            f"the password must hold at least {MIN_PASSWORD_LENGTH} characters.", "password"
+        )
+
+
+_DUMMY_HASH = _hasher.hash("not-a-password-" + secrets.token_hex(8))
+
+
+@dataclass(frozen=True)
+class Account:
+    """The logged-in user as Flask-Login sees it."""
+
+    id: int
+    name: str
+    role: str
+    zacs: tuple[str, ...] = ()
+    active: bool = True
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return self.role in access.ROLES
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return not self.is_authenticated
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def role_label(self) -> str:
+        return access.ROLE_LABELS.get(self.role, self.role)
+
+    @classmethod
+    def from_record(cls, rec) -> "Account":
+        return cls(id=rec.id, name=rec.name, role=rec.role, zacs=tuple(rec.zacs), active=rec.active)
+
+
+#: the account requests run as while the deployment has no account (open mode)
+LOCAL_ACCOUNT = Account(id=0, name="local", role="admin")
+#: nobody logged in
+ANONYMOUS = Account(id=-1, name="", role="", active=False)
+
+
+def get_db(app=None) -> AppDB:
+    """The application database bound to ``app`` (default: the current app)."""
+    app = app or current_app
+    return app.extensions["vigie_db"]
+
+
+def _open_mode(app=None) -> bool:
+    app = app or current_app
+    if app.config.get("LOGIN_DISABLED"):
+        return True
+    return not get_db(app).has_users()
+
+
+def current_account() -> Account:
+    """The account of the current request: the logged-in user, ``LOCAL_ACCOUNT`` in open mode,
+    else an anonymous account holding no permission."""
+    if "vigie_account" in g:
+        return g.vigie_account
+    user = current_user
+    if getattr(user, "is_authenticated", False) and isinstance(user, Account):
+        acc = user
+    elif _open_mode():
+        acc = LOCAL_ACCOUNT
+    else:
+        acc = ANONYMOUS
+    g.vigie_account = acc
+    return acc
+
+
+def _client_ip() -> str:
+    return request.remote_addr or ""
+
+
+def audit(action: str, *, target: str = "", detail: dict | None = None, account=None) -> None:
+    """Write one audit line for the current request (user, role and address filled in)."""
+    acc = account or current_account()
+    get_db().audit(action, user=acc.name, role=acc.role, target=target, detail=detail, ip=_client_ip())
+
+
+# ------------------------------------------------------------------------------------------
+# Security headers
+
+def _tile_origin(tile_url: str | None) -> str | None:
+    if not tile_url:
+        return None
+    parts = urlsplit(tile_url.replace("{s}.", "SUBDOMAIN."))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    host = parts.netloc.replace("SUBDOMAIN.", "*.")
+    if "{" in host:  # a template in the host we cannot express: allow the scheme's host only
+        return None
+    return f"{parts.scheme}://{host}"
+
+
+def content_security_policy(tile_url: str | None = None) -> str:
+    """The Content-Security-Policy: nothing from outside the service except basemap tiles.
+
+    Scripts and styles allow ``'unsafe-inline'`` because Folium writes its map as an inline
+    script; no outside origin is allowed for them.
+    """
+    img = ["'self'", "data:", "blob:"]
+    origin = _tile_origin(tile_url)
+    if origin:
+        img.append(origin)
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self' 'unsafe-inline'",
+            "style-src 'self' 'unsafe-inline'",
+            f"img-src {' '.join(img)}",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'self'",
+        ]
+    )
+
+
+def _tile_url(app) -> str | None:
+    for key in ("TILE_URL", "GEO_APP_TILE_URL", "tile_url"):
+        if app.config.get(key):
+            return app.config[key]
+    return None
+
+
+def _security_headers(response):
+    app = current_app
+    response.headers.setdefault("Content-Security-Policy", content_security_policy(_tile_url(app)))
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    response.headers.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+# ------------------------------------------------------------------------------------------
+# Route gate
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api") or request.accept_mimetypes.best == "application/json"
+
+
+def _guard():
+    """``before_request``: log in, then the permission of the endpoint (``access``)."""
+    permission = access.permission_for_endpoint(request.endpoint)
+    if permission is None:
+        return None
+    acc = current_account()
+    if not acc.is_authenticated:
+        if _wants_json():
+            return jsonify({"error": "Unauthorized", "message": "log in first (POST /login)."}), 401
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    access.check(acc, permission, what="this page")
+    return None
+
+
+# ------------------------------------------------------------------------------------------
+# Login and logout
+
+bp = Blueprint("auth", __name__)
+
+
+def _limits() -> tuple[int, int, float]:
+    cfg = current_app.config
+    return (
+        int(cfg.get("LOGIN_MAX_FAILURES", 5)),
+        int(cfg.get("LOGIN_MAX_FAILURES_IP", 30)),
+        float(cfg.get("LOGIN_WINDOW_SECONDS", 900)),
+    )
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    if any(r.rule == "/" for r in current_app.url_map.iter_rules()):
+        return "/"
+    return url_for("auth.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """The login form (fields ``username``, ``password``); 429 after too many failures."""
+    db = get_db()
+    error = None
+    status = 200
+    if request.method == "POST":
+        username = (request.form.get("username") or "").strip()[:200]
+        password = request.form.get("password") or ""
+        ip = _client_ip()
+        per_user, per_ip, window = _limits()
+        if db.recent_failures(username, ip, window) >= per_user or db.recent_failures_ip(ip, window) >= per_ip:
+            db.audit("login_failed", user=username, target="throttled", ip=ip)
+            minutes = max(1, round(window / 60))
+            body = render_template(
+                "access/login.html",
+                error=f"Trop d'essais : réessayez dans {minutes} minutes. "
+                f"(Too many attempts: try again in {minutes} minutes.)",
+                username=username,
+            )
+            return body, 429, {"Retry-After": str(int(window))}
+        rec = db.find_user(username) if username else None
+        ok = verify_password(db.password_hash(username) if rec else None, password)
+        if ok and rec is not None and rec.active:
+            db.record_attempt(username, ip, True)
+            db.touch_login(username)
+            session.clear()
+            login_user(Account.from_record(rec))
+            g.pop("vigie_account", None)
+            db.audit("login", user=rec.name, role=rec.role, ip=ip)
+            return redirect(_safe_next(request.args.get("next") or request.form.get("next")))
+        db.record_attempt(username, ip, False)
+        reason = "disabled" if (ok and rec is not None and not rec.active) else "bad credentials"
+        db.audit("login_failed", user=username, target=reason, ip=ip)
+        error = "Identifiant ou mot de passe incorrect, ou compte désactivé. (Wrong user name or password, or account disabled.)"
+        status = 401
+    return render_template("access/login.html", error=error,
+                           username=request.form.get("username", ""),
+                           open_mode=_open_mode()), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    acc = current_account()
+    if acc.is_authenticated and acc is not LOCAL_ACCOUNT:
+        audit("logout", account=acc)
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account")
+def home():
+    """Who am I: name, role and what the role may do."""
+    acc = current_account()
+    return render_template("access/account.html", account=acc,
+                           permissions={p: access.scope(acc, p).value for p in access.PERMISSIONS})
+
+
+# ------------------------------------------------------------------------------------------
+
+
+def init_app(app, db_path=None) -> None:
+    """Bind accounts, CSRF, the route gate and security headers to ``app``.
+
+    ``db_path``: the SQLite file (``home.app_db``); default ``app.config["APP_DB"]``.
+    """
+    path = db_path or app.config.get("APP_DB")
+    if path is None:
+        raise RuntimeError("geo_app.auth.init_app needs the app database path (home.app_db).")
+    app.extensions["vigie_db"] = AppDB(path)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        app.config.setdefault("REMEMBER_COOKIE_SECURE", True)
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # token lives as long as the session
+
+    manager = LoginManager()
+    manager.login_view = "auth.login"
+    manager.session_protection = "strong"
+
+    @manager.user_loader
+    def _load(user_id):
+        try:
+            rec = get_db(app).user_by_id(int(user_id))
+        except (TypeError, ValueError):
+            return None
+        if rec is None or not rec.active:
+            return None
+        return Account.from_record(rec)
+
+    manager.init_app(app)
+    CSRFProtect(app)
+    app.register_blueprint(bp)
+    app.before_request(_guard)
+    app.after_request(_security_headers)
+
+    @app.context_processor
+    def _inject():
+        return {"vigie_account": current_account(), "vigie_open_mode": _open_mode(),
+                "vigie_can": lambda perm: access.can(current_account(), perm)}

@@ -1,0 +1,406 @@
+"""The application's own tables (SQLite, ``home.app_db``): users, hotspot reviews, comments,
+review history, login attempts and the audit log.
+
+The layers live in the store (``layers.store``); this file holds what belongs to the *service*:
+who may log in, what partners decided about each hotspot area, and who saw or exported what.
+Every function opens a short-lived connection (SQLite in WAL mode), so the CLI, the web
+workers and the tests can share one file.
+
+Tables
+------
+users(name, role, zacs, password_hash, active, created, last_login)
+    ``zacs`` is a JSON list of ZAC names (for the ``zac_manager`` role).
+reviews(hotspot_id, status, owner, updated, updated_by)
+    The current state of each hotspot area's review; a missing row means status ``nouveau``.
+review_history(hotspot_id, at, user, field, old, new)
+    Every change of status or owner, never deleted.
+comments(hotspot_id, at, author, body)
+    The review thread of each hotspot area (plain text; templates escape it).
+login_attempts(username, ip, at, ok)
+    For the login rate limit (sliding window).
+audit(at, user, role, action, target, detail, ip)
+    Logins, imports, exports, views of point-level data, account and review changes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from layers.errors import NotFound, ParameterError
+
+__all__ = [
+    "AppDB",
+    "UserRecord",
+    "STATUSES",
+    "DEFAULT_STATUS",
+    "AUDIT_ACTIONS",
+]
+
+#: review statuses of a hotspot area, in workflow order (DESIGN §8, issue 7)
+STATUSES = ("nouveau", "en examen", "action décidée", "traité", "classé sans suite")
+DEFAULT_STATUS = STATUSES[0]
+
+#: actions written to the audit log
+AUDIT_ACTIONS = (
+    "login",
+    "login_failed",
+    "logout",
+    "import",
+    "rollback",
+    "export",
+    "view_points",
+    "user_add",
+    "user_change",
+    "review",
+    "comment",
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    zacs TEXT NOT NULL DEFAULT '[]',
+    password_hash TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    created TEXT NOT NULL,
+    last_login TEXT
+);
+CREATE TABLE IF NOT EXISTS reviews (
+    hotspot_id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    owner TEXT NOT NULL DEFAULT '',
+    updated TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS review_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    hotspot_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    user TEXT NOT NULL,
+    field TEXT NOT NULL,
+    old TEXT,
+    new TEXT
+);
+CREATE INDEX IF NOT EXISTS review_history_hotspot ON review_history(hotspot_id);
+CREATE TABLE IF NOT EXISTS comments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    hotspot_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    author TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS comments_hotspot ON comments(hotspot_id);
+CREATE TABLE IF NOT EXISTS login_attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL,
+    ip TEXT NOT NULL,
+    at REAL NOT NULL,
+    ok INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_attempts_key ON login_attempts(username, ip, at);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    user TEXT NOT NULL,
+    role TEXT NOT NULL DEFAULT '',
+    action TEXT NOT NULL,
+    target TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT '{}',
+    ip TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """One account as stored (the password hash never leaves ``AppDB``)."""
+
+    id: int
+    name: str
+    role: str
+    zacs: tuple[str, ...] = ()
+    active: bool = True
+    created: str = ""
+    last_login: str | None = None
+    extra: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+def _user(row: sqlite3.Row) -> UserRecord:
+    return UserRecord(
+        id=row["id"],
+        name=row["name"],
+        role=row["role"],
+        zacs=tuple(json.loads(row["zacs"] or "[]")),
+        active=bool(row["active"]),
+        created=row["created"],
+        last_login=row["last_login"],
+    )
+
+
+class AppDB:
+    """The application database at ``path`` (created with its tables on first use)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._ready = False
+
+    # -- plumbing -------------------------------------------------------------------------
+    @contextmanager
+    def connect(self):
+        """A connection in a transaction (committed on success, rolled back on error)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, timeout=15)
+        con.row_factory = sqlite3.Row
+        try:
+            if not self._ready:
+                con.execute("PRAGMA journal_mode=WAL")
+                con.executescript(_SCHEMA)
+                self._ready = True
+            with con:
+                yield con
+        finally:
+            con.close()
+
+    # -- users ----------------------------------------------------------------------------
+    def add_user(self, name: str, role: str, password_hash: str, zacs=()) -> UserRecord:
+        """Create an account; ``ParameterError`` if the name is taken."""
+        with self.connect() as con:
+            try:
+                con.execute(
+                    "INSERT INTO users(name, role, zacs, password_hash, active, created) "
+                    "VALUES (?, ?, ?, ?, 1, ?)",
+                    (name, role, json.dumps(list(zacs)), password_hash, _now()),
+                )
+            except sqlite3.IntegrityError:
+                raise ParameterError(
+                    f"user '{name}' already exists: choose another name, or change this "
+                    f"account with 'geo-app user password {name}'.",
+                    "name",
+                ) from None
+        return self.get_user(name)
+
+    def upsert_user(self, name: str, role: str, password_hash: str, zacs=()) -> UserRecord:
+        """Create the account or reset its role, ZACs and password and re-enable it."""
+        with self.connect() as con:
+            con.execute(
+                "INSERT INTO users(name, role, zacs, password_hash, active, created) "
+                "VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT(name) DO UPDATE SET role=excluded.role, "
+                "zacs=excluded.zacs, password_hash=excluded.password_hash, active=1",
+                (name, role, json.dumps(list(zacs)), password_hash, _now()),
+            )
+        return self.get_user(name)
+
+    def find_user(self, name: str) -> UserRecord | None:
+        with self.connect() as con:
+            row = con.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
+        return _user(row) if row else None
+
+    def get_user(self, name: str) -> UserRecord:
+        user = self.find_user(name)
+        if user is None:
+            raise NotFound(f"no user named '{name}' (see 'geo-app user list').")
+        return user
+
+    def user_by_id(self, user_id: int) -> UserRecord | None:
+        with self.connect() as con:
+            row = con.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
+        return _user(row) if row else None
+
+    def password_hash(self, name: str) -> str | None:
+        with self.connect() as con:
+            row = con.execute("SELECT password_hash FROM users WHERE name = ?", (name,)).fetchone()
+        return row["password_hash"] if row else None
+
+    def users(self) -> list[UserRecord]:
+        with self.connect() as con:
+            rows = con.execute("SELECT * FROM users ORDER BY name").fetchall()
+        return [_user(r) for r in rows]
+
+    def has_users(self) -> bool:
+        with self.connect() as con:
+            return con.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
+
+    def set_password_hash(self, name: str, password_hash: str) -> None:
+        self.get_user(name)
+        with self.connect() as con:
+            con.execute("UPDATE users SET password_hash = ? WHERE name = ?", (password_hash, name))
+
+    def set_active(self, name: str, active: bool) -> None:
+        self.get_user(name)
+        with self.connect() as con:
+            con.execute("UPDATE users SET active = ? WHERE name = ?", (int(active), name))
+
+    def touch_login(self, name: str) -> None:
+        with self.connect() as con:
+            con.execute("UPDATE users SET last_login = ? WHERE name = ?", (_now(), name))
+
+    # -- login attempts (rate limit) ------------------------------------------------------
+    def record_attempt(self, username: str, ip: str, ok: bool, *, at: float | None = None) -> None:
+        with self.connect() as con:
+            con.execute(
+                "INSERT INTO login_attempts(username, ip, at, ok) VALUES (?, ?, ?, ?)",
+                (username, ip, time.time() if at is None else at, int(ok)),
+            )
+            # forget attempts older than a day
+            con.execute("DELETE FROM login_attempts WHERE at < ?", (time.time() - 86400,))
+
+    def recent_failures(self, username: str, ip: str, window_s: float) -> int:
+        """Failed attempts for ``(username, ip)`` in the last ``window_s`` seconds, since the
+        last successful login of that pair."""
+        since = time.time() - window_s
+        with self.connect() as con:
+            last_ok = con.execute(
+                "SELECT MAX(at) FROM login_attempts WHERE username = ? AND ip = ? AND ok = 1",
+                (username, ip),
+            ).fetchone()[0]
+            since = max(since, last_ok or 0)
+            n = con.execute(
+                "SELECT COUNT(*) FROM login_attempts WHERE username = ? AND ip = ? AND ok = 0 "
+                "AND at > ?",
+                (username, ip, since),
+            ).fetchone()[0]
+        return int(n)
+
+    def recent_failures_ip(self, ip: str, window_s: float) -> int:
+        """Failed attempts from ``ip`` (any user name) in the last ``window_s`` seconds."""
+        with self.connect() as con:
+            n = con.execute(
+                "SELECT COUNT(*) FROM login_attempts WHERE ip = ? AND ok = 0 AND at > ?",
+                (ip, time.time() - window_s),
+            ).fetchone()[0]
+        return int(n)
+
+    # -- reviews --------------------------------------------------------------------------
+    def review(self, hotspot_id: str) -> dict:
+        """Current review of a hotspot area: ``{"hotspot_id", "status", "owner", "updated",
+        "updated_by"}`` (status ``nouveau`` and no owner when never reviewed)."""
+        with self.connect() as con:
+            row = con.execute("SELECT * FROM reviews WHERE hotspot_id = ?", (str(hotspot_id),)).fetchone()
+        if row is None:
+            return {"hotspot_id": str(hotspot_id), "status": DEFAULT_STATUS, "owner": "",
+                    "updated": None, "updated_by": None}
+        return dict(row)
+
+    def reviews(self) -> dict[str, dict]:
+        """Every stored review, by hotspot id."""
+        with self.connect() as con:
+            rows = con.execute("SELECT * FROM reviews").fetchall()
+        return {r["hotspot_id"]: dict(r) for r in rows}
+
+    def set_review(self, hotspot_id: str, *, user: str, status: str | None = None,
+                   owner: str | None = None) -> dict:
+        """Change the status and/or owner of a hotspot area; each change goes to the history.
+        ``ParameterError`` for an unknown status."""
+        if status is not None and status not in STATUSES:
+            raise ParameterError(
+                f"unknown status '{status}'; choose one of: {', '.join(STATUSES)}.", "status"
+            )
+        if owner is not None and len(owner) > 200:
+            raise ParameterError("owner: at most 200 characters.", "owner")
+        hid = str(hotspot_id)
+        current = self.review(hid)
+        new_status = current["status"] if status is None else status
+        new_owner = current["owner"] if owner is None else owner.strip()
+        now = _now()
+        with self.connect() as con:
+            for fld, old, new in (("status", current["status"], new_status),
+                                  ("owner", current["owner"], new_owner)):
+                if old != new:
+                    con.execute(
+                        "INSERT INTO review_history(hotspot_id, at, user, field, old, new) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (hid, now, user, fld, old, new),
+                    )
+            con.execute(
+                "INSERT INTO reviews(hotspot_id, status, owner, updated, updated_by) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(hotspot_id) DO UPDATE SET "
+                "status=excluded.status, owner=excluded.owner, updated=excluded.updated, "
+                "updated_by=excluded.updated_by",
+                (hid, new_status, new_owner, now, user),
+            )
+        return self.review(hid)
+
+    def history(self, hotspot_id: str) -> list[dict]:
+        with self.connect() as con:
+            rows = con.execute(
+                "SELECT * FROM review_history WHERE hotspot_id = ? ORDER BY id", (str(hotspot_id),)
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def add_comment(self, hotspot_id: str, *, author: str, body: str) -> dict:
+        body = (body or "").strip()
+        if not body:
+            raise ParameterError("the comment is empty: write something before sending.", "body")
+        if len(body) > 5000:
+            raise ParameterError("a comment holds at most 5,000 characters.", "body")
+        with self.connect() as con:
+            cur = con.execute(
+                "INSERT INTO comments(hotspot_id, at, author, body) VALUES (?, ?, ?, ?)",
+                (str(hotspot_id), _now(), author, body),
+            )
+            row = con.execute("SELECT * FROM comments WHERE id = ?", (cur.lastrowid,)).fetchone()
+        return dict(row)
+
+    def comments(self, hotspot_id: str) -> list[dict]:
+        with self.connect() as con:
+            rows = con.execute(
+                "SELECT * FROM comments WHERE hotspot_id = ? ORDER BY id", (str(hotspot_id),)
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    # -- audit ----------------------------------------------------------------------------
+    def audit(self, action: str, *, user: str = "", role: str = "", target: str = "",
+              detail: dict | None = None, ip: str = "") -> None:
+        """Append one line to the audit log."""
+        if action not in AUDIT_ACTIONS:
+            raise ValueError(f"unknown audit action {action!r}")
+        with self.connect() as con:
+            con.execute(
+                "INSERT INTO audit(at, user, role, action, target, detail, ip) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (_now(), user or "", role or "", action, str(target or ""),
+                 json.dumps(detail or {}, ensure_ascii=False, default=str), ip or ""),
+            )
+
+    def audit_log(self, *, action: str | None = None, user: str | None = None,
+                  since: str | None = None, until: str | None = None,
+                  limit: int = 500, offset: int = 0) -> list[dict]:
+        """Audit lines, newest first, filtered by action, user and ISO time bounds
+        (``since`` inclusive, ``until`` exclusive)."""
+        where, args = [], []
+        if action:
+            where.append("action = ?")
+            args.append(action)
+        if user:
+            where.append("user = ?")
+            args.append(user)
+        if since:
+            where.append("at >= ?")
+            args.append(since)
+        if until:
+            where.append("at < ?")
+            args.append(until)
+        sql = "SELECT * FROM audit"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id DESC LIMIT ? OFFSET ?"
+        with self.connect() as con:
+            rows = con.execute(sql, (*args, int(limit), int(offset))).fetchall()
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["detail"] = json.loads(d["detail"] or "{}")
+            out.append(d)
+        return out

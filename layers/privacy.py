@@ -1,0 +1,232 @@
+"""Privacy of incident data: aggregation to a grid or to areas, small-count suppression, and
+removal of sensitive categories.
+
+Roles that may not see incidents as points (DESIGN.md §8: planners, ZAC managers' exports,
+sensitive categories for everyone but the police) receive counts instead, and a count below
+``k`` (the deployment's ``k_anonymity``, default 5) is never shown: such a cell is dropped, such
+an area's count is blanked. Pure functions: GeoDataFrames in, GeoDataFrames out; inputs are
+never modified.
+
+Functions
+---------
+drop_sensitive(incidents, *, taxonomy=None, sensitive=None)
+    incidents without the rows of sensitive categories.
+aggregate_to_grid(incidents, *, cell_size=250.0, crs=2154, k=5, by=None)
+    square cells with counts, cells under k dropped.
+aggregate_to_areas(incidents, areas, *, k=5, name="name")
+    a count per polygon, counts under k blanked.
+suppress_small(counts, *, k=5, column="n")
+    any table of counts with rows under k dropped.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from layers.errors import InputError, ParameterError
+
+__all__ = [
+    "drop_sensitive",
+    "aggregate_to_grid",
+    "aggregate_to_areas",
+    "suppress_small",
+    "DEFAULT_CELL_SIZE",
+]
+
+#: default side of the privacy grid's cells, metres
+DEFAULT_CELL_SIZE = 250.0
+
+
+def _check_frame(gdf, what: str) -> None:
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise InputError(f"{what} must be a GeoDataFrame, got {type(gdf).__name__}.")
+    if gdf.crs is None:
+        raise InputError(f"{what} has no CRS: set it (the store gives EPSG:4326).")
+
+
+def _check_points(incidents) -> None:
+    _check_frame(incidents, "incidents")
+    if len(incidents) and not incidents.geometry.geom_type.isin(["Point"]).all():
+        bad = incidents.geometry.geom_type[~incidents.geometry.geom_type.isin(["Point"])]
+        raise InputError(
+            f"incidents must be points; row {int(np.flatnonzero(incidents.index.isin(bad.index))[0]) + 1} "
+            f"is a {bad.iloc[0]}."
+        )
+
+
+def _check_k(k) -> int:
+    try:
+        k = int(k)
+    except (TypeError, ValueError):
+        raise ParameterError(f"k must be a whole number, got {k!r}.", "k") from None
+    if k < 1:
+        raise ParameterError(f"k must be at least 1, got {k}.", "k")
+    return k
+
+
+def drop_sensitive(incidents: gpd.GeoDataFrame, *, taxonomy=None, sensitive=None) -> gpd.GeoDataFrame:
+    """Incidents without the sensitive categories.
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        With a ``category`` column (taxonomy codes).
+    taxonomy : layers.registry.Taxonomy, optional
+        Its ``sensitive`` set is used; the default taxonomy when neither this nor
+        ``sensitive`` is given.
+    sensitive : iterable of str, optional
+        Category codes to drop (overrides ``taxonomy``).
+
+    Returns
+    -------
+    GeoDataFrame
+        A new frame with the same columns, rows of sensitive categories removed.
+    """
+    _check_frame(incidents, "incidents")
+    if "category" not in incidents.columns:
+        raise InputError("incidents have no 'category' column: sensitive rows cannot be found.")
+    if sensitive is None:
+        if taxonomy is None:
+            from layers.registry import default_taxonomy
+
+            taxonomy = default_taxonomy()
+        sensitive = taxonomy.sensitive
+    sensitive = frozenset(sensitive)
+    return incidents.loc[~incidents["category"].isin(sensitive)].copy()
+
+
+def suppress_small(counts: pd.DataFrame, *, k: int = 5, column: str = "n") -> pd.DataFrame:
+    """Drop the rows whose ``column`` count is below ``k`` (zero included).
+
+    Returns a new frame; ``result.attrs["suppressed"]`` is the number of rows dropped and
+    ``result.attrs["k"]`` the threshold.
+    """
+    k = _check_k(k)
+    if column not in counts.columns:
+        raise InputError(f"the counts have no '{column}' column to suppress small values on.")
+    n = pd.to_numeric(counts[column], errors="coerce").fillna(0)
+    keep = (n >= k).to_numpy()
+    out = counts.loc[keep].copy()
+    out.attrs = {**counts.attrs, "k": k, "suppressed": int((~keep).sum())}
+    return out
+
+
+def aggregate_to_grid(
+    incidents: gpd.GeoDataFrame,
+    *,
+    cell_size: float = DEFAULT_CELL_SIZE,
+    crs: int = 2154,
+    k: int = 5,
+    by: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Count incidents in square cells and drop the cells holding fewer than ``k``.
+
+    The grid is anchored at the origin of the metric CRS (cell edges at multiples of
+    ``cell_size``), so the same cells come back whatever the filters: moving a grid to isolate
+    one incident is not possible by changing the query.
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        Points, any CRS.
+    cell_size : float
+        Side of a cell, metres (default 250 m).
+    crs : int
+        EPSG code of the metric CRS the grid is drawn in (the deployment's analysis CRS).
+    k : int
+        Cells with fewer than ``k`` incidents are dropped (``k=1`` keeps every non-empty cell).
+    by : str, optional
+        A column (e.g. ``category``) to count separately: one row per cell and value, each
+        suppressed on its own count.
+
+    Returns
+    -------
+    GeoDataFrame
+        In the input's CRS, one row per cell (and ``by`` value) holding at least ``k``
+        incidents, columns ``cell_id`` (``"ix_iy"``: the cell's column and row in the anchored
+        grid), ``[by]``, ``n`` (incidents, int) and ``geometry`` (the cell square). ``attrs``:
+        ``cell_size`` (m), ``crs``, ``k``, ``suppressed`` (rows dropped).
+
+    Notes
+    -----
+    Small-count suppression (threshold rule) as used by statistical offices for tabular and
+    gridded data; k = 5 is a common floor. It does not protect against differencing between
+    overlapping queries; roles without points therefore get no per-incident attributes at all.
+
+    References
+    ----------
+    Hundepool A. et al. (2012), *Statistical Disclosure Control*, Wiley, ch. 5 (threshold rule).
+    """
+    _check_points(incidents)
+    k = _check_k(k)
+    try:
+        cell_size = float(cell_size)
+    except (TypeError, ValueError):
+        raise ParameterError(f"cell_size must be a number of metres, got {cell_size!r}.", "cell_size") from None
+    if not np.isfinite(cell_size) or cell_size <= 0:
+        raise ParameterError(f"cell_size must be positive (metres), got {cell_size}.", "cell_size")
+    if by is not None and by not in incidents.columns:
+        raise InputError(f"incidents have no '{by}' column to count by.")
+    cols = ["cell_id"] + ([by] if by else []) + ["n", "geometry"]
+    attrs = {"cell_size": cell_size, "crs": int(crs), "k": k, "suppressed": 0}
+    pts = incidents.geometry.to_crs(crs)
+    if len(pts) == 0:
+        out = gpd.GeoDataFrame({c: [] for c in cols[:-1]}, geometry=[], crs=incidents.crs)
+        out["n"] = out["n"].astype("int64")
+        out.attrs = attrs
+        return out
+    ix = np.floor(pts.x.to_numpy() / cell_size).astype("int64")
+    iy = np.floor(pts.y.to_numpy() / cell_size).astype("int64")
+    keys = {"ix": ix, "iy": iy}
+    if by:
+        keys[by] = incidents[by].to_numpy()
+    table = pd.DataFrame(keys).groupby(list(keys), sort=True, dropna=False).size().rename("n").reset_index()
+    counted = len(table)
+    table = table[table["n"] >= k]
+    attrs["suppressed"] = int(counted - len(table))
+    x0 = table["ix"].to_numpy() * cell_size
+    y0 = table["iy"].to_numpy() * cell_size
+    geom = shapely.box(x0, y0, x0 + cell_size, y0 + cell_size)
+    data = {"cell_id": [f"{a}_{b}" for a, b in zip(table["ix"], table["iy"])]}
+    if by:
+        data[by] = table[by].to_numpy()
+    data["n"] = table["n"].to_numpy().astype("int64")
+    out = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geom, crs=crs)).to_crs(incidents.crs)
+    out = out.reset_index(drop=True)[cols]
+    out.attrs = attrs
+    return out
+
+
+def aggregate_to_areas(
+    incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, k: int = 5, name: str = "name"
+) -> gpd.GeoDataFrame:
+    """Count incidents in each polygon of ``areas``; counts under ``k`` are blanked.
+
+    Returns
+    -------
+    GeoDataFrame
+        The areas' ``name`` and geometry (areas' CRS) with ``n`` (incidents, nullable Int64:
+        missing where suppressed) and ``suppressed`` (bool). A point on a shared edge counts in
+        every polygon it touches.
+    """
+    _check_points(incidents)
+    _check_frame(areas, "areas")
+    k = _check_k(k)
+    if name not in areas.columns:
+        raise InputError(f"areas have no '{name}' column.")
+    pts = incidents[["geometry"]].to_crs(areas.crs)
+    poly = areas[[name, "geometry"]].reset_index(drop=True)
+    joined = gpd.sjoin(pts, poly, how="inner", predicate="intersects")
+    n = joined.groupby("index_right").size().reindex(range(len(poly)), fill_value=0)
+    out = poly.copy()
+    counts = pd.array(n.to_numpy(), dtype="Int64")
+    small = counts < k
+    out["n"] = counts
+    out.loc[np.asarray(small), "n"] = pd.NA
+    out["suppressed"] = np.asarray(small, dtype=bool)
+    out = out[[name, "n", "suppressed", "geometry"]]
+    out.attrs = {"k": k, "suppressed": int(np.asarray(small).sum())}
+    return out
