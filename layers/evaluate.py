@@ -224,3 +224,288 @@ def flag_top_cells(scores, areas, *, coverage: float) -> np.ndarray:
     chosen = order[:k]
     out[chosen[np.isfinite(s[chosen])]] = True
     return out
+
+
+# --------------------------------------------------------------------------- prospective
+
+
+@dataclass(frozen=True)
+class ProspectiveParams:
+    """Parameters of prospective hotspotting (Bowers, Johnson & Pease 2004).
+
+    Attributes
+    ----------
+    bandwidth_m : float, default 400
+        Neighbourhood radius in metres (centroid to centroid).
+    bandwidth_weeks : int, default 8
+        Only incidents of the last ``bandwidth_weeks`` weeks before the forecast count.
+    """
+
+    bandwidth_m: float = 400.0
+    bandwidth_weeks: int = 8
+
+    def __post_init__(self):
+        if not (self.bandwidth_m > 0):
+            raise ParameterError("bandwidth_m must be a positive number of metres.", "bandwidth_m")
+        if int(self.bandwidth_weeks) < 1:
+            raise ParameterError("bandwidth_weeks must be at least 1.", "bandwidth_weeks")
+
+
+def _distance_weights(cx: np.ndarray, cy: np.ndarray, cell_size: float, radius: float):
+    """Sparse ``1 / (1 + d)`` with ``d`` the centroid distance in whole cells (rounded), <= radius."""
+    from scipy import sparse
+    from scipy.spatial import cKDTree
+
+    xy = np.column_stack([cx, cy])
+    pairs = cKDTree(xy).query_pairs(radius * (1 + 1e-9), output_type="ndarray")
+    n = len(xy)
+    d = np.hypot(*(xy[pairs[:, 0]] - xy[pairs[:, 1]]).T) if len(pairs) else np.zeros(0)
+    w = 1.0 / (1.0 + np.round(d / cell_size))
+    i = np.r_[pairs[:, 0], pairs[:, 1], np.arange(n)] if len(pairs) else np.arange(n)
+    j = np.r_[pairs[:, 1], pairs[:, 0], np.arange(n)] if len(pairs) else np.arange(n)
+    v = np.r_[w, w, np.ones(n)] if len(pairs) else np.ones(n)
+    return sparse.csr_matrix((v, (i, j)), shape=(n, n))
+
+
+def prospective_scores(cell, times_ns, *, at_ns: int, dist_weights, params: ProspectiveParams):
+    """Prospective risk of each cell at instant ``at_ns`` (Bowers et al. 2004).
+
+    ``score_c = sum over incidents e of 1/(1 + d(c, e)) * 1/(1 + age_e)`` where ``d`` is the
+    distance in cells from ``c`` to the cell of ``e`` (within ``bandwidth_m``) and ``age`` the
+    whole weeks between ``e`` and ``at`` (incidents of the last ``bandwidth_weeks`` weeks).
+    """
+    week = 7 * 86_400 * 10**9
+    age = (at_ns - times_ns) // week
+    ok = (cell >= 0) & (times_ns < at_ns) & (age < params.bandwidth_weeks)
+    cw = np.bincount(cell[ok], weights=1.0 / (1.0 + age[ok]), minlength=dist_weights.shape[0])
+    return dist_weights @ cw
+
+
+# --------------------------------------------------------------------------- backtest
+
+
+def backtest(
+    incidents: gpd.GeoDataFrame,
+    *,
+    grid: gpd.GeoDataFrame | None = None,
+    cell_size: float | None = None,
+    study_area=None,
+    methods=METHODS,
+    coverages=(0.01, 0.05, 0.10),
+    period: str = "month",
+    tz: str | ZoneInfo = "Europe/Paris",
+    min_history: int = 3,
+    history: int = 12,
+    prospective: ProspectiveParams = ProspectiveParams(),
+) -> pd.DataFrame:
+    """Rolling-origin backtest of hotspot methods: fit on the past, score the next period.
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        Points in a metric CRS with ``occurred_from``.
+    grid : GeoDataFrame, optional
+        Cells; default ``make_grid(study_area or incidents, cell_size=cell_size)``.
+    cell_size : float, optional
+        Metres; default automatic.
+    study_area : GeoDataFrame or geometry, optional
+        Area covered by the grid (its total area is ``A``).
+    methods : sequence of str, default all of :data:`METHODS`
+        ``previous`` (counts of the last period; ties broken by the history), ``kde`` (quartic
+        KDE of the history at cell centres, bandwidth by ArcGIS's Silverman rule on the
+        history), ``gistar`` (Gi* z of the history's counts, queen neighbours), ``prospective``
+        (Bowers et al. 2004, see :class:`ProspectiveParams`).
+    coverages : sequence of float, default (0.01, 0.05, 0.10)
+        Shares of the study area flagged (top-ranked cells while within the share; at least
+        one cell).
+    period : str, default "month"
+        Time step (:data:`layers.spacetime.PERIODS`).
+    tz : str or ZoneInfo
+        Time zone of the periods.
+    min_history : int, default 3
+        Periods of history before the first forecast.
+    history : int, default 12
+        Periods used to fit ``kde`` and ``gistar`` and as the fitting period of RRI.
+    prospective : ProspectiveParams
+        Radius (400 m) and time window (8 weeks) of prospective hotspotting.
+
+    Returns
+    -------
+    DataFrame
+        One row per (test period, method, coverage): ``period`` (label), ``method``,
+        ``coverage``, ``area_share`` (flagged area / total), ``n_cells`` (flagged), ``n_test``
+        (incidents of the test period, ``N``), ``n_hit`` (in the flagged cells, ``n``),
+        ``hit_rate``, ``pai``, ``pei``, ``rri``. ``attrs["vigie"]``: the grid's choices,
+        ``period``, ``history``, ``min_history``, ``prospective`` (dict), ``bandwidths``
+        (KDE bandwidth per test period, m).
+
+    Notes
+    -----
+    Each forecast uses only incidents before the test period's start. RRI's fitting period is
+    the ``history`` window for every method, so RRIs compare across methods.
+
+    References
+    ----------
+    Bowers, K. J., Johnson, S. D., & Pease, K. (2004). Prospective hot-spotting: the future of
+    crime mapping? *British Journal of Criminology*, 44(5), 641-658.
+    Chainey, S., Tompson, L., & Uhlig, S. (2008). *Security Journal*, 21(1-2), 4-28.
+    Levine, N. (2008). *Security Journal*, 21(4), 295-302.
+    Hunt, J. M. (2016). PhD thesis, American University (PEI).
+    """
+    from layers.grid import cell_index, make_grid, neighbours
+    from layers.hotspots import gistar_z, kde_at, silverman_bandwidth
+    from layers.spacetime import _period_offsets, period_labels, space_time_cube
+
+    if not isinstance(incidents, gpd.GeoDataFrame) or incidents.crs is None or not incidents.crs.is_projected:
+        raise InputError("incidents must be a GeoDataFrame in a metric CRS (reproject with layers.crs.to_analysis).")
+    methods = tuple(methods)
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise ParameterError(
+            f"unknown method(s) {', '.join(unknown) or '(none given)'}; choose among {', '.join(METHODS)}.",
+            "methods",
+        )
+    try:
+        coverages = tuple(float(c) for c in coverages)
+    except (TypeError, ValueError):
+        raise ParameterError("coverage must be shares of the area such as 0.05.", "coverage") from None
+    for c in coverages:
+        if not 0 < c < 1:
+            raise ParameterError(f"coverage must be a share of the area in (0, 1), got {c}.", "coverage")
+    if int(min_history) < 1 or int(history) < 1:
+        raise ParameterError("min_history and history must be at least 1 period.", "min_history")
+    if grid is None:
+        grid = make_grid(study_area if study_area is not None else incidents, cell_size=cell_size)
+    cube, labels, info = space_time_cube(incidents, grid, period=period, tz=tz)
+    n_per = cube.shape[1]
+    if n_per <= min_history:
+        raise InputError(
+            f"the incidents span {n_per} {period}(s): a backtest needs more than min_history="
+            f"{min_history} periods (one to test at least)."
+        )
+    areas = grid.geometry.area.to_numpy()
+    cent = grid.geometry.centroid
+    cx, cy = cent.x.to_numpy(), cent.y.to_numpy()
+    x, y = incidents.geometry.x.to_numpy(), incidents.geometry.y.to_numpy()
+    cell = cell_index(grid, x, y)
+    from layers.temporal import _check_tz
+
+    tzinfo = _check_tz(tz)
+    local = incidents["occurred_from"].dt.tz_convert(tzinfo)
+    per = period_labels(local, period)
+    first = period_labels(pd.Series([local.min()]), period)[0]
+    t_idx = _period_offsets(per, first)
+    times_ns = incidents["occurred_from"].dt.tz_convert("UTC").astype("datetime64[ns, UTC]").array.asi8
+    starts_ns = (pd.DatetimeIndex(info["starts"]).tz_localize(tzinfo, ambiguous=False, nonexistent="shift_forward")
+                 .tz_convert("UTC").as_unit("ns").asi8)
+    w_queen = neighbours(grid)
+    meta_cs = float(grid.attrs.get("vigie", {}).get("cell_size") or np.sqrt(np.median(areas)))
+    dist_w = _distance_weights(cx, cy, meta_cs, prospective.bandwidth_m) if "prospective" in methods else None
+    rows, bandwidths = [], {}
+    for m in range(int(min_history), n_per):
+        lo = max(0, m - int(history))
+        fit = cube[:, lo:m].sum(axis=1).astype(float)
+        test = cube[:, m].astype(float)
+        scores = {}
+        if "previous" in methods:
+            prev = cube[:, m - 1].astype(float)
+            scores["previous"] = prev + 0.5 * fit / (fit.max() + 1.0)
+        if "kde" in methods:
+            sel = (t_idx >= lo) & (t_idx < m)
+            hist = incidents.iloc[np.flatnonzero(sel)]
+            try:
+                h = silverman_bandwidth(hist)
+            except InputError:
+                h = 2 * meta_cs
+            bandwidths[labels[m]] = h
+            scores["kde"] = kde_at(x[sel], y[sel], cx, cy, bandwidth=h)
+        if "gistar" in methods:
+            scores["gistar"] = gistar_z(fit, w_queen)[0]
+        if "prospective" in methods:
+            scores["prospective"] = prospective_scores(cell, times_ns, at_ns=int(starts_ns[m]),
+                                                       dist_weights=dist_w, params=prospective)
+        for method in methods:
+            for cov in coverages:
+                flagged = flag_top_cells(scores[method], areas, coverage=cov)
+                rows.append({
+                    "period": labels[m],
+                    "method": method,
+                    "coverage": cov,
+                    "area_share": float(areas[flagged].sum() / areas.sum()),
+                    "n_cells": int(flagged.sum()),
+                    "n_test": int(test.sum()),
+                    "n_hit": int(test[flagged].sum()),
+                    "hit_rate": hit_rate(flagged, test),
+                    "pai": pai(flagged, test, areas),
+                    "pei": pei(flagged, test, areas),
+                    "rri": rri(flagged, fit, test),
+                })
+    out = pd.DataFrame(rows)
+    meta = dict(grid.attrs.get("vigie", {}))
+    meta.update(period=period, history=int(history), min_history=int(min_history),
+                prospective={"bandwidth_m": prospective.bandwidth_m,
+                             "bandwidth_weeks": prospective.bandwidth_weeks,
+                             "weight": "1/(1+distance in cells) * 1/(1+age in whole weeks)"},
+                bandwidths=bandwidths, methods=list(methods), coverages=list(coverages))
+    out.attrs["vigie"] = meta
+    return out
+
+
+def backtest_summary(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean hit rate, PAI, PEI and RRI per method and coverage over the test periods.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``method``, ``coverage``, ``n_periods``, ``hit_rate``, ``pai``, ``pei``,
+        ``rri`` (means, NaN-skipping), sorted by coverage then decreasing PEI.
+    """
+    need = {"method", "coverage", "hit_rate", "pai", "pei", "rri", "period"}
+    if not need <= set(results.columns):
+        raise InputError(f"backtest results need the columns {', '.join(sorted(need))}.")
+    g = results.groupby(["method", "coverage"], sort=False)
+    out = g[["hit_rate", "pai", "pei", "rri"]].mean()
+    out.insert(0, "n_periods", g["period"].nunique())
+    out = out.reset_index().sort_values(["coverage", "pei"], ascending=[True, False], kind="stable")
+    return out.reset_index(drop=True)
+
+
+#: simplest first: on a tie the council gets the method that is easiest to explain
+_SIMPLICITY = ("previous", "kde", "gistar", "prospective")
+
+
+def recommend_method(results: pd.DataFrame, *, tolerance: float = 0.01) -> tuple[str, str]:
+    """Which method predicts the next period best, with the reason in plain words.
+
+    The method with the highest mean PEI over all tested coverages wins; methods within
+    ``tolerance`` of the best are a tie, and the simplest of them is chosen (previous period <
+    KDE < Gi* < prospective).
+
+    Returns
+    -------
+    (method, reason)
+    """
+    summary = backtest_summary(results)
+    if summary.empty or summary["pei"].isna().all():
+        raise InputError("the backtest scored no period: there is nothing to recommend yet.")
+    by_method = summary.groupby("method")["pei"].mean().dropna()
+    best_val = by_method.max()
+    tied = [m for m in _SIMPLICITY if m in by_method.index and by_method[m] >= best_val - tolerance]
+    method = tied[0]
+    mid = summary[summary["method"] == method].sort_values("coverage")
+    row = mid.iloc[len(mid) // 2]
+    runner = by_method.drop(method).sort_values(ascending=False)
+    reason = (
+        f"{method} flags, in {row['coverage']:.0%} of the area, on average {row['hit_rate']:.0%} "
+        f"of the next {results.attrs.get('vigie', {}).get('period', 'period')}'s incidents "
+        f"(PAI {row['pai']:.1f}, PEI {row['pei']:.2f}, RRI {row['rri']:.2f}) over "
+        f"{int(row['n_periods'])} tested periods; its mean PEI over all coverages is "
+        f"{by_method[method]:.2f}"
+    )
+    if len(runner):
+        reason += f" (next best: {runner.index[0]}, {runner.iloc[0]:.2f})"
+    if len(tied) > 1:
+        reason += f"; {', '.join(tied[1:])} did as well, and {method} is simpler to explain"
+    if row["pai"] < 1.5:
+        reason += "; predictions are weak (PAI under 1.5): treat the map as a guide, not a forecast"
+    return method, reason + "."
