@@ -1,0 +1,326 @@
+"""``geo-app init | import | batches | rollback | export | config``: the deployment's data.
+
+Exit codes (mapped by ``geo_app.cli.main``): 0 done, 1 input rejected (the store is unchanged),
+2 usage (bad option or argument; the message names it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import click
+
+from geo_app.cli import pass_home
+from geo_app.config import SETTING_ENV, write_config
+from layers.errors import ParameterError
+from layers.filters import parse_filters
+from layers.registry import LAYERS
+from layers.settings import Settings
+
+__all__ = ["COMMANDS", "init", "import_cmd", "batches", "rollback", "export", "config"]
+
+#: export formats offered when layers.io is not importable (kept in sync with io.EXPORT_FORMATS)
+_FALLBACK_FORMATS = ("geojson", "gpkg", "shp", "csv", "kml")
+#: imports of at least this many rows show a progress bar on stderr
+PROGRESS_MIN_ROWS = 20_000
+#: how many problems the import report prints
+REPORT_LINES = 20
+
+
+def _export_formats() -> tuple[str, ...]:
+    try:
+        from layers.io import EXPORT_FORMATS
+    except ImportError:  # pragma: no cover - before layers.io lands
+        return _FALLBACK_FORMATS
+    return tuple(EXPORT_FORMATS)
+
+
+def _parse_epsg(value: str | int | None, param: str) -> int | None:
+    if value is None or str(value).strip() == "":
+        return None
+    text = str(value).strip().upper().removeprefix("EPSG:")
+    try:
+        return int(text)
+    except ValueError:
+        raise ParameterError(f"{param} must be an EPSG code such as 2154, got '{value}'.", param) from None
+
+
+# ------------------------------------------------------------------------------------ init
+
+_INIT_OPTIONS = {"analysis_crs": "crs", "crs": "crs", "timezone": "timezone", "territory": "territory",
+                 "study_area": "study-area"}
+
+
+def _settings(home):
+    """``home.settings``, naming the environment variable when it holds the bad value."""
+    import os
+
+    try:
+        return home.settings
+    except ParameterError as e:
+        env = SETTING_ENV.get(e.param or "")
+        origin = f"{env}={os.environ[env]!r} in the environment" if env and os.environ.get(env) else str(home.config_path)
+        raise ParameterError(f"setting '{e.param}' ({origin}): {e.message}", e.param) from None
+
+
+
+@click.command("init")
+@click.option("--crs", "crs", required=True, metavar="EPSG",
+              help="Metric analysis CRS, an EPSG code (2154 Lambert-93, 3163 New Caledonia), or 'utm'.")
+@click.option("--timezone", required=True, metavar="TZ", help="IANA time zone (Europe/Paris, Pacific/Noumea).")
+@click.option("--territory", default=None, metavar="MINX,MINY,MAXX,MAXY",
+              help="lon/lat extent; imported points outside it are rejected.")
+@click.option("--study-area", default=None, metavar="SPEC",
+              help="Where grids are clipped: areas:commune, areas or zac.")
+@pass_home
+def init(home, crs, timezone, territory, study_area):
+    """Write the deployment's settings to config.toml in the home folder."""
+    if str(crs).strip().lower() in ("utm", "auto"):
+        epsg = None
+    else:
+        epsg = _parse_epsg(crs, "crs")
+    try:
+        settings = Settings(analysis_crs=epsg, timezone=timezone, territory=territory, study_area=study_area)
+    except ParameterError as e:
+        option = _INIT_OPTIONS.get(e.param, e.param)
+        raise ParameterError(f"--{option}: {e.message}", e.param) from None
+    existing = {}
+    if home.config_path.exists():
+        existing = dict(home.config)
+    vigie = dict(existing.get("vigie", {}))
+    vigie.update(
+        analysis_crs=settings.analysis_crs if settings.analysis_crs is not None else "utm",
+        timezone=settings.timezone,
+        territory=list(settings.territory) if settings.territory else None,
+        study_area=settings.study_area,
+    )
+    if settings.territory is None:
+        vigie.pop("territory", None)
+    if settings.study_area is None:
+        vigie.pop("study_area", None)
+    write_config(home.config_path, vigie, existing.get("web"))
+    home.__dict__.pop("config", None)
+    home.__dict__.pop("settings", None)
+    crs_text = f"EPSG:{settings.analysis_crs}" if settings.analysis_crs else "the UTM zone of the data"
+    click.echo(f"Wrote {home.config_path}")
+    click.echo(f"  analysis CRS  {crs_text}")
+    click.echo(f"  time zone     {settings.timezone}")
+    click.echo(f"  territory     {','.join(map(str, settings.territory)) if settings.territory else 'any valid lon/lat'}")
+    click.echo(f"  study area    {settings.study_area or 'union of the areas, else the incidents extent'}")
+    overridden = [env for env in SETTING_ENV.values() if env in __import__("os").environ]
+    if overridden:
+        click.echo(f"Note: {', '.join(overridden)} set in the environment override the file.")
+
+
+@click.command("config")
+@pass_home
+def config(home):
+    """Print the effective settings (config.toml overridden by GEO_APP_* variables)."""
+    import os
+
+    s = _settings(home)
+    values = {
+        "analysis_crs": s.analysis_crs if s.analysis_crs is not None else "utm",
+        "timezone": s.timezone,
+        "territory": ",".join(map(str, s.territory)) if s.territory else "",
+        "study_area": s.study_area or "",
+        "taxonomy": s.taxonomy or "(default)",
+        "k_anonymity": s.k_anonymity,
+    }
+    file_values = home.config.get("vigie", {})
+    click.echo(f"home   {home.path}")
+    click.echo(f"store  {home.store_url}")
+    for name, value in values.items():
+        env = SETTING_ENV[name]
+        origin = f"env {env}" if os.environ.get(env) else "config.toml" if name in file_values else "default"
+        click.echo(f"{name:<13} {value!s:<40} ({origin})")
+
+
+# ------------------------------------------------------------------------------------ import
+
+
+def _parse_map(items) -> dict[str, str]:
+    mapping = {}
+    for item in items:
+        field, sep, column = item.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise ParameterError(f"--map takes FIELD=COLUMN (e.g. occurred_from=DATE_FAITS), got '{item}'.", "map")
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
+class _Bar:
+    """A tqdm bar on stderr, opened on the first call of a long write."""
+
+    def __init__(self, label: str):
+        self.label, self.bar = label, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < PROGRESS_MIN_ROWS:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=self.label, unit="rows", file=sys.stderr, leave=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _echo_report(outcome, kind: str) -> None:
+    c = outcome.counts
+    if outcome.column_mapping:
+        pairs = ", ".join(f"{f}<-{col}" for f, col in outcome.column_mapping.items())
+        click.echo(f"Columns: {pairs}")
+    if outcome.source_crs:
+        click.echo(f"Source CRS: {outcome.source_crs}")
+    click.echo(f"Read {c['read']} row(s): {c['valid']} valid, {c['rejected']} rejected.")
+    warnings = [p for p in outcome.problems if p.severity != "error"]
+    errors = [p for p in outcome.problems if p.severity == "error"]
+    for title, items in (("Rejected rows", errors), ("Warnings", warnings)):
+        if items:
+            click.echo(f"{title} ({len(items)}):")
+            for p in items[:REPORT_LINES]:
+                click.echo(f"  - {p}")
+            if len(items) > REPORT_LINES:
+                click.echo(f"  … and {len(items) - REPORT_LINES} more (kept with the batch)")
+    if outcome.unmapped_labels:
+        labels = ", ".join(f"'{k}' ({v})" for k, v in list(outcome.unmapped_labels.items())[:REPORT_LINES])
+        click.echo(f"Unmapped labels, stored as 'other': {labels}")
+    if outcome.dry_run:
+        click.echo(f"Dry run: {c['valid']} {kind} would be stored; nothing was written.")
+    else:
+        click.echo(f"Stored {c['stored']} {kind} as batch {outcome.batch.id} "
+                   f"(roll back with: geo-app rollback {outcome.batch.id}).")
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(list(LAYERS)), metavar="KIND")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--crs", default=None, metavar="EPSG", help="CRS of the file when it does not declare it (e.g. 2154).")
+@click.option("--layer", default=None, metavar="NAME", help="Layer to read in a GeoPackage or a zip holding several.")
+@click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN",
+              help="Map a layer field onto a source column (repeat).")
+@click.option("--labels", default=None, metavar="NAME|FILE",
+              help="Label mapping onto the taxonomy: a shipped table (police_uk) or a CSV source_label,category.")
+@click.option("--date-format", default=None, metavar="FMT",
+              help="strftime format of the dates when they are ambiguous (e.g. %m/%d/%Y).")
+@click.option("--skip-invalid", is_flag=True, help="Store the valid rows and keep the report with the batch.")
+@click.option("--dry-run", is_flag=True, help="Only read and report; write nothing.")
+@click.option("--user", default="cli", show_default=True, help="Who imports (kept with the batch).")
+@pass_home
+def import_cmd(home, kind, file, crs, layer, maps, labels, date_format, skip_invalid, dry_run, user):
+    """Import FILE as a batch of layer KIND (nothing is stored if any row has an error)."""
+    from geo_app.imports import import_file
+
+    epsg = _parse_epsg(crs, "crs")
+    mapping = _parse_map(maps)
+    _settings(home)  # bad settings are a usage error before reading anything
+    click.echo(f"Reading {file} …", err=True)
+    bar = _Bar(f"Storing {kind}")
+    try:
+        outcome = import_file(
+            home, kind, file, crs=epsg, layer=layer, mapping=mapping or None, labels=labels,
+            date_format=date_format, skip_invalid=skip_invalid, dry_run=dry_run, user=user,
+            progress=bar,
+        )
+    finally:
+        bar.close()
+    _echo_report(outcome, kind)
+    if dry_run and not skip_invalid and any(p.severity == "error" for p in outcome.problems):
+        click.echo("The file would be rejected (use --skip-invalid to store the valid rows).", err=True)
+        raise click.exceptions.Exit(1)
+
+
+# ------------------------------------------------------------------------------------ batches
+
+
+@click.command("batches")
+@click.option("--kind", default=None, type=click.Choice(list(LAYERS)), help="Only the batches of this kind.")
+@pass_home
+def batches(home, kind):
+    """List the import batches, oldest first."""
+    rows = home.store.batches(kind)
+    if not rows:
+        click.echo("No batches." if kind is None else f"No batches of {kind}.")
+        return
+    header = ("id", "kind", "created (UTC)", "user", "read", "stored", "rejected", "sim", "file")
+    table = [
+        (b.id, b.kind, b.created[:19].replace("T", " "), b.user, str(b.n_read), str(b.n_stored),
+         str(b.n_rejected), "yes" if b.simulated else "", b.file_name)
+        for b in rows
+    ]
+    widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(header)]
+    right = {4, 5, 6}
+
+    def fmt(r):
+        return "  ".join(v.rjust(w) if i in right else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths))).rstrip()
+
+    click.echo(fmt(header))
+    for r in table:
+        click.echo(fmt(r))
+
+
+@click.command("rollback")
+@click.argument("batch_id", metavar="BATCH")
+@pass_home
+def rollback(home, batch_id):
+    """Remove batch BATCH and every feature it brought, atomically."""
+    b = home.store.rollback(batch_id)
+    click.echo(f"Rolled back batch {b.id}: removed {b.n_stored} {b.kind} from {b.file_name} "
+               f"(imported {b.created[:19].replace('T', ' ')} UTC by {b.user}).")
+
+
+# ------------------------------------------------------------------------------------ export
+
+
+@click.command("export")
+@click.argument("kind", type=click.Choice(list(LAYERS)), metavar="KIND")
+@click.option("--format", "fmt", required=True, type=click.Choice(_export_formats()), help="Output format.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output file.")
+@click.option("--crs", default=None, metavar="EPSG", help="CRS of the output (default EPSG:4326).")
+@click.option("--from", "start", default=None, metavar="DATE", help="First local day (YYYY-MM-DD).")
+@click.option("--to", "end", default=None, metavar="DATE", help="Last local day, inclusive.")
+@click.option("--category", "categories", multiple=True, metavar="C",
+              help="Category or group code of the taxonomy (repeat).")
+@click.option("--zac", "zacs", multiple=True, metavar="NAME", help="Only incidents inside this ZAC (repeat).")
+@click.option("--bbox", default=None, metavar="MINX,MINY,MAXX,MAXY", help="lon/lat box.")
+@click.option("--hours", default=None, metavar="H", help="Local hours, e.g. 22-5 or 8,9,10.")
+@click.option("--weekdays", default=None, metavar="D", help="Local weekdays 0 (Monday)..6, e.g. 5,6.")
+@pass_home
+def export(home, kind, fmt, out, crs, start, end, categories, zacs, bbox, hours, weekdays):
+    """Export the stored features of KIND (filtered) to a file, with provenance."""
+    from layers.io import write_layer
+
+    settings = _settings(home)
+    epsg = _parse_epsg(crs, "crs")
+    filters = parse_filters(
+        bbox=bbox, start=start, end=end, categories=list(categories) or None, zac=list(zacs) or None,
+        hours=hours, weekdays=weekdays, tz=settings.timezone, taxonomy=home.taxonomy,
+    )
+    store = home.store
+    gdf = store.read(kind, filters, tz=settings.timezone)
+    batch_ids = sorted(set(gdf["batch_id"]))
+    by_id = {b.id: b for b in store.batches(kind)}
+    used = [by_id[i] for i in batch_ids if i in by_id]
+    simulated = bool(kind == "incidents" and len(gdf) and gdf["simulated"].any())
+    provenance = {
+        "kind": kind,
+        "exported": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "features": len(gdf),
+        "filters": filters.describe(),
+        "batches": [{"id": b.id, "file_name": b.file_name, "checksum": b.checksum, "created": b.created,
+                     "simulated": b.simulated} for b in used],
+        "simulated": simulated,
+        "data": "simulated" if simulated else "real",
+        "store_version": store.version,
+    }
+    path = write_layer(gdf, out, fmt, name=kind, crs=epsg, provenance=provenance)
+    note = " (includes SIMULATED incidents)" if simulated else ""
+    click.echo(f"Exported {len(gdf)} {kind} to {path or out} ({fmt}{', EPSG:' + str(epsg) if epsg else ''}){note}.")
+
+
+COMMANDS = [init, config, import_cmd, batches, rollback, export]
