@@ -34,6 +34,16 @@ __all__ = [
     "bh_adjust",
     "fdr_bins",
     "gistar",
+    "silverman_bandwidth",
+    "kde_at",
+    "kde",
+    "dual_kde",
+    "local_moran_arrays",
+    "lisa",
+    "choose_scale",
+    "hotspot_areas",
+    "change",
+    "sensitivity",
 ]
 
 #: default confidence levels of the Gi* bins (99 %, 95 %, 90 %), as in ArcGIS's Gi_Bin
@@ -422,5 +432,940 @@ def gistar(
     )
     if scale is not None:
         meta["scale"] = {k: v for k, v in scale.items() if k != "bands"}
+    out.attrs["vigie"] = meta
+    return out
+
+
+# -------------------------------------------------------------------------------------- KDE
+
+_KERNELS = ("quartic", "gaussian")
+#: Gaussian kernels are truncated at this many standard deviations (mass lost < 1e-7)
+_GAUSS_TRUNCATE = 6.0
+
+
+def silverman_bandwidth(incidents: gpd.GeoDataFrame, *, weights=None) -> float:
+    """ArcGIS's spatial variant of Silverman's rule of thumb, in metres.
+
+    ``h = 0.9 * min(SD, sqrt(1 / ln 2) * Dm) * n ** -0.2`` where ``SD`` is the standard distance
+    of the points around their mean centre, ``Dm`` the median distance to the mean centre and
+    ``n`` the number of incidents (the sum of the weights when weighted).
+
+    Raises
+    ------
+    InputError
+        Fewer than 2 incidents, or all at the same place (give a bandwidth then).
+
+    References
+    ----------
+    Silverman, B. W. (1986). Density Estimation for Statistics and Data Analysis. Chapman &
+    Hall. ArcGIS Pro, "How Kernel Density works" (default search radius).
+    """
+    incidents = _check_points(incidents)
+    w = _weights_array(incidents, weights)
+    x, y = _xy(incidents)
+    if w is None:
+        w = np.ones(len(x))
+    n = float(w.sum())
+    if len(x) < 2 or n <= 0:
+        raise InputError(
+            f"At least 2 incidents are needed to choose a bandwidth automatically, got {len(x)}; "
+            "give a bandwidth in metres."
+        )
+    mx, my = np.average(x, weights=w), np.average(y, weights=w)
+    d2 = (x - mx) ** 2 + (y - my) ** 2
+    sd = math.sqrt(float(np.average(d2, weights=w)))
+    d = np.sqrt(d2)
+    order = np.argsort(d)
+    cw = np.cumsum(w[order])
+    dm = float(d[order][np.searchsorted(cw, cw[-1] / 2.0)])
+    h = 0.9 * min(sd, math.sqrt(1.0 / math.log(2.0)) * dm) * n ** -0.2
+    if not h > 0:
+        raise InputError("All incidents are at the same place: give a bandwidth in metres.")
+    return float(h)
+
+
+def _kernel_values(kernel: str, r2: np.ndarray, h: float) -> np.ndarray:
+    """Kernel density per m² at squared distances ``r2`` (integrates to 1 over the plane)."""
+    if kernel == "quartic":
+        u = r2 / (h * h)
+        return np.where(u < 1.0, 3.0 / (math.pi * h * h) * (1.0 - u) ** 2, 0.0)
+    return np.exp(-0.5 * r2 / (h * h)) / (2.0 * math.pi * h * h)
+
+
+def _years(period) -> float | None:
+    if period is None:
+        return None
+    if isinstance(period, (int, float)):
+        if not period > 0:
+            raise ParameterError("period must be a positive number of years.", "period")
+        return float(period)
+    try:
+        start, end = (pd.Timestamp(v) for v in period)
+    except (TypeError, ValueError):
+        raise ParameterError("period must be (start, end) dates or a number of years.", "period") from None
+    days = (end - start).total_seconds() / 86400.0
+    if not days > 0:
+        raise ParameterError(f"the period ends ({end}) before it starts ({start}).", "period")
+    return days / 365.25
+
+
+def _kde_step(h: float, kernel: str, bounds) -> float:
+    """Raster spacing: h/25 (quartic) or h/12 (Gaussian) -- within 0.5 % of the exact density
+    on cells above 1 % of the maximum in our checks -- coarsened if the raster would exceed
+    about 16 million nodes."""
+    step = h / (25.0 if kernel == "quartic" else 12.0)
+    minx, miny, maxx, maxy = bounds
+    radius = h if kernel == "quartic" else _GAUSS_TRUNCATE * h
+    area = (maxx - minx + 2 * radius) * (maxy - miny + 2 * radius)
+    return max(step, math.sqrt(area / 16e6))
+
+
+def kde_at(x, y, px, py, *, bandwidth: float, kernel: str = "quartic", weights=None, step=None):
+    """Kernel density (incidents per m²) of points ``(x, y)`` at ``(px, py)``, by FFT.
+
+    Points are linearly binned onto a raster of spacing ``step`` (metres, one number or
+    ``(step_x, step_y)``; default ``bandwidth / 25``, aligned so that ``(px[0], py[0])`` is a node), convolved with the kernel by
+    ``scipy.signal.fftconvolve`` and read at the query points by bilinear interpolation. Kernels
+    integrate to 1, so the result is incidents per m² (multiply by 1e6 for per km²).
+    """
+    from scipy.ndimage import map_coordinates
+
+    if kernel not in _KERNELS:
+        raise ParameterError(f"kernel must be one of {', '.join(_KERNELS)}, got {kernel!r}.", "kernel")
+    h = float(bandwidth)
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    px, py = np.asarray(px, float), np.asarray(py, float)
+    w = np.ones(len(x)) if weights is None else np.asarray(weights, float)
+    if len(px) == 0:
+        return np.zeros(0)
+    radius = h if kernel == "quartic" else _GAUSS_TRUNCATE * h
+    if step is None:
+        step = h / 25.0
+    sx, sy = (float(step), float(step)) if np.ndim(step) == 0 else (float(step[0]), float(step[1]))
+    # raster nodes on the lattice px[0] + k*step covering the query points +- the kernel radius
+    padx, pady = int(math.ceil(radius / sx)) + 2, int(math.ceil(radius / sy)) + 2
+    ax, ay = px[0], py[0]
+    kx0 = int(math.floor((px.min() - ax) / sx)) - padx
+    ky0 = int(math.floor((py.min() - ay) / sy)) - pady
+    nx = int(math.ceil((px.max() - ax) / sx)) + padx - kx0 + 1
+    ny = int(math.ceil((py.max() - ay) / sy)) + pady - ky0 + 1
+    if nx * ny > 64_000_000:
+        raise ParameterError(
+            f"the bandwidth ({h:g} m) is too small for the extent of the grid; choose a larger bandwidth.",
+            "bandwidth",
+        )
+    x0, y0 = ax + kx0 * sx, ay + ky0 * sy
+    fx, fy = (x - x0) / sx, (y - y0) / sy
+    ok = (fx >= 0) & (fx < nx - 1) & (fy >= 0) & (fy < ny - 1)
+    fx, fy, wk = fx[ok], fy[ok], w[ok]
+    ix, iy = np.floor(fx).astype(np.int64), np.floor(fy).astype(np.int64)
+    tx, ty = fx - ix, fy - iy
+    raster = np.zeros(nx * ny)
+    for dx, dy, ww in ((0, 0, (1 - tx) * (1 - ty)), (1, 0, tx * (1 - ty)), (0, 1, (1 - tx) * ty), (1, 1, tx * ty)):
+        raster += np.bincount((iy + dy) * nx + (ix + dx), weights=wk * ww, minlength=nx * ny)
+    raster = raster.reshape(ny, nx)
+    krx, kry = int(math.ceil(radius / sx)), int(math.ceil(radius / sy))
+    gx, gy = np.arange(-krx, krx + 1) * sx, np.arange(-kry, kry + 1) * sy
+    kern = _kernel_values(kernel, gx[None, :] ** 2 + gy[:, None] ** 2, h)
+    dens = fftconvolve(raster, kern, mode="same")
+    # FFT round-off: tiny values (and negatives) where the exact density is 0 or negligible
+    dens[dens < 1e-10 * dens.max(initial=0.0)] = 0.0
+    return map_coordinates(dens, [(py - y0) / sy, (px - x0) / sx], order=1, mode="constant", cval=0.0)
+
+
+def kde(
+    incidents: gpd.GeoDataFrame,
+    *,
+    grid: gpd.GeoDataFrame | None = None,
+    cell_size=None,
+    shape: str = "square",
+    study_area=None,
+    bandwidth=None,
+    kernel: str = "quartic",
+    period=None,
+    weights=None,
+    filters: Filters | None = None,
+    tz: str = "Europe/Paris",
+    zac_layer: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """Kernel density of incidents at the centre of each cell.
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        Points in a metric CRS.
+    grid, cell_size, shape, study_area
+        As in ``gistar``.
+    bandwidth : float, optional
+        Metres: the radius of the quartic kernel, the standard deviation of the Gaussian one.
+        Default ``silverman_bandwidth`` (ArcGIS's spatial Silverman rule).
+    kernel : {"quartic", "gaussian"}, default "quartic"
+        ``quartic``: ``3 / (pi h²) (1 - r²/h²)²`` for ``r < h`` (ArcGIS, QGIS, sfhotspot).
+    period : (start, end) or float, optional
+        The period the incidents cover (dates, or a number of years); the density is then per
+        year.
+    weights, filters, tz, zac_layer
+        As in ``count_incidents``.
+
+    Returns
+    -------
+    GeoDataFrame
+        The grid with ``cell_id``, ``n`` (incidents in the cell) and ``kde``: incidents per km²
+        (per km² per year when ``period`` is given) at the cell centre. ``attrs["vigie"]`` adds
+        ``bandwidth`` (m), ``bandwidth_auto``, ``kernel``, ``unit``, ``years``.
+
+    Notes
+    -----
+    Computed by linear binning on a raster of spacing about ``bandwidth / 25`` (quartic) or
+    ``bandwidth / 12`` (Gaussian), at most half a cell, cell centres on raster nodes for square
+    grids and hexagons alike and FFT convolution with the kernel
+    (``scipy.signal.fftconvolve``); Gaussian kernels are truncated at 6 standard deviations.
+    Checked against an exact evaluation: within 1 % on every cell above 1 % of the maximum.
+
+    References
+    ----------
+    Silverman, B. W. (1986). Density Estimation for Statistics and Data Analysis. Chainey, S.
+    (2013). Examining the influence of cell size and bandwidth size on kernel density estimation
+    crime hotspot maps for predicting spatial patterns of crime. Bulletin of the Geographical
+    Society of Liege 60, 7-19. ArcGIS Pro, "How Kernel Density works".
+    """
+    incidents = _prepare(incidents, filters, tz, zac_layer)
+    if kernel not in _KERNELS:
+        raise ParameterError(f"kernel must be one of {', '.join(_KERNELS)}, got {kernel!r}.", "kernel")
+    grid = _grid_for(incidents, grid=grid, cell_size=cell_size, shape=shape, study_area=study_area)
+    counts = count_incidents(incidents, grid, weights=weights)
+    auto = bandwidth is None
+    if auto:
+        h = silverman_bandwidth(incidents, weights=weights)
+    else:
+        try:
+            h = float(bandwidth)
+        except (TypeError, ValueError):
+            raise ParameterError(f"bandwidth must be a number of metres, got {bandwidth!r}.", "bandwidth") from None
+        if not math.isfinite(h) or h <= 0:
+            raise ParameterError(f"bandwidth must be a positive number of metres, got {bandwidth!r}.", "bandwidth")
+    years = _years(period)
+    w = _weights_array(incidents, weights)
+    x, y = _xy(incidents)
+    c = counts.geometry.centroid
+    px, py = c.x.to_numpy(), c.y.to_numpy()
+    cs = float(counts.attrs["vigie"].get("cell_size", h))
+    step = _kde_step(h, kernel, counts.total_bounds if len(counts) else (0, 0, 1, 1))
+    if counts.attrs["vigie"].get("shape") == "square":
+        step = cs / max(2, math.ceil(cs / step))  # divides the cell size: centres on nodes
+    elif counts.attrs["vigie"].get("shape") == "hex":
+        # hexagon centres are on a lattice of (cs/2, 1.5 R): make them raster nodes too
+        ux, uy = cs / 2.0, 1.5 * cs / math.sqrt(3.0)
+        step = (ux / max(1, math.ceil(ux / step)), uy / max(1, math.ceil(uy / step)))
+    dens = kde_at(x, y, px, py, bandwidth=h, kernel=kernel, weights=w, step=step) * 1e6
+    if years:
+        dens = dens / years
+    out = counts
+    out["kde"] = dens
+    out.attrs["vigie"] = _meta(
+        counts,
+        method="kde",
+        bandwidth=h,
+        bandwidth_auto=auto,
+        kernel=kernel,
+        years=years,
+        unit="incidents per km² per year" if years else "incidents per km²",
+    )
+    return out
+
+
+def dual_kde(
+    incidents: gpd.GeoDataFrame,
+    reference: gpd.GeoDataFrame,
+    *,
+    grid: gpd.GeoDataFrame | None = None,
+    cell_size=None,
+    shape: str = "square",
+    study_area=None,
+    bandwidth=None,
+    kernel: str = "quartic",
+    min_share: float = 0.01,
+) -> gpd.GeoDataFrame:
+    """Compare two kernel densities on the same grid and bandwidth (e.g. night vs all).
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        The first set (numerator), e.g. night-time incidents.
+    reference : GeoDataFrame
+        The second set (denominator), e.g. all incidents.
+    bandwidth : float, optional
+        Metres; default the Silverman bandwidth of ``reference``, used for both.
+    min_share : float, default 0.01
+        Cells where the reference density is below this share of its maximum get a NaN ratio.
+
+    Returns
+    -------
+    GeoDataFrame
+        Cells with ``cell_id``, ``kde_a``, ``kde_b`` (incidents per km²), ``difference``
+        (``kde_a - kde_b``), ``ratio`` (``kde_a / kde_b``), ``log_ratio`` (natural log; NaN
+        where either density is 0 or the reference is below ``min_share`` of its maximum).
+
+    References
+    ----------
+    Silverman (1986); Levine, N. (2013). CrimeStat IV, chapter 10 (dual kernel estimates).
+    """
+    incidents = _check_points(incidents)
+    reference = _check_points(reference, name="reference incidents")
+    _check_grid_crs(incidents, reference)
+    if grid is None:
+        both = pd.concat([incidents.geometry, reference.geometry], ignore_index=True)
+        grid = _grid_for(gpd.GeoDataFrame(geometry=both, crs=reference.crs), grid=None,
+                         cell_size=cell_size, shape=shape, study_area=study_area)
+    h = silverman_bandwidth(reference) if bandwidth is None else bandwidth
+    a = kde(incidents, grid=grid, bandwidth=h, kernel=kernel)
+    b = kde(reference, grid=grid, bandwidth=h, kernel=kernel)
+    out = grid.copy()
+    ka, kb = a["kde"].to_numpy(), b["kde"].to_numpy()
+    out["kde_a"], out["kde_b"] = ka, kb
+    out["difference"] = ka - kb
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(kb >= min_share * kb.max(initial=0.0) if kb.size else kb, ka / kb, np.nan)
+        ratio = np.where(kb > 0, ratio, np.nan)
+        out["ratio"] = ratio
+        out["log_ratio"] = np.where(ratio > 0, np.log(ratio), np.nan)
+    out.attrs["vigie"] = _meta(grid, method="dual_kde", bandwidth=float(h), bandwidth_auto=bandwidth is None,
+                               kernel=kernel, unit="incidents per km²")
+    return out
+
+
+# ------------------------------------------------------------------------------ local Moran
+
+QUADRANTS = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
+
+
+def _row_standardise(w: sparse.csr_matrix) -> sparse.csr_matrix:
+    wi = np.asarray(w.sum(axis=1)).ravel()
+    with np.errstate(divide="ignore"):
+        inv = np.where(wi > 0, 1.0 / wi, 0.0)
+    return sparse.diags(inv) @ w
+
+
+def _draws_without_replacement(rng, rows: int, n: int, k: int) -> np.ndarray:
+    """``rows`` rows of ``k`` distinct integers in ``[0, n)`` (vectorised rejection)."""
+    if n <= 4 * k:
+        return np.argsort(rng.random((rows, n)), axis=1)[:, :k]
+    out = rng.integers(0, n, size=(rows, k))
+    while True:
+        srt = np.sort(out, axis=1)
+        dup = (srt[:, 1:] == srt[:, :-1]).any(axis=1)
+        if not dup.any():
+            return out
+        out[dup] = rng.integers(0, n, size=(int(dup.sum()), k))
+
+
+def local_moran_arrays(y, w, *, permutations: int = 999, seed=None, chunk: int = 2000):
+    """Local Moran's I with conditional-permutation pseudo p-values, on arrays.
+
+    Parameters
+    ----------
+    y : array-like of float, shape (n,)
+    w : scipy.sparse matrix, shape (n, n)
+        Binary weights; the diagonal (self) is dropped and the rows standardised, as esda's
+        ``Moran_Local`` default (``transformation="r"``).
+    permutations : int, default 999
+    seed : int, optional
+        Seed of ``numpy.random.default_rng``.
+    chunk : int
+        Cells per vectorised block (memory ``chunk * permutations * max_neighbours`` floats).
+
+    Returns
+    -------
+    I : ndarray (n,)
+        Local Moran's I, ``(n - 1) z_i sum_j w_ij z_j / sum_k z_k²`` with ``z`` standardised.
+    q : ndarray of int (n,)
+        Quadrant 1 HH, 2 LH, 3 LL, 4 HL (esda's codes).
+    p : ndarray (n,)
+        Folded one-sided pseudo p-value ``(min(larger, perms - larger) + 1) / (perms + 1)``.
+
+    Notes
+    -----
+    Conditional randomisation (Anselin 1995): cell ``i`` keeps its value and its ``k_i``
+    neighbours are drawn without replacement among the other ``n - 1`` cells. As in esda, one
+    table of draws (``permutations x max k``) is shared by all cells and shifted past ``i``;
+    all cells are then evaluated at once with NumPy (no Python loop over cells).
+    """
+    y = np.asarray(y, dtype=float).ravel()
+    n = len(y)
+    w = sparse.csr_matrix(w, dtype=float)
+    w = w - sparse.diags(w.diagonal())
+    w.eliminate_zeros()
+    w = _row_standardise(w).tocsr()
+    sd = y.std()
+    z = (y - y.mean()) / sd if sd > 0 else np.zeros(n)
+    den = (z * z).sum()
+    lag = w @ z
+    with np.errstate(divide="ignore", invalid="ignore"):
+        I = np.where(den > 0, (n - 1) * z * lag / den, 0.0)
+    zp, lp = z > 0, lag > 0
+    q = np.where(zp & lp, 1, np.where(~zp & lp, 2, np.where(~zp & ~lp, 3, 4))).astype(np.int8)
+    if not permutations or n < 3 or den == 0:
+        return I, q, np.full(n, np.nan)
+    permutations = int(permutations)
+    k = np.diff(w.indptr)
+    kmax = int(k.max())
+    rng = np.random.default_rng(seed)
+    # each row: kmax distinct indices among n-1 (shared by all cells, shifted past i)
+    rids = _draws_without_replacement(rng, permutations, n - 1, kmax)
+    # neighbour weights of each cell in row order (row-standardised: all 1/k_i)
+    wvals = np.zeros((n, kmax))
+    rows = np.repeat(np.arange(n), k)
+    pos = np.arange(len(w.data)) - np.repeat(w.indptr[:-1], k)
+    wvals[rows, pos] = w.data
+    larger = np.zeros(n, dtype=np.int64)
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        ids = np.arange(a, b)
+        kk = max(1, int(k[a:b].max()))
+        draws = rids[None, :, :kk]
+        draws = draws + (draws >= ids[:, None, None])  # skip cell i itself
+        zlag = np.einsum("cpk,ck->cp", z[draws], wvals[a:b, :kk])
+        Isim = (n - 1) * z[a:b, None] * zlag / den
+        larger[a:b] = (Isim >= I[a:b, None]).sum(axis=1)
+    low = (permutations - larger) < larger
+    larger = np.where(low, permutations - larger, larger)
+    p = (larger + 1.0) / (permutations + 1.0)
+    return I, q, p
+
+
+def lisa(
+    incidents: gpd.GeoDataFrame,
+    *,
+    grid: gpd.GeoDataFrame | None = None,
+    cell_size=None,
+    shape: str = "square",
+    distance=None,
+    study_area=None,
+    permutations: int = 999,
+    seed: int | None = 0,
+    alpha: float = 0.05,
+    weights=None,
+    filters: Filters | None = None,
+    tz: str = "Europe/Paris",
+    zac_layer: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """Local Moran's I (LISA) of incident counts: high-high clusters, low-low, and outliers.
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        Points in a metric CRS.
+    grid, cell_size, shape, distance, study_area
+        As in ``gistar`` (queen contiguity by default; the cell itself is excluded here).
+    permutations : int, default 999
+        Conditional permutations for the pseudo p-value.
+    seed : int, default 0
+        Seed of the permutations (results are reproducible).
+    alpha : float, default 0.05
+        Cells with ``p <= alpha`` get their quadrant in ``cluster``; others get "ns".
+    weights, filters, tz, zac_layer
+        As in ``count_incidents``.
+
+    Returns
+    -------
+    GeoDataFrame
+        The grid with ``cell_id``, ``n``, ``I`` (local Moran's I), ``quadrant`` ("HH", "LH",
+        "LL", "HL"), ``p`` (pseudo p-value, folded one-sided, as esda's ``p_sim``), ``cluster``
+        (quadrant when ``p <= alpha``, else "ns").
+
+    Notes
+    -----
+    Row-standardised weights without the cell itself (esda's ``Moran_Local`` default). I and
+    quadrants equal esda's; pseudo p-values agree within Monte Carlo error (the random draws
+    differ). No multiple-testing correction: the pseudo p-values have a floor of
+    ``1 / (permutations + 1)``.
+
+    References
+    ----------
+    Anselin, L. (1995). Local indicators of spatial association - LISA. Geographical Analysis
+    27(2), 93-115.
+    """
+    incidents = _prepare(incidents, filters, tz, zac_layer)
+    try:
+        permutations = int(permutations)
+    except (TypeError, ValueError):
+        raise ParameterError(f"permutations must be a whole number, got {permutations!r}.", "permutations") from None
+    if permutations < 0:
+        raise ParameterError("permutations must be 0 or more.", "permutations")
+    grid = _grid_for(incidents, grid=grid, cell_size=cell_size, shape=shape, study_area=study_area)
+    counts = count_incidents(incidents, grid, weights=weights)
+    w = neighbours(grid, distance=distance)
+    I, q, p = local_moran_arrays(counts["n"].to_numpy(dtype=float), w, permutations=permutations, seed=seed)
+    out = counts
+    out["I"] = I
+    quad = np.array([QUADRANTS[int(v)] for v in range(1, 5)], dtype=object)[q - 1]
+    out["quadrant"] = pd.array(quad, dtype="str")
+    out["p"] = p
+    out["cluster"] = np.where(p <= alpha, quad, "ns")
+    out.attrs["vigie"] = _meta(
+        counts,
+        method="lisa",
+        neighbourhood="queen" if distance is None else float(distance),
+        permutations=permutations,
+        seed=seed,
+        alpha=alpha,
+    )
+    return out
+
+
+# ---------------------------------------------------------------------------- automatic scale
+
+#: ArcGIS Optimized Hot Spot Analysis needs at least this many incidents
+MIN_INCIDENTS_SCALE = 30
+
+
+def _moran_global_z(y: np.ndarray, w: sparse.csr_matrix) -> tuple[float, float]:
+    """Global Moran's I and its z under randomisation, binary symmetric weights without self
+    (``esda.Moran(y, w, transformation="B").I`` and ``.z_rand``)."""
+    n = len(y)
+    z = y - y.mean()
+    s0 = float(w.sum())
+    m2 = float((z * z).sum())
+    if s0 == 0 or m2 == 0:
+        return 0.0, 0.0
+    I = n / s0 * float(z @ (w @ z)) / m2
+    s1 = 2.0 * s0  # binary symmetric: sum (w_ij + w_ji)² / 2
+    rs = np.asarray(w.sum(axis=1)).ravel()
+    s2 = float(((2 * rs) ** 2).sum())
+    ei = -1.0 / (n - 1)
+    k = (n * float((z**4).sum())) / (m2 * m2)  # kurtosis
+    a = n * ((n * n - 3 * n + 3) * s1 - n * s2 + 3 * s0 * s0)
+    b = k * ((n * n - n) * s1 - 2 * n * s2 + 6 * s0 * s0)
+    vi = (a - b) / ((n - 1) * (n - 2) * (n - 3) * s0 * s0) - ei * ei
+    return I, (I - ei) / math.sqrt(vi) if vi > 0 else 0.0
+
+
+def choose_scale(
+    incidents: gpd.GeoDataFrame,
+    *,
+    grid: gpd.GeoDataFrame | None = None,
+    cell_size=None,
+    shape: str = "square",
+    study_area=None,
+    n_bands: int = 10,
+    start=None,
+    increment=None,
+) -> dict:
+    """Automatic distance band (metres) for Gi*: incremental spatial autocorrelation.
+
+    Global Moran's I z-score (randomisation) of the cell counts is computed for ``n_bands``
+    increasing distance bands ``start + k * increment``; the first band whose z is a local
+    maximum and significant (z >= 1.96) is the scale. Without such a peak, the scale is the
+    mean distance from each incident to its k-th nearest neighbour, ``k = 5 %`` of the incidents
+    clamped to [3, 30].
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        At least 30 points in a metric CRS.
+    grid, cell_size, shape, study_area
+        As in ``gistar``.
+    n_bands : int, default 10
+    start : float, optional
+        First band (m); default the cell size (every cell has neighbours).
+    increment : float, optional
+        Band step (m); default half the cell size.
+
+    Returns
+    -------
+    dict
+        ``distance`` (m), ``method`` ("peak" or "knn"), ``bands`` (list of ``{"distance",
+        "I", "z"}``), ``k`` (for "knn"), ``n_incidents``.
+
+    Raises
+    ------
+    InputError
+        Fewer than 30 incidents.
+
+    References
+    ----------
+    ArcGIS Pro, "How Optimized Hot Spot Analysis works" and "Incremental Spatial
+    Autocorrelation". Moran, P. A. P. (1950). Notes on continuous stochastic phenomena.
+    Biometrika 37, 17-23.
+    """
+    incidents = _check_points(incidents)
+    N = len(incidents)
+    if N < MIN_INCIDENTS_SCALE:
+        raise InputError(
+            f"at least {MIN_INCIDENTS_SCALE} incidents are needed to choose the scale "
+            f"automatically, got {N}: widen the period or the categories, or give a distance."
+        )
+    grid = _grid_for(incidents, grid=grid, cell_size=cell_size, shape=shape, study_area=study_area)
+    counts = count_incidents(incidents, grid)
+    y = counts["n"].to_numpy(dtype=float)
+    cs = float(grid.attrs.get("vigie", {}).get("cell_size") or math.sqrt(grid.geometry.area.median()))
+    start = cs if start is None else float(start)
+    increment = cs / 2.0 if increment is None else float(increment)
+    c = grid.geometry.centroid
+    tree = cKDTree(np.column_stack([c.x.to_numpy(), c.y.to_numpy()]))
+    dmax = start + (n_bands - 1) * increment
+    pairs = tree.query_pairs(dmax * (1 + 1e-9), output_type="ndarray")
+    dist = np.hypot(*(tree.data[pairs[:, 0]] - tree.data[pairs[:, 1]]).T) if len(pairs) else np.zeros(0)
+    bands = []
+    n = len(y)
+    for kb in range(n_bands):
+        d = start + kb * increment
+        sel = dist <= d * (1 + 1e-9)
+        i, j = pairs[sel, 0], pairs[sel, 1]
+        w = sparse.csr_matrix((np.ones(2 * len(i)), (np.r_[i, j], np.r_[j, i])), shape=(n, n))
+        I, z = _moran_global_z(y, w)
+        bands.append({"distance": float(d), "I": float(I), "z": float(z)})
+    zs = [b["z"] for b in bands]
+    for kb in range(len(zs)):
+        left = zs[kb - 1] if kb > 0 else -np.inf
+        right = zs[kb + 1] if kb + 1 < len(zs) else np.inf  # the last band is no peak
+        if zs[kb] >= 1.96 and zs[kb] > left and zs[kb] > right:
+            return {"distance": bands[kb]["distance"], "method": "peak", "bands": bands,
+                    "k": None, "n_incidents": N}
+    k = int(min(30, max(3, round(0.05 * N))))
+    x, yy = _xy(incidents)
+    dk, _ = cKDTree(np.column_stack([x, yy])).query(np.column_stack([x, yy]), k=k + 1)
+    d = float(dk[:, k].mean())
+    if not d > 0:
+        d = cs
+    return {"distance": d, "method": "knn", "bands": bands, "k": k, "n_incidents": N}
+
+
+# ---------------------------------------------------------------------------- hotspot areas
+
+
+def _hotspot_id(cells: gpd.GeoDataFrame) -> str:
+    """A stable identity for a set of cells: a hash of their sorted centres (to the centimetre)."""
+    c = shapely.centroid(cells.geometry.values)
+    xy = sorted(zip(np.round(shapely.get_x(c), 2).tolist(), np.round(shapely.get_y(c), 2).tolist()))
+    text = "|".join(f"{x:.2f},{y:.2f}" for x, y in xy)
+    return "HS-" + hashlib.sha1(text.encode("ascii")).hexdigest()[:10]
+
+
+def _names_touching(polys: np.ndarray, layer, crs, what: str) -> list[str]:
+    if layer is None:
+        return [""] * len(polys)
+    if not isinstance(layer, gpd.GeoDataFrame) or "name" not in layer.columns:
+        raise InputError(f"The {what} layer must be a GeoDataFrame with a 'name' column.")
+    if len(layer) == 0:
+        return [""] * len(polys)
+    if layer.crs is not None and crs is not None and not layer.crs.equals(crs):
+        layer = layer.to_crs(crs)
+    tree = shapely.STRtree(layer.geometry.values)
+    ih, il = tree.query(polys, predicate="intersects")
+    names = layer["name"].astype(str).to_numpy()
+    out = []
+    for h in range(len(polys)):
+        sel = il[ih == h]
+        # keep real overlaps (not a shared boundary)
+        sel = [j for j in sel if not shapely.touches(polys[h], layer.geometry.values[j])]
+        out.append("; ".join(sorted(set(names[sel]))))
+    return out
+
+
+def _count_near(polys: np.ndarray, layer, crs, near: float) -> np.ndarray | None:
+    if layer is None:
+        return None
+    if not isinstance(layer, gpd.GeoDataFrame):
+        raise InputError("schools and shops must be GeoDataFrames of points.")
+    if len(layer) == 0:
+        return np.zeros(len(polys), dtype=np.int64)
+    if layer.crs is not None and crs is not None and not layer.crs.equals(crs):
+        layer = layer.to_crs(crs)
+    tree = shapely.STRtree(layer.geometry.values)
+    ih, _ = tree.query(polys, predicate="dwithin", distance=near)
+    return np.bincount(ih, minlength=len(polys)).astype(np.int64)
+
+
+def hotspot_areas(
+    cells: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame,
+    *,
+    zac: gpd.GeoDataFrame | None = None,
+    areas: gpd.GeoDataFrame | None = None,
+    schools: gpd.GeoDataFrame | None = None,
+    shops: gpd.GeoDataFrame | None = None,
+    min_bin: int = 2,
+    near: float = 100.0,
+) -> gpd.GeoDataFrame:
+    """Merge adjacent significant hot cells into numbered hotspot polygons with a summary.
+
+    Parameters
+    ----------
+    cells : GeoDataFrame
+        The result of ``gistar`` (columns ``cell_id``, ``bin``, ``z``).
+    incidents : GeoDataFrame
+        The incidents analysed (same CRS), with ``category`` and optionally ``darkness``
+        ("day" / "twilight" / "night", from ``layers.temporal``) for the night share.
+    zac, areas : GeoDataFrame, optional
+        Polygons with ``name``; the hotspot lists those it overlaps (reprojected if needed).
+    schools, shops : GeoDataFrame, optional
+        Points; the hotspot counts those within ``near`` metres.
+    min_bin : int, default 2
+        Cells with ``bin >= min_bin`` are hot: 2 = hot at 95 % confidence after the FDR
+        correction (3 = 99 % only, 1 = 90 %).
+    near : float, default 100
+        Metres around the hotspot for schools and shops.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per hotspot, sorted by ``number``: ``hotspot_id`` (str, "HS-" + 10 hex digits,
+        a hash of the sorted centres of its cells: identical when the same data is analysed
+        again on the same grid, whatever the row order), ``number`` (1 = most incidents),
+        ``n`` (incidents), ``n_cells``, ``area_km2``, ``z_max``, ``cell_ids`` (JSON list),
+        ``categories`` (JSON object category -> share of the hotspot's incidents, 3 decimals),
+        ``top_category``, ``night_share`` (NaN without a ``darkness`` column), ``zac`` and
+        ``areas`` (names joined by "; "), ``n_schools`` and ``n_shops`` (when given),
+        ``geometry`` (the union of the cells).
+
+    Notes
+    -----
+    Cells are adjacent when they share an edge or a corner (queen contiguity); each connected
+    group of hot cells is one hotspot.
+
+    References
+    ----------
+    Chainey, S. & Ratcliffe, J. (2005). GIS and Crime Mapping. Wiley. ArcGIS Pro, "Optimized
+    Hot Spot Analysis".
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    if not isinstance(cells, gpd.GeoDataFrame) or not {"cell_id", "bin"} <= set(cells.columns):
+        raise InputError("cells must be the result of gistar (columns 'cell_id' and 'bin').")
+    incidents = _check_points(incidents)
+    _check_grid_crs(incidents, cells)
+    hot = np.flatnonzero(cells["bin"].to_numpy() >= min_bin)
+    hot_cells = cells.iloc[hot]
+    hot_cells.attrs = cells.attrs
+    columns = ["hotspot_id", "number", "n", "n_cells", "area_km2", "z_max", "cell_ids", "categories",
+               "top_category", "night_share", "zac", "areas"]
+    if len(hot) == 0:
+        out = gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=cells.crs), crs=cells.crs)
+        out.attrs["vigie"] = _meta(cells, min_bin=min_bin, n_hotspots=0)
+        return out
+    w = neighbours(hot_cells)
+    _, label = connected_components(w, directed=False)
+    # incidents -> cell position in `cells` -> hotspot label
+    x, y = _xy(incidents)
+    pos = cell_index(cells, x, y)
+    lab_of_cell = np.full(len(cells), -1)
+    lab_of_cell[hot] = label
+    inc_lab = np.where(pos >= 0, lab_of_cell[np.maximum(pos, 0)], -1)
+    cats = incidents["category"].astype(str).to_numpy() if "category" in incidents.columns else None
+    night = None
+    if "darkness" in incidents.columns:
+        night = (incidents["darkness"].astype(str) == "night").to_numpy()
+    geoms = hot_cells.geometry.values
+    rows = []
+    for h in range(int(label.max()) + 1):
+        members = np.flatnonzero(label == h)
+        sub = hot_cells.iloc[members]
+        mine = inc_lab == h
+        n = int(mine.sum())
+        shares = {}
+        if cats is not None and n:
+            vc = pd.Series(cats[mine]).value_counts()
+            shares = {str(k): round(float(v) / n, 3) for k, v in sorted(vc.items(), key=lambda kv: (-kv[1], kv[0]))}
+        rows.append({
+            "hotspot_id": _hotspot_id(sub),
+            "n": n,
+            "n_cells": len(members),
+            "z_max": float(sub["z"].max()) if "z" in sub.columns else np.nan,
+            "cell_ids": json.dumps(sorted(int(c) for c in sub["cell_id"])),
+            "categories": json.dumps(shares),
+            "top_category": next(iter(shares), ""),
+            "night_share": float(night[mine].mean()) if night is not None and n else np.nan,
+            "geometry": shapely.union_all(geoms[members]),
+        })
+    out = gpd.GeoDataFrame(rows, geometry="geometry", crs=cells.crs)
+    out["area_km2"] = out.geometry.area / 1e6
+    polys = out.geometry.values
+    out["zac"] = _names_touching(polys, zac, cells.crs, "ZAC")
+    out["areas"] = _names_touching(polys, areas, cells.crs, "areas")
+    for name, layer in (("n_schools", schools), ("n_shops", shops)):
+        counted = _count_near(polys, layer, cells.crs, near)
+        if counted is not None:
+            out[name] = counted
+    out = out.sort_values(["n", "hotspot_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    out["number"] = np.arange(1, len(out) + 1)
+    extra = [c for c in ("n_schools", "n_shops") if c in out.columns]
+    out = out[columns + extra + ["geometry"]]
+    out.attrs["vigie"] = _meta(cells, min_bin=min_bin, n_hotspots=int(len(out)), near_m=float(near))
+    return out
+
+
+# --------------------------------------------------------------------------------- change
+
+
+def change(
+    before: gpd.GeoDataFrame,
+    after: gpd.GeoDataFrame,
+    *,
+    grid: gpd.GeoDataFrame | None = None,
+    cell_size=None,
+    shape: str = "square",
+    study_area=None,
+    durations=(1.0, 1.0),
+    fdr: bool = True,
+    alpha: float = 0.05,
+) -> gpd.GeoDataFrame:
+    """Change in incident counts per cell between two periods, with a significance test.
+
+    Parameters
+    ----------
+    before, after : GeoDataFrame
+        Incidents of the first and second periods (same metric CRS).
+    grid, cell_size, shape, study_area
+        As in ``gistar`` (default grid over both periods).
+    durations : (float, float), default (1, 1)
+        Lengths of the two periods (any unit, e.g. days): under no change, the expected share
+        of the second period is ``T2 / (T1 + T2)``.
+    fdr : bool, default True
+        Benjamini-Hochberg correction of the p-values.
+    alpha : float, default 0.05
+        Level for the ``trend`` label.
+
+    Returns
+    -------
+    GeoDataFrame
+        Cells with ``cell_id``, ``n1``, ``n2`` (incidents per period), ``difference``
+        (``n2 - n1``), ``rate_ratio`` (``(n2/T2) / (n1/T1)``, NaN when ``n1 = 0``), ``p``
+        (two-sided exact conditional binomial test), ``p_adj`` (BH), ``trend`` ("increase",
+        "decrease" or "stable": ``p_adj <= alpha``).
+
+    Notes
+    -----
+    For two Poisson counts, ``n2`` given ``n1 + n2`` is binomial with probability
+    ``T2 / (T1 + T2)`` under equal rates (Przyborowski & Wilenski 1940); the two-sided p-value
+    doubles the smaller tail, capped at 1. Cells with no incident in either period get p = 1.
+    Sfhotspot's ``hotspot_change`` reports the change without any test.
+
+    References
+    ----------
+    Przyborowski, J. & Wilenski, H. (1940). Homogeneity of results in testing samples from
+    Poisson series. Biometrika 31, 313-323. Benjamini & Hochberg (1995).
+    """
+    before = _check_points(before, name="incidents of the first period")
+    after = _check_points(after, name="incidents of the second period")
+    _check_grid_crs(before, after)
+    try:
+        t1, t2 = (float(v) for v in durations)
+    except (TypeError, ValueError):
+        raise ParameterError("durations must be two positive numbers (T1, T2).", "durations") from None
+    if not (t1 > 0 and t2 > 0):
+        raise ParameterError("durations must be two positive numbers (T1, T2).", "durations")
+    if grid is None:
+        both = gpd.GeoDataFrame(geometry=pd.concat([before.geometry, after.geometry], ignore_index=True),
+                                crs=before.crs)
+        grid = _grid_for(both, grid=None, cell_size=cell_size, shape=shape, study_area=study_area)
+    n1 = count_incidents(before, grid)["n"].to_numpy()
+    n2 = count_incidents(after, grid)["n"].to_numpy()
+    m = n1 + n2
+    p0 = t2 / (t1 + t2)
+    lower = stats.binom.cdf(n2, m, p0)
+    upper = stats.binom.sf(n2 - 1, m, p0)
+    p = np.where(m > 0, np.minimum(1.0, 2.0 * np.minimum(lower, upper)), 1.0)
+    q = bh_adjust(p) if fdr else p
+    out = grid.copy()
+    out["n1"], out["n2"] = n1, n2
+    out["difference"] = n2 - n1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["rate_ratio"] = np.where(n1 > 0, (n2 / t2) / (n1 / t1), np.nan)
+    out["p"] = p
+    out["p_adj"] = q
+    expected = m * p0
+    out["trend"] = np.where(q <= alpha, np.where(n2 > expected, "increase", "decrease"), "stable")
+    out.attrs["vigie"] = _meta(grid, method="change", test="conditional binomial", durations=[t1, t2],
+                               fdr=bool(fdr), alpha=alpha,
+                               n_increase=int((out["trend"] == "increase").sum()),
+                               n_decrease=int((out["trend"] == "decrease").sum()))
+    return out
+
+
+# ---------------------------------------------------------------------------- sensitivity
+
+
+def sensitivity(
+    incidents: gpd.GeoDataFrame,
+    *,
+    cell_size=None,
+    shape: str = "square",
+    study_area=None,
+    distance=None,
+    size_factors=(0.75, 1.0, 1.5),
+    shifts=((0.0, 0.0), (0.5, 0.0), (0.0, 0.5), (0.5, 0.5)),
+    min_bin: int = 2,
+    fdr: bool = True,
+) -> gpd.GeoDataFrame:
+    """Which hot cells stay hot when the cell size and the grid's origin change.
+
+    Gi* is run on the base grid and on every variant (cell size times each of
+    ``size_factors``, origin shifted by each of ``shifts`` times the variant's cell size). A
+    base cell's ``hot_share`` is the share of the variants (the base excluded) in which its
+    centre falls in a hot cell (``bin >= min_bin``).
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        Points in a metric CRS.
+    cell_size, shape, study_area, distance, fdr
+        As in ``gistar`` (``distance`` in metres applies to every variant).
+    size_factors : tuple of float, default (0.75, 1, 1.5)
+    shifts : tuple of (float, float), default ((0, 0), (0.5, 0), (0, 0.5), (0.5, 0.5))
+        Origin shifts as fractions of the cell size.
+    min_bin : int, default 2
+
+    Returns
+    -------
+    GeoDataFrame
+        The base Gi* cells (as ``gistar``) plus ``hot`` (bool), ``hot_share`` (0..1) and
+        ``stable`` (hot in the base and in at least 75 % of the variants).
+        ``attrs["vigie"]["variants"]``: per variant its ``cell_size``, ``shift``, ``n_hot`` and
+        ``agreement`` (share of the base's hot cells still hot).
+
+    References
+    ----------
+    Chainey, S. (2013), Bulletin of the Geographical Society of Liege 60, 7-19 (cell size and
+    bandwidth sensitivity). Openshaw, S. (1984). The Modifiable Areal Unit Problem.
+    """
+    incidents = _check_points(incidents)
+    base = gistar(incidents, cell_size=cell_size, shape=shape, study_area=study_area, distance=distance, fdr=fdr)
+    meta = base.attrs["vigie"]
+    cs = float(meta["cell_size"])
+    ox, oy = meta["origin"]
+    area = study_area
+    if area is None:
+        minx, miny, maxx, maxy = incidents.total_bounds
+        area = gpd.GeoSeries([shapely.box(minx, miny, maxx + 1e-3, maxy + 1e-3)], crs=incidents.crs)
+    c = base.geometry.centroid
+    cx, cy = c.x.to_numpy(), c.y.to_numpy()
+    is_hot = base["bin"].to_numpy() >= min_bin
+    hits = np.zeros(len(base))
+    variants = []
+    for f in size_factors:
+        for sx, sy in shifts:
+            if float(f) == 1.0 and float(sx) == 0.0 and float(sy) == 0.0:
+                continue
+            vcs = cs * float(f)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", VigieWarning)
+                g = make_grid(area, cell_size=vcs, shape=shape, origin=(ox + sx * vcs, oy + sy * vcs))
+            r = gistar(incidents, grid=g, distance=distance, fdr=fdr)
+            pos = cell_index(r, cx, cy)
+            vhot = np.zeros(len(base), dtype=bool)
+            ok = pos >= 0
+            vhot[ok] = r["bin"].to_numpy()[pos[ok]] >= min_bin
+            hits += vhot
+            variants.append({
+                "cell_size": vcs, "shift": [float(sx), float(sy)], "n_hot": int((r["bin"] >= min_bin).sum()),
+                "agreement": float(vhot[is_hot].mean()) if is_hot.any() else float("nan"),
+            })
+    out = base
+    out["hot"] = is_hot
+    out["hot_share"] = hits / max(1, len(variants))
+    out["stable"] = is_hot & (out["hot_share"].to_numpy() >= 0.75)
+    meta = dict(meta)
+    meta.update(method="sensitivity", variants=variants, min_bin=min_bin)
     out.attrs["vigie"] = meta
     return out
