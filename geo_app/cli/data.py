@@ -293,8 +293,6 @@ def rollback(home, batch_id):
 @pass_home
 def export(home, kind, fmt, out, crs, start, end, categories, zacs, bbox, hours, weekdays):
     """Export the stored features of KIND (filtered) to a file, with provenance."""
-    from layers.io import write_layer
-
     settings = _settings(home)
     epsg = _parse_epsg(crs, "crs")
     filters = parse_filters(
@@ -303,6 +301,8 @@ def export(home, kind, fmt, out, crs, start, end, categories, zacs, bbox, hours,
     )
     store = home.store
     gdf = store.read(kind, filters, tz=settings.timezone)
+    from layers.io import write_layer
+
     batch_ids = sorted(set(gdf["batch_id"]))
     by_id = {b.id: b for b in store.batches(kind)}
     used = [by_id[i] for i in batch_ids if i in by_id]
