@@ -222,7 +222,7 @@ def aoristic_hours(
         {
             "row": rows,
             "hour_start": hour_start,
-            "weekday": hour_start.weekday.to_numpy(dtype=np.int64),
+            "weekday": hour_start.day_of_week.to_numpy(dtype=np.int64),
             "hour": hour_start.hour.to_numpy(dtype=np.int64),
             "weight": weight,
         }
@@ -278,7 +278,7 @@ def hour_weekday_profile(
         start, end, _ = _windows(incidents)
         keep = (end - start) <= mw.value
         local = incidents["occurred_from"].dt.tz_convert(tzinfo)[keep]
-        weekday, hour = local.dt.weekday.to_numpy(), local.dt.hour.to_numpy()
+        weekday, hour = local.dt.day_of_week.to_numpy(), local.dt.hour.to_numpy()
         weight = np.ones(len(local))
         excluded, n = int((~keep).sum()), int(keep.sum())
     grid = np.zeros(7 * 24)
