@@ -1,0 +1,186 @@
+/* Vigie: legend and layers loaded on demand for the visible bbox.
+ *
+ * Vigie.dynamicLayer(map, group, options) fills `group` (a Leaflet FeatureGroup that the layer
+ * control toggles) on every moveend while the group is on the map:
+ *  - zoom >= options.minZoom: GET options.url?bbox=...&limit=options.limit (+ the page's filter
+ *    query); if the answer holds every matching feature (numberMatched <= limit) the points are
+ *    drawn as circle markers;
+ *  - otherwise, when options.aggregate, GET options.url + "/grid?bbox=..." and draw the counts
+ *    per cell; else a hint asks to zoom in.
+ * Texts from the data are escaped (textContent) before they reach a popup.
+ * The number of incidents in view is written to #kf-in-view when the kind is "incidents".
+ */
+(function () {
+  "use strict";
+
+  function esc(text) {
+    var d = document.createElement("div");
+    d.textContent = text === null || text === undefined ? "" : String(text);
+    return d.innerHTML;
+  }
+
+  function bboxOf(map) {
+    var b = map.getBounds();
+    var c = function (v, lo, hi) { return Math.max(lo, Math.min(hi, v)); };
+    return [c(b.getWest(), -180, 180), c(b.getSouth(), -90, 90),
+            c(b.getEast(), -180, 180), c(b.getNorth(), -90, 90)]
+      .map(function (v) { return v.toFixed(5); }).join(",");
+  }
+
+  function popupOf(kind, p, labels) {
+    var rows = [];
+    if (kind === "incidents") {
+      var cats = labels.categories || {};
+      rows.push("<b>" + esc(cats[p.category] || p.category) + "</b>");
+      if (p.occurred_from) rows.push(esc(String(p.occurred_from).replace("T", " ").slice(0, 16)));
+      if (p.address) rows.push(esc(p.address));
+      if (p.description) rows.push(esc(p.description));
+      if (p.simulated) rows.push("<i>" + esc(labels.simulated || "simulated") + "</i>");
+    } else {
+      Object.keys(p).forEach(function (k) {
+        if (k === "fid" || k === "batch_id" || p[k] === null || p[k] === "") return;
+        rows.push(esc(k) + " : " + esc(p[k]));
+      });
+    }
+    return rows.join("<br>");
+  }
+
+  var RAMP = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"];
+
+  function drawGrid(group, fc, labels) {
+    var max = 1;
+    fc.features.forEach(function (f) { max = Math.max(max, f.properties.n); });
+    L.geoJSON(fc, {
+      style: function (f) {
+        var i = Math.min(RAMP.length - 1, Math.floor(RAMP.length * Math.sqrt(f.properties.n / max)));
+        return {weight: 0, fillColor: RAMP[i], fillOpacity: 0.55};
+      },
+      onEachFeature: function (f, layer) {
+        layer.bindPopup(esc(f.properties.n) + " " + esc(labels.count || ""));
+      }
+    }).addTo(group);
+  }
+
+  function setInView(kind, n) {
+    if (kind !== "incidents") return;
+    var el = document.getElementById("kf-in-view");
+    if (el) el.textContent = (n === null ? "…" : Number(n).toLocaleString(document.documentElement.lang || "fr"));
+  }
+
+  var Vigie = window.Vigie || {};
+
+  Vigie.dynamicLayer = function (map, group, options) {
+    var seq = 0;
+    var labels = options.labels || {};
+    var style = options.style || {};
+    var hint = L.control({position: "bottomleft"});
+    hint.onAdd = function () {
+      var div = L.DomUtil.create("div", "vigie-hint leaflet-bar");
+      div.style.display = "none";
+      return div;
+    };
+    hint.addTo(map);
+    var hintDiv = hint.getContainer();
+
+    function url(path, extra) {
+      var q = options.query ? options.query + "&" : "";
+      return path + "?" + q + extra;
+    }
+
+    function refresh() {
+      var mine = ++seq;
+      if (!map.hasLayer(group)) { hintDiv.style.display = "none"; return; }
+      var bbox = bboxOf(map);
+      var zoom = map.getZoom();
+      var wantPoints = zoom >= options.minZoom;
+      var first = wantPoints
+        ? fetch(url(options.url, "bbox=" + bbox + "&limit=" + options.limit), {headers: {Accept: "application/json"}})
+        : fetch(url(options.url, "bbox=" + bbox + "&limit=0"), {headers: {Accept: "application/json"}});
+      first.then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(function (fc) {
+          if (mine !== seq) return null;
+          setInView(options.kind, fc.numberMatched);
+          if (wantPoints && fc.numberMatched <= options.limit) {
+            group.clearLayers();
+            hintDiv.style.display = "none";
+            L.geoJSON(fc, {
+              pointToLayer: function (f, latlng) {
+                return L.circleMarker(latlng, {radius: style.radius || 4, color: style.color || "#333",
+                                               weight: 1, fillOpacity: 0.8});
+              },
+              onEachFeature: function (f, layer) { layer.bindPopup(popupOf(options.kind, f.properties, labels)); }
+            }).addTo(group);
+            group.fire("vigie:drawn", {count: fc.features.length, mode: "points"});
+            return null;
+          }
+          if (!options.aggregate) {
+            group.clearLayers();
+            hintDiv.textContent = labels.zoom_in || "Zoom in";
+            hintDiv.style.display = "block";
+            group.fire("vigie:drawn", {count: 0, mode: "hint"});
+            return null;
+          }
+          return fetch(url(options.url + "/grid", "bbox=" + bbox), {headers: {Accept: "application/json"}})
+            .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+            .then(function (grid) {
+              if (mine !== seq) return;
+              group.clearLayers();
+              hintDiv.style.display = "none";
+              drawGrid(group, grid, {count: options.name});
+              group.fire("vigie:drawn", {count: grid.features.length, mode: "grid"});
+            });
+        })
+        .catch(function (err) {
+          if (mine === seq) { hintDiv.textContent = "⚠ " + err; hintDiv.style.display = "block"; }
+        });
+    }
+
+    map.on("moveend", refresh);
+    map.on("overlayadd overlayremove", refresh);
+    group.on("add", refresh);
+    if (map._loaded) { setTimeout(refresh, 0); } else { map.whenReady(refresh); }
+    Vigie.layers = Vigie.layers || {};
+    Vigie.layers[options.kind] = group;
+  };
+
+  Vigie.legend = function (map, entries, title) {
+    var ctl = L.control({position: "bottomright"});
+    ctl.onAdd = function () {
+      var div = L.DomUtil.create("div", "vigie-legend leaflet-bar");
+      var h = document.createElement("strong");
+      h.textContent = title;
+      div.appendChild(h);
+      entries.forEach(function (e) {
+        var block = document.createElement("div");
+        block.className = "vigie-legend-layer";
+        block.dataset.layer = e.layer;
+        e.items.forEach(function (it) {
+          var row = document.createElement("div");
+          var sw = document.createElement("span");
+          sw.className = "vigie-swatch";
+          sw.style.background = it.color;
+          var tx = document.createElement("span");
+          tx.textContent = it.label;
+          row.appendChild(sw);
+          row.appendChild(tx);
+          block.appendChild(row);
+        });
+        div.appendChild(block);
+      });
+      L.DomEvent.disableClickPropagation(div);
+      return div;
+    };
+    ctl.addTo(map);
+    var div = ctl.getContainer();
+    function show(name, on) {
+      div.querySelectorAll(".vigie-legend-layer").forEach(function (b) {
+        if (b.dataset.layer === name) b.style.display = on ? "" : "none";
+      });
+    }
+    entries.forEach(function (e) { if (!e.show) show(e.layer, false); });
+    map.on("overlayadd", function (ev) { show(ev.name, true); });
+    map.on("overlayremove", function (ev) { show(ev.name, false); });
+  };
+
+  window.Vigie = Vigie;
+})();

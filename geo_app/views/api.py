@@ -1,0 +1,163 @@
+"""The JSON / GeoJSON API under ``/api`` (same filters as the pages; OpenAPI at /api/openapi.json).
+
+Errors are JSON ``{"error", "message", "param"}`` with a 4xx status (one handler in
+``geo_app.create_app``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+
+from layers.errors import ParameterError
+from layers.registry import LAYERS, get_spec
+
+from geo_app.services import get_services
+from geo_app.views.common import int_param, request_filters
+from geo_app.views.openapi import openapi_document
+
+__all__ = ["bp", "geojson"]
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+HOTSPOT_METHODS = ("gistar", "kde", "counts", "lisa")
+
+
+def _jsonable(v):
+    if v is None:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return None if pd.isna(v) else v.isoformat()
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        return None if math.isnan(v) else round(float(v), 6)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if v is pd.NaT or v is pd.NA:
+        return None
+    return v
+
+
+def geojson(gdf, *, precision: int = 6, extra: dict | None = None) -> dict:
+    """A FeatureCollection from a GeoDataFrame (EPSG:4326), values made JSON-safe."""
+    if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
+        gdf = gdf.to_crs(4326)
+    cols = [c for c in gdf.columns if c != gdf.geometry.name]
+    feats = []
+    records = gdf[cols].to_dict("records") if cols else [{}] * len(gdf)
+    for props, geom in zip(records, gdf.geometry):
+        g = None
+        if geom is not None and not geom.is_empty:
+            gi = geom.__geo_interface__
+            g = {"type": gi["type"], "coordinates": _round(gi["coordinates"], precision)}
+        feats.append({"type": "Feature", "geometry": g,
+                      "properties": {k: _jsonable(v) for k, v in props.items()}})
+    out = {"type": "FeatureCollection", "features": feats}
+    if extra:
+        out.update(extra)
+    return out
+
+
+def _round(c, nd):
+    if isinstance(c, float):
+        return round(c, nd)
+    return [_round(x, nd) for x in c]
+
+
+def _kind(kind: str):
+    return get_spec(kind)  # NotFound (404) naming the known kinds
+
+
+@bp.get("/layers")
+def layers():
+    """Every layer kind with its count and its URLs."""
+    counts = get_services().counts()
+    return jsonify({
+        "layers": [
+            {"kind": k, "label_fr": s.label_fr, "label_en": s.label_en, "count": int(counts.get(k, 0)),
+             "geometry": list(s.geometry_types), "large": s.large,
+             "url": url_for("api.layer", kind=k), "grid_url": url_for("api.layer_grid", kind=k) if s.is_point else None}
+            for k, s in LAYERS.items()
+        ]
+    })
+
+
+@bp.get("/layers/<kind>")
+def layer(kind: str):
+    """Features of a kind as GeoJSON, filtered and paged (``limit``, ``offset``, ``next``)."""
+    _kind(kind)
+    cfg = current_app.config
+    limit = int_param("limit", cfg["API_DEFAULT_LIMIT"], lo=0, hi=cfg["API_MAX_LIMIT"])
+    offset = int_param("offset", 0, lo=0, hi=10**9)
+    filters, night = request_filters()
+    page, total = get_services().page(kind, filters, limit=limit, offset=offset, night=night)
+    links = []
+    if offset + limit < total and limit > 0:
+        args = request.args.to_dict(flat=False)
+        args["offset"] = [str(offset + limit)]
+        args["limit"] = [str(limit)]
+        links.append({"rel": "next", "href": url_for("api.layer", kind=kind, **args)})
+    body = geojson(page, extra={"numberMatched": int(total), "numberReturned": int(len(page)),
+                                "links": links, "filters": filters.describe()})
+    body["next"] = links[0]["href"] if links else None
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/geo+json")
+
+
+@bp.get("/layers/<kind>/grid")
+def layer_grid(kind: str):
+    """Counts of a point kind per cell over ``bbox`` (display aggregate for zoomed-out views)."""
+    _kind(kind)
+    cells = int_param("cells", 48, lo=2, hi=200)
+    filters, night = request_filters()
+    grid = get_services().grid(kind, filters, cells=cells, night=night)
+    body = geojson(grid, precision=6, extra={"cell_m": grid.attrs.get("cell_m"), "total": int(grid["n"].sum())})
+    return Response(json.dumps(body), mimetype="application/geo+json")
+
+
+@bp.get("/hotspots")
+def hotspots():
+    """A hotspot method's cells (``method`` = gistar, kde, counts or lisa) as GeoJSON."""
+    method = request.args.get("method", "gistar")
+    if method not in HOTSPOT_METHODS:
+        raise ParameterError(f"method must be one of {', '.join(HOTSPOT_METHODS)}, got '{method}'.", "method")
+    params = {}
+    if request.args.get("cell_size"):
+        params["cell_size"] = float(int_param("cell_size", 0, lo=10, hi=5000))
+    filters, night = request_filters()
+    result = get_services().analysis(method, filters, night=night, **params)
+    attrs = {k: _jsonable(v) if not isinstance(v, (dict, list, tuple)) else v for k, v in result.attrs.items()}
+    body = geojson(result, extra={"method": method, "parameters": _safe(attrs)})
+    return Response(json.dumps(body, default=str), mimetype="application/geo+json")
+
+
+def _safe(d):
+    try:
+        json.dumps(d, default=str)
+        return json.loads(json.dumps(d, default=str))
+    except (TypeError, ValueError):
+        return {}
+
+
+@bp.get("/hotspots/areas")
+def hotspot_areas():
+    """Hotspot areas (merged significant hot cells, stable ``hotspot_id``) as GeoJSON."""
+    filters, night = request_filters()
+    svc = get_services()
+    areas = svc.hotspot_areas(filters, night=night)
+    status, _ = svc.review_status(list(areas["hotspot_id"]))
+    areas = areas.assign(status=[status.get(h) for h in areas["hotspot_id"]])
+    body = geojson(areas, extra={"parameters": _safe(dict(areas.attrs))})
+    return Response(json.dumps(body, default=str), mimetype="application/geo+json")
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """This API's OpenAPI 3 description."""
+    return jsonify(openapi_document(current_app))
+
+

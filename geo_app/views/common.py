@@ -1,0 +1,84 @@
+"""Request parsing shared by the views: filters from the query string, paging, language."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import request
+
+from layers.errors import ParameterError
+from layers.filters import Filters, parse_filters
+from layers.settings import parse_bbox
+
+from geo_app.services import get_services
+
+__all__ = ["FILTER_PARAMS", "request_filters", "filter_query", "int_param", "bool_param", "parse_bbox"]
+
+#: query-string parameters of the filters (the same on pages and API)
+FILTER_PARAMS = ("from", "to", "category", "zac", "hours", "weekdays", "night", "bbox")
+
+
+def _joined(name: str) -> str | None:
+    values = [v for v in request.args.getlist(name) if v.strip()]
+    return ",".join(values) if values else None
+
+
+def bool_param(name: str, default: bool = False) -> bool:
+    v = request.args.get(name)
+    if v is None or v == "":
+        return default
+    if v.lower() in ("1", "true", "yes", "on", "oui"):
+        return True
+    if v.lower() in ("0", "false", "no", "off", "non"):
+        return False
+    raise ParameterError(f"{name} must be 1 or 0 (true or false), got '{v}'.", name)
+
+
+def int_param(name: str, default: int, *, lo: int, hi: int) -> int:
+    v = request.args.get(name)
+    if v is None or v == "":
+        return default
+    try:
+        n = int(v)
+    except ValueError:
+        raise ParameterError(f"{name} must be a whole number between {lo} and {hi}, got '{v}'.", name) from None
+    if not lo <= n <= hi:
+        raise ParameterError(f"{name} must be between {lo} and {hi}, got {n}.", name)
+    return n
+
+
+def request_filters(*, with_bbox: bool = True) -> tuple[Filters, bool]:
+    """``(Filters, night)`` from the query string (``ParameterError`` names the bad field)."""
+    svc = get_services()
+    filters = parse_filters(
+        bbox=request.args.get("bbox") if with_bbox else None,
+        start=request.args.get("from") or None,
+        end=request.args.get("to") or None,
+        categories=_joined("category"),
+        zac=_joined("zac"),
+        hours=_joined("hours"),
+        weekdays=_joined("weekdays"),
+        tz=svc.tz,
+        taxonomy=svc.taxonomy,
+    )
+    if filters.zac:
+        known = set(svc.frame("zac")["name"])
+        unknown = [z for z in filters.zac if z not in known]
+        if unknown:
+            raise ParameterError(
+                f"unknown ZAC {', '.join(map(repr, unknown))}; known ZACs: {', '.join(sorted(known)[:30]) or 'none'}.",
+                "zac",
+            )
+    return filters, bool_param("night")
+
+
+def filter_query(*, exclude: tuple[str, ...] = ("bbox",)) -> str:
+    """The current filters as a query string (for links, API calls and shared views)."""
+    pairs = []
+    for name in FILTER_PARAMS:
+        if name in exclude:
+            continue
+        for v in request.args.getlist(name):
+            if v != "":
+                pairs.append((name, v))
+    return urlencode(pairs)

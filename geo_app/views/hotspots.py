@@ -1,0 +1,98 @@
+"""Hotspot pages: the sortable list of hotspot areas and one page per hotspot."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from flask import Blueprint, current_app, render_template, request, url_for
+
+from layers.errors import ParameterError
+
+from geo_app.mapping import MapLayers, build_map, render_parts
+from geo_app.services import get_services
+from geo_app.views.common import filter_query, request_filters
+from geo_app.views.i18n import current_lang
+from geo_app.views.maps import dynamic_layers, map_assets, page_context
+
+__all__ = ["bp", "SORT_KEYS"]
+
+bp = Blueprint("hotspots", __name__)
+
+#: sortable columns of the list (query ``sort=`` and ``order=asc|desc``)
+SORT_KEYS = ("hotspot_id", "n", "area_km2", "trend", "night_share", "zac", "status")
+
+
+@bp.get("/hotspots")
+def hotspot_list():
+    """Hotspot areas of the current filters, sortable by every column."""
+    filters, night = request_filters(with_bbox=False)
+    sort = request.args.get("sort", "n")
+    order = request.args.get("order", "desc")
+    if sort not in SORT_KEYS:
+        raise ParameterError(f"sort must be one of {', '.join(SORT_KEYS)}, got '{sort}'.", "sort")
+    if order not in ("asc", "desc"):
+        raise ParameterError(f"order must be asc or desc, got '{order}'.", "order")
+    svc = get_services()
+    areas = svc.hotspot_areas(filters, night=night)
+    status, reviewed = svc.review_status(list(areas["hotspot_id"]))
+    rows = []
+    for _, r in areas.iterrows():
+        zac = r.get("zac")
+        rows.append({
+            "hotspot_id": r["hotspot_id"], "n": int(r.get("n", 0)),
+            "area_km2": float(r["area_km2"]) if "area_km2" in r and pd.notna(r["area_km2"]) else None,
+            "trend": r.get("trend") if "trend" in r and pd.notna(r.get("trend")) else None,
+            "night_share": float(r["night_share"]) if "night_share" in r and pd.notna(r["night_share"]) else None,
+            "zac": ", ".join(zac) if isinstance(zac, (list, tuple)) else (zac if isinstance(zac, str) else ""),
+            "status": status.get(r["hotspot_id"], ""),
+        })
+
+    def key(row):
+        v = row[sort]
+        return (v is None, v if v is not None else 0) if not isinstance(v, str) else (False, v)
+
+    rows.sort(key=key, reverse=(order == "desc"))
+    if order == "desc":  # keep missing values last
+        rows.sort(key=lambda r: r[sort] is None)
+    return render_template("hotspots.html", rows=rows, sort=sort, order=order, reviewed=reviewed,
+                           query=filter_query(), parameters=areas.attrs.get("vigie", {}), **page_context())
+
+
+@bp.get("/hotspots/<hotspot_id>")
+def hotspot_page(hotspot_id: str):
+    """One hotspot: map, monthly counts, hour × weekday, categories, context, proposals, review."""
+    filters, night = request_filters(with_bbox=False)
+    svc = get_services()
+    lang = current_lang()
+    d = svc.hotspot_detail(hotspot_id, filters, night=night)
+    tax = svc.taxonomy
+    query = filter_query()
+    bounds = tuple(d["area"].total_bounds)
+    pad = 0.003
+    bounds = (bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad)
+    ctx = {k: v for k, v in d["near"].items() if len(v)}
+    m = build_map(
+        MapLayers(context=ctx, hotspots=d["area"]),
+        dynamic=dynamic_layers(["incidents"], query, lang),
+        bounds=bounds,
+        tile_url=current_app.config["TILE_URL"],
+        tile_attribution=current_app.config["TILE_ATTRIBUTION"],
+        assets=map_assets(), lang=lang,
+        hotspot_url=url_for("hotspots.hotspot_page", hotspot_id="ID").replace("ID", "{id}"),
+        category_labels={c.code: c.label(lang) for c in tax.categories},
+        script_url=url_for("static", filename="js/vigie-map.js"),
+    )
+    monthly = {"labels": [str(p) for p in d["monthly"].index], "values": [int(v) for v in d["monthly"].values]}
+    profile = None
+    if d["profile"] is not None:
+        profile = {"hours": list(range(24)), "rows": [[round(float(v), 2) for v in row] for row in d["profile"].to_numpy()]}
+    cats = [(tax[c].label(lang) if c in tax else c, int(n), tax[c].sensitive if c in tax else False)
+            for c, n in d["categories"].items()]
+    status, reviewed = svc.review_status([hotspot_id])
+    row = d["area"].iloc[0]
+    return render_template(
+        "hotspot.html", hotspot_id=hotspot_id, row=row, d=d, cats=cats,
+        map_parts=render_parts(m), chart_data=json.dumps({"monthly": monthly, "profile": profile}),
+        status=status.get(hotspot_id, ""), reviewed=reviewed, query=query,
+    )

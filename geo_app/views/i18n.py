@@ -1,0 +1,39 @@
+"""Languages: French by default, English selectable with ``?lang=en`` (kept in the session).
+
+Flask-Babel reads the compiled catalogues of ``geo_app/translations`` (``make assets`` compiles
+the ``.po`` files into ``.mo`` with pybabel).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request, session
+from flask_babel import Babel
+
+__all__ = ["bp", "init_app", "select_locale", "current_lang"]
+
+bp = Blueprint("i18n", __name__)
+
+
+def select_locale() -> str:
+    """``?lang=`` (remembered in the session), else the session's choice, else the default."""
+    langs = current_app.config["LANGUAGES"]
+    asked = request.args.get("lang")
+    if asked in langs:
+        session["lang"] = asked
+        return asked
+    if session.get("lang") in langs:
+        return session["lang"]
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def current_lang() -> str:
+    return select_locale()
+
+
+@bp.app_context_processor
+def _inject_lang():
+    return {"lang": current_lang(), "languages": current_app.config["LANGUAGES"]}
+
+
+def init_app(app) -> None:
+    Babel(app, locale_selector=select_locale, default_translation_directories="translations")

@@ -1,0 +1,100 @@
+"""The dashboard map at ``/``: filters, key figures and the Folium map of every layer."""
+
+from __future__ import annotations
+
+import pandas as pd
+from flask import Blueprint, current_app, render_template, request, url_for
+from flask_babel import gettext as _
+
+from geo_app.assets import self_hosted
+from geo_app.mapping import DynamicLayer, build_map, layer_names, render_parts
+from geo_app.services import get_services
+from geo_app.views.common import filter_query, request_filters
+from geo_app.views.i18n import current_lang
+
+__all__ = ["bp", "page_context", "map_assets"]
+
+bp = Blueprint("maps", __name__)
+
+_DYNAMIC_STYLE = {"incidents": {"color": "#c51b7d", "radius": 4}, "lights": {"color": "#d4a017", "radius": 3},
+                  "shops": {"color": "#6a3d9a", "radius": 5}, "schools": {"color": "#1f78b4", "radius": 6},
+                  "cameras": {"color": "#1b7837", "radius": 5}}
+
+
+@bp.app_template_filter("d")
+def _date(ts) -> str:
+    """A timestamp as a local date (YYYY-MM-DD)."""
+    if ts is None or pd.isna(ts):
+        return ""
+    return pd.Timestamp(ts).tz_convert(get_services().tz).strftime("%Y-%m-%d")
+
+
+def map_assets() -> dict:
+    """Folium resources -> self-hosted URLs; Bootstrap is loaded by the base layout already."""
+    return self_hosted(url_for("vendor.vendor", filename=""), drop=("bootstrap", "bootstrap_css", "glyphicons_css"))
+
+
+def page_context() -> dict:
+    """Template values of the filter form (taxonomy groups, weekdays, ZAC names)."""
+    svc = get_services()
+    tax, lang = svc.taxonomy, current_lang()
+    groups = [(g, [c for c in tax.categories if c.group == g.code]) for g in tax.groups]
+    days_fr = ["lun", "mar", "mer", "jeu", "ven", "sam", "dim"]
+    days_en = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    zac = svc.frame("zac")
+    return {
+        "category_groups": [(g, cats) for g, cats in groups if cats],
+        "weekday_names": list(enumerate(days_en if lang == "en" else days_fr)),
+        "zac_names": sorted(zac["name"].dropna().unique()) if len(zac) else [],
+    }
+
+
+def dynamic_layers(kinds, query: str, lang: str) -> list[DynamicLayer]:
+    """The layers the page loads per bbox from the API."""
+    cfg = current_app.config
+    names = layer_names(lang)
+    out = []
+    for kind in kinds:
+        out.append(DynamicLayer(
+            names[kind], kind=kind, url=url_for("api.layer", kind=kind), query=query,
+            min_zoom=cfg["POINTS_MIN_ZOOM"], limit=cfg["POINTS_LIMIT"],
+            aggregate=(kind != "incidents"), style=_DYNAMIC_STYLE.get(kind, {}),
+            show=(kind == "incidents"),
+        ))
+    return out
+
+
+@bp.get("/")
+def dashboard():
+    """Dashboard: aggregated incidents, context layers, hotspot results; points on demand."""
+    filters, night = request_filters(with_bbox=False)
+    svc = get_services()
+    lang = current_lang()
+    data = svc.dashboard(filters, night=night, cells=current_app.config["GRID_CELLS"])
+    query = filter_query()
+    tax = svc.taxonomy
+    m = build_map(
+        data["layers"],
+        dynamic=dynamic_layers(data["dynamic"], query, lang),
+        bounds=data["extent"],
+        tile_url=current_app.config["TILE_URL"],
+        tile_attribution=current_app.config["TILE_ATTRIBUTION"],
+        assets=map_assets(),
+        lang=lang,
+        hotspot_url=url_for("hotspots.hotspot_page", hotspot_id="ID") .replace("ID", "{id}") + (f"?{query}" if query else ""),
+        category_labels={c.code: c.label(lang) for c in tax.categories},
+        script_url=url_for("static", filename="js/vigie-map.js"),
+    )
+    notes = [_("Les résultats de points chauds ne sont pas encore disponibles.") if n == "hotspots_unavailable" else n
+             for n in data["notes"]]
+    return render_template(
+        "dashboard.html",
+        map_parts=render_parts(m),
+        figures=data["figures"],
+        counts=data["counts"],
+        notes=notes,
+        query=query,
+        share_url=request.path + ("?" + query if query else ""),
+        layer_names=m.vigie_layers,
+        **page_context(),
+    )

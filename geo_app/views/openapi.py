@@ -1,0 +1,114 @@
+"""The OpenAPI 3 document of ``/api`` (written here, served at ``/api/openapi.json``).
+
+A test checks that every ``/api`` route of the app is described and that the document is a
+valid OpenAPI 3.0 structure.
+"""
+
+from __future__ import annotations
+
+from layers.registry import LAYERS
+
+__all__ = ["openapi_document"]
+
+_P = {
+    "bbox": ("bbox", "lon/lat box minx,miny,maxx,maxy (degrees, EPSG:4326)", "string", "3.85,43.58,3.92,43.63"),
+    "from": ("from", "start date YYYY-MM-DD (local time, inclusive)", "string", "2024-01-01"),
+    "to": ("to", "end date YYYY-MM-DD (local time, inclusive of the whole day)", "string", "2024-06-30"),
+    "category": ("category", "category or group codes of the taxonomy, comma-separated or repeated", "string", "theft,alcohol"),
+    "zac": ("zac", "ZAC names; incidents inside those ZAC perimeters", "string", None),
+    "hours": ("hours", "local hours 0..23, lists and ranges (22-5 wraps around midnight)", "string", "22-5"),
+    "weekdays": ("weekdays", "local weekdays 0 (Monday) .. 6 (Sunday), lists and ranges", "string", "4-6"),
+    "night": ("night", "1: only incidents that happened in the dark (sun below civil twilight)", "string", "1"),
+    "limit": ("limit", "page size (0 gives only numberMatched; default 1000, max 10000)", "integer", 100),
+    "offset": ("offset", "rows to skip (paging; follow the `next` link)", "integer", 0),
+    "cells": ("cells", "grid columns across the bbox (2..200, default 48)", "integer", 48),
+    "method": ("method", "hotspot method: gistar (Getis-Ord Gi* with FDR), kde, counts or lisa", "string", "gistar"),
+    "cell_size": ("cell_size", "grid cell size in metres (default: automatic, about 50 cells across)", "integer", None),
+}
+
+
+def _param(name: str) -> dict:
+    pname, desc, typ, example = _P[name]
+    p = {"name": pname, "in": "query", "required": False, "description": desc, "schema": {"type": typ}}
+    if name == "method":
+        p["schema"]["enum"] = ["gistar", "kde", "counts", "lisa"]
+    if example is not None:
+        p["example"] = example
+    return p
+
+
+_FILTERS = ["bbox", "from", "to", "category", "zac", "hours", "weekdays", "night"]
+_ERRORS = {
+    "400": {"description": "bad parameter", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+    "404": {"description": "unknown kind or resource", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+}
+_GEOJSON = {"application/geo+json": {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}}
+
+
+def openapi_document(app=None) -> dict:
+    """The OpenAPI 3.0.3 document of Vigie's API."""
+    kind_param = {"name": "kind", "in": "path", "required": True, "description": "layer kind",
+                  "schema": {"type": "string", "enum": list(LAYERS)}}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Vigie API",
+            "version": "0.1.0",
+            "description": "Layers, incidents and hotspot results of a CLSPD deployment. Coordinates "
+                           "are lon/lat (EPSG:4326, RFC 7946). Every filter has the same meaning as on "
+                           "the pages. Simulated incidents carry simulated=true.",
+        },
+        "paths": {
+            "/api/layers": {"get": {
+                "summary": "Layer kinds with their feature counts",
+                "operationId": "listLayers",
+                "responses": {"200": {"description": "kinds", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"layers": {"type": "array", "items": {"type": "object"}}}}}}}},
+            }},
+            "/api/layers/{kind}": {"get": {
+                "summary": "Features of a kind as GeoJSON, filtered and paged",
+                "operationId": "getLayer",
+                "parameters": [kind_param] + [_param(p) for p in _FILTERS + ["limit", "offset"]],
+                "responses": {"200": {"description": "FeatureCollection with numberMatched, numberReturned and a next link",
+                                      "content": _GEOJSON}, **_ERRORS},
+            }},
+            "/api/layers/{kind}/grid": {"get": {
+                "summary": "Counts of a point kind per grid cell over the bbox (display aggregate)",
+                "operationId": "getLayerGrid",
+                "parameters": [kind_param] + [_param(p) for p in _FILTERS + ["cells"]],
+                "responses": {"200": {"description": "cells with n (count); cell_m gives the cell width in metres",
+                                      "content": _GEOJSON}, **_ERRORS},
+            }},
+            "/api/hotspots": {"get": {
+                "summary": "Hotspot statistics per grid cell",
+                "operationId": "getHotspots",
+                "parameters": [_param(p) for p in ["method", "cell_size"] + _FILTERS],
+                "responses": {"200": {"description": "cells with the method's columns (gistar: z, p, gi_bin…; "
+                                                     "kde: density in incidents per km²); automatic choices in parameters",
+                                      "content": _GEOJSON}, **_ERRORS},
+            }},
+            "/api/hotspots/areas": {"get": {
+                "summary": "Hotspot areas: adjacent significant hot cells merged, with a stable hotspot_id",
+                "operationId": "getHotspotAreas",
+                "parameters": [_param(p) for p in _FILTERS],
+                "responses": {"200": {"description": "areas with hotspot_id, n, area_km2, status", "content": _GEOJSON}, **_ERRORS},
+            }},
+            "/api/openapi.json": {"get": {
+                "summary": "This document",
+                "operationId": "getOpenAPI",
+                "responses": {"200": {"description": "OpenAPI 3 document", "content": {"application/json": {"schema": {"type": "object"}}}}},
+            }},
+        },
+        "components": {"schemas": {
+            "Error": {"type": "object", "required": ["error", "message"], "properties": {
+                "error": {"type": "string", "example": "ParameterError"},
+                "message": {"type": "string"},
+                "param": {"type": "string", "nullable": True, "description": "the parameter at fault"}}},
+            "FeatureCollection": {"type": "object", "required": ["type", "features"], "properties": {
+                "type": {"type": "string", "enum": ["FeatureCollection"]},
+                "features": {"type": "array", "items": {"type": "object"}},
+                "numberMatched": {"type": "integer"},
+                "numberReturned": {"type": "integer"},
+                "next": {"type": "string", "nullable": True}}},
+        }},
+    }
