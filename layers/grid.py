@@ -164,7 +164,8 @@ def _cell_polygons(shape: str, cs: float, cx: np.ndarray, cy: np.ndarray) -> np.
     angles = np.deg2rad(np.array([30, 90, 150, 210, 270, 330, 30], dtype=float))
     xs = cx[:, None] + r * np.cos(angles)[None, :]
     ys = cy[:, None] + r * np.sin(angles)[None, :]
-    coords = np.stack([xs, ys], axis=-1)
+    # rounded to the micrometre so that neighbouring hexagons share exactly the same vertices
+    coords = np.round(np.stack([xs, ys], axis=-1), 6)
     return shapely.polygons(coords)
 
 
@@ -232,6 +233,23 @@ def _cell_index_generic(grid: gpd.GeoDataFrame, x, y) -> np.ndarray:
 
 
 # -------------------------------------------------------------------------------- make_grid
+
+
+def _index_range(shape: str, cs: float, ox: float, oy: float, bounds) -> tuple[int, int, int, int]:
+    """(col_min, row_min, col_max, row_max) of the lattice cells that may overlap ``bounds``."""
+    minx, miny, maxx, maxy = bounds
+    dx, dy, half_h = _lattice(shape, cs)
+    if shape == "square":
+        cmin, rmin = math.floor((minx - ox) / dx), math.floor((miny - oy) / dy)
+        cmax = max(cmin, math.ceil((maxx - ox) / dx) - 1)
+        rmax = max(rmin, math.ceil((maxy - oy) / dy) - 1)
+    else:
+        cmin = math.floor((minx - ox) / dx) - 1
+        cmax = math.floor((maxx - ox) / dx) + 1
+        rmin = math.floor((miny - oy - half_h) / dy) - 1
+        rmax = math.floor((maxy - oy) / dy) + 1
+    return cmin, rmin, cmax, rmax
+
 
 
 def make_grid(area, *, cell_size=None, shape: str = "square", origin=None) -> gpd.GeoDataFrame:
@@ -304,24 +322,25 @@ def make_grid(area, *, cell_size=None, shape: str = "square", origin=None) -> gp
         except (TypeError, ValueError):
             raise ParameterError(f"origin must be two numbers (x, y) in metres, got {origin!r}.", "origin") from None
     dx, dy, half_h = _lattice(shape, cs)
-    if shape == "square":
-        cmin, rmin = math.floor((minx - ox) / dx), math.floor((miny - oy) / dy)
-        cmax = max(cmin, math.ceil((maxx - ox) / dx) - 1)
-        rmax = max(rmin, math.ceil((maxy - oy) / dy) - 1)
-    else:
-        cmin = math.floor((minx - ox) / dx) - 1
-        cmax = math.floor((maxx - ox) / dx) + 1
-        rmin = math.floor((miny - oy - half_h) / dy) - 1
-        rmax = math.floor((maxy - oy) / dy) + 1
-    ncols, nrows = cmax - cmin + 1, rmax - rmin + 1
-    if ncols * nrows > _MAX_BBOX_CELLS:
+    gcmin, grmin, gcmax, grmax = _index_range(shape, cs, ox, oy, geom.bounds)
+    ncols = gcmax - gcmin + 1
+    # candidate cells: the bounding-box cells of each part of the area (far-apart parts do not
+    # fill the space between them)
+    ranges = [_index_range(shape, cs, ox, oy, b) for b in shapely.bounds(shapely.get_parts(geom))]
+    total = sum((c1 - c0 + 1) * (r1 - r0 + 1) for c0, r0, c1, r1 in ranges)
+    if total > _MAX_BBOX_CELLS:
         raise ParameterError(
-            f"a cell size of {cs:g} m gives {ncols * nrows:,} cells over the study area's extent "
+            f"a cell size of {cs:g} m gives {total:,} cells over the study area's extent "
             f"({maxx - minx:,.0f} m x {maxy - miny:,.0f} m); choose a larger cell size.",
             "cell_size",
         )
-    rr, cc = np.divmod(np.arange(ncols * nrows, dtype=np.int64), ncols)
-    col, row = cc + cmin, rr + rmin
+    keys = []
+    for c0, r0, c1, r1 in ranges:
+        rr, cc = np.divmod(np.arange((c1 - c0 + 1) * (r1 - r0 + 1), dtype=np.int64), c1 - c0 + 1)
+        keys.append((rr + r0 - grmin) * ncols + (cc + c0 - gcmin))
+    key = np.unique(np.concatenate(keys))
+    rr, cc = np.divmod(key, ncols)
+    col, row = cc + gcmin, rr + grmin
     cx, cy = _centres(shape, cs, ox, oy, col, row)
     polys = _cell_polygons(shape, cs, cx, cy)
     shapely.prepare(geom)
@@ -332,7 +351,7 @@ def make_grid(area, *, cell_size=None, shape: str = "square", origin=None) -> gp
         keep[cand[touch_only]] = False
     idx = np.flatnonzero(keep)
     grid = gpd.GeoDataFrame(
-        {"cell_id": idx.astype(np.int64), "col": col[idx], "row": row[idx]},
+        {"cell_id": key[idx].astype(np.int64), "col": col[idx], "row": row[idx]},
         geometry=polys[idx],
         crs=crs,
     )

@@ -1,0 +1,197 @@
+"""``geo-app hotspots``: hotspot analyses of the stored incidents, written to a file.
+
+Reads the incidents with the shared filters (``layers.filters.parse_filters``), projects them to
+the deployment's analysis CRS, draws the grid over the study area (``Settings.study_area``) and
+runs one method of ``layers.hotspots``; the automatic choices (cell size, bandwidth, distance)
+are printed. Exit codes: 1 input rejected (no incidents, too few for a scale), 2 usage.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import click
+import geopandas as gpd
+import shapely
+
+from geo_app.cli import pass_home
+from layers.errors import InputError, ParameterError, VigieWarning
+from layers.filters import parse_filters
+
+__all__ = ["COMMANDS", "hotspots", "study_area_of", "OUTPUT_DRIVERS"]
+
+#: output file extension -> OGR driver
+OUTPUT_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}
+METHODS = ("counts", "kde", "gistar", "lisa")
+
+
+def study_area_of(store, spec: str | None):
+    """The study-area polygons named by ``Settings.study_area`` (EPSG:4326), or None.
+
+    ``"areas:commune"``: areas whose ``level`` is ``commune``; ``"areas"``: every area;
+    ``"zac"``: every ZAC; ``None``: every area if any, else None (the incidents' extent).
+    """
+    if not spec:
+        areas = store.read("areas")
+        return areas if len(areas) else None
+    kind, _, level = str(spec).partition(":")
+    if kind not in ("areas", "zac"):
+        raise ParameterError(
+            f"study_area must be 'areas', 'areas:<level>' or 'zac', got '{spec}'.", "study_area"
+        )
+    layer = store.read(kind)
+    if level:
+        layer = layer[layer["level"].astype(str) == level]
+    if len(layer) == 0:
+        raise InputError(
+            f"the study area '{spec}' is empty in the store: import the {kind} layer"
+            + (f" with a level '{level}'" if level else "")
+            + " or change study_area in config.toml."
+        )
+    return layer
+
+
+def _number(value, name):
+    if value is None:
+        return None
+    if str(value).strip().lower() == "auto":
+        return "auto"
+    try:
+        v = float(value)
+    except ValueError:
+        raise ParameterError(f"--{name} must be a number of metres, got '{value}'.", name) from None
+    if v <= 0:
+        raise ParameterError(f"--{name} must be a positive number of metres, got '{value}'.", name)
+    return v
+
+
+def _describe(meta: dict) -> list[str]:
+    lines = []
+    if "cell_size" in meta:
+        how = "automatic (about 50 cells across the shorter side)" if meta.get("cell_size_auto") else "given"
+        lines.append(f"cell size: {meta['cell_size']:g} m ({how}), {meta.get('shape')} cells, "
+                     f"{meta.get('n_cells')} cells")
+    if "n_incidents" in meta:
+        lines.append(f"incidents: {meta['n_incidents']} in the grid, {meta.get('n_outside', 0)} outside the study area")
+    if "bandwidth" in meta:
+        how = "automatic (ArcGIS spatial Silverman rule)" if meta.get("bandwidth_auto") else "given"
+        lines.append(f"bandwidth: {meta['bandwidth']:.0f} m ({how}), {meta.get('kernel')} kernel, {meta.get('unit')}")
+    if "neighbourhood" in meta:
+        nb = meta["neighbourhood"]
+        if nb == "queen":
+            lines.append("neighbourhood: queen contiguity (cells sharing an edge or corner)")
+        else:
+            how = "automatic" if meta.get("distance_auto") else "given"
+            extra = ""
+            if meta.get("scale"):
+                sc = meta["scale"]
+                extra = f", {'first peak of Moran z' if sc['method'] == 'peak' else 'mean distance to the %d-th neighbour' % sc['k']}"
+            lines.append(f"distance band: {nb:.0f} m ({how}{extra})")
+    if "correction" in meta:
+        lines.append(f"multiple testing: {meta['correction']} (bins at 99/95/90 %); "
+                     f"{meta.get('n_hot', 0)} hot and {meta.get('n_cold', 0)} cold cells at 95 %")
+    if "permutations" in meta:
+        lines.append(f"permutations: {meta['permutations']} (seed {meta.get('seed')}), alpha {meta.get('alpha')}")
+    if "n_hotspots" in meta:
+        lines.append(f"hotspot areas: {meta['n_hotspots']} (adjacent cells with bin >= {meta.get('min_bin')})")
+    return lines
+
+
+def _write(gdf: gpd.GeoDataFrame, out: Path) -> None:
+    driver = OUTPUT_DRIVERS[out.suffix.lower()]
+    gdf = gdf.to_crs(4326)
+    for col in gdf.columns:
+        if col != "geometry" and gdf[col].dtype == bool:
+            gdf[col] = gdf[col].astype("int8")
+    if out.exists():
+        out.unlink()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    gdf.to_file(out, driver=driver, layer=out.stem if driver == "GPKG" else None, engine="pyogrio")
+
+
+@click.command("hotspots")
+@click.option("--method", type=click.Choice(METHODS), default="gistar", show_default=True,
+              help="counts per cell, kernel density, Getis-Ord Gi* (FDR) or local Moran (LISA).")
+@click.option("--grid", "shape", type=click.Choice(["square", "hex"]), default="square", show_default=True)
+@click.option("--cell-size", default=None, metavar="M", help="Cell size in metres (default: automatic).")
+@click.option("--bandwidth", default=None, metavar="M", help="KDE bandwidth in metres (default: Silverman).")
+@click.option("--kernel", type=click.Choice(["quartic", "gaussian"]), default="quartic", show_default=True)
+@click.option("--distance", default=None, metavar="M|auto",
+              help="Gi*/LISA distance band in metres, or 'auto' (default: queen contiguity).")
+@click.option("--from", "start", default=None, metavar="DATE", help="First day (YYYY-MM-DD, local time).")
+@click.option("--to", "end", default=None, metavar="DATE", help="Last day, inclusive.")
+@click.option("--category", "categories", multiple=True, metavar="C", help="Category or group code (repeatable).")
+@click.option("--zac", "zac", multiple=True, metavar="NAME", help="Only incidents inside this ZAC (repeatable).")
+@click.option("--permutations", default=999, show_default=True, type=int, help="LISA permutations.")
+@click.option("--seed", default=0, show_default=True, type=int, help="LISA random seed.")
+@click.option("--areas", "areas_flag", is_flag=True,
+              help="Write the hotspot areas (merged significant Gi* hot cells) instead of the cells.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output .gpkg or .geojson.")
+@pass_home
+def hotspots(home, method, shape, cell_size, bandwidth, kernel, distance, start, end, categories, zac,
+             permutations, seed, areas_flag, out):
+    """Hotspot analysis of the stored incidents, written as grid cells (or hotspot areas)."""
+    from layers import hotspots as hs
+    from layers.crs import to_analysis
+    from layers.grid import make_grid
+
+    out = Path(out)
+    if out.suffix.lower() not in OUTPUT_DRIVERS:
+        raise ParameterError(f"--out must end in .gpkg or .geojson, got '{out.name}'.", "out")
+    cs = _number(cell_size, "cell-size")
+    if cs == "auto":
+        cs = None
+    bw = _number(bandwidth, "bandwidth")
+    if bw == "auto":
+        bw = None
+    dist = _number(distance, "distance")
+    settings = home.settings
+    tz = settings.timezone
+    filters = parse_filters(start=start, end=end, categories=list(categories) or None, zac=list(zac) or None,
+                            tz=tz, taxonomy=home.taxonomy)
+    store = home.store
+    incidents = store.read("incidents", filters, tz=tz)
+    if len(incidents) == 0:
+        raise InputError("no incidents match the filters: widen the period or the categories, or import incidents.")
+    crs = settings.analysis_crs
+    inc = to_analysis(incidents, crs)
+    area = study_area_of(store, settings.study_area)
+    area = to_analysis(area, inc.crs.to_epsg() if crs is None else crs) if area is not None else None
+    click.echo(f"{len(inc)} incidents read" + (f" ({json.dumps(filters.describe(), ensure_ascii=False)})"
+                                                 if not filters.is_empty else ""))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", VigieWarning)
+        if areas_flag or method == "gistar":
+            result = hs.gistar(inc, cell_size=cs, shape=shape, distance=dist, study_area=area)
+        elif method == "counts":
+            grid_area = area if area is not None else gpd.GeoSeries(
+                [shapely.box(*inc.total_bounds).buffer(1.0)], crs=inc.crs)
+            result = hs.count_incidents(inc, make_grid(grid_area, cell_size=cs, shape=shape))
+        elif method == "kde":
+            period = (filters.start, filters.end) if filters.start is not None and filters.end is not None else None
+            result = hs.kde(inc, cell_size=cs, shape=shape, bandwidth=bw, kernel=kernel, study_area=area,
+                            period=period)
+        else:
+            result = hs.lisa(inc, cell_size=cs, shape=shape, distance=dist, study_area=area,
+                             permutations=permutations, seed=seed)
+        if areas_flag:
+            def layer(kind):
+                g = store.read(kind)
+                return to_analysis(g, inc.crs.to_epsg()) if len(g) else None
+
+            result = hs.hotspot_areas(result, inc, zac=layer("zac"), areas=layer("areas"),
+                                      schools=layer("schools"), shops=layer("shops"))
+    for w in caught:
+        click.echo(f"Warning: {w.message}", err=True)
+    meta = result.attrs.get("vigie", {})
+    for line in _describe(meta):
+        click.echo(line)
+    cols = [c for c in result.columns if c not in ("col", "row")]
+    _write(result[cols], out)
+    what = "hotspot areas" if areas_flag else "cells"
+    click.echo(f"wrote {len(result)} {what} to {out}")
+
+
+COMMANDS = [hotspots]
