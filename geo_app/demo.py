@@ -18,7 +18,7 @@ from geo_app.config import Home, write_config
 from layers.errors import InputError, ParameterError
 from layers.simulate import DEFAULT_SEED, PLANTED, simulate_incidents
 
-__all__ = ["DATA_DIR", "DEMO_SOURCES", "DEMO_SETTINGS", "build_demo"]
+__all__ = ["DATA_DIR", "DEMO_SETTINGS", "DEMO_SOURCES", "build_demo"]
 
 #: the demo city's files (repository folder ``data/``)
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -50,8 +50,10 @@ class _Source:
 
 #: the real layers, in import order (see data/README.md for sources and licences)
 DEMO_SOURCES = (
-    _Source("areas", "VilleMTP_MTP_LimiteCommune.geojson",
-            constants={"name": "Montpellier", "code": "34172", "level": "commune"}),
+    # the commune file has only ID, AREA, LEN: the reader needs a column for the required name,
+    # so ID stands in for it and is replaced by the fixed name
+    _Source("areas", "VilleMTP_MTP_LimiteCommune.geojson", {"name": "ID"},
+            {"name": "Montpellier", "code": "34172", "level": "commune"}),
     _Source("areas", "VilleMTP_MTP_Quartiers.geojson",
             {"name": "LIBQUART", "code": "QUARTMNO"}, {"level": "quartier"}),
     _Source("areas", "VilleMTP_MTP_SousQuartiers.geojson",
@@ -65,8 +67,9 @@ DEMO_SOURCES = (
 )
 
 
-def _import_source(home: Home, src: _Source, data_dir: Path) -> int:
-    """Import one real file through the import pipeline; returns the number stored."""
+def _import_source(home: Home, src: _Source, data_dir: Path) -> dict:
+    """Import one real file through the import pipeline; returns its counts (``read``,
+    ``stored``, ``rejected``)."""
     from geo_app.imports import file_checksum, import_file, import_frame
 
     path = data_dir / src.file
@@ -74,7 +77,7 @@ def _import_source(home: Home, src: _Source, data_dir: Path) -> int:
         raise InputError(f"The demo file {path} is missing: restore data/ from the repository.")
     if not src.constants:
         outcome = import_file(home, src.kind, path, mapping=src.mapping, user="demo")
-        return outcome.counts["stored"]
+        return outcome.counts
     # fields the file does not hold (an area's level, the commune's name): read with the same
     # reader, set the fixed values, store through the frame entry point of the same pipeline
     from layers.io import read_layer
@@ -94,7 +97,7 @@ def _import_source(home: Home, src: _Source, data_dir: Path) -> int:
         home, src.kind, data, file_name=path.name, checksum=file_checksum(path), user="demo",
         options={"mapping": src.mapping, "constants": src.constants},
     )
-    return outcome.counts["stored"]
+    return outcome.counts
 
 
 def _create_demo_accounts(home: Home, password: str | None) -> dict | None:
@@ -136,7 +139,8 @@ def build_demo(
     Returns
     -------
     dict
-        ``path``, ``seed``, ``counts`` (features per kind, from the store), ``simulated``
+        ``path``, ``seed``, ``counts`` (features per kind, from the store), ``imported`` (per
+        file: ``kind``, ``file``, ``read``, ``valid``, ``stored``, ``rejected``), ``simulated``
         (number of simulated incidents), ``planted`` (``PLANTED`` names), ``accounts``
         (name -> password, or ``None`` without the accounts feature), ``seconds``.
     """
@@ -153,9 +157,14 @@ def build_demo(
     write_config(path / "config.toml", dict(DEMO_SETTINGS))
     home = Home(path)
 
+    imported = []
     for src in DEMO_SOURCES:
-        stored = _import_source(home, src, data_dir)
-        say(f"{src.kind:<9} {stored:>6}  {src.file}")
+        counts = _import_source(home, src, data_dir)
+        imported.append({"kind": src.kind, "file": src.file, **counts})
+        dropped = counts["read"] - counts["stored"]
+        note = (f" of {counts['read']:,} read ({dropped:,} dropped, see the batch report)"
+                if dropped else "")
+        say(f"{src.kind:<9} {counts['stored']:>7,}  {src.file}{note}")
 
     store = home.store
     areas = store.read("areas")
@@ -181,12 +190,13 @@ def build_demo(
         options={"generator": "layers.simulate.simulate_incidents", "seed": seed,
                  "start": DEMO_START, "months": DEMO_MONTHS, "n": n},
     )
-    say(f"incidents {outcome.counts['stored']:>6}  simulated (seed {seed})")
+    say(f"incidents {outcome.counts['stored']:>7,}  SIMULATED (layers/simulate.py, seed {seed})")
     accounts = _create_demo_accounts(home, password)
     return {
         "path": str(path),
         "seed": seed,
         "counts": store.counts(),
+        "imported": imported,
         "simulated": int(outcome.counts["stored"]),
         "planted": list(PLANTED),
         "accounts": accounts,

@@ -37,7 +37,7 @@ from pyproj import CRS, Transformer
 from layers.errors import InputError, ParameterError
 from layers.registry import default_taxonomy
 
-__all__ = ["PLANTED", "simulate_incidents", "DEFAULT_SEED", "ALCOHOL_KINDS"]
+__all__ = ["ALCOHOL_KINDS", "DEFAULT_SEED", "PLANTED", "simulate_incidents"]
 
 #: seed used by the demo city (``geo-app demo`` without ``--seed``)
 DEFAULT_SEED = 20231101
@@ -320,7 +320,10 @@ class _Places:
             centre_xy = np.array(t.transform(*centre))
         self.centre = centre_xy
         kinds = _shop_kinds(shops)
-        alcohol = shops.loc[kinds.isin(ALCOHOL_KINDS).to_numpy()] if kinds is not None else shops[:0]
+        if kinds is not None:
+            alcohol = shops.loc[kinds.isin(ALCOHOL_KINDS).to_numpy()]
+        else:
+            alcohol = shops[:0]
         alcohol_xy = xy(alcohol)
         types = (
             lights["type"].astype("str").str.upper().to_numpy()
@@ -329,17 +332,20 @@ class _Places:
         flood = lights.loc[np.char.find(types.astype(str), "PROJECTEUR") >= 0]
         flood_xy = xy(flood)
         dist = np.hypot(lights_xy[:, 0] - centre_xy[0], lights_xy[:, 1] - centre_xy[1])
+        residential = lights_xy[dist > _RESIDENTIAL_MIN_DIST]
+        schools_xy = xy(schools)
         self.anchors = {
             "streets": lights_xy,
-            "residential": lights_xy[dist > _RESIDENTIAL_MIN_DIST] if (dist > _RESIDENTIAL_MIN_DIST).any() else lights_xy,
+            "residential": residential if len(residential) else lights_xy,
             "shops": shops_xy,
             "alcohol": alcohol_xy if len(alcohol_xy) else shops_xy,
-            "schools": xy(schools) if len(xy(schools)) else lights_xy,
+            "schools": schools_xy if len(schools_xy) else lights_xy,
             "carparks": flood_xy if len(flood_xy) else lights_xy,
         }
         zac_geom = None
         if zac is not None and len(zac):
-            zac_geom = shapely.intersection(shapely.union_all(zac.to_crs(crs).geometry.to_numpy()), area)
+            zac_union = shapely.union_all(zac.to_crs(crs).geometry.to_numpy())
+            zac_geom = shapely.intersection(zac_union, area)
             if zac_geom.is_empty:
                 zac_geom = None
         self.polygons = {"zac": zac_geom or area, "uniform": area}
@@ -372,7 +378,9 @@ class _Places:
             pts = pts[shapely.contains_xy(self.area, pts[:, 0], pts[:, 1])]
             out = np.vstack([out, pts[:need]])
         if len(out) < n:  # pragma: no cover - only with a degenerate study area
-            raise InputError(f"Could not place simulated incidents '{place}' inside the study area.")
+            raise InputError(
+                f"Could not place simulated incidents '{place}' inside the study area."
+            )
         return out
 
     def disk(self, x0: float, y0: float, radius: float, n: int) -> np.ndarray:
@@ -412,7 +420,8 @@ class _Calendar:
         self.day_ns = self.days.as_unit("ns").asi8
         self.dow = self.days.day_of_week.to_numpy()
         self.calmonth = self.days.month.to_numpy()
-        self.offset = ((self.days.year - start.year) * 12 + self.days.month - start.month).to_numpy()
+        years = self.days.year - start.year
+        self.offset = (years * 12 + self.days.month - start.month).to_numpy()
         self.months = months
 
 
@@ -467,7 +476,7 @@ def _windows(rng, kind: str, start_ns: np.ndarray, dow: np.ndarray):
         return day + h(19.0, 23.0), day + 24 * _H + h(6.5, 9.0)
     if kind == "daytime":
         return day + h(7.5, 9.5), day + h(17.0, 19.5)
-    if kind == "closed":  # shop closed in the evening, found at next opening (Monday after Saturday)
+    if kind == "closed":  # closed in the evening, found at next opening (Monday after Saturday)
         extra = np.where(dow == 5, 48, 24) * _H
         return day + h(19.0, 20.5), day + extra + h(7.5, 9.5)
     raise ValueError(kind)  # pragma: no cover
@@ -609,12 +618,13 @@ def simulate_incidents(
     if planted:
         to_wgs = Transformer.from_crs(4326, crs, always_xy=True)
         for name, spec in PLANTED.items():
-            k_total = int(round(spec["share"] * n))
+            k_total = round(spec["share"] * n)
             n_planted += k_total
             hours_key, wd_key, season_key, nightlife = _PLANTED_RHYTHM[name]
             hours = _NIGHT_BARS_HOURS if hours_key == "night_bars" else _HOURS[hours_key]
             w = _matrix(hours, _WEEKDAYS[wd_key], nightlife)
-            month_w = _season(season_key)[cal.calmonth - 1] * _planted_month_weights(name, months)[cal.offset]
+            month_w = (_season(season_key)[cal.calmonth - 1]
+                       * _planted_month_weights(name, months)[cal.offset])
             cats = list(spec["categories"])
             counts = rng.multinomial(k_total, np.array(list(spec["categories"].values())))
             x0, y0 = to_wgs.transform(spec["lon"], spec["lat"])

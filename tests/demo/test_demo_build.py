@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -12,14 +13,31 @@ from layers.simulate import PLANTED
 
 pytestmark = pytest.mark.slow
 
-EXPECTED = {"zac": 35, "areas": 7 + 31 + 1, "schools": 188, "shops": 953, "lights": 29_969,
-            "cameras": 141, "incidents": 50_000}
+DATA = Path(__file__).resolve().parents[2] / "data"
+EXPECTED = {"zac": 35, "areas": 7 + 31 + 1, "schools": 188, "shops": 953, "cameras": 141,
+            "incidents": 50_000}
 
 
 def test_counts_match_the_sources(demo_home):
     counts = demo_home.store.counts()
     for kind, n in EXPECTED.items():
         assert counts[kind] == n, kind
+
+
+def test_all_lights_read_and_exact_duplicates_reported(demo_home):
+    # the shapefile holds 29,969 points (its metadata says 26,919), 124 of which repeat another
+    # point exactly (same place, same type): the importer drops exact duplicates with a warning
+    source = gpd.read_file(f"zip://{DATA / 'VilleMTP_MTP_EclairagePublic.zip'}")
+    assert len(source) == 29_969
+    dup = int(source.assign(wkb=source.geometry.to_wkb())
+              .duplicated(["wkb", "type_lante"]).sum())
+    assert dup == 124
+    (batch,) = demo_home.store.batches("lights")
+    assert batch.n_read == 29_969
+    assert demo_home.store.counts()["lights"] == batch.n_stored
+    assert batch.n_stored in (29_969, 29_969 - dup)
+    dropped = [r for r in batch.report if "exact duplicate" in r["message"]]
+    assert len(dropped) == 29_969 - batch.n_stored
 
 
 def test_settings_of_the_demo(demo_home):

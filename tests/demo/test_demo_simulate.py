@@ -31,8 +31,8 @@ def context():
     quartiers = gpd.read_file(DATA / "VilleMTP_MTP_Quartiers.geojson")
     commune = gpd.read_file(DATA / "VilleMTP_MTP_LimiteCommune.geojson")
     zac = gpd.read_file(f"zip://{DATA / 'VilleMTP_MTP_ZAC.zip'}")
-    return dict(shops=shops, schools=schools, lights=lights, areas=quartiers, zac=zac,
-                study_area=commune)
+    return {"shops": shops, "schools": schools, "lights": lights, "areas": quartiers, "zac": zac,
+                "study_area": commune}
 
 
 @pytest.fixture(scope="module")
