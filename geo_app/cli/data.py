@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from pathlib import Path
 
 import click
 
 from geo_app.cli import pass_home
 from geo_app.config import SETTING_ENV, write_config
-from layers.errors import ParameterError
+from layers.errors import InputError, ParameterError
 from layers.filters import parse_filters
 from layers.registry import LAYERS
 from layers.settings import Settings
@@ -230,9 +231,12 @@ def import_cmd(home, kind, file, crs, layer, maps, labels, date_format, skip_inv
     finally:
         bar.close()
     _echo_report(outcome, kind)
-    if dry_run and not skip_invalid and any(p.severity == "error" for p in outcome.problems):
-        click.echo("The file would be rejected (use --skip-invalid to store the valid rows).", err=True)
-        raise click.exceptions.Exit(1)
+    n_errors = sum(p.severity == "error" for p in outcome.problems)
+    if dry_run and not skip_invalid and n_errors:
+        raise InputError(
+            f"dry run: {Path(file).name} has {n_errors} problem(s) (listed above), so an import "
+            "would store nothing; use --skip-invalid to store the valid rows."
+        )
 
 
 # ------------------------------------------------------------------------------------ batches
@@ -318,6 +322,9 @@ def export(home, kind, fmt, out, crs, start, end, categories, zacs, bbox, hours,
         "data": "simulated" if simulated else "real",
         "store_version": store.version,
     }
+    out = Path(out)
+    if fmt == "shp" and out.suffix.lower() != ".zip":
+        out = out.with_suffix(".zip")  # a shapefile is several files: Vigie writes them zipped
     path = write_layer(gdf, out, fmt, name=kind, crs=epsg, provenance=provenance)
     note = " (includes SIMULATED incidents)" if simulated else ""
     click.echo(f"Exported {len(gdf)} {kind} to {path or out} ({fmt}{', EPSG:' + str(epsg) if epsg else ''}){note}.")
