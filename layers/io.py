@@ -995,7 +995,8 @@ def read_layer(
         lon[~good], lat[~good] = np.nan, np.nan
         nonfinite = good & ~(np.isfinite(lon) & np.isfinite(lat))
         log.error(nonfinite, "geometry", f"coordinates cannot be transformed from {_crs_name(src)} to lon/lat")
-        _v.check_territory(log, lon, lat, lon, lat, territory=settings.territory)
+        fname = fields[0] if fields[0] == fields[1] else f"{fields[0]}/{fields[1]}"
+        _v.check_territory(log, lon, lat, lon, lat, territory=settings.territory, field=fname)
     else:
         out_geoms = np.array(geoms, dtype=object)
         if good.any():
