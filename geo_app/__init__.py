@@ -52,6 +52,9 @@ BLUEPRINTS = [
     "geo_app.views.hotspots",
     "geo_app.views.api",
     "geo_app.views.i18n",
+    "geo_app.views.review",
+    "geo_app.views.exports",
+    "geo_app.views.admin",
 ]
 
 _INT_KEYS = {"POINTS_MIN_ZOOM", "POINTS_LIMIT", "GRID_CELLS", "API_DEFAULT_LIMIT", "API_MAX_LIMIT"}
@@ -132,6 +135,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     services.init_app(app)
     assets.init_app(app)
     i18n.init_app(app)
+    from geo_app import auth
+
+    auth.init_app(app)  # accounts, CSRF, role gate, security headers; scopes the services (issue 7)
     for name in BLUEPRINTS:
         app.register_blueprint(import_module(name).bp)
     _register_errors(app)

@@ -58,6 +58,7 @@ __all__ = [
     "check_hotspot",
     "proposal_categories",
     "check_role",
+    "scoped_services",
 ]
 
 ROLES = ("coordinator", "police", "zac_manager", "planner", "admin")
@@ -390,3 +391,240 @@ def proposal_categories(user, taxonomy, *, include_sensitive: bool = False) -> f
             raise Forbidden("only the police role may use sensitive categories in proposals.")
         cats = cats | frozenset(taxonomy.sensitive)
     return cats
+
+
+# ------------------------------------------------------------------------------------------
+# The data-access layer, scoped: every read the web service makes goes through here
+
+
+def _k_of(services) -> int:
+    try:
+        return int(services.settings.k_anonymity)
+    except Exception:  # noqa: BLE001
+        return 5
+
+
+_COUNT_COLUMNS = ("n", "count", "incidents")
+
+
+def _blank_small_counts(gdf, k: int):
+    """A copy of an analysis result whose count columns under k are blanked (NaN)."""
+    import numpy as np
+    import pandas as pd
+
+    if gdf is None or not hasattr(gdf, "columns"):
+        return gdf
+    cols = [c for c in _COUNT_COLUMNS if c in gdf.columns]
+    if not cols:
+        return gdf
+    out = gdf.copy()
+    out.attrs = dict(gdf.attrs)
+    for c in cols:
+        v = pd.to_numeric(out[c], errors="coerce").astype("float64")
+        out[c] = v.where(~(v < k), np.nan)
+    return out
+
+
+def _clip_to_zacs(gdf, zac_layer, zacs):
+    """Rows of ``gdf`` intersecting the named ZAC polygons (an own-ZAC role's view)."""
+    if gdf is None or len(gdf) == 0:
+        return gdf
+    polys = zac_layer[zac_layer["name"].isin(zacs)]
+    if len(polys) == 0:
+        return gdf.iloc[0:0]
+    shape = polys.to_crs(gdf.crs).union_all() if gdf.crs is not None else polys.union_all()
+    out = gdf[gdf.intersects(shape)]
+    out.attrs = dict(gdf.attrs)
+    return out
+
+
+def _scoped_services_class():
+    """``ScopedServices``: ``geo_app.services.Services`` with every public read cut to the
+    requesting user's rights (built lazily so that ``geo_app.access`` imports without Flask
+    resources)."""
+    import threading
+
+    from geo_app.services import Services
+
+    local = threading.local()
+
+    class ScopedServices(Services):
+        """The service layer with roles applied (see the module docstring).
+
+        The user is the ``user`` argument or, inside a request, the logged-in account; with
+        neither (CLI, benchmarks) nothing is cut. Only the outermost call applies the rules:
+        the service's own nested calls see the filters already cut.
+        """
+
+        @classmethod
+        def wrap(cls, services: Services) -> "ScopedServices":
+            new = cls.__new__(cls)
+            new.__dict__.update(services.__dict__)
+            return new
+
+        # -- plumbing ---------------------------------------------------------------------
+        def _who(self, user):
+            if getattr(local, "depth", 0):
+                return None
+            if user is not None:
+                return user
+            try:
+                from flask import current_app, has_request_context
+
+                if has_request_context() and "vigie_db" in current_app.extensions:
+                    from geo_app.auth import current_account
+
+                    return current_account()
+            except RuntimeError:
+                return None
+            return None
+
+        def _inner(self, fn, *args, **kwargs):
+            local.depth = getattr(local, "depth", 0) + 1
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                local.depth -= 1
+
+        def _audit_points(self, user, kind, filters, n):
+            try:
+                from geo_app.auth import audit
+
+                audit("view_points", target=kind, detail={"n": int(n), "filters": (filters or Filters()).describe()},
+                      account=user)
+            except (RuntimeError, KeyError):  # outside a request: nothing to attribute
+                pass
+
+        def _analysis_filters(self, user, filters):
+            """Categories cut to the role's aggregates; a ZAC manager's own ZAC checked but
+            the analysis run on the whole territory (so hotspot ids are shared by all roles),
+            its output clipped afterwards."""
+            cut = aggregate_filters(user, filters, taxonomy=self.taxonomy)
+            return (filters or Filters()).replace(categories=cut.categories)
+
+        def _zac_view(self, user):
+            acc = incident_access(user, self.taxonomy)
+            return acc.zacs
+
+        def extent(self):
+            return self._inner(super().extent)
+
+        # -- points -----------------------------------------------------------------------
+        def frame(self, kind):
+            user = self._who(None)
+            if user is None or kind != "incidents":
+                return super().frame(kind)
+            return self.read(kind, None, user=user)
+
+        def read(self, kind, filters=None, *, night=False, user=None):
+            user = self._who(user)
+            if user is None or kind != "incidents":
+                return super().read(kind, filters, night=night)
+            f = point_filters(user, filters, taxonomy=self.taxonomy)
+            if not f.categories:
+                out = super().frame(kind).iloc[0:0].copy()
+            else:
+                out = self._inner(super().read, kind, f, night=night)
+            self._audit_points(user, kind, f, len(out))
+            return out
+
+        def page(self, kind, filters, *, limit, offset=0, night=False, user=None):
+            user = self._who(user)
+            if user is None or kind != "incidents":
+                return super().page(kind, filters, limit=limit, offset=offset, night=night)
+            f = point_filters(user, filters, taxonomy=self.taxonomy)
+            if not f.categories:
+                gdf, total = super().frame(kind).iloc[0:0].copy(), 0
+            else:
+                gdf, total = self._inner(super().page, kind, f, limit=limit, offset=offset, night=night)
+            self._audit_points(user, kind, f, len(gdf))
+            return gdf, total
+
+        # -- aggregates -------------------------------------------------------------------
+        def grid(self, kind, filters, *, bbox=None, cells=48, night=False, user=None):
+            user = self._who(user)
+            if user is None or kind != "incidents":
+                return super().grid(kind, filters, bbox=bbox, cells=cells, night=night)
+            f = aggregate_filters(user, filters, taxonomy=self.taxonomy)
+            out = self._inner(super().grid, kind, f, bbox=bbox, cells=cells, night=night)
+            if needs_suppression(user, filters, taxonomy=self.taxonomy):
+                from layers.privacy import suppress_small
+
+                kept = suppress_small(out, k=_k_of(self), column="n")
+                kept.attrs = {**out.attrs, **kept.attrs}
+                out = kept
+            return out
+
+        def key_figures(self, filters, *, night=False, user=None):
+            user = self._who(user)
+            if user is None:
+                return super().key_figures(filters, night=night)
+            f = aggregate_filters(user, filters, taxonomy=self.taxonomy)
+            return self._inner(super().key_figures, f, night=night)
+
+        def analysis(self, method, filters, *, night=False, user=None, **params):
+            user = self._who(user)
+            if user is None:
+                return super().analysis(method, filters, night=night, **params)
+            check(user, "hotspots", what="hotspots")
+            f = self._analysis_filters(user, filters)
+            out = self._inner(super().analysis, method, f, night=night, **params)
+            return self._cut_cells(user, filters, out)
+
+        def _cut_cells(self, user, filters, out):
+            zacs = self._zac_view(user)
+            if zacs is not None:
+                out = _clip_to_zacs(out, super().frame("zac"), zacs)
+            if needs_suppression(user, filters, taxonomy=self.taxonomy):
+                out = _blank_small_counts(out, _k_of(self))
+            return out
+
+        def hotspot_areas(self, filters=None, *, night=False, user=None):
+            user = self._who(user)
+            if user is None:
+                return super().hotspot_areas(filters, night=night)
+            check(user, "hotspots", what="hotspots")
+            f = self._analysis_filters(user, filters)
+            out = self._inner(super().hotspot_areas, f, night=night)
+            return visible_hotspots(user, out)
+
+        def dashboard(self, filters, *, night=False, cells=60, user=None):
+            user = self._who(user)
+            if user is None:
+                return super().dashboard(filters, night=night, cells=cells)
+            filters = filters or Filters()
+            f = self._analysis_filters(user, filters)
+            data = self._inner(super().dashboard, f, night=night, cells=cells)
+            ml = data.get("layers")
+            if ml is not None:
+                # incidents grid and key figures: the role's own aggregates (own ZAC, k)
+                if getattr(ml, "incident_grid", None) is not None:
+                    ml.incident_grid = self.grid("incidents", filters.replace(bbox=None),
+                                                 bbox=self.extent(), cells=cells, night=night, user=user)
+                for name in ("gistar", "kde"):
+                    if getattr(ml, name, None) is not None:
+                        setattr(ml, name, self._cut_cells(user, filters, getattr(ml, name)))
+                if getattr(ml, "hotspots", None) is not None:
+                    ml.hotspots = visible_hotspots(user, ml.hotspots)
+            data["figures"] = self.key_figures(filters, night=night, user=user)
+            if not incident_access(user, self.taxonomy).points:
+                data["dynamic"] = [k for k in data.get("dynamic", []) if k != "incidents"]
+            return data
+
+        def review_status(self, hotspot_ids):
+            from flask import current_app
+
+            db = current_app.extensions.get("vigie_db")
+            if db is None:
+                return super().review_status(hotspot_ids)
+            from geo_app.db import DEFAULT_STATUS
+
+            stored = db.reviews()
+            return {h: stored.get(str(h), {}).get("status", DEFAULT_STATUS) for h in hotspot_ids}, True
+
+    return ScopedServices
+
+
+def scoped_services(services):
+    """``services`` (a ``geo_app.services.Services``) with the role rules applied to every read."""
+    return _scoped_services_class().wrap(services)

@@ -339,11 +339,21 @@ def home():
 def init_app(app, db_path=None) -> None:
     """Bind accounts, CSRF, the route gate and security headers to ``app``.
 
-    ``db_path``: the SQLite file (``home.app_db``); default ``app.config["APP_DB"]``.
+    ``db_path``: the SQLite file; default ``app.config["APP_DB"]``, else the deployment's
+    ``home.app_db``. Call it after ``geo_app.services.init_app``: the service layer is wrapped
+    by ``geo_app.access.scoped_services`` so that every read is cut to the user's role.
     """
+    services = app.extensions.get("vigie")
     path = db_path or app.config.get("APP_DB")
+    if path is None and services is not None:
+        path = services.home.app_db
     if path is None:
-        raise RuntimeError("geo_app.auth.init_app needs the app database path (home.app_db).")
+        from geo_app.config import Home
+
+        path = Home.from_env(app.config.get("HOME")).app_db
+    if services is not None:
+        # every read of the web service now goes through the role rules (geo_app.access)
+        app.extensions["vigie"] = access.scoped_services(services)
     app.extensions["vigie_db"] = AppDB(path)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secrets.token_hex(32)

@@ -1,0 +1,295 @@
+"""Exports from the web: each layer and each analysis result, with the current filters, in every
+format of ``layers.io.EXPORT_FORMATS`` (GeoPackage with a QGIS style per layer, GeoJSON, zipped
+Shapefile, CSV, KML), with their provenance, cut to the role's rights (``geo_app.access``).
+
+``GET /exports/`` lists what the user may export; ``GET /exports/download?layer=…&format=…``
+(plus the page filters: ``from``, ``to``, ``category``, ``zac``, ``hours``, ``weekdays``,
+``night``, ``bbox``) sends the file. Single-layer formats (GeoJSON, CSV) holding several layers,
+and CSV with its provenance sidecar, are sent as a zip.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+from flask import Blueprint, after_this_request, render_template, request, send_file
+
+from geo_app import access
+from geo_app.auth import audit, current_account
+from geo_app.services import get_services
+from geo_app.views.common import FILTER_PARAMS, filter_query, request_filters
+from layers.errors import Forbidden, ParameterError
+from layers.io import EXPORT_FORMATS, write_layers
+from layers.privacy import aggregate_to_grid
+
+__all__ = ["bp", "EXPORT_LAYERS", "export_layers", "write_styles"]
+
+bp = Blueprint("exports", __name__, url_prefix="/exports")
+
+#: what can be exported: name -> (label, source kind for provenance, style colour RGB)
+EXPORT_LAYERS: dict[str, tuple[str, str, str]] = {
+    "incidents": ("Faits (points)", "incidents", "227,26,28"),
+    "incidents_grid": ("Faits agrégés (carroyage, k-anonymat)", "incidents", "253,141,60"),
+    "hotspots": ("Zones de points chauds", "incidents", "189,0,38"),
+    "gistar": ("Gi* (cellules)", "incidents", "240,59,32"),
+    "kde": ("Densité (KDE)", "incidents", "254,178,76"),
+    "zac": ("ZAC", "zac", "49,130,189"),
+    "areas": ("Quartiers", "areas", "99,99,99"),
+    "schools": ("Établissements scolaires", "schools", "117,107,177"),
+    "shops": ("Commerces", "shops", "35,139,69"),
+    "lights": ("Éclairage public", "lights", "255,237,111"),
+    "cameras": ("Vidéoprotection", "cameras", "0,0,0"),
+}
+
+
+def _available(user) -> list[str]:
+    """The layers ``user`` may export (incident points only with point rights and full
+    export rights)."""
+    mode = access.export_mode(user)
+    names = list(EXPORT_LAYERS)
+    acc = access.incident_access(user, get_services().taxonomy)
+    if mode.aggregates_only or not acc.points:
+        names.remove("incidents")
+    return names
+
+
+def _suppress(user, filters) -> bool:
+    svc = get_services()
+    return access.export_mode(user).aggregates_only or access.needs_suppression(
+        user, filters, taxonomy=svc.taxonomy)
+
+
+def export_layers(user, names: list[str], filters, *, night: bool = False) -> tuple[dict, dict]:
+    """The GeoDataFrames to export for ``user`` and the facts for their provenance.
+
+    Raises ``Forbidden`` for a layer the role may not export, ``ParameterError`` for an
+    unknown one.
+    """
+    svc = get_services()
+    allowed = _available(user)
+    k = int(svc.settings.k_anonymity)
+    out, facts = {}, {"suppressed_cells": {}}
+    suppress = _suppress(user, filters)
+    for name in names:
+        if name not in EXPORT_LAYERS:
+            raise ParameterError(
+                f"unknown layer '{name}'; layers you may export: {', '.join(allowed)}.", "layer")
+        if name not in allowed:
+            raise Forbidden(
+                f"the role '{user.role}' exports incidents as aggregates only: choose "
+                "'incidents_grid' instead of '{name}'.".replace("{name}", name))
+        if name == "incidents":
+            gdf = svc.read("incidents", filters, night=night, user=user)
+        elif name == "incidents_grid":
+            f = access.aggregate_filters(user, filters, taxonomy=svc.taxonomy)
+            if f.categories:
+                inc = svc._inner(svc.read, "incidents", f, night=night)
+            else:
+                inc = svc._inner(svc.frame, "incidents").iloc[0:0]
+            crs = svc.settings.analysis_crs or 2154
+            gdf = aggregate_to_grid(inc, crs=crs, k=k if suppress else 1)
+            facts["suppressed_cells"][name] = int(gdf.attrs.get("suppressed", 0))
+            facts["cell_size_m"] = gdf.attrs.get("cell_size")
+        elif name == "hotspots":
+            gdf = svc.hotspot_areas(filters.replace(bbox=None), night=night, user=user)
+            if suppress:
+                gdf = access._blank_small_counts(gdf, k)
+        elif name in ("gistar", "kde"):
+            gdf = svc.analysis(name, filters.replace(bbox=None), night=night, user=user)
+            if suppress:
+                gdf = access._blank_small_counts(gdf, k)
+        else:
+            gdf = svc.read(name, filters if filters.bbox else None, user=user)
+        gdf = gdf.copy()
+        gdf.attrs = {}
+        out[name] = gdf.drop(columns=[c for c in ("batch_id",) if c in gdf.columns and name != "incidents"])
+    return out, facts
+
+
+def _provenance(user, names, filters, night, facts) -> dict:
+    svc = get_services()
+    kinds = {EXPORT_LAYERS[n][1] for n in names}
+    batches = [b for b in svc.store.batches() if b.kind in kinds]
+    simulated = sorted({bool(b.simulated) for b in batches if b.kind == "incidents"})
+    return {
+        "source_batches": [
+            {"id": b.id, "kind": b.kind, "file": b.file_name, "imported": b.created, "simulated": bool(b.simulated)}
+            for b in batches
+        ],
+        "filters": {**filters.describe(), **({"night": True} if night else {})},
+        "incidents": ("simulated" if simulated == [True] else "real" if simulated == [False]
+                      else "mixed (simulated and real)" if simulated else "none"),
+        "exported_by": user.name,
+        "role": user.role,
+        "privacy": {
+            "k_anonymity": int(svc.settings.k_anonymity),
+            "sensitive_categories": ("included as points" if access.scope(user, "sensitive_points") is access.Scope.ALL
+                                     else "aggregated" if access.scope(user, "sensitive_points") is not access.Scope.NONE
+                                     else "excluded"),
+            "cells_under_k": "removed" if _suppress(user, filters) else "kept",
+            **facts,
+        },
+    }
+
+
+# ------------------------------------------------------------------------------------------
+# QGIS styles in the GeoPackage
+
+
+def _qml(kind: str, rgb: str) -> str:
+    symbol = {"point": ("marker", "SimpleMarker"), "line": ("line", "SimpleLine"),
+              "polygon": ("fill", "SimpleFill")}[kind]
+    props = (f'<Option name="color" type="QString" value="{rgb},180"/>'
+             '<Option name="outline_color" type="QString" value="35,35,35,255"/>'
+             '<Option name="outline_width" type="QString" value="0.26"/>')
+    if kind == "point":
+        props += '<Option name="size" type="QString" value="2.4"/><Option name="name" type="QString" value="circle"/>'
+    return (
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+        '<qgis version="3.28.0" styleCategories="Symbology">\n'
+        ' <renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0">\n'
+        "  <symbols>\n"
+        f'   <symbol type="{symbol[0]}" name="0" alpha="0.8" clip_to_extent="1" force_rhr="0">\n'
+        f'    <layer class="{symbol[1]}" enabled="1" pass="0" locked="0"><Option type="Map">{props}</Option></layer>\n'
+        "   </symbol>\n"
+        "  </symbols>\n"
+        " </renderer-v2>\n"
+        "</qgis>\n"
+    )
+
+
+def _sld(name: str, kind: str, rgb: str) -> str:
+    r, g, b = (int(v) for v in rgb.split(","))
+    hexc = f"#{r:02x}{g:02x}{b:02x}"
+    sym = {
+        "point": f"<se:PointSymbolizer><se:Graphic><se:Mark><se:WellKnownName>circle</se:WellKnownName>"
+                 f"<se:Fill><se:SvgParameter name=\"fill\">{hexc}</se:SvgParameter></se:Fill></se:Mark>"
+                 "<se:Size>7</se:Size></se:Graphic></se:PointSymbolizer>",
+        "line": f"<se:LineSymbolizer><se:Stroke><se:SvgParameter name=\"stroke\">{hexc}</se:SvgParameter>"
+                "</se:Stroke></se:LineSymbolizer>",
+        "polygon": f"<se:PolygonSymbolizer><se:Fill><se:SvgParameter name=\"fill\">{hexc}</se:SvgParameter>"
+                   "<se:SvgParameter name=\"fill-opacity\">0.7</se:SvgParameter></se:Fill><se:Stroke>"
+                   "<se:SvgParameter name=\"stroke\">#232323</se:SvgParameter></se:Stroke></se:PolygonSymbolizer>",
+    }[kind]
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<StyledLayerDescriptor version="1.1.0" '
+        'xmlns="http://www.opengis.net/sld" xmlns:se="http://www.opengis.net/se">'
+        f"<NamedLayer><se:Name>{name}</se:Name><UserStyle><se:Name>{name}</se:Name>"
+        f"<se:FeatureTypeStyle><se:Rule><se:Name>{name}</se:Name>{sym}</se:Rule></se:FeatureTypeStyle>"
+        "</UserStyle></NamedLayer></StyledLayerDescriptor>\n"
+    )
+
+
+_LAYER_STYLES_SQL = """
+CREATE TABLE IF NOT EXISTS layer_styles (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256), f_table_schema TEXT(256),
+    f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT,
+    styleSLD TEXT, useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30),
+    update_time DATETIME DEFAULT CURRENT_TIMESTAMP)
+"""
+
+
+def write_styles(path: Path, colours: dict[str, str]) -> int:
+    """Add a default QGIS style (QML and SLD) for each geometry layer of the GeoPackage at
+    ``path`` to its ``layer_styles`` table, which QGIS reads when it opens a layer.
+    Returns the number of styles written."""
+    con = sqlite3.connect(path)
+    try:
+        rows = con.execute("SELECT table_name, column_name, geometry_type_name FROM gpkg_geometry_columns").fetchall()
+        con.execute(_LAYER_STYLES_SQL)
+        n = 0
+        for table, column, gtype in rows:
+            g = str(gtype).upper()
+            kind = "point" if "POINT" in g else "line" if "LINE" in g else "polygon"
+            rgb = colours.get(table, "120,120,120")
+            con.execute(
+                "INSERT INTO layer_styles(f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
+                "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui) "
+                "VALUES ('', '', ?, ?, ?, ?, ?, 1, ?, 'Vigie', '')",
+                (table, column, table, _qml(kind, rgb), _sld(table, kind, rgb), f"Vigie default style for {table}"),
+            )
+            n += 1
+        con.commit()
+    finally:
+        con.close()
+    return n
+
+
+# ------------------------------------------------------------------------------------------
+# Views
+
+
+@bp.get("/")
+def index():
+    """What the user may export, with links carrying the current filters."""
+    user = current_account()
+    names = _available(user)
+    return render_template(
+        "access/exports.html", layers=[(n, EXPORT_LAYERS[n][0]) for n in names],
+        formats=[(f.name, f.label) for f in EXPORT_FORMATS.values()], query=filter_query(exclude=()),
+        mode=access.export_mode(user).value, k=int(get_services().settings.k_anonymity),
+        filter_pairs=[(k, v) for k, v in request.args.items(multi=True) if k in FILTER_PARAMS and v],
+    )
+
+
+def _names() -> list[str]:
+    raw = [v for item in request.args.getlist("layer") for v in item.split(",") if v.strip()]
+    names = list(dict.fromkeys(v.strip() for v in raw))
+    if not names:
+        raise ParameterError("choose at least one layer (layer=incidents_grid, hotspots…).", "layer")
+    return names
+
+
+@bp.get("/download")
+def download():
+    """The chosen layers in the chosen format, with the current filters."""
+    user = current_account()
+    fmt_name = (request.args.get("format") or "gpkg").lower()
+    if fmt_name not in EXPORT_FORMATS:
+        raise ParameterError(f"unknown export format '{fmt_name}': use one of {', '.join(EXPORT_FORMATS)}.",
+                             "format")
+    fmt = EXPORT_FORMATS[fmt_name]
+    names = _names()
+    filters, night = request_filters()
+    frames, facts = export_layers(user, names, filters, night=night)
+    prov = _provenance(user, names, filters, night, facts)
+    tmp = Path(tempfile.mkdtemp(prefix="vigie-export-"))
+    stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%d-%H%M")
+    base = f"vigie-{'-'.join(names) if len(names) <= 3 else 'layers'}-{stamp}"
+    if fmt.multi_layer:
+        path = write_layers(frames, tmp / f"{base}{fmt.extension}", fmt.name, provenance=prov)
+        if fmt.name == "gpkg":
+            write_styles(path, {n: EXPORT_LAYERS[n][2] for n in frames})
+        send, mimetype = path, fmt.media_type
+    elif len(frames) == 1 and fmt.name == "geojson":
+        send = write_layers(frames, tmp / f"{base}{fmt.extension}", fmt.name, provenance=prov)
+        mimetype = fmt.media_type
+    else:
+        files = []
+        for name, gdf in frames.items():
+            p = write_layers({name: gdf}, tmp / f"{name}{fmt.extension}", fmt.name, provenance=prov)
+            files.append(p)
+            side = p.with_name(p.stem + ".provenance.json")
+            if side.exists():
+                files.append(side)
+        send = tmp / f"{base}-{fmt.name}.zip"
+        with zipfile.ZipFile(send, "w", zipfile.ZIP_DEFLATED) as zf:
+            for f in files:
+                zf.write(f, f.name)
+        mimetype = "application/zip"
+    audit("export", target=",".join(names), detail={
+        "format": fmt.name, "filters": prov["filters"], "features": {n: int(len(g)) for n, g in frames.items()},
+    }, account=user)
+
+    @after_this_request
+    def _cleanup(response):
+        import shutil
+
+        response.call_on_close(lambda: shutil.rmtree(tmp, ignore_errors=True))
+        return response
+
+    return send_file(send, mimetype=mimetype, as_attachment=True, download_name=send.name)
