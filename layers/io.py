@@ -237,7 +237,7 @@ def _as_text(s: pd.Series) -> pd.Series:
 
 def _to_float(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Parse numbers (decimal point or comma). Returns (values, mask of non-empty unparseable)."""
-    v = pd.to_numeric(text.where(text != ""), errors="coerce").to_numpy(dtype=float)
+    v = np.array(pd.to_numeric(text.where(text != ""), errors="coerce"), dtype=float)
     retry = np.isnan(v) & (text != "").to_numpy()
     if retry.any():
         alt = text[retry].str.replace(r"[\s\u00a0\u202f]", "", regex=True).str.replace(",", ".", regex=False)
