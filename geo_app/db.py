@@ -40,6 +40,7 @@ __all__ = [
     "STATUSES",
     "DEFAULT_STATUS",
     "AUDIT_ACTIONS",
+    "audit_home",
 ]
 
 #: review statuses of a hotspot area, in workflow order (DESIGN §8, issue 7)
@@ -404,3 +405,12 @@ class AppDB:
             d["detail"] = json.loads(d["detail"] or "{}")
             out.append(d)
         return out
+
+
+def audit_home(home, action: str, **kwargs) -> None:
+    """Write one audit line in the app database of deployment ``home`` (CLI and library
+    callers outside a web request: imports, rollbacks). Never fails the caller's action."""
+    try:
+        AppDB(home.app_db).audit(action, **kwargs)
+    except (sqlite3.Error, OSError):  # pragma: no cover - a read-only deployment folder
+        pass

@@ -274,6 +274,9 @@ def batches(home, kind):
 def rollback(home, batch_id):
     """Remove batch BATCH and every feature it brought, atomically."""
     b = home.store.rollback(batch_id)
+    from geo_app.db import audit_home  # issue 7: the audit log records rollbacks
+
+    audit_home(home, "rollback", user="cli", target=b.id, detail={"kind": b.kind, "file": b.file_name})
     click.echo(f"Rolled back batch {b.id}: removed {b.n_stored} {b.kind} from {b.file_name} "
                f"(imported {b.created[:19].replace('T', ' ')} UTC by {b.user}).")
 
