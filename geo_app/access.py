@@ -111,7 +111,7 @@ PERMISSIONS: dict[str, dict[str, Scope]] = {
 }
 
 #: endpoints anyone may reach without logging in
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "assets.static", "auth.logout"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "assets.static", "vendor.vendor", "auth.logout"})
 
 #: permission needed to reach each blueprint (the route gate; data is cut further below)
 BLUEPRINT_PERMISSIONS: dict[str, str] = {
