@@ -354,7 +354,7 @@ def backtest(
     """
     from layers.grid import cell_index, make_grid, neighbours
     from layers.hotspots import gistar_z, kde_at, silverman_bandwidth
-    from layers.spacetime import _period_offsets, period_labels, space_time_cube
+    from layers.spacetime import _area, _period_offsets, period_labels, space_time_cube
 
     if not isinstance(incidents, gpd.GeoDataFrame) or incidents.crs is None or not incidents.crs.is_projected:
         raise InputError("incidents must be a GeoDataFrame in a metric CRS (reproject with layers.crs.to_analysis).")
@@ -375,7 +375,7 @@ def backtest(
     if int(min_history) < 1 or int(history) < 1:
         raise ParameterError("min_history and history must be at least 1 period.", "min_history")
     if grid is None:
-        grid = make_grid(study_area if study_area is not None else incidents, cell_size=cell_size)
+        grid = make_grid(_area(study_area, incidents), cell_size=cell_size)
     cube, labels, info = space_time_cube(incidents, grid, period=period, tz=tz)
     n_per = cube.shape[1]
     if n_per <= min_history:

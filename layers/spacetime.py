@@ -491,6 +491,15 @@ def classify_sfhotspot(bins, *, confidence: int = 95, hotspot_prop: float = 0.1,
 # --------------------------------------------------------------------------- the analysis
 
 
+def _area(study_area, incidents: gpd.GeoDataFrame):
+    """The study area as a GeoSeries in the incidents' CRS (a bare geometry is taken to be in it)."""
+    if study_area is None:
+        return incidents
+    if isinstance(study_area, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        return study_area.to_crs(incidents.crs) if study_area.crs is not None else study_area.set_crs(incidents.crs)
+    return gpd.GeoSeries([study_area], crs=incidents.crs)
+
+
 def emerging_hotspots(
     incidents: gpd.GeoDataFrame,
     *,
@@ -580,8 +589,7 @@ def emerging_hotspots(
     if not 0 < alpha < 1:
         raise ParameterError(f"alpha must be between 0 and 1, got {alpha}.", "alpha")
     if grid is None:
-        area = study_area if study_area is not None else incidents
-        grid = make_grid(area, cell_size=cell_size)
+        grid = make_grid(_area(study_area, incidents), cell_size=cell_size)
     cube, labels, info = space_time_cube(incidents, grid, period=period, tz=tz, start=start, end=end)
     n_per = cube.shape[1]
     if n_per < min_periods:
