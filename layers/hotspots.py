@@ -475,9 +475,12 @@ def silverman_bandwidth(incidents: gpd.GeoDataFrame, *, weights=None) -> float:
     d2 = (x - mx) ** 2 + (y - my) ** 2
     sd = math.sqrt(float(np.average(d2, weights=w)))
     d = np.sqrt(d2)
-    order = np.argsort(d)
-    cw = np.cumsum(w[order])
-    dm = float(d[order][np.searchsorted(cw, cw[-1] / 2.0)])
+    if weights is None:
+        dm = float(np.median(d))
+    else:  # weighted (lower) median
+        order = np.argsort(d)
+        cw = np.cumsum(w[order])
+        dm = float(d[order][np.searchsorted(cw, cw[-1] / 2.0)])
     h = 0.9 * min(sd, math.sqrt(1.0 / math.log(2.0)) * dm) * n ** -0.2
     if not h > 0:
         raise InputError("All incidents are at the same place: give a bandwidth in metres.")
@@ -796,6 +799,7 @@ def local_moran_arrays(y, w, *, permutations: int = 999, seed=None, chunk: int =
     w = w - sparse.diags(w.diagonal())
     w.eliminate_zeros()
     w = _row_standardise(w).tocsr()
+    w.sort_indices()  # same summation order as esda: quadrants agree even when the lag is ~0
     sd = y.std()
     z = (y - y.mean()) / sd if sd > 0 else np.zeros(n)
     den = (z * z).sum()
@@ -825,11 +829,14 @@ def local_moran_arrays(y, w, *, permutations: int = 999, seed=None, chunk: int =
         draws = rids[None, :, :kk]
         draws = draws + (draws >= ids[:, None, None])  # skip cell i itself
         zlag = np.einsum("cpk,ck->cp", z[draws], wvals[a:b, :kk])
-        Isim = (n - 1) * z[a:b, None] * zlag / den
-        larger[a:b] = (Isim >= I[a:b, None]).sum(axis=1)
+        # I_sim >= I  <=>  z_i * (lag_sim - lag_i) >= 0; exact ties (frequent with counts) are
+        # counted as "larger" whatever the rounding of the sums (tolerance 1e-9)
+        diff = (zlag - lag[a:b, None]) * np.sign(z[a:b, None])
+        larger[a:b] = (diff >= -1e-9).sum(axis=1)
     low = (permutations - larger) < larger
     larger = np.where(low, permutations - larger, larger)
     p = (larger + 1.0) / (permutations + 1.0)
+    p[z == 0] = 1.0  # I = 0 exactly: no evidence either way (esda would give 1/(perms+1))
     return I, q, p
 
 
