@@ -1391,7 +1391,8 @@ def _write_csv(layers: dict, path: Path, provenance: dict) -> Path:
         df.insert(0, "x", geom.x.to_numpy())
     else:
         df.insert(0, "wkt", shapely.to_wkt(geom.array, rounding_precision=-1))
-    df.to_csv(path, index=False, encoding="utf-8", float_format=None)
+    # CRLF line ends (RFC 4180): cells holding a CR or LF are then quoted
+    df.to_csv(path, index=False, encoding="utf-8", lineterminator="\r\n")
     side = path.with_name(path.stem + ".provenance.json")
     side.write_text(json.dumps(provenance, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     return path

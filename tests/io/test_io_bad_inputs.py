@@ -314,8 +314,9 @@ def test_latin1_csv_with_accents(tmp_path):
     assert r.ok
     assert r.data["name"].tolist() == ["Boulangerie Léa", "Café de l'Œuf"]
     assert r.data.geometry.x.tolist() == [3.8777, 3.88]
+    # strict ISO-8859-1 (no Œ in it) reads the same way
     p2 = _csv(tmp_path, text.replace("Œ", "O"), name="l1.csv", encoding="latin-1")
-    assert read_layer(p2, "shops", settings=ST).data["name"].iloc[1] == "Café de l'Oeuf".replace("Oe", "O")
+    assert read_layer(p2, "shops", settings=ST).data["name"].tolist() == ["Boulangerie Léa", "Café de l'Ouf"]
 
 
 def test_utf8_bom_semicolon_and_decimal_comma(tmp_path):
