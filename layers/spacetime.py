@@ -288,15 +288,16 @@ def space_time_gistar(cube, w_space, *, time_window: int = 1, fdr: bool = True):
     -----
     As ArcGIS's space-time Gi*, the mean and variance are those of the whole cube, and the
     weights are the Kronecker product of a lower band matrix in time (current and previous
-    ``time_window`` periods) with the spatial weights; z-scores then come from
-    ``layers.hotspots.gistar_z`` in one sparse product for all periods at once.
+    ``time_window`` periods) with the spatial weights. z-scores use the formula of
+    ``layers.hotspots.gistar_z`` without materialising that product (one sparse product for
+    all periods, then a cumulative sum in time); bins come from ``layers.hotspots.fdr_bins``.
 
     References
     ----------
     ArcGIS Pro, "How Emerging Hot Spot Analysis works" (space-time neighbours, neighbourhood
     time step). Getis, A. & Ord, J. K. (1992). *Geographical Analysis*, 24(3), 189-206.
     """
-    from layers.hotspots import fdr_bins, gistar_z
+    from layers.hotspots import fdr_bins
 
     cube = np.asarray(cube, dtype=float)
     n_cells, n_per = cube.shape
@@ -307,15 +308,38 @@ def space_time_gistar(cube, w_space, *, time_window: int = 1, fdr: bool = True):
                              "time_window") from None
     if time_window < 0:
         raise ParameterError("time_window must be 0 (space only) or more periods.", "time_window")
-    offsets = list(range(0, -min(time_window, n_per - 1) - 1, -1))
-    t_band = sparse.diags([np.ones(n_per - abs(o)) for o in offsets], offsets, shape=(n_per, n_per),
-                          format="csr")
-    w = sparse.kron(t_band, sparse.csr_matrix(w_space), format="csr")
-    y = cube.T.ravel()  # period-major: index t * n_cells + c
-    z, p = gistar_z(y, w)
-    bins = fdr_bins(z, p, fdr=fdr)
-    shape = (n_per, n_cells)
-    return z.reshape(shape).T, p.reshape(shape).T, bins.reshape(shape).T
+    z = _cube_gistar_z(cube, sparse.csr_matrix(w_space), time_window)
+    p = 2.0 * stats.norm.sf(np.abs(z))
+    bins = fdr_bins(z.T.ravel(), p.T.ravel(), fdr=fdr).reshape(n_per, n_cells).T
+    return z, p, bins
+
+
+def _cube_gistar_z(cube: np.ndarray, w: sparse.csr_matrix, time_window: int) -> np.ndarray:
+    """Gi* z of every bin with the weights ``kron(time band, w)``, without building them.
+
+    The same formula as ``layers.hotspots.gistar_z`` (Ord & Getis 1995, eq. 8) on the flattened
+    cube, with ``n = cells x periods`` and the cube's mean and variance; the spatial lag is one
+    sparse product for all periods, the time window a cumulative sum along time. Materialising
+    the Kronecker product (24 x 9 non-zeros per row for 960,000 bins) took 3 s; this takes
+    a fraction of that. The tests check equality with ``gistar_z`` on the explicit weights and
+    with esda.
+    """
+    n_cells, n_per = cube.shape
+    n = cube.size
+    xbar = cube.mean()
+    s = np.sqrt(max((cube * cube).mean() - xbar * xbar, 0.0))
+    lag = w @ cube  # spatial lag, every period at once
+    wi_space = np.asarray(w.sum(axis=1)).ravel()
+    k = min(time_window, n_per - 1)
+    c = np.cumsum(lag, axis=1)
+    lag_st = c.copy()
+    lag_st[:, k + 1:] -= c[:, : n_per - k - 1]
+    n_t = np.minimum(np.arange(n_per) + 1, k + 1)  # periods in each bin's window
+    wi = wi_space[:, None] * n_t[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        den = s * np.sqrt((n * wi - wi * wi) / (n - 1))
+        z = (lag_st - xbar * wi) / den
+    return np.where(np.isfinite(z) & (den > 0), z, 0.0)
 
 
 # --------------------------------------------------------------------------- categories

@@ -275,3 +275,20 @@ def test_geographic_crs_is_rejected():
     g = synthetic_city(months=5).to_crs(4326)
     with pytest.raises(InputError, match="analysis CRS"):
         emerging_hotspots(g, period="month", tz="Europe/Paris")
+
+
+@pytest.mark.parametrize("time_window", [0, 1, 3])
+def test_cube_gistar_equals_hotspots_gistar_z_on_explicit_kronecker_weights(time_window):
+    from scipy import sparse
+
+    from layers.hotspots import gistar_z
+
+    grid = make_grid(gpd.GeoSeries([shapely.box(0, 0, 600, 500)], crs=2154), cell_size=100)
+    cube = np.random.default_rng(2).poisson(2.0, size=(len(grid), 7)).astype(float)
+    w = neighbours(grid)
+    z, p, _ = space_time_gistar(cube, w, time_window=time_window)
+    offsets = list(range(0, -time_window - 1, -1))
+    band = sparse.diags([np.ones(7 - abs(o)) for o in offsets], offsets, shape=(7, 7))
+    z_ref, p_ref = gistar_z(cube.T.ravel(), sparse.kron(band, w, format="csr"))
+    np.testing.assert_allclose(z, z_ref.reshape(7, -1).T, atol=1e-10)
+    np.testing.assert_allclose(p, p_ref.reshape(7, -1).T, atol=1e-12)
