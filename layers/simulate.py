@@ -52,8 +52,9 @@ ALCOHOL_KINDS = frozenset({
 })
 
 #: Patterns planted at fixed places (lon/lat WGS84; radius in metres). Incidents of a pattern
-#: fall within ``radius_m`` of its centre. ``months`` says when it is active, as month offsets
-#: from ``start`` for the default 24 months.
+#: are spread uniformly within 75 % of ``radius_m`` of its centre (so that removing the lamps
+#: within ``radius_m`` leaves every planted incident at least a quarter radius from a lamp).
+#: ``months`` says when it is active, as month offsets from ``start`` for the default 24 months.
 PLANTED: dict[str, dict] = {
     "emerging": {
         "lon": 3.8586,
@@ -69,30 +70,30 @@ PLANTED: dict[str, dict] = {
         ),
     },
     "fading": {
-        "lon": 3.9067,
-        "lat": 43.6004,
+        "lon": 3.9033,
+        "lat": 43.6080,
         "radius_m": 150.0,
         "share": 0.018,
         "categories": {"robbery": 0.30, "theft": 0.30, "drugs": 0.25, "damage": 0.15},
         "months": "strong over the first 12 months, fading over months 12-17, none in the last 6",
         "description": (
-            "Fading hotspot: thefts, robberies and drug dealing in the Parc Marianne park "
-            "(Port Marianne), strong in the first year, decreasing, then gone in the last six "
-            "months."
+            "Fading hotspot: thefts, robberies and drug dealing on an unlit green space along "
+            "the Lez (Les Aubes, east of the centre), strong in the first year, decreasing, "
+            "then gone in the last six months."
         ),
     },
     "night_bars": {
         "lon": 3.8786,
         "lat": 43.6098,
-        "radius_m": 120.0,
+        "radius_m": 150.0,
         "share": 0.032,
         "categories": {"public_drinking": 0.40, "violence_public": 0.25, "damage": 0.15,
                        "nuisance": 0.15, "robbery": 0.05},
         "months": "all 24 months, more in summer and on Friday and Saturday nights",
         "description": (
             "Night-time hotspot: public drinking, fights, damage and noise between 22:00 and "
-            "04:00 around the bars of Place Jean-Jaurès (Écusson), a lit square (81 street-light "
-            "supports within 100 m in the city's layer)."
+            "04:00 around the bars of Place Jean-Jaurès (Écusson), a lit square (141 "
+            "street-light supports within 150 m in the city's layer)."
         ),
     },
 }
@@ -201,6 +202,7 @@ _CATEGORIES = {
 _JITTER = {"streets": 15.0, "residential": 20.0, "shops": 25.0, "alcohol": 35.0, "schools": 60.0,
            "carparks": 25.0}
 _CENTRE_SD = 500.0  # metres, Gaussian around the centre
+_DISK_SHARE = 0.75  # planted incidents lie within this share of the pattern's radius
 _RESIDENTIAL_MIN_DIST = 900.0  # metres from the centre
 
 _PLACE_FR = {
@@ -384,14 +386,14 @@ class _Places:
         return out
 
     def disk(self, x0: float, y0: float, radius: float, n: int) -> np.ndarray:
-        """``n`` points uniformly spread in the disk (90 % of ``radius``), inside the study area."""
+        """``n`` points uniformly spread in the disk (75 % of ``radius``), inside the study area."""
         out = np.empty((0, 2))
         for _ in range(200):
             need = n - len(out)
             if need <= 0:
                 break
             m = int(need * 1.3) + 8
-            r = 0.9 * radius * np.sqrt(self.rng.random(m))
+            r = _DISK_SHARE * radius * np.sqrt(self.rng.random(m))
             t = self.rng.uniform(0, 2 * np.pi, m)
             pts = np.column_stack([x0 + r * np.cos(t), y0 + r * np.sin(t)])
             pts = pts[shapely.contains_xy(self.area, pts[:, 0], pts[:, 1])]

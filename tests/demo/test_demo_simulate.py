@@ -172,21 +172,33 @@ def test_planted_night_bars_is_nocturnal_and_lit(context, incidents, local):
     # real lamps within its radius in the city's lights layer (the recommend test removes them)
     p = PLANTED["night_bars"]
     centre = gpd.GeoSeries.from_xy([p["lon"]], [p["lat"]], crs=4326).to_crs(2154).iloc[0]
-    lamps = context["lights"].to_crs(2154).distance(centre) <= p["radius_m"]
-    assert lamps.sum() >= 50
+    lights = context["lights"].to_crs(2154)
+    lamps = lights.distance(centre) <= p["radius_m"]
+    assert lamps.sum() >= 100
+    # with them, the planted incidents are lit (95 % within 35 m of a lamp); without them they
+    # are dark (no lamp within a quarter of the radius)
+    pts = incidents.loc[planted].to_crs(2154)
+    near = gpd.sjoin_nearest(pts[["geometry"]], lights[["geometry"]], distance_col="d")
+    nearest = near.groupby(level=0)["d"].min()
+    assert nearest.quantile(0.95) < 35 and nearest.max() < 60
+    far = gpd.sjoin_nearest(pts[["geometry"]], lights.loc[~lamps, ["geometry"]], distance_col="d")
+    assert far["d"].min() >= 0.25 * p["radius_m"] - 1e-6
     # and alcohol outlets nearby (the OSM extract has no bars: grocers, cavistes, kiosks)
     shops = context["shops"].to_crs(2154)
     alcohol = shops["kind"].isin(["Épiceries", "Alcools, Caves", "Kiosques", "Tabacs"])
     assert (alcohol & (shops.distance(centre) <= 300)).sum() >= 4
 
 
-def test_planted_constant_is_complete():
+def test_planted_constant_is_complete(context):
     tax = default_taxonomy()
+    commune = context["study_area"].to_crs(2154).union_all()
     for name in ("emerging", "fading", "night_bars"):
         p = PLANTED[name]
         assert {"lon", "lat", "radius_m", "categories", "description"} <= set(p)
-        assert 3.80 < p["lon"] < 3.95 and 43.56 < p["lat"] < 43.66
         assert set(p["categories"]) <= set(tax.codes)
+        centre = gpd.GeoSeries.from_xy([p["lon"]], [p["lat"]], crs=4326).to_crs(2154).iloc[0]
+        # the whole disk inside the commune
+        assert commune.contains(centre.buffer(p["radius_m"])), name
 
 
 def test_inputs_are_not_mutated(context):
