@@ -596,7 +596,9 @@ def _map_columns(columns, spec, mapping: dict | None, used: set, display: str) -
     for c in spec.columns:
         if c.name in out:
             continue
-        for alias in (c.name, *c.aliases):
+        # the short names of Vigie's own shapefile exports (occ_from…) read back too
+        short = (SHP_FIELD_NAMES[c.name],) if c.name in SHP_FIELD_NAMES else ()
+        for alias in (c.name, *c.aliases, *short):
             src = norm.get(_norm(alias))
             if src is not None and src not in used:
                 out[c.name] = src
@@ -978,6 +980,8 @@ def read_layer(
             )
     if override is None and geographic:
         _v.check_crs_trap(bx0, by0, source=display, declared=declared_txt)
+    elif override is None:
+        _v.check_degrees_in_projected(bx0, by0, source=display, declared=_crs_name(src))
     fields = raw.coord_fields if raw.geoms is None else ("geometry", "geometry")
     if geographic:
         _v.check_lonlat(log, bx0, by0, fields=fields, territory=settings.territory if spec.is_point else None)
@@ -1349,7 +1353,7 @@ def _write_shp(layers: dict, path: Path, provenance: dict) -> Path:
         renamed = {}
         for name, gdf in layers.items():
             g = _datetimes_as_text(gdf)
-            rename = {c: SHP_FIELD_NAMES.get(c, c[:10]) for c in g.columns if c != g.geometry.name}
+            rename = _shp_names([c for c in g.columns if c != g.geometry.name])
             renamed[name] = {k: v for k, v in rename.items() if k != v}
             g = g.rename(columns=rename)
             for c in g.columns:
@@ -1365,6 +1369,21 @@ def _write_shp(layers: dict, path: Path, provenance: dict) -> Path:
             for f in sorted(tmpd.iterdir()):
                 zf.write(f, f.name)
     return path
+
+
+def _shp_names(columns) -> dict[str, str]:
+    """DBF field names (<= 10 characters, unique, case-insensitively) for ``columns``."""
+    out, taken = {}, set()
+    for c in columns:
+        base = SHP_FIELD_NAMES.get(c, str(c)[:10])
+        cand, k = base, 1
+        while cand.lower() in taken:
+            suffix = f"_{k}"
+            cand = base[: 10 - len(suffix)] + suffix
+            k += 1
+        taken.add(cand.lower())
+        out[c] = cand
+    return out
 
 
 _FORMULA = re.compile(r"^[=+\-@\t\r]")
@@ -1386,11 +1405,12 @@ def _write_csv(layers: dict, path: Path, provenance: dict) -> Path:
     for c in df.columns:
         if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype):
             df[c] = neutralise_formulas(df[c]).where(df[c].notna(), None)
+    prefix = "geom_" if {"x", "y", "wkt"} & set(df.columns) else ""
     if _is_point_frame(gdf):
-        df.insert(0, "y", geom.y.to_numpy())
-        df.insert(0, "x", geom.x.to_numpy())
+        df.insert(0, f"{prefix}y", geom.y.to_numpy())
+        df.insert(0, f"{prefix}x", geom.x.to_numpy())
     else:
-        df.insert(0, "wkt", shapely.to_wkt(geom.array, rounding_precision=-1))
+        df.insert(0, f"{prefix}wkt", shapely.to_wkt(geom.array, rounding_precision=-1))
     # CRLF line ends (RFC 4180): cells holding a CR or LF are then quoted
     df.to_csv(path, index=False, encoding="utf-8", lineterminator="\r\n")
     side = path.with_name(path.stem + ".provenance.json")

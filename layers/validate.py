@@ -37,6 +37,7 @@ __all__ = [
     "guess_projected_crs",
     "looks_projected",
     "check_crs_trap",
+    "check_degrees_in_projected",
     "check_geometries",
     "check_lonlat",
     "check_territory",
@@ -180,6 +181,29 @@ def check_crs_trap(x, y, *, source: str, declared: str = "no CRS") -> None:
             f"{source}: the coordinates (e.g. {x[i]:.1f}, {y[i]:.1f}) {_projected_hint(epsg)}. "
             f"The file declares {declared}, so they were read as WGS84 longitude/latitude, "
             f"but {int(proj.sum())} of {int(finite.sum())} rows are outside ±180°."
+        )
+
+
+def check_degrees_in_projected(x, y, *, source: str, declared: str) -> None:
+    """Raise ``InputError`` when a file declaring a projected CRS holds lon/lat degrees.
+
+    Triggered when most rows have ``|x| <= 180`` and ``|y| <= 90`` (a few hundred metres from
+    the projection's false origin, which no real layer is): the ``.prj`` or ``crs`` member is
+    wrong; the message says to pass ``--crs 4326``.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    finite = np.isfinite(x) & np.isfinite(y)
+    if not finite.any():
+        return
+    with np.errstate(invalid="ignore"):
+        deg = finite & (np.abs(x) <= 180) & (np.abs(y) <= 90) & ~((x == 0) & (y == 0))
+    if deg.sum() > 0.5 * finite.sum():
+        i = int(np.flatnonzero(deg)[0])
+        raise InputError(
+            f"{source} declares {declared} (projected, metres or feet), but its coordinates "
+            f"(e.g. {x[i]:.6g}, {y[i]:.6g}) look like longitude/latitude degrees: if they are, "
+            "pass --crs 4326."
         )
 
 

@@ -470,3 +470,30 @@ def test_problems_are_sorted_and_summarised(tmp_path):
     assert r.summary().startswith("3 rows read, 1 valid, 2 rejected")
     err = InputError("rejected", r.problems)
     assert err.to_dict()["problems"][0]["row"] == 1
+
+
+def test_degrees_in_a_file_declaring_a_projected_crs(tmp_path):
+    g = gpd.GeoDataFrame({"nom": ["a", "b"]}, geometry=[Point(3.88, 43.61), Point(3.89, 43.62)], crs=2154)
+    p = tmp_path / "wrong_prj.gpkg"
+    g.to_file(p)
+    with pytest.raises(InputError, match=r"declares EPSG:2154 .* look like longitude/latitude degrees: if they are, pass --crs 4326"):
+        read_layer(p, "schools", settings=ST)
+    r = read_layer(p, "schools", settings=ST, crs=4326)
+    assert r.data.geometry.x.tolist() == [3.88, 3.89]
+    assert "declares EPSG:2154; --crs EPSG:4326 was used instead" in r.warnings[0].message
+
+
+def test_kml_input_with_folders(tmp_path):
+    p = tmp_path / "cameras.kml"
+    a = gpd.GeoDataFrame({"Name": ["C1", "C2"], "adresse": ["Place de la Comédie", "Gare"]},
+                         geometry=[Point(3.8797, 43.6086, 40.0), Point(3.8807, 43.6047, 38.0)], crs=4326)
+    a.to_file(p, layer="Centre", driver="LIBKML")
+    a.iloc[:1].assign(Name=["C9"]).to_file(p, layer="Nord", driver="LIBKML", mode="a")
+    with pytest.raises(InputError, match=r"holds 2 layers \(Centre, Nord\): choose one with --layer NAME"):
+        read_layer(p, "cameras", settings=ST)
+    r = read_layer(p, "cameras", settings=ST, layer="Centre")
+    assert r.source_crs == "EPSG:4326" and r.ok
+    assert r.data["name"].tolist() == ["C1", "C2"]
+    assert r.data["address"].tolist() == ["Place de la Comédie", "Gare"]
+    assert not r.data.geometry.has_z.any()
+    assert r.data.geometry.x.tolist() == [3.8797, 3.8807]

@@ -220,3 +220,35 @@ def test_input_not_modified_and_bad_options(tmp_path, incidents):
         get_export_format("xlsx")
     with pytest.raises(ParameterError, match="bad layer name"):
         write_layer(incidents, tmp_path / "a.gpkg", "gpkg", name="../x", provenance=PROV)
+
+
+@pytest.mark.parametrize("fmt", list(EXPORT_FORMATS))
+def test_empty_layer_and_long_or_clashing_column_names(tmp_path, fmt):
+    ext = EXPORT_FORMATS[fmt].extension
+    empty = gpd.GeoDataFrame({"name": pd.Series([], dtype="str")}, geometry=gpd.GeoSeries([], crs=4326))
+    p = write_layer(empty, tmp_path / f"empty{ext}", fmt, name="schools", provenance=PROV)
+    assert len(_reread(p, fmt, layer="schools" if fmt in ("gpkg", "kml") else None)) == 0
+    grid = gpd.GeoDataFrame({"incidents_per_km2": [1.5], "incidents_total": [3], "x": [7]},
+                            geometry=gpd.points_from_xy([3.8], [43.6]), crs=4326)
+    p = write_layer(grid, tmp_path / f"grid{ext}", fmt, name="grid", provenance=PROV)
+    if fmt == "csv":
+        back = pd.read_csv(p)
+        assert back.columns.tolist() == ["geom_x", "geom_y", "incidents_per_km2", "incidents_total", "x"]
+        assert back["geom_x"].iloc[0] == 3.8 and back["x"].iloc[0] == 7
+        return
+    back = _reread(p, fmt, layer="grid" if fmt in ("gpkg", "kml") else None)
+    if fmt == "shp":
+        assert {"incidents_", "incident_1", "x"} <= set(back.columns)
+        assert back["incidents_"].iloc[0] == 1.5 and back["incident_1"].iloc[0] == 3
+    else:
+        # (KML gives integers back as text)
+        assert float(back["incidents_per_km2"].iloc[0]) == 1.5 and int(back["incidents_total"].iloc[0]) == 3
+
+
+def test_shapefile_export_read_back_by_read_layer(tmp_path, incidents):
+    p = write_layer(incidents, tmp_path / "inc.zip", "shp", name="incidents", provenance=PROV)
+    r = read_layer(p, "incidents", settings=Settings(), now=pd.Timestamp("2025-01-01T00:00Z"))
+    assert r.ok, r.problems
+    got = r.data.drop(columns="source_row")
+    _same_geoms(got.geometry, incidents.geometry)
+    _same_attrs(incidents, got, get_spec("incidents").column_names)
