@@ -243,3 +243,26 @@ def test_layers_of_another_city_are_refused(context):
     far["geometry"] = far.geometry.translate(xoff=10.0)  # 10 degrees east
     with pytest.raises(InputError, match="same city"):
         simulate_incidents(**dict(context, shops=far), n=100)
+
+
+def test_planted_patterns_in_emerging_hotspot_analysis(context, incidents):
+    """The space-time analysis (layers.spacetime) classes the planted patterns as intended."""
+    spacetime = pytest.importorskip("layers.spacetime")
+    commune = context["study_area"].to_crs(2154)
+    cells = spacetime.emerging_hotspots(incidents.to_crs(2154), study_area=commune,
+                                        period="month", tz=TZ)
+
+    def classes(name):
+        p = PLANTED[name]
+        centre = gpd.GeoSeries.from_xy([p["lon"]], [p["lat"]], crs=4326).to_crs(2154).iloc[0]
+        near = cells[cells.distance(centre) <= p["radius_m"] / 2]
+        top = near.sort_values("n", ascending=False).iloc[0]
+        return top["category"], top["sfhotspot_class"]
+
+    emerging = classes("emerging")
+    assert any(word in emerging[0] for word in ("new", "consecutive", "intensifying")), emerging
+    assert "emerging" in emerging[1]
+    fading = classes("fading")
+    assert "former" in fading[1], fading
+    night = classes("night_bars")
+    assert any(word in night[0] for word in ("persistent", "intensifying")), night
