@@ -643,6 +643,7 @@ _ISO_TZ = r"^\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d
 _ISO_DT = r"^\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$"
 _ISO_D = r"^\d{4}-\d{1,2}-\d{1,2}$"
 _ISO_M = r"^\d{4}-\d{1,2}$"
+_YMD_SLASH = r"^\d{4}/\d{1,2}/\d{1,2}([T ]\d{1,2}:\d{2}(:\d{2})?)?$"
 _MY = r"^\d{1,2}/\d{4}$"
 _DMY = r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})(?:[ T]+(\d{1,2})[:hH](\d{2})(?::(\d{2}))?)?$"
 _SERIAL = r"^\d{5}(\.\d+)?$"
@@ -738,6 +739,12 @@ def _parse_when(raw: pd.Series, *, column: str, tz, date_format: str | None, dis
             idx = take(_ISO_D)
             if len(idx):
                 put(idx, pd.to_datetime(text.iloc[idx], format="%Y-%m-%d", errors="coerce"), _RES_DAY)
+            idx = take(_YMD_SLASH)
+            if len(idx):
+                t = text.iloc[idx]
+                put(idx, pd.to_datetime(t.str.replace("/", "-", regex=False).str.replace(" ", "T", n=1),
+                                        format="ISO8601", errors="coerce"), _RES_DAY)
+                res[idx[t.str.contains(":", regex=False).to_numpy() & (res[idx] > 0)]] = _RES_EXACT
             idx = take(_ISO_M)
             if len(idx):
                 put(idx, pd.to_datetime(text.iloc[idx], format="%Y-%m", errors="coerce"), _RES_MONTH)

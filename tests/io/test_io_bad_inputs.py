@@ -228,6 +228,7 @@ def test_mixed_geometry_types(tmp_path):
     assert len(r.data) == 4
 
 
+@pytest.mark.filterwarnings("ignore:.*Invalid coord dimension:RuntimeWarning")
 def test_missing_and_empty_geometry(tmp_path):
     p = _geojson(tmp_path, [({"nom": "a"}, None), ({"nom": "b"}, _pt(3.88, 43.61)),
                             ({"nom": "c"}, {"type": "Point", "coordinates": []})])
@@ -497,3 +498,18 @@ def test_kml_input_with_folders(tmp_path):
     assert r.data["address"].tolist() == ["Place de la Comédie", "Gare"]
     assert not r.data.geometry.has_z.any()
     assert r.data.geometry.x.tolist() == [3.8797, 3.8807]
+
+
+def test_year_month_day_with_slashes_and_float_years(tmp_path):
+    p = _csv(tmp_path, INC_HEADER + "3.88,43.61,2024/01/05,theft,a\n3.88,43.61,2024/01/05 10:30,theft,b\n")
+    r = read_layer(p, "incidents", settings=ST, now=NOW)
+    local = r.data["occurred_from"].dt.tz_convert("Europe/Paris").dt.tz_localize(None).tolist()
+    assert local == [pd.Timestamp("2024-01-05"), pd.Timestamp("2024-01-05T10:30")]
+    assert r.data["occurred_to"].notna().tolist() == [True, False]
+    # a year stored as a float (DBF numeric) is a year, not 2004.0
+    g = gpd.GeoDataFrame({"nom": ["C1", "C2"], "annee": [2004.0, np.nan]},
+                         geometry=[Point(3.88, 43.61), Point(3.89, 43.62)], crs=4326)
+    g.to_file(tmp_path / "cams.geojson")
+    r2 = read_layer(tmp_path / "cams.geojson", "cameras", settings=ST)
+    assert r2.ok and r2.data["installed"].iloc[0] == pd.Timestamp("2004-01-01")
+    assert pd.isna(r2.data["installed"].iloc[1])

@@ -299,3 +299,31 @@ def test_paris_cameras_mixed_dates():
     assert all(pd.isna(got[i]) for i in unreadable)
     assert r.data["name"].iloc[0] == rows[0]["Numéro"]
     assert r.data.geometry.x.iloc[0] == pytest.approx(float(rows[0]["lon"]), abs=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# Paris DansMaRue: coordinates in a Python-dict string
+
+
+def test_dansmarue_dict_string_coordinates():
+    import ast
+
+    path = DATA / "paris" / "dansmarue_sample.csv"
+    r = read_layer(path, "incidents", settings=Settings(territory=(2.2, 48.8, 2.5, 48.95)),
+                   mapping={"external_id": "id_dmr"})
+    _check_contract(r, "incidents")
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert r.ok and len(r.data) == len(rows) == 300
+    assert r.column_mapping["point"] == "geo_point_2d"
+    pts = [ast.literal_eval(row["geo_point_2d"]) for row in rows]
+    assert r.data.geometry.x.tolist() == [p["lon"] for p in pts]
+    assert r.data.geometry.y.tolist() == [p["lat"] for p in pts]
+    assert r.data["external_id"].tolist() == [row["id_dmr"] for row in rows]
+    # no label table for these: every type is kept as source label and counted as unmapped
+    assert set(r.data["category"]) == {"other"}
+    types = pd.Series([row["type"] for row in rows]).value_counts().to_dict()
+    assert r.unmapped_labels == types
+    first = r.data.iloc[0]
+    assert first["occurred_from"] == pd.Timestamp(rows[0]["datedecl"]).tz_localize("Europe/Paris")
+    assert first["occurred_to"] - first["occurred_from"] == pd.Timedelta(days=1)
