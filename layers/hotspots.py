@@ -20,8 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import sparse, stats
-from scipy.signal import fftconvolve
+from scipy import sparse, special
 from scipy.spatial import cKDTree
 
 from layers.errors import InputError, ParameterError, VigieWarning
@@ -269,7 +268,7 @@ def gistar_z(y, w) -> tuple[np.ndarray, np.ndarray]:
         den = np.sqrt(max(s2, 0.0)) * np.sqrt((n * wi - wi * wi) / (n - 1))
         z = (lag - xbar * wi) / den
     z = np.where(np.isfinite(z) & (den > 0), z, 0.0)
-    p = 2.0 * stats.norm.sf(np.abs(z))
+    p = 2.0 * special.ndtr(-np.abs(z))  # scipy.special: scipy.stats takes seconds to import
     return z, p
 
 
@@ -532,6 +531,7 @@ def kde_at(x, y, px, py, *, bandwidth: float, kernel: str = "quartic", weights=N
     integrate to 1, so the result is incidents per m² (multiply by 1e6 for per km²).
     """
     from scipy.ndimage import map_coordinates
+    from scipy.signal import fftconvolve  # imported here: scipy.signal pulls scipy.stats (slow)
 
     if kernel not in _KERNELS:
         raise ParameterError(f"kernel must be one of {', '.join(_KERNELS)}, got {kernel!r}.", "kernel")
@@ -1270,8 +1270,8 @@ def change(
     n2 = count_incidents(after, grid)["n"].to_numpy()
     m = n1 + n2
     p0 = t2 / (t1 + t2)
-    lower = stats.binom.cdf(n2, m, p0)
-    upper = stats.binom.sf(n2 - 1, m, p0)
+    lower = special.bdtr(n2, m, p0)  # P(X <= n2)
+    upper = np.where(n2 > 0, special.bdtrc(np.maximum(n2 - 1, 0), m, p0), 1.0)  # P(X >= n2)
     p = np.where(m > 0, np.minimum(1.0, 2.0 * np.minimum(lower, upper)), 1.0)
     q = bh_adjust(p) if fdr else p
     out = grid.copy()
