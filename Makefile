@@ -25,7 +25,11 @@ install: $(VENV)/.base assets
 install-test: $(VENV)/.test assets
 
 assets:
-	@true
+	@# third-party JS/CSS from npm into node_modules/ (served by the app under /vendor/), never committed
+	@if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	  npm ci --no-audit --no-fund --loglevel=error; fi
+	@# translations: compile geo_app/translations/*/LC_MESSAGES/messages.po into .mo
+	$(VENV)/bin/pybabel compile -f -d geo_app/translations 2>&1 | grep -v "^compiling catalog" || true
 
 demo: install
 	$(GEO_APP) demo

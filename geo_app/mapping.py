@@ -205,6 +205,11 @@ def _point_to_layer(radius: int, color: str) -> JsCode:
     )
 
 
+#: outline colour of a hotspot area by review status (geo_app.db.STATUSES)
+REVIEW_COLORS = {"nouveau": "#b2182b", "en examen": "#e66101", "action décidée": "#5e3c99",
+                 "traité": "#1a9641", "classé sans suite": "#7f7f7f"}
+
+
 def _geojson_layer(data: dict, name: str, *, style: dict | None = None, style_property: str | None = None,
                    point: dict | None = None, show: bool = True) -> folium.FeatureGroup:
     """A FeatureGroup holding one GeoJson; features may carry ``_style`` (a style dict)."""
@@ -470,11 +475,11 @@ def build_map(
     if layers.kde is not None and len(layers.kde):
         kde = layers.kde
         col = "kde" if "kde" in kde else "density"
-        kde = kde[kde[col] > 0.01 * kde[col].max()] if len(kde) else kde
+        kde = kde[kde[col] > 0.05 * kde[col].max()] if len(kde) else kde
         cls = _classes(kde[col].to_numpy(), len(_KDE_RAMP))
         kde = kde.assign(_cls=cls)
         data = _features(kde, lambda r: {"_popup": _popup(lab["kde"], [(lab["density"], f"{r[col]:.1f}")]),
-                                         "_style": {"fillColor": _KDE_RAMP[int(r["_cls"])]}})
+                                         "_style": {"fillColor": _KDE_RAMP[int(r["_cls"])]}}, precision=4)
         add(_geojson_layer(data, names["kde"], style={"weight": 0, "fillOpacity": 0.55}, show=False),
             "kde", [(_KDE_RAMP[0], "−"), (_KDE_RAMP[-1], "+")])
         extent.append(tuple(kde.to_crs(4326).total_bounds))
@@ -483,7 +488,7 @@ def build_map(
         cls = _classes(g["n"].to_numpy(), len(_RAMP))
         g = g.assign(_cls=cls)
         data = _features(g, lambda r: {"_popup": _popup(f"{int(r['n'])} {lab['incidents']}"),
-                                       "_style": {"fillColor": _RAMP[int(r["_cls"])]}}, precision=5)
+                                       "_style": {"fillColor": _RAMP[int(r["_cls"])]}}, precision=4)
         lo, hi = int(g["n"].min()), int(g["n"].max())
         add(_geojson_layer(data, names["incident_grid"], style={"weight": 0, "fillOpacity": 0.6}),
             "incident_grid", [(_RAMP[0], f"{lo} {lab['incidents']}"), (_RAMP[-1], f"{hi} {lab['incidents']}")])
@@ -516,12 +521,18 @@ def build_map(
                                show=False), "emerging", [(em_color(c), c) for c in cats])
     if layers.hotspots is not None and len(layers.hotspots):
         hs = layers.hotspots
+        # review status (issue 7): shown in the popup and as the outline colour
+        status_of = (lambda r: str(r.get("status") or "")) if "status" in hs.columns else (lambda r: "")
         data = _features(hs, lambda r: {"_popup": _popup(
             f"#{r['hotspot_id']}", [(lab["incidents"], r.get("n")),
-                                    (lab["area"], f"{r['area_km2']:.3f}" if "area_km2" in r else "")],
-            link=(hotspot_url.replace("{id}", str(r["hotspot_id"])), lab["open"]))})
+                                    (lab["area"], f"{r['area_km2']:.3f}" if "area_km2" in r else ""),
+                                    (lab.get("status", "Statut"), status_of(r))],
+            link=(hotspot_url.replace("{id}", str(r["hotspot_id"])), lab["open"])),
+            "_style": {"color": REVIEW_COLORS.get(status_of(r), "#b2182b")}})
+        seen = [st for st in REVIEW_COLORS if "status" in hs.columns and (hs["status"] == st).any()]
         add(_geojson_layer(data, names["hotspots"], style={"color": "#b2182b", "weight": 3, "fillOpacity": 0.15}),
-            "hotspots", [("#b2182b", names["hotspots"])])
+            "hotspots", [(REVIEW_COLORS[st], f"{names['hotspots']} — {st}") for st in seen]
+            or [("#b2182b", names["hotspots"])])
         extent.append(tuple(hs.to_crs(4326).total_bounds))
     for kind in ("areas", "zac"):
         gdf = layers.context.get(kind)

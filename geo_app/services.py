@@ -33,7 +33,7 @@ __all__ = ["Services", "KeyFigures", "init_app", "get_services", "grid_counts"]
 ANALYSES = ("gistar", "kde", "counts", "lisa")
 
 #: point layers with more features than this are loaded per bbox by the pages, never whole
-EMBED_MAX = 1500
+EMBED_MAX = 500
 
 
 class Unavailable(VigieError):
@@ -150,14 +150,29 @@ class Services:
     def version(self) -> str:
         return str(self.store.version)
 
+    def cache_scope(self) -> Any:
+        """Part of every cache key that depends on who asks (none here; a role-aware subclass
+        returns e.g. the role and ZACs of the current user so that results never leak)."""
+        return None
+
     def _cached(self, name: str, params: tuple, fn: Callable[[], Any]):
-        return self._cache.get((self.version(), name, params), fn)
+        return self._cache.get((self.version(), self.cache_scope(), name, params), fn)
 
     # -- reads ------------------------------------------------------------------------------
     def frame(self, kind: str) -> gpd.GeoDataFrame:
         """The whole layer ``kind`` (cached per store version; do not mutate)."""
         get_spec(kind)
         return self._cached("frame", (kind,), lambda: self.store.read(kind, None, tz=self.tz))
+
+    def warm(self) -> None:
+        """Load every layer into the cache and build the unfiltered dashboard (before the first
+        request of a server, so that the first visitor does not wait)."""
+        for kind in ("incidents", "zac", "areas", "schools", "shops", "cameras", "lights"):
+            self.frame(kind)
+        try:
+            self.dashboard(Filters())
+        except Exception:  # noqa: BLE001 - warming is best effort; the request will report
+            pass
 
     def counts(self, *, user=None) -> dict[str, int]:
         """Feature count of every kind."""
@@ -259,7 +274,7 @@ class Services:
             prev = self.read("incidents", filters.replace(start=start - length, end=start), night=night, user=user)
             change = None if len(prev) == 0 else 100.0 * (len(cur) - len(prev)) / len(prev)
             sim = int(inc["simulated"].fillna(False).astype(bool).sum()) if "simulated" in inc else 0
-            return KeyFigures(len(inc) if (filters.start or filters.end) else len(cur), len(prev), change,
+            return KeyFigures(len(inc), len(prev), change,
                               start, end, start - length, start, sim)
 
         return self._cached("key_figures", (filters, night), compute)

@@ -1,0 +1,56 @@
+"""Fill the English catalogue from ``messages.pot`` (French sources). Run by hand after
+``pybabel extract``; ``make assets`` compiles the ``.po`` files into ``.mo``."""
+
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po, write_po
+
+EN = {
+    "Du": "From", "Au": "To", "Catégories": "Categories", "sensible": "sensitive", "Heures": "Hours",
+    "Nuit seulement": "Night only", "Jours": "Days", "Appliquer": "Apply", "Réinitialiser": "Reset",
+    "Carte": "Map", "Points chauds": "Hotspots",
+    "Données simulées : les faits de cette démonstration sont générés, pas réels.":
+        "Simulated data: the incidents of this demonstration are generated, not real.",
+    "Faits (filtres)": "Incidents (filters)", "Faits dans la vue": "Incidents in view", "Évolution": "Change",
+    "contre": "vs", "Aucun fait sur la période précédente": "No incident in the previous period",
+    "Lien vers cette vue": "Link to this view", "Erreur": "Error", "Retour à la carte": "Back to the map",
+    "Point chaud": "Hotspot", "Tous les points chauds": "All hotspots", "faits": "incidents",
+    "part de nuit": "night share", "Faits par mois": "Incidents per month",
+    "Heure × jour de la semaine": "Hour × weekday",
+    "Établissements scolaires à moins de %(m)s m": "Schools within %(m)s m",
+    "Commerces à moins de %(m)s m": "Shops within %(m)s m", "Propositions": "Proposals",
+    "Les propositions de prévention situationnelle apparaîtront ici.": "Situational-prevention proposals will appear here.",
+    "Suivi": "Follow-up", "Le fil de suivi (statut, commentaires) apparaîtra ici.":
+        "The review thread (status, comments) will appear here.",
+    "Zones de points chauds": "Hotspot areas", "Choix automatiques": "Automatic choices",
+    "Le suivi des points chauds (statut, commentaires) n'est pas encore en place : chaque zone est affichée « nouveau ».":
+        "Hotspot review (status, comments) is not in place yet: every area is shown as “new”.",
+    "Zone": "Area", "Faits": "Incidents", "Surface (km²)": "Area (km²)", "Tendance": "Trend",
+    "Part de nuit": "Night share", "Statut": "Status",
+    "Aucune zone de point chaud significative pour ces filtres.": "No significant hotspot area for these filters.",
+    "Exports": "Exports", "Administration": "Administration", "Déconnexion": "Log out",
+    "Aucun compte : accès ouvert en local": "No account: open local access", "accès ouvert": "open access",
+    "Connexion": "Log in", "Mon compte": "My account", "ZAC": "ZAC", "Droit": "Permission", "Portée": "Scope",
+    "Connexion à Vigie": "Log in to Vigie",
+    "Aucun compte n'existe encore : créez-en un avec « geo-app user add NOM --role admin ».":
+        "No account exists yet: create one with “geo-app user add NAME --role admin”.",
+    "Identifiant": "User name", "Mot de passe": "Password", "Se connecter": "Log in",
+    "Les résultats de points chauds ne sont pas encore disponibles.": "Hotspot results are not available yet.",
+}
+
+here = Path(__file__).parent
+with open(here / "messages.pot", "rb") as f:
+    template = read_po(f)
+for lang, table in (("en", EN), ("fr", {})):
+    cat = Catalog(locale=lang, project="Vigie", charset="utf-8")
+    for msg in template:
+        if msg.id:
+            cat.add(msg.id, table.get(msg.id, ""))
+    out = here / lang / "LC_MESSAGES" / "messages.po"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "wb") as f:
+        write_po(f, cat, omit_header=False, no_location=True, width=100)
+    missing = [m.id for m in template if m.id and lang == "en" and m.id not in table]
+    if missing:
+        print(f"{lang}: {len(missing)} untranslated:", *missing, sep="\n  ")

@@ -1,0 +1,193 @@
+"""Browser tests: Playwright drives Debian's chromium against a real waitress server over the
+demo city (blank basemap), and checks what a coordinator sees.
+
+Screenshots go to tests/output/screenshots/ (git-ignored); the dashboard's is copied to
+docs/screenshot.png for the README.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "tests" / "output" / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def server(request):
+    import os
+
+    import waitress
+
+    from geo_app import create_app
+
+    # VIGIE_TEST_DEMO_HOME: an already built demo deployment (saves the build while developing)
+    home = os.environ.get("VIGIE_TEST_DEMO_HOME") or request.getfixturevalue("demo_home_path")
+    app = create_app({"HOME": str(home), "TILE_URL": "", "SECRET_KEY": "browser-test"})
+    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.effective_port}"
+    srv.close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser(request):
+    from conftest_chromium import chromium_path
+
+    path = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, require_chromium, server):
+    # bypass_csp: Playwright evaluates its wait predicates with eval, which the CSP forbids
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True)
+    pg = ctx.new_page()
+    pg.vigie_errors = []
+    pg.vigie_hosts = set()
+    pg.on("console", lambda m: pg.vigie_errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.vigie_errors.append(str(e)))
+    pg.on("request", lambda r: pg.vigie_hosts.add(urlsplit(r.url).hostname))
+    # the demo city has one account per role (password given to build_demo in tests/conftest.py)
+    pg.goto(server + "/login")
+    pg.fill("input[name=username]", "coordinator")
+    pg.fill("input[name=password]", "demo-password")
+    pg.locator("form button[type=submit], form input[type=submit]").first.click()
+    pg.wait_for_load_state("load")
+    assert "/login" not in pg.url, "demo login failed"
+    yield pg
+    ctx.close()
+
+
+def _shot(pg, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    pg.screenshot(path=str(path))
+    return path
+
+
+_LAYERS_ON_MAP = ("(() => { const m = Object.values(window).find(v => v instanceof L.Map);"
+                  " let n = 0; m.eachLayer(() => { n += 1; }); return n; })()")
+
+
+def _wait_map(pg):
+    pg.wait_for_selector(".leaflet-container", timeout=30000)
+    pg.wait_for_selector(".leaflet-control-layers", timeout=30000)
+    pg.wait_for_function(f"{_LAYERS_ON_MAP} > 10", timeout=30000)
+
+
+def _drawn(pg) -> int:
+    """Leaflet layers on the map (features are drawn on a canvas, so count layers, not nodes)."""
+    return pg.evaluate(_LAYERS_ON_MAP)
+
+
+def test_dashboard_renders_every_layer_and_stays_local(page, server):
+    from geo_app.mapping import layer_names
+
+    page.goto(server + "/")
+    _wait_map(page)
+    labels = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    labels = [t.strip() for t in labels]
+    names = layer_names("fr")
+    for key in ("incident_grid", "incidents", "zac", "areas", "schools", "shops", "lights", "cameras",
+                "gistar", "kde", "hotspots"):
+        assert names[key] in labels, (key, labels)
+    assert page.locator("#simulated-banner").is_visible()
+    page.wait_for_function("document.getElementById('kf-in-view').textContent !== '…'", timeout=30000)
+    shot = _shot(page, "dashboard")
+    (ROOT / "docs").mkdir(exist_ok=True)
+    shutil.copy(shot, ROOT / "docs" / "screenshot.png")
+    assert page.vigie_errors == []
+    assert page.vigie_hosts == {"127.0.0.1"}
+
+
+def test_toggling_a_layer_changes_what_is_drawn(page, server):
+    from geo_app.mapping import layer_names
+
+    page.goto(server + "/")
+    _wait_map(page)
+    before = _drawn(page)
+    name = layer_names("fr")["incident_grid"]
+    page.locator(".leaflet-control-layers-overlays label", has_text=name).locator("input").uncheck()
+    page.wait_for_function(f"{_LAYERS_ON_MAP} < {before}")
+    assert _drawn(page) < before
+    # street lights: 30,000 features arrive as a grid aggregate, never whole
+    lights = layer_names("fr")["lights"]
+    with page.expect_response(lambda r: "/api/layers/lights" in r.url and "/grid" in r.url) as resp:
+        page.locator(".leaflet-control-layers-overlays label", has_text=lights).locator("input").check()
+    assert resp.value.ok
+    assert page.vigie_errors == []
+
+
+def test_changing_a_filter_changes_the_map_and_the_url(page, server):
+    page.goto(server + "/")
+    _wait_map(page)
+    total = page.locator("#kf-total").inner_text()
+    before = _drawn(page)
+    page.locator("#filters details summary").first.click()
+    page.locator("#filters input[name=category][value=alcohol]").check()
+    page.locator("#f-apply").click()
+    page.wait_for_load_state("load")
+    _wait_map(page)
+    assert "category=alcohol" in page.url
+    assert page.locator("#kf-total").inner_text() != total
+    after = _drawn(page)
+    assert after != before
+    _shot(page, "dashboard-filtered")
+    assert page.vigie_errors == []
+    assert page.vigie_hosts == {"127.0.0.1"}
+
+
+def test_points_appear_when_zoomed_in(page, server):
+    page.goto(server + "/")
+    _wait_map(page)
+    before = _drawn(page)
+    with page.expect_response(lambda r: "/api/layers/incidents?" in r.url and "limit=2000" in r.url, timeout=30000):
+        page.evaluate("(() => { const m = Object.values(window).find(v => v instanceof L.Map);"
+                      " m.setView([43.6085, 3.8795], 17); })()")
+    page.wait_for_function("Vigie.layers.incidents.getLayers().length > 0")
+    assert page.evaluate("Vigie.layers.incidents.getLayers()[0].getLayers().length") > 0
+    assert _drawn(page) > before
+    _shot(page, "dashboard-zoomed")
+    assert page.vigie_errors == []
+
+
+def test_hotspot_page_opens_from_the_list(page, server):
+    page.goto(server + "/hotspots")
+    page.wait_for_selector("#hotspot-table")
+    _shot(page, "hotspots")
+    first = page.locator("a.hotspot-link").first
+    hid = first.inner_text().strip().lstrip("#")
+    first.click()
+    page.wait_for_selector("#hotspot-title")
+    assert hid in page.locator("#hotspot-title").inner_text()
+    _wait_map(page)
+    page.wait_for_function("window.VigieCharts && window.VigieCharts.monthly && window.VigieCharts.profile")
+    _shot(page, "hotspot")
+    assert page.vigie_errors == []
+    assert page.vigie_hosts == {"127.0.0.1"}
+
+
+def test_english_is_selectable(page, server):
+    page.goto(server + "/?lang=en")
+    _wait_map(page)
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert "Incidents in view" in page.content()
+    page.goto(server + "/hotspots")  # remembered in the session
+    assert "Hotspot areas" in page.content()
