@@ -196,20 +196,36 @@ def knox_test(
     i, j, dist = knox_pairs(xy, max_distance=s_edges[-1], metric=metric)
     sband = _band_index(dist, s_edges)
     ok = sband >= 0
-    i, j, sband = i[ok], j[ok], sband[ok]
     n_s, n_t = len(s_edges) - 1, len(t_edges) - 1
     n_cells = n_s * n_t
+    # pairs grouped by space band (one slice each); day gaps are whole numbers, so
+    # "gap <= edge" is "gap <= floor(edge)" and the first band's "gap >= lo" is
+    # "not gap <= ceil(lo) - 1"
+    order = np.argsort(sband[ok], kind="stable")
+    i, j = i[ok][order].astype(np.intp), j[ok][order].astype(np.intp)
+    bounds = np.searchsorted(sband[ok][order], np.arange(n_s + 1))
+    upper = np.floor(t_edges[1:]).astype(np.int64)
+    below = int(np.ceil(t_edges[0])) - 1
+    span = int(days.max() - days.min())
+    days_c = (days - days.min()).astype(np.int16 if span < 32000 else np.int32)
 
     def counts(d: np.ndarray) -> np.ndarray:
-        tband = _band_index(np.abs(d[i] - d[j]).astype(float), t_edges)
-        good = tband >= 0
-        return np.bincount(sband[good] * n_t + tband[good], minlength=n_cells)
+        gap = d.take(i)
+        gap -= d.take(j)
+        np.abs(gap, out=gap)
+        out = np.empty((n_s, n_t), dtype=np.int64)
+        for sb in range(n_s):
+            g = gap[bounds[sb]:bounds[sb + 1]]
+            cum = np.array([np.count_nonzero(g <= u) for u in upper])
+            lo = np.count_nonzero(g <= below) if below >= 0 else 0
+            out[sb] = np.diff(np.r_[lo, cum])
+        return out.ravel()
 
-    observed = counts(days)
+    observed = counts(days_c)
     rng = np.random.default_rng(seed)
     sims = np.empty((iterations, n_cells), dtype=np.int64)
     for k in range(iterations):
-        sims[k] = counts(days[rng.permutation(n)])
+        sims[k] = counts(days_c[rng.permutation(n)])
     expected = sims.mean(axis=0)
     sd = sims.std(axis=0, ddof=1) if iterations > 1 else np.full(n_cells, np.nan)
     ge = (sims >= observed).sum(axis=0)
