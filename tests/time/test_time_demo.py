@@ -21,13 +21,13 @@ def demo_incidents(demo_home_path):
     return inc, area, settings
 
 
-def _planted_point(crs):
+def _planted_point(crs, name="emerging"):
     import geopandas as gpd
     import shapely
 
     from layers.simulate import PLANTED
 
-    p = PLANTED["emerging"]
+    p = PLANTED[name]
     return gpd.GeoSeries([shapely.Point(p["lon"], p["lat"])], crs=4326).to_crs(crs).iloc[0]
 
 
@@ -41,6 +41,26 @@ def test_planted_emerging_hotspot_is_new_consecutive_or_intensifying(demo_incide
     assert cell["category"].iloc[0] in ("new hot spot", "consecutive hot spot", "intensifying hot spot"), (
         cell[["category", "n_hot", "trend_z"]].to_dict("records"))
     assert cell["sfhotspot_class"].iloc[0] == "emerging hotspot"
+    # the fading pattern (gone in the last six months) is a former hotspot in sfhotspot's view
+    fading = out[out.geometry.contains(_planted_point(inc.crs, "fading"))]
+    assert fading["sfhotspot_class"].iloc[0] == "former hotspot"
+    assert fading["category"].iloc[0] != "new hot spot" and fading["trend_z"].iloc[0] < 0
+
+
+def test_night_bars_pattern_is_mostly_dark(demo_incidents):
+    import geopandas as gpd
+
+    from layers.simulate import PLANTED
+    from layers.temporal import night_share
+
+    inc, _, settings = demo_incidents
+    spot = gpd.GeoDataFrame({"name": ["night_bars"]},
+                            geometry=[_planted_point(inc.crs, "night_bars").buffer(PLANTED["night_bars"]["radius_m"])],
+                            crs=inc.crs)
+    town = gpd.GeoDataFrame({"name": ["town"]}, geometry=[inc.union_all().convex_hull], crs=inc.crs)
+    bars = night_share(inc, spot, tz=settings.timezone).iloc[0]
+    all_ = night_share(inc, town, tz=settings.timezone).iloc[0]
+    assert bars["dark_share"] > 0.7 and bars["dark_share"] > all_["dark_share"] + 0.1
 
 
 def test_backtest_on_the_demo_city_recommends_a_method(demo_incidents):
