@@ -1,0 +1,195 @@
+"""Shared input checks and demand building for the recommendation modules (private)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS
+
+from layers.errors import InputError, ParameterError
+from layers.registry import Taxonomy, default_taxonomy
+
+
+def _check_frame(gdf, name: str, *, kinds=("Point",), allow_empty: bool = False):
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise InputError(f"The {name} layer must be a GeoDataFrame, got {type(gdf).__name__}.")
+    if gdf.crs is None:
+        raise InputError(f"The {name} layer has no CRS: Vigie never guesses one; set it first.")
+    if len(gdf) == 0:
+        if allow_empty:
+            return
+        raise InputError(f"The {name} layer is empty: nothing to analyse.")
+    geom = gdf.geometry
+    bad = geom.isna() | geom.is_empty
+    if bad.any():
+        rows = [int(i) + 1 for i in np.flatnonzero(bad.to_numpy())[:10]]
+        raise InputError(f"The {name} layer has empty geometries (rows {rows}); remove them.")
+    types = set(geom.geom_type.unique())
+    if not types <= set(kinds):
+        raise InputError(
+            f"The {name} layer must hold {' or '.join(kinds)} geometries, found "
+            f"{', '.join(sorted(types))}."
+        )
+
+
+def _metric_crs(incidents: gpd.GeoDataFrame, crs) -> CRS:
+    """The analysis CRS: ``crs`` when given, the incidents' own if projected, else UTM."""
+    if crs is not None:
+        try:
+            out = CRS.from_user_input(crs)
+        except Exception:
+            raise ParameterError(f"crs '{crs}' is not a known CRS (use an EPSG code).", "crs") from None
+        if not out.is_projected:
+            raise ParameterError(f"crs {crs} is not projected: use a metric CRS such as 2154.", "crs")
+        return out
+    if incidents.crs.is_projected:
+        return incidents.crs
+    return incidents.estimate_utm_crs()
+
+
+def _to(gdf, crs):
+    if gdf is None:
+        return None
+    return gdf.to_crs(crs) if not gdf.crs.equals(crs) else gdf.copy()
+
+
+def _xy(gdf) -> np.ndarray:
+    if len(gdf) == 0:
+        return np.empty((0, 2))
+    return np.column_stack([gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()])
+
+
+def _check_tz(tz) -> ZoneInfo:
+    if isinstance(tz, ZoneInfo):
+        return tz
+    try:
+        return ZoneInfo(str(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ParameterError(f"time zone '{tz}' is unknown: use an IANA name such as Europe/Paris.", "tz") from None
+
+
+def _positive(value, name: str, *, allow_none: bool = False):
+    if value is None and allow_none:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be a positive number, got '{value}'.", name) from None
+    if not np.isfinite(v) or v <= 0:
+        raise ParameterError(f"{name} must be a positive number, got {value}.", name)
+    return v
+
+
+def situational_categories(
+    *, taxonomy: Taxonomy | None = None, include_sensitive: bool = False, categories=None
+) -> frozenset[str]:
+    """Categories that feed lighting and CCTV demand.
+
+    Default: the taxonomy's situational, non-sensitive categories. ``include_sensitive=True``
+    (police users only) adds the sensitive categories that are also situational... and, since
+    the default sensitive categories are not situational, every sensitive category. An explicit
+    ``categories`` list wins, but sensitive ones in it still need ``include_sensitive``.
+    """
+    tax = taxonomy or default_taxonomy()
+    if categories is not None:
+        cats = frozenset(str(c) for c in categories)
+        unknown = sorted(c for c in cats if c not in tax)
+        if unknown:
+            raise ParameterError(f"Unknown categories: {', '.join(unknown)}.", "categories")
+        if not include_sensitive:
+            cats = cats - tax.sensitive
+        return cats
+    cats = set(tax.situational)
+    if include_sensitive:
+        cats |= set(tax.sensitive)
+    return frozenset(cats)
+
+
+def _check_incidents(incidents, name: str = "incidents"):
+    _check_frame(incidents, name)
+    missing = [c for c in ("category", "occurred_from") if c not in incidents.columns]
+    if missing:
+        raise InputError(f"The {name} layer lacks the column(s) {', '.join(missing)}.")
+    if not isinstance(incidents["occurred_from"].dtype, pd.DatetimeTZDtype):
+        raise InputError(
+            f"The {name} column 'occurred_from' must hold time-zone-aware instants "
+            "(datetime64[ns, UTC]); read the layer through the store or layers.io."
+        )
+
+
+def recency_weights(times: pd.Series, *, half_life_days, reference=None) -> np.ndarray:
+    """Exponential recency weights ``0.5 ** (age_days / half_life_days)``.
+
+    ``reference`` (default: the latest incident) has weight 1; ``half_life_days=None`` gives
+    every incident weight 1. Incidents after the reference also get weight 1.
+    """
+    if half_life_days is None:
+        return np.ones(len(times))
+    hl = _positive(half_life_days, "recency_half_life_days")
+    if len(times) == 0:
+        return np.ones(0)
+    ref = pd.Timestamp(reference) if reference is not None else times.max()
+    if ref.tzinfo is None:
+        raise ParameterError("reference must be a time-zone-aware instant.", "reference")
+    age = (ref - times).dt.total_seconds().to_numpy() / 86400.0
+    age = np.where(np.isnan(age), np.inf, np.maximum(age, 0.0))
+    return np.power(0.5, age / hl)
+
+
+def hour_weights(times: pd.Series, hours, *, tz) -> np.ndarray:
+    """Weights by local hour of ``occurred_from``: ``hours`` is None (all 1), a list of hours
+    0–23 (1 for those, 0 otherwise) or a mapping hour -> weight (missing hours 0)."""
+    if hours is None:
+        return np.ones(len(times))
+    local = times.dt.tz_convert(_check_tz(tz)).dt.hour.to_numpy()
+    table = np.zeros(24)
+    if isinstance(hours, Mapping):
+        items = hours.items()
+    elif isinstance(hours, Iterable) and not isinstance(hours, str):
+        items = ((h, 1.0) for h in hours)
+    else:
+        raise ParameterError("hours must be a list of hours 0-23 or a mapping hour -> weight.", "hours")
+    for h, wt in items:
+        try:
+            hi, wv = int(h), float(wt)
+        except (TypeError, ValueError):
+            raise ParameterError(f"hours: '{h}' is not an hour 0-23.", "hours") from None
+        if not 0 <= hi <= 23 or wv < 0:
+            raise ParameterError(f"hours: {h} is not an hour 0-23 with a non-negative weight.", "hours")
+        table[hi] = wv
+    return table[local]
+
+
+def night_flags(incidents: gpd.GeoDataFrame, *, tz, count_twilight: bool = False) -> np.ndarray:
+    """True for incidents at night (float NaN-free bool array).
+
+    Uses a boolean ``night`` column or a ``darkness`` column ('day'/'twilight'/'night') when
+    present; otherwise ``layers.temporal.darkness`` (civil twilight at the incident's place).
+    Incidents whose time window is too long to classify count as not night.
+    """
+    if "night" in incidents.columns:
+        return incidents["night"].fillna(False).astype(bool).to_numpy()
+    if "darkness" in incidents.columns:
+        dk = incidents["darkness"].astype("object")
+    else:
+        from layers.temporal import darkness
+
+        dk = darkness(incidents, tz=_check_tz(tz)).astype("object")
+    dark = {"night", "twilight"} if count_twilight else {"night"}
+    return dk.isin(dark).to_numpy()
+
+
+def incident_ids(incidents: gpd.GeoDataFrame) -> np.ndarray:
+    """The ids to report: the store's ``fid`` when present, else the index labels."""
+    if "fid" in incidents.columns:
+        return incidents["fid"].to_numpy()
+    return incidents.index.to_numpy()
+
+
+def top_categories(cats: pd.Series, n: int = 3) -> list[tuple[str, int]]:
+    vc = cats.value_counts()
+    return [(str(c), int(v)) for c, v in vc.head(n).items()]

@@ -1,0 +1,567 @@
+"""One maximal-covering core shared by CCTV siting and lamp proposals.
+
+The maximal covering location problem (MCLP, Church & ReVelle 1974): given demand points with
+weights ``w_i``, candidate sites ``j`` and a coverage relation ``a_ij`` (site ``j`` covers demand
+``i``), open ``k`` sites maximising the covered weight::
+
+    maximise   sum_i w_i y_i
+    subject to y_i <= sum_j a_ij x_j      (demand i is covered only if an open site covers it)
+               sum_j x_j <= k
+               x_j in {0, 1},  0 <= y_i <= 1
+
+Sites already in place (existing cameras, working lamps) are locked in by removing the demand
+they cover before the model is built: that demand is "covered before". The coverage-target
+variant minimises ``sum_j x_j`` subject to ``sum_i w_i y_i >= target``.
+
+Solvers: HiGHS through ``highspy`` (exact branch and bound, with its dual bound and gap), CBC
+through PuLP as a fallback when highspy is missing, and lazy greedy (CELF, Minoux 1978) whose
+covered weight is at least (1 − 1/e) ≈ 63.2 % of the optimum (Nemhauser, Wolsey & Fisher 1978);
+the greedy answer is reported with its gap to the LP-relaxation bound.
+
+Model reductions (all exact): demand already covered by locked sites is removed; demand no
+candidate covers is counted but dropped; demand points with identical candidate sets are merged
+(their weights add); candidates that cover nothing are dropped and candidates with identical
+demand sets are merged (the first one in input order represents them).
+
+This module knows nothing of geometry: it works on a sparse demand × candidate coverage matrix.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+
+from layers.errors import ParameterError
+
+__all__ = ["CoverResult", "solve_max_cover", "METHODS"]
+
+METHODS = ("auto", "exact", "greedy")
+
+#: above this many nonzeros in the reduced model, ``method="auto"`` goes greedy straight away
+AUTO_EXACT_MAX_NNZ = 3_000_000
+
+
+@dataclass
+class CoverResult:
+    """What ``solve_max_cover`` found.
+
+    ``chosen`` are candidate indices (into the original matrix columns) in greedy marginal
+    order: the first is the site that adds the most, each next one the most given those before.
+    Weights are in the demand's units (weighted incidents).
+    """
+
+    chosen: np.ndarray
+    marginal_gain: np.ndarray
+    objective: float  # weight covered by the new sites (beyond the locked ones)
+    covered_before: float  # weight covered by locked sites
+    total_weight: float
+    uncoverable: float  # weight no candidate (nor locked site) reaches
+    bound: float  # upper bound on the objective (LP relaxation or MIP dual bound)
+    gap: float  # (bound - objective) / bound, 0 when proven optimal
+    method: str  # "exact" or "greedy"
+    solver: str  # "HiGHS 1.x (highspy)", "CBC (PuLP)", "lazy greedy"
+    status: str  # "optimal", "time limit", "greedy"
+    time_s: float
+    model: dict = field(default_factory=dict)  # sizes before/after reduction
+
+    @property
+    def covered_after(self) -> float:
+        return self.covered_before + self.objective
+
+
+def _as_csr(cover) -> sparse.csr_matrix:
+    m = sparse.csr_matrix(cover, dtype=np.float64)
+    m.data[:] = 1.0
+    m.eliminate_zeros()
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    return m
+
+
+def _group_identical(m: sparse.csr_matrix) -> np.ndarray:
+    """Label rows of a CSR matrix by their (sorted) set of column indices."""
+    m = m.copy()
+    m.sort_indices()
+    keys: dict[bytes, int] = {}
+    labels = np.empty(m.shape[0], dtype=np.int64)
+    ind, ptr = m.indices, m.indptr
+    for r in range(m.shape[0]):
+        key = ind[ptr[r]:ptr[r + 1]].tobytes()
+        labels[r] = keys.setdefault(key, len(keys))
+    return labels
+
+
+def _reduce(w: np.ndarray, cover: sparse.csr_matrix):
+    """Merge identical demand rows and identical candidate columns; drop empty ones."""
+    # demand rows: drop empty ones, merge identical
+    keep = np.diff(cover.indptr) > 0
+    rows = np.flatnonzero(keep)
+    sub = cover[rows]
+    labels = _group_identical(sub)
+    n_groups = labels.max() + 1 if len(labels) else 0
+    first = np.full(n_groups, -1, dtype=np.int64)
+    # first row of each group
+    order = np.arange(len(labels))[::-1]
+    first[labels[order]] = order
+    w_red = np.bincount(labels, weights=w[rows], minlength=n_groups)
+    sub = sub[first]
+    # candidate columns: drop empty ones, merge identical (keep the first in input order)
+    csc = sub.tocsc()
+    nonempty = np.flatnonzero(np.diff(csc.indptr) > 0)
+    colm = csc[:, nonempty].T.tocsr()
+    clabels = _group_identical(colm)
+    nc = clabels.max() + 1 if len(clabels) else 0
+    cfirst = np.full(nc, -1, dtype=np.int64)
+    corder = np.arange(len(clabels))[::-1]
+    cfirst[clabels[corder]] = corder
+    cols = nonempty[cfirst]
+    reduced = sub[:, cols].tocsr()
+    return w_red, reduced, cols
+
+
+def _greedy(w: np.ndarray, cover_csc: sparse.csc_matrix, k: int | None, target: float | None):
+    """Lazy greedy (CELF). Returns chosen column indices and their marginal gains."""
+    covered = np.zeros(cover_csc.shape[0], dtype=bool)
+    indptr, indices = cover_csc.indptr, cover_csc.indices
+    gains0 = np.asarray(cover_csc.T @ w).ravel()
+    heap = [(-g, j) for j, g in enumerate(gains0) if g > 0]
+    heapq.heapify(heap)
+    chosen, gains = [], []
+    total = 0.0
+    while heap:
+        if k is not None and len(chosen) >= k:
+            break
+        if target is not None and total >= target - 1e-9:
+            break
+        neg, j = heapq.heappop(heap)
+        rows = indices[indptr[j]:indptr[j + 1]]
+        g = float(w[rows[~covered[rows]]].sum())
+        if heap and g < -heap[0][0] - 1e-12:
+            if g > 0:
+                heapq.heappush(heap, (-g, j))
+            continue
+        if g <= 0:
+            break
+        chosen.append(j)
+        gains.append(g)
+        covered[rows] = True
+        total += g
+    return np.array(chosen, dtype=np.int64), np.array(gains, dtype=float)
+
+
+def _order_by_marginal(w: np.ndarray, cover_csc: sparse.csc_matrix, chosen: np.ndarray):
+    """Order an exact solution's sites greedily (largest marginal gain first)."""
+    sub = cover_csc[:, chosen]
+    order, gains = _greedy(w, sub, None, None)
+    rest = [j for j in range(len(chosen)) if j not in set(order.tolist())]
+    order = np.concatenate([order, np.array(rest, dtype=np.int64)])
+    gains = np.concatenate([gains, np.zeros(len(rest))])
+    return chosen[order], gains
+
+
+def _highs_lp(w, cover, k, target, integer: bool):
+    import highspy
+
+    n_dem, n_cand = cover.shape
+    # columns: x_0..x_{n_cand-1}, y_0..y_{n_dem-1}
+    # rows: n_dem linking rows  y_i - sum_j a_ij x_j <= 0, then one budget/target row
+    link_x = -cover.tocsc()  # n_dem x n_cand
+    link_y = sparse.identity(n_dem, format="csc")
+    link = sparse.hstack([link_x, link_y], format="csc")
+    if target is None:
+        extra = sparse.csc_matrix(
+            np.concatenate([np.ones(n_cand), np.zeros(n_dem)])[None, :]
+        )
+        row_lo, row_up = -highspy.kHighsInf, float(k)
+        cost = np.concatenate([np.zeros(n_cand), w])
+        sense = highspy.ObjSense.kMaximize
+    else:
+        extra = sparse.csc_matrix(np.concatenate([np.zeros(n_cand), w])[None, :])
+        row_lo, row_up = float(target), highspy.kHighsInf
+        cost = np.concatenate([np.ones(n_cand), np.zeros(n_dem)])
+        sense = highspy.ObjSense.kMinimize
+    a = sparse.vstack([link, extra], format="csc")
+    a.sort_indices()
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_cand + n_dem
+    lp.num_row_ = n_dem + 1
+    lp.col_cost_ = cost.astype(np.float64)
+    lp.col_lower_ = np.zeros(n_cand + n_dem)
+    lp.col_upper_ = np.ones(n_cand + n_dem)
+    lp.row_lower_ = np.concatenate([np.full(n_dem, -highspy.kHighsInf), [row_lo]])
+    lp.row_upper_ = np.concatenate([np.zeros(n_dem), [row_up]])
+    lp.sense_ = sense
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data.astype(np.float64)
+    lp.a_matrix_.num_col_ = n_cand + n_dem
+    lp.a_matrix_.num_row_ = n_dem + 1
+    if integer:
+        lp.integrality_ = [highspy.HighsVarType.kInteger] * n_cand + [
+            highspy.HighsVarType.kContinuous
+        ] * n_dem
+    return lp
+
+
+def _solve_highs(w, cover, k, target, time_limit_s, start=None):
+    """Exact MIP with HiGHS. Returns (x values, status, dual bound, solver name)."""
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.setOptionValue("mip_rel_gap", 1e-6)
+    h.passModel(_highs_lp(w, cover, k, target, integer=True))
+    if start is not None:
+        sol = highspy.HighsSolution()
+        x = np.zeros(cover.shape[1] + cover.shape[0])
+        x[start] = 1.0
+        covered = np.asarray(cover[:, start].sum(axis=1)).ravel() > 0
+        x[cover.shape[1]:] = covered.astype(float)
+        sol.col_value = x.tolist()
+        h.setSolution(sol)
+    h.run()
+    status = h.modelStatusToString(h.getModelStatus())
+    info = h.getInfo()
+    values = np.asarray(h.getSolution().col_value[: cover.shape[1]])
+    bound = info.mip_dual_bound
+    version = f"HiGHS {h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()} (highspy)"
+    return values, status, bound, version
+
+
+def _lp_bound(w, cover, k):
+    """Upper bound from the LP relaxation (HiGHS simplex). ``None`` if highspy is missing."""
+    try:
+        import highspy
+    except ImportError:  # pragma: no cover - highspy is a dependency
+        return None
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("solver", "ipm")  # dual simplex stalls on these degenerate 0/1 models
+    h.setOptionValue("run_crossover", "off")
+    h.passModel(_highs_lp(w, cover, k, None, integer=False))
+    h.run()
+    info = h.getInfo()
+    # the dual objective bounds the optimum even when the IPM stops short of exactness
+    return float(max(info.objective_function_value, 0.0))
+
+
+def _solve_cbc(w, cover, k, target, time_limit_s):  # pragma: no cover - fallback path
+    import pulp
+
+    n_dem, n_cand = cover.shape
+    prob = pulp.LpProblem("mclp", pulp.LpMaximize if target is None else pulp.LpMinimize)
+    x = [pulp.LpVariable(f"x{j}", cat="Binary") for j in range(n_cand)]
+    y = [pulp.LpVariable(f"y{i}", 0, 1) for i in range(n_dem)]
+    cov = pulp.lpSum(float(w[i]) * y[i] for i in range(n_dem))
+    if target is None:
+        prob += cov
+        prob += pulp.lpSum(x) <= k
+    else:
+        prob += pulp.lpSum(x)
+        prob += cov >= target
+    for i in range(n_dem):
+        cols = cover.indices[cover.indptr[i]:cover.indptr[i + 1]]
+        prob += y[i] <= pulp.lpSum(x[j] for j in cols)
+    prob.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s))
+    values = np.array([v.value() or 0.0 for v in x])
+    status = pulp.LpStatus[prob.status]
+    return values, ("Optimal" if status == "Optimal" else status), None, "CBC (PuLP)"
+
+
+def solve_max_cover(
+    weights,
+    cover,
+    *,
+    k: int | None = None,
+    coverage_target: float | None = None,
+    locked=None,
+    method: str = "auto",
+    time_limit_s: float = 30.0,
+) -> CoverResult:
+    """Solve a maximal covering problem on a sparse coverage matrix.
+
+    Parameters
+    ----------
+    weights : array of float, shape (n_demand,)
+        Demand weights (weighted incidents), non-negative.
+    cover : sparse matrix, shape (n_demand, n_candidates)
+        Nonzero where candidate ``j`` covers demand ``i``.
+    k : int, optional
+        Number of new sites. Exactly one of ``k`` and ``coverage_target`` is required.
+    coverage_target : float, optional
+        Share (0–1] of the total weight to cover, locked sites included; the fewest new sites
+        reaching it are chosen (or as many as can help when it cannot be reached).
+    locked : array of bool, shape (n_demand,), optional
+        Demand already covered by locked-in sites (existing cameras, working lamps).
+    method : {"auto", "exact", "greedy"}
+        ``exact``: HiGHS MIP (CBC through PuLP if highspy is missing) within ``time_limit_s``;
+        on time-out the best of its incumbent and the greedy answer is kept, with the gap to
+        the solver's dual bound. ``greedy``: lazy greedy with the gap to the LP relaxation.
+        ``auto``: exact unless the reduced model is very large.
+    time_limit_s : float
+        Time limit of the MIP solver, seconds.
+
+    Returns
+    -------
+    CoverResult
+    """
+    t0 = time.perf_counter()
+    if method not in METHODS:
+        raise ParameterError(f"method must be one of {', '.join(METHODS)}, got '{method}'.", "method")
+    if (k is None) == (coverage_target is None):
+        raise ParameterError("Give either k (number of new sites) or coverage_target, not both.", "k")
+    if k is not None and (int(k) != k or k < 1):
+        raise ParameterError(f"k must be a whole number of at least 1, got {k}.", "k")
+    if coverage_target is not None and not (0 < coverage_target <= 1):
+        raise ParameterError(
+            f"coverage_target must be a share in (0, 1], got {coverage_target}.", "coverage_target"
+        )
+    w = np.asarray(weights, dtype=float)
+    cover = _as_csr(cover)
+    if cover.shape[0] != len(w):
+        raise ParameterError("cover must have one row per demand weight.", "cover")
+    if np.any(w < 0) or not np.all(np.isfinite(w)):
+        raise ParameterError("demand weights must be finite and non-negative.", "weights")
+    locked = np.zeros(len(w), dtype=bool) if locked is None else np.asarray(locked, dtype=bool)
+    total = float(w.sum())
+    before = float(w[locked].sum())
+    free = ~locked & (w > 0)
+    reachable = free & (np.diff(cover.indptr) > 0)
+    uncoverable = float(w[free & ~reachable].sum())
+    rows = np.flatnonzero(reachable)
+    model = {"demand_points": int(len(w)), "candidates": int(cover.shape[1]), "nonzeros": int(cover.nnz)}
+    target_w = None
+    if coverage_target is not None:
+        target_w = coverage_target * total - before
+        reach_w = float(w[rows].sum())
+        if target_w > reach_w:
+            target_w = None  # unreachable: cover all that can be covered with the fewest sites
+            model["target_reachable"] = False
+        else:
+            model["target_reachable"] = True
+    if len(rows) == 0 or (coverage_target is not None and target_w is not None and target_w <= 0):
+        return CoverResult(np.array([], dtype=np.int64), np.array([]), 0.0, before, total,
+                           uncoverable, 0.0, 0.0, "exact", "none needed", "optimal",
+                           time.perf_counter() - t0, model)
+    w_red, red, cols = _reduce(w[rows], cover[rows])
+    red_csc = red.tocsc()
+    model.update({"reduced_demand": int(red.shape[0]), "reduced_candidates": int(red.shape[1]),
+                  "reduced_nonzeros": int(red.nnz)})
+    kk = None if k is None else int(k)
+    if coverage_target is not None and target_w is None:
+        # target out of reach: as many sites as can still add something (greedy cover of all)
+        g_chosen, g_gains = _greedy(w_red, red_csc, None, None)
+        kk, target_for_model = len(g_chosen), None
+    else:
+        target_for_model = target_w
+        g_chosen, g_gains = _greedy(w_red, red_csc, kk, target_for_model)
+    g_obj = float(g_gains.sum())
+
+    use_exact = method == "exact" or (method == "auto" and red.nnz <= AUTO_EXACT_MAX_NNZ)
+    if kk is not None and kk >= red.shape[1]:
+        # every useful candidate can be opened: greedy's answer covers all, trivially optimal
+        use_exact = False
+        bound = float(w_red.sum())
+        return _finish(g_chosen, g_gains, cols, before, total, uncoverable, bound, "exact",
+                       "all candidates", "optimal", t0, model)
+    if not use_exact:
+        if target_for_model is None:
+            bound, _, _ = _lagrangian(w_red, red_csc, kk, g_obj,
+                                      time_budget_s=max(1.0, min(10.0, time_limit_s / 3)))
+            model["lagrangian_bound"] = bound
+        else:
+            bound = float("nan")
+        return _finish(g_chosen, g_gains, cols, before, total, uncoverable, bound, "greedy",
+                       "lazy greedy (CELF)", "greedy", t0, model)
+    if target_for_model is not None:
+        return _exact_target(w_red, red, red_csc, cols, kk, target_for_model, g_chosen, g_gains,
+                             before, total, uncoverable, t0, time_limit_s, model)
+    return _exact_budget(w_red, red, red_csc, cols, kk, g_chosen, before, total, uncoverable,
+                         t0, time_limit_s, model)
+
+
+def _swap_improve(w, cover_csc, chosen, *, passes: int = 3):
+    """1-swap local search: replace a chosen site by the best outsider while it pays."""
+    chosen = list(chosen)
+    if not chosen:
+        return np.array(chosen, dtype=np.int64)
+    cover_csr = cover_csc.tocsr()
+    for _ in range(passes):
+        improved = False
+        for pos in range(len(chosen)):
+            counts = np.asarray(cover_csc[:, chosen].sum(axis=1)).ravel()
+            s = chosen[pos]
+            rows_s = cover_csc.indices[cover_csc.indptr[s]:cover_csc.indptr[s + 1]]
+            loss = float(w[rows_s[counts[rows_s] == 1]].sum())
+            counts_wo = counts.copy()
+            counts_wo[rows_s] -= 1
+            gains = cover_csr.T @ (w * (counts_wo == 0))
+            gains[chosen] = -1
+            j = int(np.argmax(gains))
+            if gains[j] > loss + 1e-9 * max(1.0, loss):
+                chosen[pos] = j
+                improved = True
+        if not improved:
+            break
+    return np.array(chosen, dtype=np.int64)
+
+
+def _covered_weight(w, cover_csc, chosen) -> float:
+    if len(chosen) == 0:
+        return 0.0
+    hit = np.asarray(cover_csc[:, np.asarray(chosen)].sum(axis=1)).ravel() > 0
+    return float(w[hit].sum())
+
+
+def _lagrangian(w, cover_csc, k, lower: float, *, iterations: int = 400, time_budget_s: float = 5.0):
+    """Lagrangian bound of the MCLP by subgradient optimisation.
+
+    Relaxing ``y_i <= sum_j a_ij x_j`` with multipliers ``0 <= l_i <= w_i`` gives
+    ``L(l) = sum_i (w_i - l_i) + (sum of the k largest c_j)``, ``c_j = sum_i a_ij l_i``: an upper
+    bound on the optimum for every ``l``, whose minimum equals the LP bound (the subproblem
+    has the integrality property). Returns ``(bound, c, best sites of the subproblem)``.
+    Polyak steps towards ``lower`` (the incumbent), halving the step after 15 idle iterations.
+    """
+    t0 = time.perf_counter()
+    cover_csr = cover_csc.tocsr()
+    n = cover_csc.shape[1]
+    k = min(k, n)
+    lam = w.copy()
+    best, best_c, best_top = np.inf, None, None
+    theta, idle = 1.0, 0
+    for _ in range(iterations):
+        c = cover_csc.T @ lam
+        top = np.argpartition(-c, k - 1)[:k] if k < n else np.arange(n)
+        val = float((w - lam).sum() + c[top].sum())
+        if val < best - 1e-12:
+            best, best_c, best_top, idle = val, c, top, 0
+        else:
+            idle += 1
+            if idle >= 15:
+                theta, idle = theta / 2, 0
+        if best - lower <= 1e-9 * max(1.0, best) or theta < 1e-4:
+            break
+        if time.perf_counter() - t0 > time_budget_s:
+            break
+        x = np.zeros(n)
+        x[top] = 1.0
+        g = (cover_csr @ x) - 1.0  # subgradient wrt lambda: (sum_j a_ij x_j) - y_i, y_i = 1
+        g[(lam <= 0) & (g > 0)] = 0.0
+        g[(lam >= w) & (g < 0)] = 0.0
+        norm = float(g @ g)
+        if norm == 0:
+            break
+        step = theta * max(val - lower, 1e-9 * max(1.0, val)) / norm
+        lam = np.clip(lam - step * g, 0.0, w)
+    return best, best_c, best_top
+
+
+def _exact_budget(w, red, red_csc, cols, k, g_chosen, before, total, uncoverable, t0,
+                  time_limit_s, model):
+    """Exact MCLP: incumbent by greedy + swaps, LP bound, reduced-cost fixing, then HiGHS MIP.
+
+    Reduced-cost fixing is exact: with LP optimum ``U`` and reduced cost ``d_j <= 0`` of a
+    candidate at zero, any solution opening ``j`` covers at most ``U + d_j``; when that is
+    below the incumbent's weight ``L`` the candidate cannot be in a better solution.
+    """
+    inc = _swap_improve(w, red_csc, g_chosen)
+    L = _covered_weight(w, red_csc, inc)
+    budget = max(1.0, min(10.0, time_limit_s / 3))
+    U, c, top = _lagrangian(w, red_csc, k, L, time_budget_s=budget)
+    lag_sites = _swap_improve(w, red_csc, top, passes=1)
+    L2 = _covered_weight(w, red_csc, lag_sites)
+    if L2 > L:
+        inc, L = lag_sites, L2
+    model["lagrangian_bound"] = U
+    solver = "HiGHS (highspy) + Lagrangian bound"
+    if U - L <= 1e-7 * max(1.0, U):
+        chosen, gains = _order_by_marginal(w, red_csc, inc)
+        return _finish(chosen, gains, cols, before, total, uncoverable, U, "exact",
+                       "greedy + swaps, proven by the Lagrangian bound", "optimal", t0, model)
+    # Lagrangian fixing: opening j outside the subproblem's top k costs c_k - c_j in the bound
+    kth = np.sort(c[top])[0]
+    in_top = np.zeros(len(c), dtype=bool)
+    in_top[top] = True
+    fixable = ~in_top & (U - kth + c < L - 1e-9 * max(1.0, U))
+    free = np.union1d(np.flatnonzero(~fixable), inc)
+    model["fixed_by_lagrangian"] = int(len(c) - len(free))
+    sub = red_csc[:, free].tocsr()
+    rows = np.flatnonzero(np.diff(sub.indptr) > 0)
+    w2, red2, cols2 = _reduce(w[rows], sub[rows])
+    model["mip_demand"], model["mip_candidates"] = int(red2.shape[0]), int(red2.shape[1])
+    pos = {int(j): i for i, j in enumerate(free[cols2])}
+    start = np.array([pos[int(j)] for j in inc if int(j) in pos], dtype=np.int64)
+    remaining = time_limit_s - (time.perf_counter() - t0)
+    if remaining < 1.0:
+        chosen, gains = _order_by_marginal(w, red_csc, inc)
+        return _finish(chosen, gains, cols, before, total, uncoverable, U, "exact",
+                       "greedy + swaps (no time left for the MIP)", "time limit reached", t0, model)
+    try:
+        values, status, dual, solver = _solve_highs(w2, red2, k, None, remaining, start=start)
+    except ImportError:  # pragma: no cover - highspy is a dependency
+        values, status, dual, solver = _solve_cbc(w2, red2, k, None, remaining)
+    mip_sites = free[cols2][values > 0.5]
+    M = _covered_weight(w, red_csc, mip_sites)
+    optimal = status.lower().startswith("optimal")
+    best = mip_sites if M >= L else inc
+    best_w = max(M, L)
+    if optimal:
+        bound = best_w
+    else:
+        d = float(dual) if dual is not None and np.isfinite(dual) else U
+        bound = min(U, max(best_w, d))
+    chosen, gains = _order_by_marginal(w, red_csc, best)
+    return _finish(chosen, gains, cols, before, total, uncoverable, bound, "exact", solver,
+                   "optimal" if optimal else status.lower(), t0, model)
+
+
+def _exact_target(w, red, red_csc, cols, k, target, g_chosen, g_gains, before, total,
+                  uncoverable, t0, time_limit_s, model):
+    """Fewest sites reaching ``target``: HiGHS MIP started from the greedy answer."""
+    remaining = max(1.0, time_limit_s - (time.perf_counter() - t0))
+    try:
+        values, status, dual, solver = _solve_highs(w, red, k, target, remaining, start=g_chosen)
+    except ImportError:  # pragma: no cover - highspy is a dependency
+        values, status, dual, solver = _solve_cbc(w, red, k, target, remaining)
+    chosen = np.flatnonzero(values > 0.5)
+    optimal = status.lower().startswith("optimal")
+    if (len(chosen) == 0 or _covered_weight(w, red_csc, chosen) + 1e-9 < target
+            or len(g_chosen) < len(chosen)):
+        chosen = g_chosen
+    model["sites_lower_bound"] = (len(chosen) if optimal
+                                  else (math.ceil(dual - 1e-6) if np.isfinite(dual) else None))
+    chosen, gains = _order_by_marginal(w, red_csc, chosen)
+    return _finish(chosen, gains, cols, before, total, uncoverable, float("nan"), "exact",
+                   solver, "optimal" if optimal else status.lower(), t0, model)
+
+
+def _finish(chosen, gains, cols, before, total, uncoverable, bound, method, solver, status, t0, model):
+    obj = float(np.sum(gains))
+    if np.isfinite(bound) and bound > 0:
+        gap = max(0.0, (bound - obj) / bound)
+        if gap < 1e-9:
+            gap = 0.0
+    else:
+        gap = 0.0 if status == "optimal" else float("nan")
+    return CoverResult(
+        chosen=cols[chosen] if len(chosen) else np.array([], dtype=np.int64),
+        marginal_gain=np.asarray(gains, dtype=float),
+        objective=obj,
+        covered_before=before,
+        total_weight=total,
+        uncoverable=uncoverable,
+        bound=float(bound),
+        gap=float(gap),
+        method=method,
+        solver=solver,
+        status=status,
+        time_s=time.perf_counter() - t0,
+        model=model,
+    )
