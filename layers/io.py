@@ -59,6 +59,8 @@ from typing import Callable
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyogrio
 import shapely
 from pyproj import CRS, Transformer
@@ -236,13 +238,26 @@ def _as_text(s: pd.Series) -> pd.Series:
 
 
 def _to_float(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Parse numbers (decimal point or comma). Returns (values, mask of non-empty unparseable)."""
+    """Parse numbers (decimal point or comma). Returns (values, mask of non-empty unparseable).
+
+    Fast path: one Arrow cast of the whole column (then with ``,`` -> ``.``); only a column
+    holding unparseable cells goes through the slower cell-by-cell coercion.
+    """
+    nonempty = (text != "").to_numpy(dtype=bool)
+    arr = pa.array(text.where(text != "", None).astype("str"), type=pa.large_string())
+    for candidate in (arr, pc.replace_substring(arr, ",", ".")):
+        try:
+            v = pc.cast(candidate, pa.float64()).to_numpy(zero_copy_only=False)
+            return np.array(v, dtype=float), np.zeros(len(text), dtype=bool)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
     v = np.array(pd.to_numeric(text.where(text != ""), errors="coerce"), dtype=float)
-    retry = np.isnan(v) & (text != "").to_numpy()
+    retry = np.isnan(v) & nonempty
     if retry.any():
-        alt = text[retry].str.replace(r"[\s\u00a0\u202f]", "", regex=True).str.replace(",", ".", regex=False)
+        alt = (text[retry].str.replace(" ", "", regex=False).str.replace("\u00a0", "", regex=False)
+               .str.replace("\u202f", "", regex=False).str.replace(",", ".", regex=False))
         v[retry] = pd.to_numeric(alt, errors="coerce").to_numpy(dtype=float)
-    bad = np.isnan(v) & (text != "").to_numpy()
+    bad = np.isnan(v) & nonempty
     return v, bad
 
 
@@ -801,10 +816,22 @@ def _localize(values: np.ndarray, tz) -> pd.Series:
     ).dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
 
 
+_DMY_NAMED = (r"^(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<y>\d{4}|\d{2})"
+              r"(?:[ T]+(?P<H>\d{1,2})[:hH](?P<M>\d{2})(?::(?P<S>\d{2}))?)?$")
+
+
+def _ints(field) -> np.ndarray:
+    field = pc.if_else(pc.equal(field, ""), "0", field)
+    return pc.cast(field, pa.int64()).to_numpy(zero_copy_only=False)
+
+
 def _put_dmy(idx, text, start, res, todo, *, column, display, rows) -> None:
-    ex = text.iloc[idx].str.extract(_DMY)
-    a = ex[0].astype(int).to_numpy()
-    b = ex[1].astype(int).to_numpy()
+    """Day/month/year values (two- or four-digit years, optional time), vectorised with Arrow."""
+    parts = pc.extract_regex(pa.array(text.iloc[idx].astype("str"), type=pa.large_string()),
+                             pattern=_DMY_NAMED)
+    if isinstance(parts, pa.ChunkedArray):
+        parts = parts.combine_chunks()
+    a, b, yy = _ints(parts.field("a")), _ints(parts.field("b")), _ints(parts.field("y"))
     examples = ", ".join(f"row {rows[i]} '{text.iloc[i]}'" for i in idx[:3])
     if not (a > 12).any():
         if (b > 12).any():
@@ -820,19 +847,19 @@ def _put_dmy(idx, text, start, res, todo, *, column, display, rows) -> None:
             f"month/day: every value has both parts <= 12 ({examples}). Pass "
             "--date-format '%d/%m/%Y' (day first) or '%m/%d/%Y' (month first)."
         )
-    yy = ex[2].astype(int).to_numpy()
-    year = np.where(ex[2].str.len().to_numpy() == 2, np.where(yy < 69, 2000 + yy, 1900 + yy), yy)
-    has_time = ex[3].notna().to_numpy()
-    hour = ex[3].fillna("0").astype(int).to_numpy()
-    minute = ex[4].fillna("0").astype(int).to_numpy()
-    second = ex[5].fillna("0").astype(int).to_numpy()
-    parsed = pd.to_datetime(
-        pd.DataFrame({"year": year, "month": b, "day": a, "hour": hour, "minute": minute,
-                      "second": second}),
-        errors="coerce",
-    ).to_numpy(dtype="datetime64[ns]")
-    ok = ~np.isnat(parsed)
-    start[idx[ok]] = parsed[ok]
+    two = pc.utf8_length(parts.field("y")).to_numpy(zero_copy_only=False) == 2
+    year = np.where(two, np.where(yy < 69, 2000 + yy, 1900 + yy), yy)
+    hour_txt = parts.field("H")
+    has_time = pc.not_equal(hour_txt, "").to_numpy(zero_copy_only=False)
+    hour, minute, second = _ints(hour_txt), _ints(parts.field("M")), _ints(parts.field("S"))
+    month, day = b, a
+    ok = (month >= 1) & (month <= 12) & (day >= 1) & (hour < 24) & (minute < 60) & (second < 60)
+    ym = ((year - 1970) * 12 + np.clip(month, 1, 12) - 1).astype("datetime64[M]")
+    date = ym.astype("datetime64[D]") + (np.clip(day, 1, 31) - 1).astype("timedelta64[D]")
+    ok &= date.astype("datetime64[M]") == ym  # 31/02 rolls into March: not a date
+    when = (date.astype("datetime64[ns]") + hour.astype("timedelta64[h]")
+            + minute.astype("timedelta64[m]") + second.astype("timedelta64[s]"))
+    start[idx[ok]] = when[ok]
     res[idx[ok]] = np.where(has_time[ok], _RES_EXACT, _RES_DAY)
     todo[idx] = False
 

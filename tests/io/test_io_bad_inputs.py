@@ -513,3 +513,32 @@ def test_year_month_day_with_slashes_and_float_years(tmp_path):
     r2 = read_layer(tmp_path / "cams.geojson", "cameras", settings=ST)
     assert r2.ok and r2.data["installed"].iloc[0] == pd.Timestamp("2004-01-01")
     assert pd.isna(r2.data["installed"].iloc[1])
+
+
+def test_local_times_around_dst_changes(tmp_path):
+    # 2024-10-27 02:30 happens twice in Paris: the first (summer-time) one is taken;
+    # 2024-03-31 02:30 does not exist: moved forward to 03:00 CEST
+    p = _csv(tmp_path, INC_HEADER + "3.88,43.61,27/10/2024 02:30,theft,a\n3.88,43.61,31/03/2024 02:30,theft,b\n")
+    r = read_layer(p, "incidents", settings=ST, now=NOW)
+    assert r.data["occurred_from"].tolist() == [pd.Timestamp("2024-10-27T00:30Z"), pd.Timestamp("2024-03-31T01:00Z")]
+
+
+def test_many_rows_fast_path_matches_slow_path(tmp_path):
+    """The Arrow fast paths (numbers, d/m/y dates) agree with Python's own parsing."""
+    rng = np.random.default_rng(7)
+    n = 5000
+    lon = np.round(3.8 + rng.random(n) * 0.1, 6)
+    lat = np.round(43.55 + rng.random(n) * 0.1, 6)
+    t0 = pd.Timestamp("2023-01-01")
+    ts = [t0 + pd.Timedelta(minutes=int(m)) for m in rng.integers(0, 600_000, n)]
+    lines = [f"{str(x).replace('.', ',')};{str(y).replace('.', ',')};{t.strftime('%d/%m/%Y %H:%M')};theft"
+             for x, y, t in zip(lon, lat, ts)]
+    lines[10] = "3,9;abc;01/01/2023 10:00;theft"  # one bad cell forces the slow number path
+    p = _csv(tmp_path, "longitude;latitude;date;category\n" + "\n".join(lines) + "\n")
+    r = read_layer(p, "incidents", settings=ST, now=NOW)
+    assert [(e.row, e.field) for e in r.errors] == [(11, "longitude/latitude")]
+    keep = np.ones(n, dtype=bool)
+    keep[10] = False
+    assert r.data.geometry.x.tolist() == lon[keep].tolist()
+    expected = pd.Series(ts)[keep].dt.tz_localize("Europe/Paris", ambiguous=True, nonexistent="shift_forward")
+    assert (r.data["occurred_from"].to_numpy() == expected.dt.tz_convert("UTC").to_numpy()).all()
