@@ -106,7 +106,6 @@ def bench_emerging():
     # periods in UTC so that the generator's 24 UTC months are exactly 24 periods
     out, t_v = timed(emerging_hotspots, g, grid=grid, period="month", tz="UTC")
     n_cells, n_per = len(grid), len(out.attrs["vigie"]["periods"])
-    counts = out.attrs["vigie"]
     print(f"emerging: {n} incidents, {n_cells} cells x {n_per} months "
           f"(generated in {t_gen:.1f} s); categories: "
           + ", ".join(f"{k} {v}" for k, v in out["category"].value_counts().items()), flush=True)

@@ -26,17 +26,17 @@ import pandas as pd
 from layers.errors import InputError, ParameterError
 
 __all__ = [
+    "METHODS",
+    "ProspectiveParams",
+    "backtest",
+    "backtest_summary",
+    "flag_top_cells",
     "hit_rate",
     "pai",
     "pei",
-    "rri",
-    "flag_top_cells",
-    "ProspectiveParams",
     "prospective_scores",
-    "backtest",
-    "backtest_summary",
     "recommend_method",
-    "METHODS",
+    "rri",
 ]
 
 #: forecasting methods known to ``backtest``

@@ -18,7 +18,7 @@ from scipy.spatial import cKDTree
 from layers.errors import InputError, ParameterError
 from layers.temporal import _check_max_window, _check_tz, _windows
 
-__all__ = ["knox_test", "knox_pairs", "parse_bands"]
+__all__ = ["knox_pairs", "knox_test", "parse_bands"]
 
 _DAY = pd.Timedelta(days=1)
 
@@ -110,7 +110,7 @@ def knox_test(
     iterations: int = 99,
     seed: int | None = 0,
     tz: str | ZoneInfo = "Europe/Paris",
-    max_window: pd.Timedelta | str = pd.Timedelta(days=1),
+    max_window: pd.Timedelta | str = _DAY,
 ) -> pd.DataFrame:
     """Knox test of near repeats: pairs close in space and time versus shuffled dates.
 
@@ -248,7 +248,7 @@ def knox_test(
     )
     out.attrs.update(
         n_incidents=n,
-        n_pairs=int(len(i)),
+        n_pairs=len(i),
         excluded_long_windows=excluded,
         iterations=iterations,
         seed=seed,

@@ -21,16 +21,16 @@ from layers.errors import InputError, ParameterError
 from layers.temporal import _check_tz
 
 __all__ = [
-    "PERIODS",
     "EMERGING_CATEGORIES",
+    "PERIODS",
     "choose_period",
-    "period_labels",
-    "space_time_cube",
-    "mann_kendall",
-    "space_time_gistar",
     "classify_emerging",
     "classify_sfhotspot",
     "emerging_hotspots",
+    "mann_kendall",
+    "period_labels",
+    "space_time_cube",
+    "space_time_gistar",
 ]
 
 #: period names and the pandas frequency used to cut local times
@@ -324,7 +324,7 @@ def _cube_gistar_z(cube: np.ndarray, w: sparse.csr_matrix, time_window: int) -> 
     a fraction of that. The tests check equality with ``gistar_z`` on the explicit weights and
     with esda.
     """
-    n_cells, n_per = cube.shape
+    n_per = cube.shape[1]
     n = cube.size
     xbar = cube.mean()
     s = np.sqrt(max((cube * cube).mean() - xbar * xbar, 0.0))
@@ -622,7 +622,7 @@ def emerging_hotspots(
             f"{min_periods} periods: choose a shorter period (--period week) or a longer time span."
         )
     w = neighbours(grid, distance=distance)
-    z, p, bins = space_time_gistar(cube, w, time_window=time_window, fdr=fdr)
+    z, _, bins = space_time_gistar(cube, w, time_window=time_window, fdr=fdr)
     _, tz_z, tz_p = mann_kendall(z)
     _, c_z, c_p = mann_kendall(cube)
     codes = classify_emerging(bins, tz_z, tz_p, confidence=confidence, alpha=alpha)

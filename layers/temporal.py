@@ -30,12 +30,12 @@ __all__ = [
     "DAY_ELEVATION",
     "NIGHT_ELEVATION",
     "aoristic_hours",
-    "hour_weekday_profile",
-    "solar_elevation",
-    "sun_events",
     "darkness",
     "darkness_shares",
+    "hour_weekday_profile",
     "night_share",
+    "solar_elevation",
+    "sun_events",
 ]
 
 #: the darkness classes, in order
@@ -229,7 +229,7 @@ def aoristic_hours(
     )
     out = out[out["weight"] > 0].reset_index(drop=True)
     out.attrs.update(
-        excluded_long_windows=int(long_.sum()), max_window=str(mw), n_incidents=int(len(keep))
+        excluded_long_windows=int(long_.sum()), max_window=str(mw), n_incidents=len(keep)
     )
     return out
 

@@ -17,7 +17,7 @@ import pandas as pd
 from geo_app.cli import pass_home
 from layers.errors import InputError, ParameterError
 
-__all__ = ["COMMANDS", "emerging", "profile", "knox", "backtest_cmd"]
+__all__ = ["COMMANDS", "backtest_cmd", "emerging", "knox", "profile"]
 
 
 def _filter_options(f):

@@ -125,7 +125,7 @@ def test_recommend_prefers_best_pei_then_simplest():
     rows = []
     for method, pe in (("previous", 0.50), ("kde", 0.80), ("gistar", 0.795), ("prospective", 0.6)):
         for period in ("2024-01", "2024-02"):
-            rows.append(dict(period=period, method=method, coverage=0.05, hit_rate=0.3, pai=6.0, pei=pe, rri=1.0))
+            rows.append({"period": period, "method": method, "coverage": 0.05, "hit_rate": 0.3, "pai": 6.0, "pei": pe, "rri": 1.0})
     res = pd.DataFrame(rows)
     assert recommend_method(res)[0] == "kde"  # gistar within 0.01 but kde is simpler
     res.loc[res["method"] == "gistar", "pei"] = 0.9

@@ -71,19 +71,19 @@ CASES = {
     "new hot spot": (row(hot=[19]), FLAT),
     "consecutive hot spot": (row(hot=[16, 17, 18, 19]), FLAT),
     "intensifying hot spot": (row(hot=range(1, 20)), SIG_UP),
-    "persistent hot spot": (row(hot=range(0, 20)), FLAT),
-    "diminishing hot spot": (row(hot=list(range(0, 18)) + [19]), SIG_DOWN),
+    "persistent hot spot": (row(hot=range(20)), FLAT),
+    "diminishing hot spot": (row(hot=list(range(18)) + [19]), SIG_DOWN),
     "sporadic hot spot": (row(hot=[3, 7, 8, 12, 19]), FLAT),
     "oscillating hot spot": (row(hot=[10, 18, 19], cold=[2, 3]), FLAT),
-    "historical hot spot": (row(hot=range(0, 19)), SIG_DOWN),
+    "historical hot spot": (row(hot=range(19)), SIG_DOWN),
     "new cold spot": (row(cold=[19]), FLAT),
     "consecutive cold spot": (row(cold=[17, 18, 19]), FLAT),
-    "intensifying cold spot": (row(cold=range(0, 20)), SIG_DOWN),
-    "persistent cold spot": (row(cold=list(range(0, 9)) + list(range(10, 20))), FLAT),
+    "intensifying cold spot": (row(cold=range(20)), SIG_DOWN),
+    "persistent cold spot": (row(cold=list(range(9)) + list(range(10, 20))), FLAT),
     "diminishing cold spot": (row(cold=range(1, 20)), SIG_UP),
     "sporadic cold spot": (row(cold=[0, 5, 19]), FLAT),
     "oscillating cold spot": (row(cold=[4, 19], hot=[1]), FLAT),
-    "historical cold spot": (row(cold=range(0, 18)), FLAT),
+    "historical cold spot": (row(cold=range(18)), FLAT),
     "no pattern detected": (row(hot=[5, 6]), FLAT),
 }
 
@@ -127,7 +127,7 @@ def test_bad_confidence_is_a_parameter_error():
 
 def test_sfhotspot_classes():
     bins = np.vstack([
-        row(hot=range(0, 20)),            # persistent
+        row(hot=range(20)),            # persistent
         row(hot=[16, 17, 18, 19]),        # emerging: none in the older 16, all 4 recent
         row(hot=[0, 1, 2, 3, 4]),         # former
         row(hot=[2, 9, 17]),              # intermittent
@@ -152,7 +152,7 @@ def test_space_time_gistar_equals_esda_on_the_flattened_cube():
     cube = rng.poisson(1.5, size=(len(grid), 6)).astype(float)
     cube[7, 3:] += 30
     w = neighbours(grid)
-    z, p, bins = space_time_gistar(cube, w, time_window=1)
+    z, _, _ = space_time_gistar(cube, w, time_window=1)
     t_band = sparse.diags([np.ones(6), np.ones(5)], [0, -1])
     big = sparse.kron(t_band, w, format="csr")
     # esda's star weights: pass the matrix without the diagonal, star=True adds it back
