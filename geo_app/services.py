@@ -433,14 +433,19 @@ class Services:
                          night=night, user=user) if counts.get("incidents") else None
         ml = MapLayers(context=context, incident_grid=grid)
         if counts.get("incidents"):
-            try:
-                ml.gistar = self.analysis("gistar", filters.replace(bbox=None), night=night, user=user)
-                ml.kde = self.analysis("kde", filters.replace(bbox=None), night=night, user=user)
-                ml.hotspots = self.hotspot_areas(filters.replace(bbox=None), night=night, user=user)
-            except (ImportError, Unavailable):
-                notes.append("hotspots_unavailable")
-            except ParameterError as e:
-                notes.append(e.message)
+            whole = filters.replace(bbox=None)
+            for attr, run in (("gistar", lambda: self.analysis("gistar", whole, night=night, user=user)),
+                              ("kde", lambda: self.analysis("kde", whole, night=night, user=user)),
+                              ("hotspots", lambda: self.hotspot_areas(whole, night=night, user=user))):
+                try:
+                    setattr(ml, attr, run())
+                except (ImportError, Unavailable):
+                    notes.append("hotspots_unavailable")
+                    break
+                except VigieError as e:  # too few incidents for these filters: say why, draw the rest
+                    if e.status >= 500:
+                        raise
+                    notes.append(e.message)
         return {
             "layers": ml,
             "dynamic": dynamic,

@@ -160,7 +160,7 @@ def test_points_appear_when_zoomed_in(page, server):
     before = _drawn(page)
     with page.expect_response(lambda r: "/api/layers/incidents?" in r.url and "limit=2000" in r.url, timeout=30000):
         page.evaluate("(() => { const m = Object.values(window).find(v => v instanceof L.Map);"
-                      " m.setView([43.6085, 3.8795], 17); })()")
+                      " m.setView([43.615, 3.870], 18); })()")
     page.wait_for_function("Vigie.layers.incidents.getLayers().length > 0")
     assert page.evaluate("Vigie.layers.incidents.getLayers()[0].getLayers().length") > 0
     assert _drawn(page) > before
