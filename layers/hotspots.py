@@ -60,18 +60,26 @@ def _check_points(incidents, *, name: str = "incidents") -> gpd.GeoDataFrame:
             f"The {name} are in {incidents.crs.to_string()}, a geographic CRS (degrees): reproject "
             "them to the analysis CRS in metres first (layers.crs.to_analysis)."
         )
-    geom = incidents.geometry
+    values = np.asarray(incidents.geometry.values)  # the shapely objects (no pandas ufunc dispatch)
     if len(incidents):
-        empty = geom.isna().to_numpy() | geom.is_empty.to_numpy()
+        # vectorised shapely calls: pandas string Series of a million geometry types are slow
+        type_id = shapely.get_type_id(values)
+        empty = (type_id < 0) | shapely.is_empty(values)
         if empty.any():
             rows = np.flatnonzero(empty)[:10] + 1
             raise InputError(
                 f"{int(empty.sum())} {name} have no geometry (rows {', '.join(map(str, rows))}…): "
                 "drop them or give their coordinates."
             )
-        types = set(geom.geom_type.unique())
-        if not types <= {"Point"}:
-            raise InputError(f"The {name} must be points, got {', '.join(sorted(types))}.")
+        if (type_id != 0).any():
+            bad = np.flatnonzero(type_id != 0)
+            types = sorted(set(shapely.get_type_id(values[bad[:100]]).tolist()))
+            names = {1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
+                     6: "MultiPolygon", 7: "GeometryCollection"}
+            raise InputError(
+                f"The {name} must be points, got {', '.join(names.get(t, str(t)) for t in types)} "
+                f"(rows {', '.join(map(str, bad[:10] + 1))}…)."
+            )
     return incidents
 
 
@@ -86,7 +94,7 @@ def _check_grid_crs(incidents: gpd.GeoDataFrame, grid: gpd.GeoDataFrame) -> None
 
 
 def _xy(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
-    coords = shapely.get_coordinates(gdf.geometry.values)
+    coords = shapely.get_coordinates(np.asarray(gdf.geometry.values))
     return coords[:, 0], coords[:, 1]
 
 
@@ -199,6 +207,11 @@ def count_incidents(
     if not isinstance(grid, gpd.GeoDataFrame) or "cell_id" not in grid.columns:
         raise InputError("grid must be a GeoDataFrame with a 'cell_id' column (layers.grid.make_grid).")
     _check_grid_crs(incidents, grid)
+    return _count(incidents, grid, weights)
+
+
+def _count(incidents: gpd.GeoDataFrame, grid: gpd.GeoDataFrame, weights) -> gpd.GeoDataFrame:
+    """``count_incidents`` without the checks (callers have made them)."""
     w = _weights_array(incidents, weights)
     x, y = _xy(incidents)
     idx = cell_index(grid, x, y)
@@ -403,7 +416,7 @@ def gistar(
     """
     incidents = _prepare(incidents, filters, tz, zac_layer)
     grid = _grid_for(incidents, grid=grid, cell_size=cell_size, shape=shape, study_area=study_area)
-    counts = count_incidents(incidents, grid, weights=weights)
+    counts = _count(incidents, grid, weights)
     distance_auto = False
     scale = None
     if isinstance(distance, str):
@@ -636,7 +649,7 @@ def kde(
     if kernel not in _KERNELS:
         raise ParameterError(f"kernel must be one of {', '.join(_KERNELS)}, got {kernel!r}.", "kernel")
     grid = _grid_for(incidents, grid=grid, cell_size=cell_size, shape=shape, study_area=study_area)
-    counts = count_incidents(incidents, grid, weights=weights)
+    counts = _count(incidents, grid, weights)
     auto = bandwidth is None
     if auto:
         h = silverman_bandwidth(incidents, weights=weights)
@@ -900,7 +913,7 @@ def lisa(
     if permutations < 0:
         raise ParameterError("permutations must be 0 or more.", "permutations")
     grid = _grid_for(incidents, grid=grid, cell_size=cell_size, shape=shape, study_area=study_area)
-    counts = count_incidents(incidents, grid, weights=weights)
+    counts = _count(incidents, grid, weights)
     w = neighbours(grid, distance=distance)
     I, q, p = local_moran_arrays(counts["n"].to_numpy(dtype=float), w, permutations=permutations, seed=seed)
     out = counts
@@ -1003,7 +1016,7 @@ def choose_scale(
             f"automatically, got {N}: widen the period or the categories, or give a distance."
         )
     grid = _grid_for(incidents, grid=grid, cell_size=cell_size, shape=shape, study_area=study_area)
-    counts = count_incidents(incidents, grid)
+    counts = _count(incidents, grid, None)
     y = counts["n"].to_numpy(dtype=float)
     cs = float(grid.attrs.get("vigie", {}).get("cell_size") or math.sqrt(grid.geometry.area.median()))
     start = cs if start is None else float(start)
@@ -1159,30 +1172,43 @@ def hotspot_areas(
     lab_of_cell = np.full(len(cells), -1)
     lab_of_cell[hot] = label
     inc_lab = np.where(pos >= 0, lab_of_cell[np.maximum(pos, 0)], -1)
-    cats = incidents["category"].astype(str).to_numpy() if "category" in incidents.columns else None
-    night = None
+    n_hot = int(label.max()) + 1
+    inside = np.flatnonzero(inc_lab >= 0)  # only the incidents in a hotspot are summarised
+    lab_in = inc_lab[inside]
+    n_per = np.bincount(lab_in, minlength=n_hot)
+    cat_counts, cat_names = None, []
+    if "category" in incidents.columns:
+        codes, uniques = pd.factorize(incidents["category"].iloc[inside])
+        cat_names = [str(u) for u in uniques]
+        ok = codes >= 0
+        cat_counts = np.bincount(lab_in[ok] * len(cat_names) + codes[ok],
+                                 minlength=n_hot * len(cat_names)).reshape(n_hot, len(cat_names))
+    night_per = None
     if "darkness" in incidents.columns:
-        night = (incidents["darkness"].astype(str) == "night").to_numpy()
+        is_night = (incidents["darkness"].iloc[inside] == "night").to_numpy(dtype=float, na_value=0.0)
+        night_per = np.bincount(lab_in, weights=is_night, minlength=n_hot)
     geoms = hot_cells.geometry.values
+    z_hot = hot_cells["z"].to_numpy() if "z" in hot_cells.columns else np.full(len(hot_cells), np.nan)
+    id_hot = hot_cells["cell_id"].to_numpy()
+    order = np.argsort(label, kind="stable")
+    bounds = np.searchsorted(label[order], np.arange(n_hot + 1))
     rows = []
-    for h in range(int(label.max()) + 1):
-        members = np.flatnonzero(label == h)
-        sub = hot_cells.iloc[members]
-        mine = inc_lab == h
-        n = int(mine.sum())
+    for h in range(n_hot):
+        members = order[bounds[h]:bounds[h + 1]]
+        n = int(n_per[h])
         shares = {}
-        if cats is not None and n:
-            vc = pd.Series(cats[mine]).value_counts()
-            shares = {str(k): round(float(v) / n, 3) for k, v in sorted(vc.items(), key=lambda kv: (-kv[1], kv[0]))}
+        if cat_counts is not None and n:
+            pairs = [(cat_names[j], int(v)) for j, v in enumerate(cat_counts[h]) if v]
+            shares = {k: round(v / n, 3) for k, v in sorted(pairs, key=lambda kv: (-kv[1], kv[0]))}
         rows.append({
-            "hotspot_id": _hotspot_id(sub),
+            "hotspot_id": _hotspot_id(hot_cells.iloc[members]),
             "n": n,
             "n_cells": len(members),
-            "z_max": float(sub["z"].max()) if "z" in sub.columns else np.nan,
-            "cell_ids": json.dumps(sorted(int(c) for c in sub["cell_id"])),
+            "z_max": float(z_hot[members].max()),
+            "cell_ids": json.dumps(sorted(int(c) for c in id_hot[members])),
             "categories": json.dumps(shares),
             "top_category": next(iter(shares), ""),
-            "night_share": float(night[mine].mean()) if night is not None and n else np.nan,
+            "night_share": float(night_per[h] / n) if night_per is not None and n else np.nan,
             "geometry": shapely.union_all(geoms[members]),
         })
     out = gpd.GeoDataFrame(rows, geometry="geometry", crs=cells.crs)
