@@ -588,6 +588,22 @@ def _scoped_services_class():
             out = self._inner(super().hotspot_areas, f, night=night)
             return visible_hotspots(user, out)
 
+        def hotspot_detail(self, hotspot_id, filters=None, *, night=False, user=None, near_m=200.0):
+            user = self._who(user)
+            if user is None:
+                return super().hotspot_detail(hotspot_id, filters, night=night, near_m=near_m)
+            check(user, "hotspots", what="hotspots")
+            f = self._analysis_filters(user, filters)
+            d = self._inner(super().hotspot_detail, hotspot_id, f, night=night, near_m=near_m)
+            area = d["area"].iloc[0] if len(d["area"]) else {"zac": None}
+            check_hotspot(user, area)
+            d = dict(d)
+            if needs_suppression(user, filters, taxonomy=self.taxonomy):
+                cats = d.get("categories")
+                if cats is not None and hasattr(cats, "__len__"):
+                    d["categories"] = cats[cats >= _k_of(self)]
+            return d
+
         def dashboard(self, filters, *, night=False, cells=60, user=None):
             user = self._who(user)
             if user is None:
@@ -606,6 +622,10 @@ def _scoped_services_class():
                         setattr(ml, name, self._cut_cells(user, filters, getattr(ml, name)))
                 if getattr(ml, "hotspots", None) is not None:
                     ml.hotspots = visible_hotspots(user, ml.hotspots)
+                    if len(ml.hotspots):
+                        status, _ = self.review_status(list(ml.hotspots["hotspot_id"]))
+                        ml.hotspots = ml.hotspots.assign(
+                            status=[status.get(h, "nouveau") for h in ml.hotspots["hotspot_id"]])
             data["figures"] = self.key_figures(filters, night=night, user=user)
             if not incident_access(user, self.taxonomy).points:
                 data["dynamic"] = [k for k in data.get("dynamic", []) if k != "incidents"]

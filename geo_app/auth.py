@@ -13,6 +13,7 @@ login. ``app.config["LOGIN_DISABLED"] = True`` (tests) keeps the open mode on.
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -357,12 +358,19 @@ def init_app(app, db_path=None) -> None:
     app.extensions["vigie_db"] = AppDB(path)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secrets.token_hex(32)
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    # cookies: HttpOnly, SameSite=Lax always; Secure when served over HTTPS ([web]
+    # secure_cookies = true or GEO_APP_SECURE_COOKIES=1: browsers drop Secure cookies on plain
+    # http://, which the local demo uses)
+    secure = app.config.get("SECURE_COOKIES", os.environ.get("GEO_APP_SECURE_COOKIES", ""))
+    secure = str(secure).strip().lower() in ("1", "true", "yes", "on")
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    if not app.config.get("SESSION_COOKIE_SAMESITE"):
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["REMEMBER_COOKIE_HTTPONLY"] = True
     app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
-    if app.config.get("SESSION_COOKIE_SECURE"):
-        app.config.setdefault("REMEMBER_COOKIE_SECURE", True)
+    if secure:
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # token lives as long as the session
 
     manager = LoginManager()
@@ -385,7 +393,15 @@ def init_app(app, db_path=None) -> None:
     app.before_request(_guard)
     app.after_request(_security_headers)
 
+    def _review(hotspot_id):
+        from geo_app.views.review import review_context
+
+        return review_context(current_account(), hotspot_id)
+
     @app.context_processor
     def _inject():
         return {"vigie_account": current_account(), "vigie_open_mode": _open_mode(),
-                "vigie_can": lambda perm: access.can(current_account(), perm)}
+                "vigie_can": lambda perm: access.can(current_account(), perm),
+                "vigie_review": _review,
+                "vigie_sees_points": lambda: access.incident_access(
+                    current_account(), app.extensions["vigie"].taxonomy).points}

@@ -52,6 +52,13 @@ def hotspot_list():
         v = row[sort]
         return (v is None, v if v is not None else 0) if not isinstance(v, str) else (False, v)
 
+    wanted = request.args.get("status") or None  # review status filter (issue 7)
+    if wanted is not None:
+        from geo_app.db import STATUSES
+
+        if wanted not in STATUSES:
+            raise ParameterError(f"unknown status '{wanted}'; choose one of: {', '.join(STATUSES)}.", "status")
+        rows = [r for r in rows if r["status"] == wanted]
     rows.sort(key=key, reverse=(order == "desc"))
     if order == "desc":  # keep missing values last
         rows.sort(key=lambda r: r[sort] is None)

@@ -49,12 +49,24 @@ def page_context() -> dict:
     }
 
 
+def sees_points() -> bool:
+    """May the current user see incidents as points (``geo_app.access``)?"""
+    if "vigie_db" not in current_app.extensions:
+        return True
+    from geo_app.access import incident_access
+    from geo_app.auth import current_account
+
+    return incident_access(current_account(), get_services().taxonomy).points
+
+
 def dynamic_layers(kinds, query: str, lang: str) -> list[DynamicLayer]:
     """The layers the page loads per bbox from the API."""
     cfg = current_app.config
     names = layer_names(lang)
     out = []
     for kind in kinds:
+        if kind == "incidents" and not sees_points():  # issue 7: roles without points
+            continue
         out.append(DynamicLayer(
             names[kind], kind=kind, url=url_for("api.layer", kind=kind), query=query,
             min_zoom=cfg["POINTS_MIN_ZOOM"], limit=cfg["POINTS_LIMIT"],

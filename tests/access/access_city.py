@@ -65,3 +65,47 @@ def fill_store(home) -> None:
                       user="test", created="2024-04-01T00:00:00+00:00", n_read=len(gdf),
                       n_stored=len(gdf), n_rejected=0, simulated=True)
         home.store.import_batch(kind, gdf, batch)
+
+
+def medium_incidents(seed: int = 7) -> gpd.GeoDataFrame:
+    """A seeded city with two clusters (one in each ZAC) over a sparse background, enough for
+    the hotspot analysis to find hotspot areas in Alpha and in Beta.
+
+    - background: 300 incidents uniform over [769 000, 773 000] × [6 278 000, 6 281 000] (L93),
+      ordinary categories;
+    - Alpha cluster: 70 thefts and 10 domestic violence within 60 m of (770 250, 6 279 250);
+    - Beta cluster: 60 nuisances within 60 m of (771 250, 6 279 250).
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+
+    def add(x, y, cat):
+        rows.append({"category": cat, "source_label": cat,
+                     "occurred_from": t0 + pd.Timedelta(hours=int(rng.integers(0, 24 * 180))),
+                     "description": "<b>bold</b> & co", "source": "test", "simulated": True,
+                     "geometry": Point(x, y)})
+
+    cats = ["theft", "burglary", "damage", "nuisance", "vehicle_crime"]
+    for _ in range(300):
+        add(rng.uniform(769000, 773000), rng.uniform(6278000, 6281000), cats[int(rng.integers(0, 5))])
+    for cx, cy, spec in ((770250, 6279250, [("theft", 70), ("domestic_violence", 10)]),
+                         (771250, 6279250, [("nuisance", 60)])):
+        for cat, n in spec:
+            for _ in range(n):
+                r, a = 60 * np.sqrt(rng.uniform()), rng.uniform(0, 2 * np.pi)
+                add(cx + r * np.cos(a), cy + r * np.sin(a), cat)
+    return gpd.GeoDataFrame(rows, crs=2154)
+
+
+def fill_medium_store(home) -> None:
+    from layers.store import Batch
+
+    for kind, gdf in (("zac", small_zacs()), ("incidents", medium_incidents())):
+        gdf = gdf.to_crs(4326)
+        batch = Batch(id=f"medium-{kind}", kind=kind, file_name=f"{kind}.geojson", checksum="0" * 64,
+                      user="test", created="2024-07-01T00:00:00+00:00", n_read=len(gdf),
+                      n_stored=len(gdf), n_rejected=0, simulated=True)
+        home.store.import_batch(kind, gdf, batch)
