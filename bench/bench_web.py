@@ -1,0 +1,147 @@
+"""Dashboard size and time with 10,000 / 100,000 / 1,000,000 incidents, beside a naive Folium
+page with one marker per incident (the peer), on the same seeded incidents (bench/gen.py).
+
+Vigie's dashboard aggregates server-side (grid counts, Gi*, KDE, hotspot areas) and loads points
+for the visible bbox from the API, so its HTML does not grow with the number of incidents.
+Figures: HTML size, first request (cold: reads and analyses) and next request (warm: cached per
+store version), and with ``--browser`` the time to a drawn map in headless chromium.
+
+    python -m bench web            # 10k, 100k, 1M
+    VIGIE_BENCH_SIZES=10000 python -m bench web
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import folium
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.gen import clustered_incidents  # noqa: E402
+from layers.filters import apply_filters  # noqa: E402
+from layers.registry import LAYERS  # noqa: E402
+from layers.store.base import Store  # noqa: E402
+
+SIZES = [int(s) for s in os.environ.get("VIGIE_BENCH_SIZES", "10000,100000,1000000").split(",")]
+NAIVE_MAX = int(os.environ.get("VIGIE_BENCH_NAIVE_MAX", "10000"))
+
+
+class _MemStore(Store):
+    """The incidents held in memory (the dashboard reads each layer once per store version)."""
+
+    def __init__(self, incidents):
+        import geopandas as gpd
+        import pandas as pd
+
+        self._l = {}
+        for kind, spec in LAYERS.items():
+            self._l[kind] = gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in spec.column_names},
+                                             geometry=gpd.GeoSeries([], crs=4326), crs=4326)
+        inc = incidents.to_crs(4326).reset_index(drop=True)
+        inc["fid"] = np.arange(1, len(inc) + 1)
+        inc["batch_id"] = "bench"
+        self._l["incidents"] = inc
+
+    def read(self, kind, filters=None, *, columns=None, tz="Europe/Paris"):
+        return apply_filters(self._l[kind], filters, tz=tz)
+
+    def count(self, kind, filters=None, *, tz="Europe/Paris"):
+        return len(self.read(kind, filters, tz=tz))
+
+    def counts(self):
+        return {k: len(v) for k, v in self._l.items()}
+
+    def import_batch(self, *a, **k):
+        raise NotImplementedError
+
+    def batches(self, kind=None):
+        return []
+
+    def rollback(self, batch_id):
+        raise NotImplementedError
+
+    @property
+    def version(self):
+        return str(len(self._l["incidents"]))
+
+
+def naive_page(incidents) -> tuple[int, float]:
+    """One folium.Marker per incident: the page a first attempt would build."""
+    t = time.perf_counter()
+    pts = incidents.to_crs(4326)
+    m = folium.Map(location=[pts.geometry.y.mean(), pts.geometry.x.mean()], zoom_start=13)
+    for geom, cat in zip(pts.geometry, pts["category"]):
+        folium.Marker([geom.y, geom.x], popup=str(cat)).add_to(m)
+    html = m.get_root().render()
+    return len(html.encode()), time.perf_counter() - t
+
+
+def browser_first_map(url: str) -> float | None:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    exe = "/usr/bin/chromium"
+    if not Path(exe).exists():
+        return None
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, headless=True,
+                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        pg = b.new_page(viewport={"width": 1400, "height": 900}, bypass_csp=True)
+        t = time.perf_counter()
+        pg.goto(url)
+        pg.wait_for_selector(".leaflet-control-layers")
+        pg.wait_for_function("document.querySelector('.leaflet-overlay-pane canvas, .leaflet-overlay-pane svg') !== null")
+        dt = time.perf_counter() - t
+        b.close()
+    return dt
+
+
+def main() -> None:
+    os.environ["GEO_APP_HOME"] = tempfile.mkdtemp(prefix="vigie-bench-web-")
+    from geo_app import create_app
+
+    print(f"{'incidents':>10} {'vigie HTML':>11} {'cold s':>7} {'warm s':>7} {'browser s':>9} "
+          f"{'naive HTML':>11} {'naive s':>8} {'size ratio':>10}")
+    for n in SIZES:
+        inc = clustered_incidents(n, seed=42)
+        app = create_app({"TESTING": True, "STORE": _MemStore(inc), "TILE_URL": "", "SECRET_KEY": "bench"})
+        client = app.test_client()
+        t = time.perf_counter()
+        r = client.get("/")
+        cold = time.perf_counter() - t
+        assert r.status_code == 200, r.get_data(as_text=True)[:500]
+        t = time.perf_counter()
+        r = client.get("/")
+        warm = time.perf_counter() - t
+        size = len(r.data)
+        assert b"/api/layers/incidents" in r.data  # points come per bbox from the API
+        browser = None
+        if "--browser" in sys.argv or os.environ.get("VIGIE_BENCH_BROWSER"):
+            import waitress
+
+            srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+            th = threading.Thread(target=srv.run, daemon=True)
+            th.start()
+            browser = browser_first_map(f"http://127.0.0.1:{srv.effective_port}/")
+            srv.close()
+        if n <= NAIVE_MAX:
+            nsize, ntime = naive_page(inc)
+            ratio = f"{nsize / size:9.1f}x"
+            naive = f"{nsize / 1e6:9.2f}MB {ntime:8.2f}"
+        else:
+            ratio, naive = "        —", f"{'(skipped)':>11} {'—':>8}"
+        bs = f"{browser:9.2f}" if browser is not None else f"{'—':>9}"
+        print(f"{n:>10,} {size / 1e6:9.2f}MB {cold:7.2f} {warm:7.2f} {bs} {naive} {ratio}", flush=True)
+        assert size <= 1.5e6, f"dashboard HTML {size / 1e6:.2f} MB > 1.5 MB"
+
+
+if __name__ == "__main__":
+    main()
