@@ -52,9 +52,9 @@ import re
 import tempfile
 import unicodedata
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import geopandas as gpd
 import numpy as np
@@ -66,21 +66,21 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
+from layers import validate as _v
 from layers.errors import InputError, ParameterError, RowProblem
 from layers.registry import Taxonomy, default_taxonomy, get_spec, load_label_mapping, load_taxonomy
 from layers.settings import Settings
-from layers import validate as _v
 
 __all__ = [
-    "ReadResult",
-    "read_layer",
-    "READ_FORMATS",
-    "ExportFormat",
     "EXPORT_FORMATS",
-    "get_export_format",
-    "write_layers",
-    "write_layer",
+    "READ_FORMATS",
     "SHP_FIELD_NAMES",
+    "ExportFormat",
+    "ReadResult",
+    "get_export_format",
+    "read_layer",
+    "write_layer",
+    "write_layers",
 ]
 
 #: file extensions read by ``read_layer`` -> format name
@@ -931,272 +931,308 @@ def read_layer(
     spec = get_spec(kind)
     p = Path(path)
     _check_file(p)
-    fmt = READ_FORMATS.get(p.suffix.lower())
-    if fmt is None:
-        raise InputError(
-            f"{p.name}: unsupported file type '{p.suffix}'. Supported: "
-            f"{', '.join(sorted(READ_FORMATS))}."
-        )
     override = _parse_crs(crs)
-    display = p.name
-    if fmt == "csv":
-        raw = _read_csv(p, mapping=mapping)
-    elif fmt == "geojson":
-        raw = _read_geojson(p, layer=layer)
-    elif fmt == "gpkg":
-        raw = _read_gpkg(p, layer=layer)
-    elif fmt == "shp-zip":
-        raw = _read_zip(p, layer=layer, crs_given=override is not None)
-    elif fmt == "shp":
-        raw = _read_shp(p, layer=layer, crs_given=override is not None)
-    else:
-        raw = _read_kml(p, layer=layer)
+    raw = _read_raw(p, layer=layer, mapping=mapping, crs_given=override is not None)
     n = len(raw.attrs)
     if n == 0:
-        raise InputError(f"{display} holds no features: nothing to import.")
+        raise InputError(f"{p.name} holds no features: nothing to import.")
     rows = np.arange(1, n + 1, dtype=np.int64)
     log = _v.ProblemLog(rows)
 
-    # ---- columns (fail fast, before any row-level work)
-    used = set(raw.coord_mapping.values())
-    colmap = _map_columns(raw.attrs.columns, spec, mapping, used, display)
-    _check_required_columns(spec, colmap, raw.attrs.columns, display)
+    # whole-file checks first: columns, CRS, CRS traps (nothing row-level has run yet)
+    colmap = _map_columns(raw.attrs.columns, spec, mapping, set(raw.coord_mapping.values()), p.name)
+    _check_required_columns(spec, colmap, raw.attrs.columns, p.name)
+    src = _source_crs(raw, override, log, p.name)
+    lon, lat, geoms = _locate(raw, spec, src, override=override, settings=settings, log=log,
+                              display=p.name)
 
-    # ---- CRS
-    if override is not None:
-        src = override
-        if raw.declared and raw.crs is not None and not raw.crs.equals(override):
-            log.file_warning(
-                f"{display} declares {_crs_name(raw.crs)}; --crs {_crs_name(override)} was used instead."
-            )
-    elif raw.declared and raw.crs is not None:
-        src = raw.crs
-    elif raw.fmt in ("gpkg",) and raw.crs is None:
-        raise InputError(f"{display}: layer '{raw.layer}' has no coordinate system: pass it with --crs EPSG.")
-    else:
-        src = _WGS84  # GeoJSON default (RFC 7946), CSV lon/lat
-    geographic = src.is_geographic
-    declared_txt = _crs_name(raw.crs) if raw.declared and raw.crs is not None else "no CRS"
-
-    # ---- geometry
-    if raw.geoms is not None:
-        if raw.coord_bad is not None:
-            log.error(raw.coord_bad, raw.coord_fields[0],
-                      lambda i: f"'{raw.attrs[raw.coord_fields[0]].iloc[i]}' is not valid WKT")
-        geoms = _v.check_geometries(log, raw.geoms, spec)
-        if spec.is_point:
-            x = np.asarray(shapely.get_x(geoms), dtype=float)
-            y = np.asarray(shapely.get_y(geoms), dtype=float)
-            x[log.bad], y[log.bad] = np.nan, np.nan
-            bx0, by0, bx1, by1 = x, y, x, y
-        else:
-            b = shapely.bounds(geoms)
-            b[log.bad] = np.nan
-            bx0, by0, bx1, by1 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
-    else:
-        geoms = None
-        x, y = raw.x.copy(), raw.y.copy()
-        fx, fy = raw.coord_fields
-        both = fx if fx == fy else f"{fx}/{fy}"
-        badc = raw.coord_bad
-        xt = raw.attrs[fx].astype("str").str.strip()
-        yt = raw.attrs[fy].astype("str").str.strip()
-        log.error(badc, both, lambda i: f"coordinates '{xt.iloc[i]}', '{yt.iloc[i]}' are not numbers"
-                  if fx != fy else f"'{xt.iloc[i]}' holds no readable coordinates")
-        miss = ~badc & (np.isnan(x) | np.isnan(y))
-        log.error(miss, both, "missing coordinates (empty cell): the row cannot be placed on the map")
-        x[log.bad], y[log.bad] = np.nan, np.nan
-        bx0, by0, bx1, by1 = x, y, x, y
-        if not spec.is_point:
-            raise InputError(
-                f"{display}: layer kind '{kind}' needs polygons, but the file has point "
-                "coordinates; give a WKT column (--map wkt=COLUMN) or another format."
-            )
-    if override is None and geographic:
-        _v.check_crs_trap(bx0, by0, source=display, declared=declared_txt)
-    elif override is None:
-        _v.check_degrees_in_projected(bx0, by0, source=display, declared=_crs_name(src))
-    fields = raw.coord_fields if raw.geoms is None else ("geometry", "geometry")
-    if geographic:
-        _v.check_lonlat(log, bx0, by0, fields=fields, territory=settings.territory if spec.is_point else None)
-    else:
-        zero = (bx0 == 0) & (by0 == 0)
-        log.error(zero, fields[0], "coordinates (0, 0): missing or zero coordinates")
-
-    # reproject the rows still valid
-    good = ~log.bad
-    if spec.is_point:
-        lon, lat = x.copy(), y.copy()
-        if not src.equals(_WGS84) and good.any():
-            tr = Transformer.from_crs(src, _WGS84, always_xy=True)
-            lon[good], lat[good] = tr.transform(x[good], y[good])
-        lon[~good], lat[~good] = np.nan, np.nan
-        nonfinite = good & ~(np.isfinite(lon) & np.isfinite(lat))
-        log.error(nonfinite, "geometry", f"coordinates cannot be transformed from {_crs_name(src)} to lon/lat")
-        fname = fields[0] if fields[0] == fields[1] else f"{fields[0]}/{fields[1]}"
-        _v.check_territory(log, lon, lat, lon, lat, territory=settings.territory, field=fname)
-    else:
-        out_geoms = np.array(geoms, dtype=object)
-        if good.any():
-            gs = gpd.GeoSeries(out_geoms[good], crs=src)
-            if not src.equals(_WGS84):
-                gs = gs.to_crs(_WGS84)
-            out_geoms[good] = np.asarray(gs.array, dtype=object)
-        b = shapely.bounds(out_geoms)
-        b[~good] = np.nan
-        nonfinite = good & ~np.isfinite(b).all(axis=1)
-        log.error(nonfinite, "geometry", f"geometry cannot be transformed from {_crs_name(src)} to lon/lat")
-        _v.check_territory(log, b[:, 0], b[:, 1], b[:, 2], b[:, 3], territory=settings.territory)
-
-    # ---- attributes
-    tz = settings.timezone
+    # attributes, labels, dates
     taxonomy = taxonomy or (load_taxonomy(settings.taxonomy) if settings.taxonomy else default_taxonomy())
-    columns: dict[str, object] = {}
-    present: dict[str, np.ndarray] = {}
-    unmapped: dict[str, int] = {}
-    labels_used = None
-    whens: dict[str, _When] = {}
-    for col in spec.columns:
-        src_col = colmap.get(col.name)
-        if col.type == "datetime":
-            continue  # below, start and end together
-        if src_col is None:
-            columns[col.name] = None
-            present[col.name] = np.zeros(n, dtype=bool)
-            continue
-        s = raw.attrs[src_col]
-        if col.type == "date":
-            w = _parse_when(s, column=src_col, tz=tz, date_format=date_format, display=display, rows=rows)
-            sev = log.error if (col.required or kind == "incidents") else log.warn
-            msg = (lambda i, w=w: f"'{w.text.iloc[i]}' does not match --date-format '{date_format}'") if date_format \
-                else (lambda i, w=w: f"'{w.text.iloc[i]}' is not a date ({_DATE_HELP}); left empty")
-            sev(w.bad, col.name, msg)
-            vals = w.local_start.copy()
-            vals[w.bad] = np.datetime64("NaT")
-            columns[col.name] = pd.Series(vals, dtype="datetime64[ns]").dt.normalize()
-            present[col.name] = ~w.empty
-        elif col.type == "float":
-            text = _as_text(s)
-            v, bad = _to_float(text)
-            (log.error if col.required else log.warn)(
-                bad, col.name, lambda i, t=text: f"'{t.iloc[i]}' is not a number; left empty")
-            columns[col.name] = v
-            present[col.name] = (text != "").to_numpy()
-        elif col.type == "int":
-            text = _as_text(s)
-            v, bad = _to_float(text)
-            columns[col.name] = pd.array(np.where(np.isnan(v), 0, v).astype("int64"))
-            present[col.name] = (text != "").to_numpy()
-        elif col.type == "bool":
-            text = _as_text(s).str.lower()
-            t = text.isin(list(_TRUE)).to_numpy()
-            f = text.isin(list(_FALSE)).to_numpy()
-            log.warn(~t & ~f, col.name, lambda i, tx=text: f"'{tx.iloc[i]}' is not true/false; read as false")
-            columns[col.name] = t
-            present[col.name] = (text != "").to_numpy()
-        else:
-            text = _as_text(s)
-            present[col.name] = (text != "").to_numpy()
-            columns[col.name] = text.where(text != "", None).astype("str")
-
+    columns, present = _attributes(raw, spec, colmap, tz=settings.timezone, date_format=date_format,
+                                   log=log, rows=rows, display=p.name)
+    unmapped, labels_used = {}, None
     if kind == "incidents":
-        cat_col, lab_col = colmap.get("category"), colmap.get("source_label")
-        label_map = _label_lookup(labels if labels is not None else
-                                  ("police_uk" if _is_police_uk(raw.attrs.columns) else None), taxonomy)
-        labels_used = labels if labels is not None else ("police_uk" if label_map else None)
-        if isinstance(labels_used, dict):
-            labels_used = "custom"
-        codes = set(taxonomy.codes)
-        if cat_col is not None:
-            cat_text = _as_text(raw.attrs[cat_col])
-            uniq = set(cat_text.unique()) - {""}
-            if uniq <= codes and not label_map:
-                category = cat_text
-            else:
-                category, unmapped = _apply_labels(cat_text, label_map, codes)
-                if lab_col is None:
-                    columns["source_label"] = cat_text.where(cat_text != "", None).astype("str")
-        else:
-            lab_text = _as_text(raw.attrs[lab_col])
-            category, unmapped = _apply_labels(lab_text, label_map, codes)
-        columns["category"] = category.where(category != "", None).astype("str")
-        present["category"] = (category != "").to_numpy()
-        if columns.get("simulated") is None:
-            columns["simulated"] = np.zeros(n, dtype=bool)
-
-    # datetimes (incidents' window)
-    dt_cols = [c for c in spec.columns if c.type == "datetime"]
-    if dt_cols:
-        names = [c.name for c in dt_cols]
-        for name in names:
-            src_col = colmap.get(name)
-            if src_col is None:
-                present[name] = np.zeros(n, dtype=bool)
-                continue
-            w = _parse_when(raw.attrs[src_col], column=src_col, tz=tz, date_format=date_format,
-                            display=display, rows=rows)
-            msg = (lambda i, w=w: f"'{w.text.iloc[i]}' does not match --date-format '{date_format}'") if date_format \
-                else (lambda i, w=w: f"'{w.text.iloc[i]}' is not a date ({_DATE_HELP})")
-            log.error(w.bad, name, msg)
-            whens[name] = w
-            present[name] = ~w.empty
-        start_name, end_name = names[0], (names[1] if len(names) > 1 else None)
-        ws = whens.get(start_name)
-        empty_utc = pd.Series(np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")).dt.tz_localize("UTC")
-        start = ws.start if ws is not None else empty_utc
-        end = ws.end if ws is not None else empty_utc
-        if end_name and end_name in whens:
-            we = whens[end_name]
-            # an explicit end: an exact time is the end; a day/month is its whole day/month
-            explicit = we.end.where(we.end.notna(), we.start)
-            end = explicit.where(~pd.Series(we.empty), end)
-        columns[start_name] = start.astype("datetime64[ns, UTC]")
-        if end_name:
-            columns[end_name] = end.astype("datetime64[ns, UTC]")
-        _v.check_dates(log, start, end if end_name else None, now=now,
-                       start_field=start_name, end_field=end_name or start_name)
-
+        unmapped, labels_used = _categories(raw, colmap, labels, taxonomy, columns, present)
+    _time_window(raw, spec, colmap, columns, present, tz=settings.timezone, date_format=date_format,
+                 now=now, log=log, rows=rows, display=p.name)
     _v.check_required(log, present, spec)
 
-    # ---- exact duplicates (source attributes + geometry)
-    key = raw.attrs.copy() if raw.geoms is None else raw.attrs.assign(
+    # exact duplicates (source attributes + geometry). Anonymised extracts (police.uk
+    # anti-social behaviour) give distinct incidents without an identifier the same snapped point
+    # and month: identical incident rows without an id are kept.
+    key = raw.attrs if raw.geoms is None else raw.attrs.assign(
         __geom__=shapely.to_wkb(np.where(shapely.is_missing(raw.geoms), None, raw.geoms)))
-    # anonymised extracts (police.uk anti-social behaviour) give distinct incidents without an
-    # identifier the same snapped point and month: identical rows without an id are kept
-    candidates = None
-    if kind == "incidents" and "external_id" in colmap:
-        candidates = present["external_id"]
+    candidates = present["external_id"] if kind == "incidents" and "external_id" in colmap else None
     _v.flag_exact_duplicates(log, key, candidates=candidates)
 
-    # ---- assemble the valid rows
-    keep = log.keep
-    out = {}
-    for col in spec.columns:
-        v = columns.get(col.name)
-        out[col.name] = _empty_column(col.type, n) if v is None else v
-    frame = pd.DataFrame({k: (pd.Series(v).reset_index(drop=True) if not np.isscalar(v) else v)
-                          for k, v in out.items()})
-    frame = _cast(frame, spec)
-    frame["source_row"] = rows
-    frame = frame.loc[keep].reset_index(drop=True)
-    if spec.is_point:
-        geometry = gpd.points_from_xy(lon[keep], lat[keep], crs=_WGS84)
-    else:
-        geometry = gpd.GeoSeries(out_geoms[keep], crs=_WGS84).array
-    data = gpd.GeoDataFrame(frame, geometry=geometry, crs=_WGS84)
-    mapping_used = dict(colmap)
-    mapping_used.update(raw.coord_mapping)
+    data = _assemble(spec, columns, rows, log.keep, lon, lat, geoms)
     return ReadResult(
         kind=kind,
         data=data,
         problems=log.sorted_problems(),
         n_read=n,
         unmapped_labels=unmapped,
-        column_mapping=mapping_used,
+        column_mapping={**colmap, **raw.coord_mapping},
         source_crs=_crs_name(src),
         layer=raw.layer,
-        labels=labels_used if isinstance(labels_used, (str, type(None))) else str(labels_used),
+        labels=labels_used,
     )
+
+
+def _read_raw(p: Path, *, layer, mapping, crs_given: bool) -> _Raw:
+    fmt = READ_FORMATS.get(p.suffix.lower())
+    if fmt is None:
+        raise InputError(
+            f"{p.name}: unsupported file type '{p.suffix}'. Supported: "
+            f"{', '.join(sorted(READ_FORMATS))}."
+        )
+    if fmt == "csv":
+        return _read_csv(p, mapping=mapping)
+    if fmt == "geojson":
+        return _read_geojson(p, layer=layer)
+    if fmt == "gpkg":
+        return _read_gpkg(p, layer=layer)
+    if fmt == "shp-zip":
+        return _read_zip(p, layer=layer, crs_given=crs_given)
+    if fmt == "shp":
+        return _read_shp(p, layer=layer, crs_given=crs_given)
+    return _read_kml(p, layer=layer)
+
+
+def _source_crs(raw: _Raw, override: CRS | None, log, display: str) -> CRS:
+    """The CRS of the coordinates: ``--crs``, else the declared one, else WGS84 (implied)."""
+    if override is not None:
+        if raw.declared and raw.crs is not None and not raw.crs.equals(override):
+            log.file_warning(
+                f"{display} declares {_crs_name(raw.crs)}; --crs {_crs_name(override)} was used instead."
+            )
+        return override
+    if raw.declared and raw.crs is not None:
+        return raw.crs
+    if raw.fmt == "gpkg":
+        raise InputError(f"{display}: layer '{raw.layer}' has no coordinate system: pass it with --crs EPSG.")
+    return _WGS84  # GeoJSON's default (RFC 7946); CSV lon/lat
+
+
+def _locate(raw: _Raw, spec, src: CRS, *, override, settings: Settings, log, display: str):
+    """Check the geometries or coordinates and bring them to lon/lat.
+
+    Returns ``(lon, lat, geoms)``: lon/lat arrays for point kinds (``geoms`` None), or the
+    reprojected geometries for polygon kinds (``lon``/``lat`` None). Rejected rows are NaN/None.
+    """
+    if raw.geoms is not None:
+        if raw.coord_bad is not None:
+            col = raw.coord_fields[0]
+            log.error(raw.coord_bad, col, lambda i: f"'{raw.attrs[col].iloc[i]}' is not valid WKT")
+        geoms = _v.check_geometries(log, raw.geoms, spec)
+        if spec.is_point:
+            x = np.asarray(shapely.get_x(geoms), dtype=float)
+            y = np.asarray(shapely.get_y(geoms), dtype=float)
+            x[log.bad], y[log.bad] = np.nan, np.nan
+            x0, y0 = x, y
+        else:
+            b = shapely.bounds(geoms)
+            b[log.bad] = np.nan
+            x0, y0 = b[:, 0], b[:, 1]
+        field_name = "geometry"
+    else:
+        if not spec.is_point:
+            raise InputError(
+                f"{display}: layer kind '{spec.name}' needs polygons, but the file has point "
+                "coordinates; give a WKT column (--map wkt=COLUMN) or another format."
+            )
+        geoms = None
+        x, y = raw.x.copy(), raw.y.copy()
+        fx, fy = raw.coord_fields
+        field_name = fx if fx == fy else f"{fx}/{fy}"
+        xt = raw.attrs[fx].astype("str").str.strip()
+        yt = raw.attrs[fy].astype("str").str.strip()
+        log.error(raw.coord_bad, field_name,
+                  lambda i: f"coordinates '{xt.iloc[i]}', '{yt.iloc[i]}' are not numbers"
+                  if fx != fy else f"'{xt.iloc[i]}' holds no readable coordinates")
+        missing = ~raw.coord_bad & (np.isnan(x) | np.isnan(y))
+        log.error(missing, field_name, "missing coordinates (empty cell): the row cannot be placed on the map")
+        x[log.bad], y[log.bad] = np.nan, np.nan
+        x0, y0 = x, y
+
+    # whole-file traps, then row checks on the source coordinates
+    if override is None and src.is_geographic:
+        declared = _crs_name(raw.crs) if raw.declared and raw.crs is not None else "no CRS"
+        _v.check_crs_trap(x0, y0, source=display, declared=declared)
+    elif override is None:
+        _v.check_degrees_in_projected(x0, y0, source=display, declared=_crs_name(src))
+    if src.is_geographic:
+        _v.check_lonlat(log, x0, y0, fields=(field_name, field_name),
+                        territory=settings.territory if spec.is_point else None)
+    else:
+        log.error((x0 == 0) & (y0 == 0), field_name, "coordinates (0, 0): missing or zero coordinates")
+
+    # reproject the rows still valid, then the territory
+    good = ~log.bad
+    cannot = f"cannot be transformed from {_crs_name(src)} to lon/lat"
+    if spec.is_point:
+        lon, lat = x.copy(), y.copy()
+        if not src.equals(_WGS84) and good.any():
+            tr = Transformer.from_crs(src, _WGS84, always_xy=True)
+            lon[good], lat[good] = tr.transform(x[good], y[good])
+        lon[~good], lat[~good] = np.nan, np.nan
+        log.error(good & ~(np.isfinite(lon) & np.isfinite(lat)), field_name, f"coordinates {cannot}")
+        _v.check_territory(log, lon, lat, lon, lat, territory=settings.territory, field=field_name)
+        return lon, lat, None
+    out = np.array(geoms, dtype=object)
+    if good.any():
+        gs = gpd.GeoSeries(out[good], crs=src)
+        if not src.equals(_WGS84):
+            gs = gs.to_crs(_WGS84)
+        out[good] = np.asarray(gs.array, dtype=object)
+    b = shapely.bounds(out)
+    b[~good] = np.nan
+    log.error(good & ~np.isfinite(b).all(axis=1), "geometry", f"geometry {cannot}")
+    _v.check_territory(log, b[:, 0], b[:, 1], b[:, 2], b[:, 3], territory=settings.territory)
+    return None, None, out
+
+
+def _date_message(w: _When, date_format: str | None, suffix: str = ""):
+    if date_format:
+        return lambda i: f"'{w.text.iloc[i]}' does not match --date-format '{date_format}'"
+    return lambda i: f"'{w.text.iloc[i]}' is not a date ({_DATE_HELP}){suffix}"
+
+
+def _attributes(raw: _Raw, spec, colmap, *, tz, date_format, log, rows, display):
+    """Every non-datetime spec column converted to its type.
+
+    Returns ``(columns, present)``: field -> values (None when the file has no such column), and
+    field -> mask of rows whose source cell is not empty. Unreadable values of optional fields
+    are warnings and left empty (an unknown camera installation date does not reject the
+    camera); of required fields, errors.
+    """
+    n = len(raw.attrs)
+    columns: dict[str, object] = {}
+    present: dict[str, np.ndarray] = {}
+    for col in spec.columns:
+        if col.type == "datetime":
+            continue  # _time_window reads start and end together
+        src_col = colmap.get(col.name)
+        if src_col is None:
+            columns[col.name] = None
+            present[col.name] = np.zeros(n, dtype=bool)
+            continue
+        report = log.error if col.required else log.warning
+        s = raw.attrs[src_col]
+        if col.type == "date":
+            w = _parse_when(s, column=src_col, tz=tz, date_format=date_format, display=display, rows=rows)
+            report(w.bad, col.name, _date_message(w, date_format, "" if col.required else "; left empty"))
+            vals = w.local_start.copy()
+            vals[w.bad] = np.datetime64("NaT")
+            columns[col.name] = pd.Series(vals, dtype="datetime64[ns]").dt.normalize()
+            present[col.name] = ~w.empty
+            continue
+        text = _as_text(s)
+        present[col.name] = (text != "").to_numpy()
+        if col.type in ("float", "int"):
+            v, bad = _to_float(text)
+            if col.type == "int":
+                bad |= np.isfinite(v) & (np.floor(v) != v)
+            report(bad, col.name, lambda i, t=text: f"'{t.iloc[i]}' is not a number; left empty")
+            v[bad] = np.nan
+            columns[col.name] = v if col.type == "float" else np.where(np.isnan(v), 0, v).astype("int64")
+        elif col.type == "bool":
+            low = text.str.lower()
+            t = low.isin(list(_TRUE)).to_numpy()
+            f = low.isin(list(_FALSE)).to_numpy()
+            report(~t & ~f, col.name, lambda i, tx=text: f"'{tx.iloc[i]}' is not true/false; read as false")
+            columns[col.name] = t
+        else:
+            columns[col.name] = text.where(text != "", None).astype("str")
+    return columns, present
+
+
+def _categories(raw: _Raw, colmap, labels, taxonomy: Taxonomy, columns, present):
+    """Incident categories from a column of codes, or from source labels through a mapping.
+
+    Returns ``(unmapped_labels, labels_used)`` and fills ``columns``/``present`` in place.
+    """
+    n = len(raw.attrs)
+    cat_col, lab_col = colmap.get("category"), colmap.get("source_label")
+    if labels is None and _is_police_uk(raw.attrs.columns):
+        labels = "police_uk"
+    lookup = _label_lookup(labels, taxonomy)
+    labels_used = None if labels is None else ("custom" if isinstance(labels, dict) else str(labels))
+    codes = set(taxonomy.codes)
+    unmapped: dict[str, int] = {}
+    if cat_col is not None:
+        cat_text = _as_text(raw.attrs[cat_col])
+        if set(cat_text.unique()) - {""} <= codes and not lookup:
+            category = cat_text
+        else:
+            # the "category" column holds labels (SFPD's "ROBBERY"): map them
+            category, unmapped = _apply_labels(cat_text, lookup, codes)
+            if lab_col is None:
+                columns["source_label"] = cat_text.where(cat_text != "", None).astype("str")
+                present["source_label"] = (cat_text != "").to_numpy()
+    else:
+        category, unmapped = _apply_labels(_as_text(raw.attrs[lab_col]), lookup, codes)
+    columns["category"] = category.where(category != "", None).astype("str")
+    present["category"] = (category != "").to_numpy()
+    if columns.get("simulated") is None:
+        columns["simulated"] = np.zeros(n, dtype=bool)
+    return unmapped, labels_used
+
+
+def _time_window(raw: _Raw, spec, colmap, columns, present, *, tz, date_format, now, log, rows,
+                 display) -> None:
+    """The ``datetime`` columns (incidents: ``occurred_from``, ``occurred_to``) as a window.
+
+    ``occurred_to`` is the explicit end when the file has one (an exact time, or the end of the
+    day/month it names), else the end of ``occurred_from``'s own window (NaT for exact times).
+    """
+    names = [c.name for c in spec.columns if c.type == "datetime"]
+    if not names:
+        return
+    n = len(raw.attrs)
+    whens: dict[str, _When] = {}
+    for name in names:
+        src_col = colmap.get(name)
+        present[name] = np.zeros(n, dtype=bool)
+        if src_col is None:
+            continue
+        w = _parse_when(raw.attrs[src_col], column=src_col, tz=tz, date_format=date_format,
+                        display=display, rows=rows)
+        log.error(w.bad, name, _date_message(w, date_format))
+        whens[name] = w
+        present[name] = ~w.empty
+    start_name, end_name = names[0], (names[1] if len(names) > 1 else None)
+    nat = pd.Series(np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")).dt.tz_localize("UTC")
+    ws = whens.get(start_name)
+    start = ws.start if ws is not None else nat
+    end = ws.end if ws is not None else nat
+    if end_name in whens:
+        we = whens[end_name]
+        explicit = we.end.where(we.end.notna(), we.start)
+        end = explicit.where(~pd.Series(we.empty), end)
+    columns[start_name] = start.astype("datetime64[ns, UTC]")
+    if end_name:
+        columns[end_name] = end.astype("datetime64[ns, UTC]")
+    _v.check_dates(log, start, end if end_name else None, now=now,
+                   start_field=start_name, end_field=end_name or start_name)
+
+
+def _assemble(spec, columns, rows, keep, lon, lat, geoms) -> gpd.GeoDataFrame:
+    """The valid rows as a GeoDataFrame with the spec's columns and types + ``source_row``."""
+    n = len(rows)
+    frame = pd.DataFrame({
+        col.name: pd.Series(_empty_column(col.type, n) if columns.get(col.name) is None
+                            else columns[col.name]).reset_index(drop=True)
+        for col in spec.columns
+    })
+    frame = _cast(frame, spec)
+    frame["source_row"] = rows
+    frame = frame.loc[keep].reset_index(drop=True)
+    if spec.is_point:
+        geometry = gpd.points_from_xy(lon[keep], lat[keep], crs=_WGS84)
+    else:
+        geometry = gpd.GeoSeries(geoms[keep], crs=_WGS84).array
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=_WGS84)
 
 
 def _empty_column(typ: str, n: int):
@@ -1340,7 +1376,7 @@ def _provenance(provenance: dict | None, *, fmt: str, crs: CRS, layers: dict) ->
     prov.setdefault("exported_at", pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"))
     prov["format"] = fmt
     prov["crs"] = _crs_name(crs)
-    prov["layers"] = {name: int(len(g)) for name, g in layers.items()}
+    prov["layers"] = {name: len(g) for name, g in layers.items()}
     return prov
 
 
@@ -1432,7 +1468,7 @@ def neutralise_formulas(s: pd.Series) -> pd.Series:
 
 
 def _write_csv(layers: dict, path: Path, provenance: dict) -> Path:
-    (name, gdf), = layers.items()
+    ((_, gdf),) = layers.items()
     g = _datetimes_as_text(gdf)
     geom = g.geometry
     df = pd.DataFrame(g.drop(columns=g.geometry.name))

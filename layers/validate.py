@@ -24,7 +24,7 @@ single rows that look projected are rejected with the same hint.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -34,16 +34,16 @@ from layers.errors import InputError, RowProblem
 
 __all__ = [
     "ProblemLog",
-    "guess_projected_crs",
-    "looks_projected",
     "check_crs_trap",
+    "check_dates",
     "check_degrees_in_projected",
     "check_geometries",
     "check_lonlat",
-    "check_territory",
     "check_required",
-    "check_dates",
+    "check_territory",
     "flag_exact_duplicates",
+    "guess_projected_crs",
+    "looks_projected",
 ]
 
 #: Lambert-93 range used to guess ``--crs 2154`` (metres)
@@ -102,7 +102,7 @@ class ProblemLog:
         self._add(mask, field, message, "error")
         self.bad |= mask
 
-    def warn(self, mask, field: str | None, message: Message) -> None:
+    def warning(self, mask, field: str | None, message: Message) -> None:
         """Keep the rows of ``mask`` but record a warning."""
         self._add(np.asarray(mask, dtype=bool) & ~self.bad, field, message, "warning")
 
@@ -344,7 +344,7 @@ def check_geometries(log: ProblemLog, geoms, spec) -> np.ndarray:
             unrep = np.zeros(len(g), dtype=bool)
             unrep[idx[~ok]] = True
             why = dict(zip(idx, reasons))
-            log.warn(rep, "geometry", lambda i: f"invalid polygon ({why[i]}) repaired with make_valid")
+            log.warning(rep, "geometry", lambda i: f"invalid polygon ({why[i]}) repaired with make_valid")
             log.error(unrep, "geometry", lambda i: f"invalid polygon ({why[i]}) could not be repaired")
             g[idx[ok]] = fixed[ok]
     return g
@@ -441,5 +441,5 @@ def flag_exact_duplicates(log: ProblemLog, frame: pd.DataFrame, *, candidates=No
     mask = np.zeros(len(log), dtype=bool)
     mask[pos[dup]] = True
     ref = {pos[k]: log.rows[pos[first_pos[first_of[k]]]] for k in np.flatnonzero(dup)}
-    log.warn(mask, None, lambda i: f"exact duplicate of row {ref[i]} (same geometry and attributes): dropped")
+    log.warning(mask, None, lambda i: f"exact duplicate of row {ref[i]} (same geometry and attributes): dropped")
     log.drop |= mask

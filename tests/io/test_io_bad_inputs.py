@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry import Point
 
 from layers.errors import InputError, ParameterError
 from layers.io import read_layer
@@ -542,3 +542,18 @@ def test_many_rows_fast_path_matches_slow_path(tmp_path):
     assert r.data.geometry.x.tolist() == lon[keep].tolist()
     expected = pd.Series(ts)[keep].dt.tz_localize("Europe/Paris", ambiguous=True, nonexistent="shift_forward")
     assert (r.data["occurred_from"].to_numpy() == expected.dt.tz_convert("UTC").to_numpy()).all()
+
+
+def test_optional_numbers_and_booleans(tmp_path):
+    p = _csv(tmp_path, "lon;lat;nom;portee;azimut;alcool_nuit\n3,88;43,61;C1;120,5;90;oui\n"
+             "3,88;43,62;C2;loin;;non\n")
+    r = read_layer(p, "cameras", settings=ST)
+    assert r.data["range_m"].tolist()[0] == 120.5 and np.isnan(r.data["range_m"].iloc[1])
+    assert r.data["bearing"].iloc[0] == 90.0 and np.isnan(r.data["bearing"].iloc[1])
+    assert [(w.row, w.field, w.message) for w in r.warnings] == [(2, "range_m", "'loin' is not a number; left empty")]
+    p2 = _csv(tmp_path, "lon,lat,nom,alcool_nuit\n3.88,43.61,Bar A,oui\n3.88,43.62,Bar B,peut-être\n3.88,43.63,Bar C,\n",
+              name="g.csv")
+    r2 = read_layer(p2, "shops", settings=ST)
+    assert r2.data["late_alcohol"].tolist() == [True, False, False]
+    assert [(w.row, w.field) for w in r2.warnings] == [(2, "late_alcohol")]
+    assert "'peut-être' is not true/false" in r2.warnings[0].message

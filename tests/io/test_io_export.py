@@ -15,7 +15,14 @@ import pytest
 import shapely
 
 from layers.errors import ParameterError
-from layers.io import EXPORT_FORMATS, SHP_FIELD_NAMES, get_export_format, read_layer, write_layer, write_layers
+from layers.io import (
+    EXPORT_FORMATS,
+    SHP_FIELD_NAMES,
+    get_export_format,
+    read_layer,
+    write_layer,
+    write_layers,
+)
 from layers.registry import get_spec
 from layers.settings import Settings
 
