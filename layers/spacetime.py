@@ -391,9 +391,11 @@ def classify_emerging(bins, trend_z, trend_p, *, confidence: int = 90, alpha: fl
       period, fewer than 90 % of bins hot;
     - **historical**: not hot in the final period, but hot in at least 90 % of periods.
 
-    ArcGIS's text leaves two points open, decided here: a cell hot now that was a significant
+    ArcGIS's text leaves three points open, decided here: a cell hot now that was a significant
     *cold* spot before is *oscillating*, not new or consecutive; persistent, intensifying and
-    diminishing require the final period hot (otherwise the cell is historical).
+    diminishing require the final period hot (otherwise the cell is historical); a cell that
+    matches a hot pattern and a cold one (hot now, cold in >= 90 % of the past) takes the hot
+    pattern, since the final period is what a council acts on.
 
     References
     ----------
@@ -577,7 +579,8 @@ def emerging_hotspots(
     GeoDataFrame
         One row per cell (grid order, grid CRS) with ``cell_id``, ``geometry``, ``category``
         (label, see :data:`EMERGING_CATEGORIES`), ``category_code`` (-8..8), ``sfhotspot_class``
-        (:func:`classify_sfhotspot`), ``trend_z``, ``trend_p`` (Mann-Kendall on the cell's
+        (:func:`classify_sfhotspot` at 95 % confidence, sfhotspot's ``critical_p``, or the
+        analysis' confidence if higher), ``trend_z``, ``trend_p`` (Mann-Kendall on the cell's
         Gi* z-scores, what the categories use), ``count_trend_z``, ``count_trend_p``
         (Mann-Kendall on the counts, tie-corrected), ``n`` (incidents, all periods),
         ``n_hot``, ``n_cold`` (significant periods), then for each period label ``L``:
