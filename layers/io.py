@@ -647,7 +647,8 @@ def _check_required_columns(spec, colmap: dict, columns, display: str) -> None:
 
 def _is_police_uk(columns) -> bool:
     n = {_norm(c) for c in columns}
-    return "crime_type" in n and ("falls_within" in n or "reported_by" in n)
+    original_header = any(str(c).strip() == "Crime type" for c in columns)
+    return "crime_type" in n and ("falls_within" in n or "reported_by" in n or original_header)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1117,7 +1118,12 @@ def _attributes(raw: _Raw, spec, colmap, *, tz, date_format, log, rows, display)
             columns[col.name] = None
             present[col.name] = np.zeros(n, dtype=bool)
             continue
-        report = log.error if col.required else log.warning
+        def report(mask, field, message, required=col.required):
+            if required:
+                log.error(mask, field, message, only_good=False)  # reported even on rejected rows
+            else:
+                log.warning(mask, field, message)
+
         s = raw.attrs[src_col]
         if col.type == "date":
             w = _parse_when(s, column=src_col, tz=tz, date_format=date_format, display=display, rows=rows)
@@ -1198,7 +1204,7 @@ def _time_window(raw: _Raw, spec, colmap, columns, present, *, tz, date_format, 
             continue
         w = _parse_when(raw.attrs[src_col], column=src_col, tz=tz, date_format=date_format,
                         display=display, rows=rows)
-        log.error(w.bad, name, _date_message(w, date_format))
+        log.error(w.bad, name, _date_message(w, date_format), only_good=False)
         whens[name] = w
         present[name] = ~w.empty
     start_name, end_name = names[0], (names[1] if len(names) > 1 else None)

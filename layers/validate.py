@@ -401,9 +401,9 @@ def check_dates(log: ProblemLog, start: pd.Series, end: pd.Series | None, *, now
     nat = np.isnat(s)
     nowv = np.datetime64(now.tz_convert("UTC").tz_localize(None).as_unit("ns"))
     future = ~nat & (s > nowv)
-    log.error(future, start_field, lambda i: f"date {pd.Timestamp(s[i]).isoformat()}Z is in the future")
+    log.error(future, start_field, lambda i: f"date {pd.Timestamp(s[i]).isoformat()}Z is in the future", only_good=False)
     old = ~nat & (s < np.datetime64("1900-01-01"))
-    log.error(old, start_field, lambda i: f"date {pd.Timestamp(s[i]).date()} is before 1900: not a plausible date")
+    log.error(old, start_field, lambda i: f"date {pd.Timestamp(s[i]).date()} is before 1900: not a plausible date", only_good=False)
     if end is not None:
         e = end.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
         before = ~nat & ~np.isnat(e) & (e < s)
@@ -412,6 +412,7 @@ def check_dates(log: ProblemLog, start: pd.Series, end: pd.Series | None, *, now
             end_field,
             lambda i: f"the end ({pd.Timestamp(e[i]).isoformat()}Z) is before the start "
             f"({pd.Timestamp(s[i]).isoformat()}Z)",
+            only_good=False,
         )
 
 

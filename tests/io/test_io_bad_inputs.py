@@ -557,3 +557,24 @@ def test_optional_numbers_and_booleans(tmp_path):
     assert r2.data["late_alcohol"].tolist() == [True, False, False]
     assert [(w.row, w.field) for w in r2.warnings] == [(2, "late_alcohol")]
     assert "'peut-être' is not true/false" in r2.warnings[0].message
+
+
+def test_every_problem_of_a_row_is_reported(tmp_path):
+    p = _csv(tmp_path, INC_HEADER + "0,0,demain,,x\n")
+    r = read_layer(p, "incidents", settings=ST, now=NOW)
+    assert [(e.row, e.field) for e in r.errors] == [(1, "lon/lat"), (1, "occurred_from"), (1, "category")]
+
+
+def test_original_police_uk_header_and_crs_member(tmp_path):
+    text = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
+            "Crime type,Last outcome category,Context\n"
+            "abc,2018-01,Essex Police,Essex Police,0.738080,52.042187,On or near Banham Drive,E1,B 007B,"
+            "Vehicle crime,Under investigation,\n")
+    r = read_layer(_csv(tmp_path, text), "incidents", settings=Settings(), now=NOW)
+    assert r.labels == "police_uk" and r.data["category"].tolist() == ["vehicle_crime"]
+    assert r.data["external_id"].tolist() == ["abc"] and r.column_mapping["occurred_from"] == "Month"
+    # a GeoJSON that names its CRS in a crs member needs no --crs
+    p = _geojson(tmp_path, [({"nom": "ZAC A"}, _square(770000, 6279000, 100))], crs="urn:ogc:def:crs:EPSG::2154")
+    z = read_layer(p, "zac", settings=ST)
+    assert z.source_crs == "EPSG:2154" and z.ok
+    assert z.data.geometry.iloc[0].bounds[0] == pytest.approx(3.87, abs=0.02)
