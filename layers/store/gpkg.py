@@ -71,6 +71,8 @@ __all__ = ["GeoPackageStore", "BATCH_TABLE"]
 BATCH_TABLE = "vigie_batches"
 _LOCK_TIMEOUT_S = 600
 _CHUNK = 100_000
+#: rollbacks of batches larger than this rewrite the layer instead of deleting row by row
+_REWRITE_ROWS = 20_000
 
 _BATCH_DDL = f"""
 CREATE TABLE IF NOT EXISTS {BATCH_TABLE} (
@@ -635,14 +637,26 @@ class GeoPackageStore(Store):
             con.close()
 
     def rollback(self, batch_id: str) -> Batch:
-        """Remove the batch's features and the batch itself, atomically; returns the batch."""
+        """Remove the batch's features and the batch itself, atomically; returns the batch.
+
+        A small batch is deleted with SQL in the temporary copy (GDAL's R-tree delete trigger is
+        plain SQL, so the index follows); a large one (more than ``_REWRITE_ROWS`` rows) rewrites
+        the layer without it in one streamed write, as per-row trigger deletes are slow (about
+        35 s per million rows against a few seconds).
+        """
         batch = self.batch(batch_id)
+        spec = get_spec(batch.kind)
         with self._transaction() as tmp:
+            if batch.n_stored > _REWRITE_ROWS and self._has_layer(spec.name):
+                kept = pyogrio.read_dataframe(tmp, layer=spec.name, fid_as_index=True, use_arrow=True,
+                                              where=f"batch_id <> {_sql_quote(batch.id)}")
+                fids = kept.index.to_numpy(dtype="int64")
+                kept = self._prepare(spec, kept, None).assign(fid=fids)
+                self._write_layer(tmp, spec, kept, None)
             con = sqlite3.connect(tmp)
             try:
-                if batch.kind in self._tables(con):
-                    # GDAL's R-tree delete trigger is plain SQL, so the spatial index follows
-                    con.execute(f'DELETE FROM "{batch.kind}" WHERE batch_id = ?', (batch.id,))
+                if spec.name in self._tables(con):
+                    con.execute(f'DELETE FROM "{spec.name}" WHERE batch_id = ?', (batch.id,))
                 con.execute(f"DELETE FROM {BATCH_TABLE} WHERE id = ?", (batch.id,))
                 con.commit()
             finally:

@@ -272,7 +272,16 @@ def test_batches_are_listed_oldest_first_with_their_report(filled):
     assert filled.count("incidents") == 8
 
 
-def test_rollback_restores_the_exact_previous_content(filled):
+@pytest.fixture(params=["delete", "rewrite"])
+def rollback_path(request, monkeypatch):
+    """Rollback deletes small batches and rewrites the layer without large ones: test both."""
+    from layers.store import gpkg
+
+    monkeypatch.setattr(gpkg, "_REWRITE_ROWS", 10**9 if request.param == "delete" else 0)
+    return request.param
+
+
+def test_rollback_restores_the_exact_previous_content(filled, rollback_path):
     before = filled.read("incidents")
     before_batches = filled.batches()
     v0 = filled.version
@@ -392,3 +401,13 @@ def test_in_memory_and_pushdown_reads_agree_on_generated_incidents(tmp_path):
         assert 0 < len(a) < 3000, kwargs
         pd.testing.assert_frame_equal(a, b)
     assert "incidents" in cached._columns  # the first path really was the in-memory one
+
+
+def test_rolling_back_the_only_batch_leaves_an_empty_layer(store, rollback_path):
+    b = store.import_batch("zac", zac_frame(), make_batch("zac", "z", 2))
+    store.rollback(b.id)
+    assert store.counts()["zac"] == 0 and store.batches() == []
+    empty = store.read("zac")
+    assert len(empty) == 0 and list(empty.columns) == ["name", "manager", "created", "batch_id", "fid", "geometry"]
+    store.import_batch("zac", zac_frame(), make_batch("zac", "z2", 2))
+    assert sorted(store.read("zac")["name"]) == ["ZAC A", "ZAC B"]
