@@ -15,11 +15,20 @@ function                      what it gives
 """
 
 from layers.recommend.cctv import coverage_matrix, site_cameras
+from layers.recommend.context import context_schools, context_shops, zone_summary
 from layers.recommend.covering import CoverResult, solve_max_cover
+from layers.recommend.lighting import dark_hotspots, propose_lamps
+from layers.recommend.rtm import risk_terrain
 from layers.recommend.techniques import EVIDENCE, TECHNIQUES, technique
 
 __all__ = [
     "site_cameras",
+    "dark_hotspots",
+    "propose_lamps",
+    "context_schools",
+    "context_shops",
+    "zone_summary",
+    "risk_terrain",
     "coverage_matrix",
     "solve_max_cover",
     "CoverResult",
