@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-__all__ = ["clustered_incidents", "incident_frame", "write_incident_csv", "MONTPELLIER_ORIGIN"]
+__all__ = ["MONTPELLIER_ORIGIN", "clustered_incidents", "incident_frame", "write_incident_csv"]
 
 #: south-west corner of the default generated extent, EPSG:2154 (Montpellier's centre area)
 MONTPELLIER_ORIGIN = (760000.0, 6270000.0)
@@ -33,7 +33,7 @@ def _categories() -> np.ndarray:
 
 def _coords(n, rng, *, extent_m, origin, n_clusters):
     x0, y0 = origin
-    n_clustered = int(round(n * 0.7))
+    n_clustered = round(n * 0.7)
     centres = rng.uniform(0.1 * extent_m, 0.9 * extent_m, size=(n_clusters, 2))
     spread = rng.uniform(0.01 * extent_m, 0.05 * extent_m, size=n_clusters)
     which = rng.integers(0, n_clusters, size=n_clustered)

@@ -19,9 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import geopandas as gpd
 import numpy as np
@@ -31,7 +31,7 @@ from layers.errors import InputError, RowProblem
 from layers.registry import get_spec
 from layers.store import Batch
 
-__all__ = ["ImportOutcome", "import_file", "import_frame", "file_checksum", "new_batch_id"]
+__all__ = ["ImportOutcome", "file_checksum", "import_file", "import_frame", "new_batch_id"]
 
 Progress = Callable[[int, int], None]
 
@@ -95,12 +95,12 @@ def frame_checksum(gdf: gpd.GeoDataFrame) -> str:
 
 def new_batch_id(now: dt.datetime | None = None) -> str:
     """A short, sortable, typeable batch id: ``YYYYMMDD-HHMMSS-xxxxxx``."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
 def _now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _report(problems) -> list[dict]:
@@ -208,12 +208,12 @@ def import_file(
         raise _rejection(path.name, n_read, 0, errors or [RowProblem(None, None, "the file holds no rows.")])
     report = _report(result.problems)
     counts = {"read": n_read, "valid": n_valid, "stored": 0, "rejected": n_read - n_valid}
-    common = dict(
-        report=report,
-        unmapped_labels=dict(result.unmapped_labels or {}),
-        column_mapping=dict(result.column_mapping or {}),
-        source_crs=None if result.source_crs is None else str(result.source_crs),
-    )
+    common = {
+        "report": report,
+        "unmapped_labels": dict(result.unmapped_labels or {}),
+        "column_mapping": dict(result.column_mapping or {}),
+        "source_crs": None if result.source_crs is None else str(result.source_crs),
+    }
     if dry_run:
         return ImportOutcome(batch=None, counts=counts, dry_run=True, **common)
     options = {

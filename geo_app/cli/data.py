@@ -19,7 +19,7 @@ from layers.filters import parse_filters
 from layers.registry import LAYERS
 from layers.settings import Settings
 
-__all__ = ["COMMANDS", "init", "import_cmd", "batches", "rollback", "export", "config"]
+__all__ = ["COMMANDS", "batches", "config", "export", "import_cmd", "init", "rollback"]
 
 #: export formats offered when layers.io is not importable (kept in sync with io.EXPORT_FORMATS)
 _FALLBACK_FORMATS = ("geojson", "gpkg", "shp", "csv", "kml")
@@ -316,7 +316,7 @@ def export(home, kind, fmt, out, crs, start, end, categories, zacs, bbox, hours,
     simulated = bool(kind == "incidents" and len(gdf) and gdf["simulated"].any())
     provenance = {
         "kind": kind,
-        "exported": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "exported": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "features": len(gdf),
         "filters": filters.describe(),
         "batches": [{"id": b.id, "file_name": b.file_name, "checksum": b.checksum, "created": b.created,

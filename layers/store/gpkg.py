@@ -65,7 +65,7 @@ from layers.filters import Filters, apply_filters
 from layers.registry import LAYERS, LayerSpec, get_spec
 from layers.store.base import Batch, Store
 
-__all__ = ["GeoPackageStore", "BATCH_TABLE"]
+__all__ = ["BATCH_TABLE", "GeoPackageStore"]
 
 #: name of the batches table inside the GeoPackage
 BATCH_TABLE = "vigie_batches"
@@ -140,7 +140,7 @@ class _Columns:
     category_index: dict
 
     @classmethod
-    def build(cls, version: str, frame: gpd.GeoDataFrame) -> "_Columns":
+    def build(cls, version: str, frame: gpd.GeoDataFrame) -> _Columns:
         t = codes = None
         index = {}
         if "occurred_from" in frame.columns:
@@ -277,7 +277,7 @@ class GeoPackageStore(Store):
             if self._has_layer(kind):
                 self._cached(spec)
 
-    def _cached(self, spec: LayerSpec) -> "_Columns":
+    def _cached(self, spec: LayerSpec) -> _Columns:
         """The in-memory columns of ``spec``'s layer at the current version (loaded if stale)."""
         version = self.version
         with self._cache_lock:

@@ -102,7 +102,7 @@ def test_environment_overrides_win_over_the_file(home, monkeypatch, capsys):
 def test_bad_environment_values_are_usage_errors_naming_the_variable(home, monkeypatch, capsys, var, value, field):
     monkeypatch.setenv(var, value)
     for command in (["config"], ["export", "incidents", "--format", "geojson", "--out", str(home.path / "x.geojson")]):
-        code, out, err = run(capsys, *command)
+        code, _out, err = run(capsys, *command)
         assert code == 2, command
         assert var in err and field in err
 
@@ -124,7 +124,7 @@ def filled(home):
 
 
 def test_batches_lists_every_batch_oldest_first(filled, capsys):
-    home, a, b = filled
+    _home, a, b = filled
     code, out, _ = run(capsys, "batches")
     lines = out.splitlines()
     assert code == 0 and lines[0].split()[:2] == ["id", "kind"]
@@ -140,7 +140,7 @@ def test_rollback_removes_the_batch_and_its_features(filled, capsys):
     home, a, b = filled
     before = home.store.read("incidents")
     code, out, _ = run(capsys, "rollback", b.id)
-    assert code == 0 and f"removed 2 incidents" in out
+    assert code == 0 and "removed 2 incidents" in out
     assert [x.id for x in home.store.batches()] == [a.id]
     after = home.store.read("incidents")
     assert len(after) == 4 and set(after["batch_id"]) == {a.id}
@@ -148,7 +148,7 @@ def test_rollback_removes_the_batch_and_its_features(filled, capsys):
 
 
 def test_rollback_of_an_unknown_batch_exits_1_and_changes_nothing(filled, capsys):
-    home, a, b = filled
+    home, _a, b = filled
     v = home.store.version
     code, _, err = run(capsys, "rollback", "20200101-000000-abcdef")
     assert code == 1 and "no batch" in err and b.id in err

@@ -8,7 +8,6 @@ import hashlib
 import json
 import zipfile
 
-import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
@@ -71,7 +70,7 @@ def test_import_stores_one_batch_with_the_file_checksum(home, files, capsys):
 def test_a_rejected_file_exits_1_names_the_rows_and_leaves_the_store_unchanged(loaded, files, capsys):
     store = loaded.store
     v, counts, batches = store.version, store.counts(), store.batches()
-    code, out, err = run(capsys, "import", "incidents", files[1])
+    code, _out, err = run(capsys, "import", "incidents", files[1])
     assert code == 1
     assert "nothing was stored" in err
     assert "row 2" in err and "row 4" in err

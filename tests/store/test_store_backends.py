@@ -207,18 +207,18 @@ def filled(store):
 
 # expected memberships worked out by hand from the frame's docstring
 FILTER_CASES = {
-    "bbox edges included": (dict(bbox="3.79,43.59,3.90,43.63"), ["i1", "i2", "i3", "i6"]),
-    "period, start inclusive, to inclusive of its day": (dict(start="2024-01-01", end="2024-06-30"),
+    "bbox edges included": ({"bbox": "3.79,43.59,3.90,43.63"}, ["i1", "i2", "i3", "i6"]),
+    "period, start inclusive, to inclusive of its day": ({"start": "2024-01-01", "end": "2024-06-30"},
                                                        ["i1", "i2", "i3", "i4", "i6"]),
-    "period to the minute": (dict(start="2024-02-10T23:15", end="2024-06-30T23:59"), ["i2", "i3"]),
-    "categories": (dict(categories="theft"), ["i1", "i3", "i6"]),
-    "group of categories": (dict(categories="property"), ["i1", "i2", "i3", "i6"]),
-    "local hours wrapping midnight": (dict(hours="23-1"), ["i2", "i3", "i4", "i6"]),
-    "local weekday monday": (dict(weekdays="0"), ["i1", "i3", "i5", "i6"]),
-    "zac": (dict(zac="ZAC A"), ["i2", "i6"]),
-    "combined": (dict(bbox="3.79,43.59,3.90,43.63", categories="theft", start="2024-01-01",
-                      end="2024-12-31", weekdays="0"), ["i1", "i3", "i6"]),
-    "nothing matches": (dict(categories="weapons"), []),
+    "period to the minute": ({"start": "2024-02-10T23:15", "end": "2024-06-30T23:59"}, ["i2", "i3"]),
+    "categories": ({"categories": "theft"}, ["i1", "i3", "i6"]),
+    "group of categories": ({"categories": "property"}, ["i1", "i2", "i3", "i6"]),
+    "local hours wrapping midnight": ({"hours": "23-1"}, ["i2", "i3", "i4", "i6"]),
+    "local weekday monday": ({"weekdays": "0"}, ["i1", "i3", "i5", "i6"]),
+    "zac": ({"zac": "ZAC A"}, ["i2", "i6"]),
+    "combined": ({"bbox": "3.79,43.59,3.90,43.63", "categories": "theft", "start": "2024-01-01",
+                      "end": "2024-12-31", "weekdays": "0"}, ["i1", "i3", "i6"]),
+    "nothing matches": ({"categories": "weapons"}, []),
 }
 
 
@@ -389,10 +389,10 @@ def test_in_memory_and_pushdown_reads_agree_on_generated_incidents(tmp_path):
     cached.warm()
     pushdown = GeoPackageStore(tmp_path / "s.gpkg", cache=False)
     cases = [
-        dict(bbox="3.80,43.55,3.90,43.65"),
-        dict(start="2023-03-26", end="2023-10-29"),  # both DST changes
-        dict(bbox="3.8,43.5,3.95,43.7", start="2024-01-01", categories="theft,drugs,other"),
-        dict(hours="22-4", weekdays="5,6", categories="public_drinking,nuisance,theft"),
+        {"bbox": "3.80,43.55,3.90,43.65"},
+        {"start": "2023-03-26", "end": "2023-10-29"},  # both DST changes
+        {"bbox": "3.8,43.5,3.95,43.7", "start": "2024-01-01", "categories": "theft,drugs,other"},
+        {"hours": "22-4", "weekdays": "5,6", "categories": "public_drinking,nuisance,theft"},
     ]
     for kwargs in cases:
         f = parse_filters(tz="Europe/Paris", **kwargs)
