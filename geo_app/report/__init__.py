@@ -1,0 +1,16 @@
+"""The monthly monitoring report (*cellule de veille*): figures, maps, HTML and PDF.
+
+- ``build_report(home, month=, zac=, lang=, audience=)`` -> the report as a dict (``build.py``);
+- ``render_html(report)`` / ``write_report(report, out)`` / ``html_to_pdf(html)`` (``render.py``);
+- charts and static maps with matplotlib (``charts.py``, ``maps.py``), words in ``labels.py``.
+
+The statistics come from ``layers.report`` and the other ``layers`` modules; nothing here
+computes a statistic of its own.
+"""
+
+from geo_app.report.build import AUDIENCES, build_report, check_zac, to_json_summary
+from geo_app.report.labels import LANGS
+from geo_app.report.render import html_to_pdf, offline_url_fetcher, render_html, write_report
+
+__all__ = ["AUDIENCES", "LANGS", "build_report", "check_zac", "render_html", "write_report",
+           "html_to_pdf", "offline_url_fetcher", "to_json_summary"]

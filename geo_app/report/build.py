@@ -1,0 +1,551 @@
+"""Assemble the monthly report of a deployment: read the store, call ``layers``, draw the images.
+
+``build_report(home, month=..., ...)`` returns a plain dict (the *report*) that the template
+renders; statistics come from ``layers.report``, ``layers.hotspots``, ``layers.spacetime`` and
+``layers.temporal``; the privacy rules (DESIGN §8) are applied here, once, for the whole
+document:
+
+- ``audience="partners"`` (default): no incident point anywhere (maps show counts in squares of
+  ``layers.privacy.DEFAULT_CELL_SIZE`` metres with the cells under k dropped, hot cells holding
+  fewer than k incidents are not drawn); every shown count from 1 to k-1 is blanked; sensitive
+  categories appear only inside their group's total and in one aggregated row; hotspots,
+  emerging trends and per-ZAC category details are computed without them.
+- ``audience="police"``: points and every category.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from layers.errors import InputError, ParameterError
+from layers.filters import Filters
+from layers.report import (
+    emerging_summary,
+    local_months,
+    monthly_figures,
+    parse_month,
+    suppress_counts,
+    time_profiles,
+)
+
+from geo_app.report.labels import LANGS, MONTHS, emerging_label, labels
+
+__all__ = ["AUDIENCES", "build_report", "check_zac", "EMERGING_MONTHS"]
+
+AUDIENCES = ("partners", "police")
+#: months of the space-time cube behind the emerging categories (ending with the report month)
+EMERGING_MONTHS = 24
+#: review statuses counted as "waiting"
+WAITING = ("nouveau", "en examen")
+DECIDED = "action décidée"
+
+
+def _check_choice(value, allowed, param):
+    if value not in allowed:
+        raise ParameterError(f"{param} must be one of {', '.join(allowed)}, got '{value}'.", param)
+    return value
+
+
+def _zac_layer(home) -> gpd.GeoDataFrame:
+    z = home.store.read("zac")
+    if not len(z):
+        return z
+    return z[["name", "geometry"]].dissolve(by="name", as_index=False)
+
+
+def check_zac(home, zac: str | None, *, param: str = "zac") -> str | None:
+    """``zac`` if it names a stored ZAC (``ParameterError`` listing the known ones otherwise)."""
+    if zac is None or zac == "":
+        return None
+    names = sorted(set(home.store.read("zac", columns=["name"])["name"].astype(str)))
+    if zac not in names:
+        raise ParameterError(
+            f"{param}: unknown ZAC '{zac}'; known ZACs: {', '.join(names[:40]) or 'none'}.", param
+        )
+    return zac
+
+
+def month_title(p: pd.Period, lang: str) -> str:
+    return f"{MONTHS[lang][p.month - 1]} {p.year}"
+
+
+def _read_incidents(home, month: pd.Period, months: int) -> gpd.GeoDataFrame:
+    """Incidents whose local month lies in the ``months`` months ending with ``month``."""
+    tz = home.settings.timezone
+    first = month - (months - 1)
+    start = pd.Timestamp(first.start_time).tz_localize(tz).tz_convert("UTC") - pd.Timedelta(days=2)
+    inc = home.store.read("incidents", Filters(start=start))
+    if not len(inc):
+        return inc
+    lm = local_months(inc, tz=tz)
+    keep = ((lm >= first) & (lm <= month)).to_numpy()
+    return inc[keep]
+
+
+def _study_area(home):
+    spec = home.settings.study_area
+    kind, _, level = (spec or "areas").partition(":")
+    try:
+        g = home.store.read(kind)
+    except Exception:  # noqa: BLE001 - an unknown kind means no study area
+        return None
+    if level and "level" in g.columns:
+        g = g[g["level"] == level]
+    return g if len(g) else None
+
+
+def _fmt_count(v, k: int | None) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+        return f"< {k}" if k else "—"
+    return f"{int(v):,}".replace(",", "\u202f")
+
+
+def _fmt_pct(v) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "—"
+    return f"{v:+.0f} %"
+
+
+def _verdict(v: str, L: dict) -> str:
+    return L[f"v_{v}"]
+
+
+def _points_free(frames) -> None:
+    """Refuse to hand a partners' report any point geometry (a programming error)."""
+    for f in frames:
+        if isinstance(f, gpd.GeoDataFrame) and len(f) and f.geometry.geom_type.isin(["Point", "MultiPoint"]).any():
+            raise AssertionError("a partners' report must not hold incident points")
+
+
+# ----------------------------------------------------------------------------- sections
+
+
+def _figures_section(fig: dict, *, taxonomy, lang: str, k: int | None, L: dict) -> dict:
+    """Tables of the key figures, counts suppressed under k for partners."""
+    groups = fig["groups"]
+    label_col = "label_en" if lang == "en" else "label_fr"
+    shown = suppress_counts(groups, ["n", "n_prev", "n_year"], k=k) if k else groups
+    rows = []
+    for (_, g), (_, s) in zip(groups.iterrows(), shown.iterrows()):
+        # a change in % of a suppressed count would disclose it: hidden with it
+        hide = k is not None and any(pd.isna(s[c]) for c in ("n", "n_prev", "n_year"))
+        rows.append({
+            "group": g["group"], "label": g[label_col],
+            "n": _fmt_count(s["n"], k), "n_prev": _fmt_count(s["n_prev"], k), "n_year": _fmt_count(s["n_year"], k),
+            "change_prev": "—" if hide else _fmt_pct(g["change_prev_pct"]),
+            "change_year": "—" if hide else _fmt_pct(g["change_year_pct"]),
+            "verdict_prev": _verdict(g["verdict_prev"], L), "verdict_year": _verdict(g["verdict_year"], L),
+            "v_prev": g["verdict_prev"], "v_year": g["verdict_year"],
+            "raw_n": None if hide else int(g["n"]),
+        })
+    t = fig["total"]
+    total = {
+        "n": _fmt_count(t["n"] if not k or not 0 < t["n"] < k else None, k),
+        "n_prev": _fmt_count(t["n_prev"] if not k or not 0 < t["n_prev"] < k else None, k),
+        "n_year": _fmt_count(t["n_year"] if not k or not 0 < t["n_year"] < k else None, k),
+        "change_prev": _fmt_pct(t["vs_prev"]["change_pct"]), "change_year": _fmt_pct(t["vs_year"]["change_pct"]),
+        "verdict_prev": _verdict(t["vs_prev"]["verdict"], L), "verdict_year": _verdict(t["vs_year"]["verdict"], L),
+        "v_prev": t["vs_prev"]["verdict"], "v_year": t["vs_year"]["verdict"],
+    }
+    cats = fig["categories"]
+    if k:  # partners: sensitive categories only as one aggregated row
+        sens = cats[cats["sensitive"]]
+        cats = cats[~cats["sensitive"]]
+        if len(sens):
+            agg = pd.DataFrame({"category": ["__sensitive__"], "group": [""], "sensitive": [True],
+                                "n": [int(sens["n"].sum())], "n_prev": [int(sens["n_prev"].sum())]})
+            cats = pd.concat([cats, agg], ignore_index=True)
+        cats = suppress_counts(cats, ["n", "n_prev"], k=k)
+    top = []
+    for _, c in cats.head(12).iterrows():
+        code = c["category"]
+        label = L["sensitive_aggregated"] if code == "__sensitive__" else (
+            taxonomy[code].label(lang) if code in taxonomy else code)
+        top.append({"category": code, "label": label, "n": _fmt_count(c["n"], k),
+                    "n_prev": _fmt_count(c["n_prev"], k)})
+    return {"total": total, "groups": rows, "categories": top}
+
+
+def _hotspots(home, inc_month_a, *, area_a, crs) -> tuple[gpd.GeoDataFrame | None, gpd.GeoDataFrame | None, str | None]:
+    """Gi* cells and hotspot areas of the month (analysis CRS), or a reason."""
+    from layers import hotspots, temporal
+    from layers.crs import to_analysis
+
+    if len(inc_month_a) < 30:
+        return None, None, f"{len(inc_month_a)} incidents (Gi* needs at least 30)."
+    try:
+        gi = hotspots.gistar(inc_month_a, study_area=area_a)
+        inc = inc_month_a.copy()
+        inc["darkness"] = temporal.darkness(inc, tz=home.settings.timezone)
+        ctx = {}
+        for kind in ("zac", "schools", "shops"):
+            g = home.store.read(kind)
+            ctx[kind] = to_analysis(g, crs) if len(g) else None
+        areas = home.store.read("areas")
+        areas = areas[areas["level"] != "commune"] if "level" in areas.columns else areas
+        ctx["areas"] = to_analysis(areas, crs) if len(areas) else None
+        ha = hotspots.hotspot_areas(gi, inc, **ctx)
+    except (InputError, ParameterError) as e:
+        return None, None, e.message
+    return gi, ha, None
+
+
+def _hotspot_rows(ha, *, k, lang, taxonomy, L, zac=None) -> list[dict]:
+    if ha is None or not len(ha):
+        return []
+    table = ha
+    if zac is not None:
+        table = ha[ha["zac"].astype(str).str.split("; ").apply(lambda names: zac in names)]
+    shown = suppress_counts(table, ["n"], k=k) if k else table
+    rows = []
+    for _, r in shown.iterrows():
+        top = str(r["top_category"] or "")
+        if k and top in taxonomy.sensitive:
+            top = ""
+        rows.append({
+            "number": int(r["number"]), "hotspot_id": r["hotspot_id"], "n": _fmt_count(r["n"], k),
+            "area_km2": f"{float(r['area_km2']):.2f}",
+            "night_share": "—" if pd.isna(r["night_share"]) else f"{100 * float(r['night_share']):.0f} %",
+            "zac": r["zac"] or "", "areas": r["areas"] or "",
+            "top_category": taxonomy[top].label(lang) if top in taxonomy else top,
+        })
+    return rows
+
+
+def _emerging(home, inc_a, *, area_a, k, lang, L, zac_geom=None):
+    from layers.spacetime import emerging_hotspots
+
+    months = local_months(inc_a, tz=home.settings.timezone)
+    if months.nunique() < 4:
+        return None, f"{months.nunique()} months of data (at least 4 needed)."
+    try:
+        cells = emerging_hotspots(inc_a, period="month", tz=home.settings.timezone, study_area=area_a)
+    except (InputError, ParameterError) as e:
+        return None, e.message
+    summ = emerging_summary(cells, k=k)
+    table = summ["cells"]
+    if zac_geom is not None:
+        table = table[table.intersects(zac_geom).to_numpy()]
+        cnt = cells[cells.intersects(zac_geom).to_numpy()]["category"].astype(str).value_counts()
+        summ["counts"] = summ["counts"][summ["counts"]["category"].isin(cnt.index)].assign(
+            cells=lambda d: [int(cnt[c]) for c in d["category"]])
+    summ["table"] = table
+    summ["rows"] = [
+        {"cell_id": str(r["cell_id"]), "category": emerging_label(r["category"], lang),
+         "n": _fmt_count(r["n"], None), "n_last": _fmt_count(r["n_last"] if not k or not 0 < r["n_last"] < k else None, k),
+         "trend_z": "—" if pd.isna(r["trend_z"]) else f"{r['trend_z']:+.1f}"}
+        for _, r in table[table["emerging"]].head(25).iterrows()
+    ]
+    summ["count_rows"] = [{"category": emerging_label(c, lang), "cells": int(n)}
+                          for c, n in zip(summ["counts"]["category"], summ["counts"]["cells"])
+                          if c != "no pattern detected"]
+    summ["all"] = cells
+    return summ, None
+
+
+def _reviews(home, month: pd.Period, ha, *, zac=None) -> dict:
+    """Status changes recorded during the month, hotspots waiting, actions decided."""
+    out = {"available": False, "changed": [], "waiting": [], "decided": []}
+    if not home.app_db.exists():
+        return out
+    try:
+        from geo_app.db import DEFAULT_STATUS, AppDB
+    except ImportError:
+        return out
+    db = AppDB(home.app_db)
+    try:
+        reviews = db.reviews()
+    except Exception:  # noqa: BLE001 - an app.db without review tables
+        return out
+    out["available"] = True
+    tz = home.settings.timezone
+    start = pd.Timestamp(month.start_time).tz_localize(tz).tz_convert("UTC")
+    end = pd.Timestamp((month + 1).start_time).tz_localize(tz).tz_convert("UTC")
+    month_ids = [] if ha is None else list(ha["hotspot_id"].astype(str))
+    in_zac = None
+    if zac is not None and ha is not None:
+        in_zac = set(ha[ha["zac"].astype(str).str.contains(zac, regex=False)]["hotspot_id"].astype(str))
+    for hid in sorted(reviews):
+        if in_zac is not None and hid not in in_zac:
+            continue
+        for h in db.history(hid):
+            at = pd.Timestamp(h["at"])
+            at = at.tz_localize("UTC") if at.tzinfo is None else at.tz_convert("UTC")
+            if h["field"] == "status" and start <= at < end:
+                row = {"hotspot_id": hid, "old": h["old"], "new": h["new"], "by": h["user"],
+                       "when": at.tz_convert(tz).strftime("%Y-%m-%d")}
+                out["changed"].append(row)
+                if h["new"] == DECIDED:
+                    out["decided"].append(row)
+    ids = month_ids if in_zac is None else [i for i in month_ids if i in in_zac]
+    for hid in ids:
+        status = reviews.get(hid, {}).get("status", DEFAULT_STATUS)
+        if status in WAITING:
+            out["waiting"].append({"hotspot_id": hid, "status": status})
+    for hid, r in sorted(reviews.items()):
+        if hid not in ids and r["status"] in WAITING and (in_zac is None or hid in in_zac):
+            out["waiting"].append({"hotspot_id": hid, "status": r["status"]})
+    return out
+
+
+def _proposals(home, inc_month_a, gi, *, crs, taxonomy) -> tuple[list[dict], str | None]:
+    """CCTV and lighting proposals for the month's data, if ``layers.recommend`` offers them."""
+    try:
+        from layers import recommend
+    except ImportError as e:
+        return [], str(e)
+    fn_cctv = getattr(recommend, "cctv_proposals", None) or getattr(recommend, "propose_cctv", None)
+    fn_light = getattr(recommend, "lighting_proposals", None) or getattr(recommend, "propose_lighting", None)
+    if fn_cctv is None and fn_light is None:
+        return [], "layers.recommend has no CCTV or lighting proposal function yet"
+    return [], "layers.recommend's proposal functions are not wired into the report yet"
+
+
+def _batches(home, L) -> list[dict]:
+    rows = []
+    for b in home.store.batches():
+        rows.append({"kind": b.kind, "file": b.file_name, "date": str(b.created)[:10], "user": b.user,
+                     "rows": f"{b.n_stored:,}".replace(",", "\u202f"),
+                     "simulated": L["yes"] if b.simulated else L["no"]})
+    return rows
+
+
+# ----------------------------------------------------------------------------- the report
+
+
+def build_report(
+    home,
+    *,
+    month,
+    zac: str | None = None,
+    lang: str = "fr",
+    audience: str = "partners",
+    zac_pages: bool = True,
+    images: bool = True,
+) -> dict:
+    """Everything the monthly report shows, for ``month`` (``YYYY-MM``).
+
+    Parameters
+    ----------
+    home : geo_app.config.Home
+        The deployment (store, settings, taxonomy, app.db).
+    month : str or Period
+        The report month, ``YYYY-MM``.
+    zac : str, optional
+        A ZAC name: figures, profiles and tables are cut to it and only its page is produced.
+    lang : {"fr", "en"}
+    audience : {"partners", "police"}
+        ``partners``: aggregated, no point, no count from 1 to k-1 (``settings.k_anonymity``).
+    zac_pages : bool
+        Produce the per-ZAC pages.
+    images : bool
+        Draw charts and maps (``False``: data only, for tests and the API).
+
+    Returns
+    -------
+    dict
+        ``meta`` (month, title, audience, lang, k, zac, generated, timings), ``L`` (labels),
+        ``figures`` (raw ``layers.report.monthly_figures`` of the scope), ``tables`` (what is
+        shown: ``figures``, ``hotspots``, ``emerging``, ``reviews``, ``zacs``…), ``images``
+        (data: URIs), ``methods`` and ``data`` (the frames behind the maps, in the analysis
+        CRS: ``gistar``, ``hotspots``, ``emerging``, ``grid`` or ``points``).
+
+    Raises
+    ------
+    InputError
+        No incident at all in the month (the message gives the months the store holds).
+    ParameterError
+        Bad month, language, audience or ZAC, naming the field.
+    """
+    from layers.crs import to_analysis
+    from layers.privacy import DEFAULT_CELL_SIZE, aggregate_to_grid, drop_sensitive
+
+    t0 = time.perf_counter()
+    p = parse_month(month)
+    _check_choice(lang, LANGS, "lang")
+    _check_choice(audience, AUDIENCES, "audience")
+    zac = check_zac(home, zac)
+    L = labels(lang)
+    settings, taxonomy = home.settings, home.taxonomy
+    tz, crs = settings.timezone, settings.analysis_crs
+    k = int(settings.k_anonymity) if audience == "partners" else None
+
+    inc = _read_incidents(home, p, EMERGING_MONTHS)
+    months = local_months(inc, tz=tz) if len(inc) else pd.Series([], dtype="period[M]")
+    in_month = (months == p).to_numpy()
+    if not in_month.any():
+        allm = local_months(home.store.read("incidents", columns=["occurred_from", "category"]), tz=tz)
+        span = f"from {allm.min()} to {allm.max()}" if len(allm) else "none at all"
+        raise InputError(f"no incident is recorded in {p} (the store holds incidents {span}): "
+                         "choose a month with data.")
+    zlayer = _zac_layer(home)
+    zlayer_a = to_analysis(zlayer, crs) if len(zlayer) else zlayer
+    zac_geom = zlayer_a[zlayer_a["name"] == zac].geometry.union_all() if zac else None
+    area = _study_area(home)
+    area_a = to_analysis(area, crs) if area is not None else None
+
+    inc_a = to_analysis(inc, crs)
+    spatial = drop_sensitive(inc_a, taxonomy=taxonomy) if audience == "partners" else inc_a
+    sp_month = (local_months(spatial, tz=tz) == p).to_numpy()
+    scope_inc = inc_a if zac_geom is None else inc_a[inc_a.intersects(zac_geom).to_numpy()]
+    scope_month = scope_inc[(local_months(scope_inc, tz=tz) == p).to_numpy()] if len(scope_inc) else scope_inc
+
+    # 1. key figures (every category: group totals are aggregates, suppressed for partners)
+    fig = monthly_figures(scope_inc, month=p, tz=tz, taxonomy=taxonomy)
+    timings = {}
+    tables = {"figures": _figures_section(fig, taxonomy=taxonomy, lang=lang, k=k, L=L)}
+    n_sim = int(scope_month["simulated"].fillna(False).astype(bool).sum()) if "simulated" in scope_month else 0
+
+    # 2. hotspots of the month (city-wide Gi*; cut to the ZAC when one is asked)
+    t = time.perf_counter()
+    gi, ha, hs_reason = _hotspots(home, spatial[sp_month], area_a=area_a, crs=crs)
+    tables["hotspots"] = _hotspot_rows(ha, k=k, lang=lang, taxonomy=taxonomy, L=L, zac=zac)
+    tables["hotspots_reason"] = hs_reason
+    timings["hotspots_s"] = round(time.perf_counter() - t, 2)
+
+    # 3. emerging trends over the last 24 months
+    t = time.perf_counter()
+    em, em_reason = _emerging(home, spatial, area_a=area_a, k=k, lang=lang, L=L, zac_geom=zac_geom)
+    tables["emerging"] = em
+    tables["emerging_reason"] = em_reason
+    timings["emerging_s"] = round(time.perf_counter() - t, 2)
+
+    # 4. reviews
+    tables["reviews"] = _reviews(home, p, ha, zac=zac)
+
+    # 5. time profiles of the scope's month
+    t = time.perf_counter()
+    prof = time_profiles(scope_month, tz=tz)
+    dk = prof["darkness"]
+    tables["time"] = {
+        "darkness": [{"label": L[c], "n": _fmt_count(dk[c] if not k or not 0 < dk[c] < k else None, k),
+                      "share": f"{100 * dk[c] / max(sum(dk.values()), 1):.0f} %"} for c in ("day", "twilight", "night")],
+        "unclassified": prof["unclassified"],
+        "night_share": None if prof["night_share"] is None else f"{100 * prof['night_share']:.0f} %",
+    }
+    timings["time_s"] = round(time.perf_counter() - t, 2)
+
+    # 6. proposals
+    props, props_reason = _proposals(home, spatial[sp_month], gi, crs=crs, taxonomy=taxonomy)
+    tables["proposals"] = props
+    tables["proposals_reason"] = props_reason
+
+    # what the maps may show
+    month_spatial = spatial[sp_month]
+    data = {"gistar": gi, "hotspots": ha, "emerging": None if em is None else em["table"]}
+    if audience == "partners":
+        data["grid"] = aggregate_to_grid(month_spatial, cell_size=DEFAULT_CELL_SIZE, crs=crs, k=k)
+        if gi is not None:
+            data["gistar"] = gi[gi["n"].to_numpy() >= k]
+        _points_free(data.values())
+    else:
+        data["points"] = inc_a[in_month]
+
+    # 7. per-ZAC pages
+    zac_rows = []
+    if zac_pages and len(zlayer_a):
+        month_inc = inc_a[in_month]
+        joined = gpd.sjoin(month_inc[["geometry"]], zlayer_a[["name", "geometry"]], how="inner",
+                           predicate="intersects")
+        present = joined["name"].value_counts()
+        names = [zac] if zac else [n for n in sorted(present.index) if present[n] > 0]
+        joined_all = gpd.sjoin(inc_a[["geometry"]], zlayer_a[["name", "geometry"]], how="inner",
+                               predicate="intersects")
+        for name in names:
+            idx = joined_all.index[joined_all["name"] == name].unique()
+            sub = inc_a.loc[idx]
+            zf = monthly_figures(sub, month=p, tz=tz, taxonomy=taxonomy)
+            sub_month = sub[(local_months(sub, tz=tz) == p).to_numpy()] if len(sub) else sub
+            zprof = time_profiles(sub_month, tz=tz) if len(sub_month) else None
+            zac_rows.append({
+                "name": name,
+                "figures": _figures_section(zf, taxonomy=taxonomy, lang=lang, k=k, L=L),
+                "raw": zf,
+                "night_share": None if zprof is None or zprof["night_share"] is None
+                else f"{100 * zprof['night_share']:.0f} %",
+                "hotspots": _hotspot_rows(ha, k=k, lang=lang, taxonomy=taxonomy, L=L, zac=name),
+                "geometry": zlayer_a[zlayer_a["name"] == name].geometry.union_all(),
+            })
+    tables["zacs"] = zac_rows
+
+    # methods
+    gmeta = gi.attrs.get("vigie", {}) if gi is not None else {}
+    emeta = em["all"].attrs.get("vigie", {}) if em is not None else {}
+    neigh = gmeta.get("neighbourhood", "queen")
+    methods = {
+        "figures": L["m_figures"].format(tz=tz, rule=fig["rule"]),
+        "hotspots": L["m_hotspots"].format(cell=_num(gmeta.get("cell_size")),
+                                           neigh=("queen" if neigh == "queen" else f"{neigh:.0f} m")),
+        "emerging": L["m_emerging"].format(periods=len(emeta.get("periods", [])), cell=_num(emeta.get("cell_size"))),
+        "time": L["m_time"],
+        "privacy": (L["m_privacy_partners"].format(cell=_num(DEFAULT_CELL_SIZE), k=k, k_1=k - 1) if k
+                    else L["m_privacy_police"]),
+        "parameters": {
+            "Gi* cell size (m)": _num(gmeta.get("cell_size")),
+            "Gi* cell size automatic": gmeta.get("cell_size_auto"),
+            "Gi* neighbourhood": neigh,
+            "Gi* multiple-testing correction": gmeta.get("correction", "Benjamini-Hochberg"),
+            "hot cells": "bin >= 2 (95 %)",
+            "emerging cube": f"{len(emeta.get('periods', []))} x month, cell {_num(emeta.get('cell_size'))} m",
+            "emerging confidence": emeta.get("confidence"),
+            "test": f"binomial (exact, conditional), alpha = {fig['alpha']}, min total = {fig['min_total']}",
+            "k (small counts)": k if k else "—",
+            "time zone": tz,
+            "analysis CRS": f"EPSG:{crs}",
+        },
+        "batches": _batches(home, L),
+    }
+    n_sim_all = int(inc["simulated"].fillna(False).astype(bool).sum()) if "simulated" in inc else 0
+    methods["simulated"] = (L["sim_yes"].format(n_sim=f"{n_sim_all:,}", n_all=f"{len(inc):,}")
+                            if n_sim_all else L["sim_no"])
+
+    meta = {
+        "month": str(p), "month_title": month_title(p, lang), "previous_title": month_title(p - 1, lang),
+        "year_title": month_title(p - 12, lang), "audience": audience, "lang": lang, "k": k,
+        "k_1": (k - 1) if k else None, "zac": zac, "n_month": int(len(scope_month)),
+        "n_simulated": n_sim,
+        "generated": datetime.now(timezone.utc).astimezone(settings.tz).strftime("%Y-%m-%d %H:%M"),
+        "timings": timings,
+    }
+    report = {"meta": meta, "L": L, "figures": fig, "tables": tables, "methods": methods, "data": data,
+              "images": {}, "profile": prof, "study_area": area_a, "zac_layer": zlayer_a,
+              "zac_geometry": zac_geom}
+    if images:
+        from geo_app.report import charts, maps
+
+        t = time.perf_counter()
+        report["images"] = {
+            "groups": charts.groups_chart(fig, lang=lang, k=k, L=L),
+            "heatmap": charts.heatmap(prof, L=L, k=k),
+            "darkness": charts.darkness_chart(prof, L=L),
+            "hotspots": maps.hotspot_map(report),
+            "emerging": maps.emerging_map(report) if em is not None else None,
+        }
+        for z in zac_rows:
+            z["map"] = maps.zac_map(report, z["geometry"])
+        timings["images_s"] = round(time.perf_counter() - t, 2)
+    for z in zac_rows:
+        z.pop("geometry", None)
+    timings["total_s"] = round(time.perf_counter() - t0, 2)
+    return report
+
+
+def _num(v) -> str:
+    if v is None:
+        return "—"
+    return f"{float(v):.0f}"
+
+
+def to_json_summary(report: dict) -> str:
+    """The shown tables as JSON (no geometry): what the web page's ``?format=json`` answers."""
+    t = report["tables"]
+    out = {"meta": report["meta"], "figures": t["figures"], "hotspots": t["hotspots"],
+           "reviews": t["reviews"], "time": t["time"],
+           "zacs": [{"name": z["name"], "figures": z["figures"], "hotspots": z["hotspots"]} for z in t["zacs"]]}
+    return json.dumps(out, ensure_ascii=False, default=str)
