@@ -416,10 +416,12 @@ def check_dates(log: ProblemLog, start: pd.Series, end: pd.Series | None, *, now
         )
 
 
-def flag_exact_duplicates(log: ProblemLog, frame: pd.DataFrame, *, candidates=None) -> None:
+def flag_exact_duplicates(log: ProblemLog, frame: pd.DataFrame, *, candidates=None,
+                          place: pd.DataFrame | None = None) -> None:
     """Drop rows identical to an earlier row in every column of ``frame`` (with a warning).
 
-    ``frame`` holds the source attributes and a geometry key (coordinates or WKB). The first
+    ``frame`` holds the source attributes and a geometry key (coordinates or WKB); ``place``,
+    if given, is that geometry key alone (a fast pre-filter). The first
     copy is kept; the others are dropped with a warning naming it. Exact duplicates are common
     in real extracts (SFPD's 2012 files hold hundreds), so they do not reject the file.
     Rejected rows, and rows outside ``candidates`` (a mask; e.g. incidents without an
@@ -428,6 +430,11 @@ def flag_exact_duplicates(log: ProblemLog, frame: pd.DataFrame, *, candidates=No
     if len(frame) == 0:
         return
     eligible = ~log.bad if candidates is None else (~log.bad & np.asarray(candidates, dtype=bool))
+    if place is not None and eligible.any():
+        # cheap pre-filter: only rows sharing their location with another row can be duplicates
+        shared = np.zeros(len(log), dtype=bool)
+        shared[eligible] = place[eligible].duplicated(keep=False).to_numpy()
+        eligible &= shared
     sub = frame[eligible]
     dup = sub.duplicated(keep="first").to_numpy()
     if not dup.any():
