@@ -37,8 +37,8 @@ Two paths, measured in ``bench/bench_store.py``:
   occurred_from as int64 ns, category codes) in tens of milliseconds. Best for a server.
 
 A filtered read takes the pushdown path while the columns are not loaded, the first time it
-sees a version; the second read of the same version (or an unfiltered read, or ``warm()``)
-loads them. ``cache=False`` always pushes down. In both paths
+sees a version; the second filtered read of the same version (or ``warm()``) loads them.
+Unfiltered reads never load them. ``cache=False`` always pushes down. In both paths
 ``layers.filters.apply_filters`` gives the exact semantics and the hour / weekday / ZAC filters,
 so both return the same rows (the test suite runs on both).
 """
@@ -255,13 +255,16 @@ class GeoPackageStore(Store):
         return out.reset_index(drop=True)
 
     def _use_cache(self, kind: str, filters: Filters | None) -> bool:
-        """Serve from memory when the columns are loaded, when the whole layer is read anyway,
-        or from the second read of the same version on (a one-shot command's single filtered
-        read goes through GDAL, faster than loading everything)."""
+        """Serve from memory when the columns are loaded, or from the second filtered read of
+        the same version on. A one-shot command's single filtered read goes through GDAL
+        (faster than loading everything), and unfiltered reads never fill the cache (a caller
+        reading whole layers, such as the web services, keeps its own copy)."""
         version = self.version
         c = self._columns.get(kind)
-        if (c is not None and c.version == version) or filters is None:
+        if c is not None and c.version == version:
             return True
+        if filters is None:
+            return False
         if self._seen.get(kind) == version:
             return True
         self._seen[kind] = version
