@@ -441,6 +441,7 @@ def _binary(i, j, n) -> sparse.csr_matrix:
     m = sparse.csr_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
     m.data[:] = 1.0  # duplicates summed by the constructor: back to binary
     m.sort_indices()
+    m._vigie_binary = True  # lets layers.hotspots skip re-checking that every weight is 1
     return m
 
 
@@ -449,7 +450,7 @@ def _lattice_neighbours(grid: gpd.GeoDataFrame, shape: str) -> sparse.csr_matrix
     row = grid["row"].to_numpy(dtype=np.int64)
     n = len(col)
     if n == 0:
-        return sparse.csr_matrix((0, 0))
+        return _binary(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0)
     cmin, rmin = col.min(), row.min()
     ncols, nrows = col.max() - cmin + 3, row.max() - rmin + 3  # one cell of padding each side
     lookup = np.full(ncols * nrows, -1, dtype=np.int64)

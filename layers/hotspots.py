@@ -1,7 +1,10 @@
 """Hotspot statistics on a grid: counts, KDE, Gi* with FDR, local Moran, scale, hotspot areas.
 
-Every function takes incidents (a GeoDataFrame of points in a metric CRS, e.g. from
-``layers.crs.to_analysis``) and keyword-only options, and returns a GeoDataFrame of grid cells
+Every function takes incidents (a GeoDataFrame of points) and keyword-only options. The
+incidents may be in any CRS when a grid or a study area in metres is given: only their
+coordinate arrays are transformed to the grid's CRS (pyproj), which is much faster than
+reprojecting a million geometries; without a grid or study area they must already be in a
+metric CRS (``layers.crs.to_analysis``). Each function and returns a GeoDataFrame of grid cells
 (from ``layers.grid.make_grid``) with documented columns. Automatic choices (cell size,
 bandwidth, distance band) are returned in ``result.attrs["vigie"]``, never silently.
 
@@ -15,6 +18,7 @@ import hashlib
 import json
 import math
 import warnings
+from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -55,11 +59,6 @@ ALPHA_LEVELS = (0.01, 0.05, 0.10)
 def _check_points(incidents, *, name: str = "incidents") -> gpd.GeoDataFrame:
     if not isinstance(incidents, gpd.GeoDataFrame):
         raise InputError(f"The {name} must be a GeoDataFrame of points, got {type(incidents).__name__}.")
-    if incidents.crs is not None and not incidents.crs.is_projected:
-        raise InputError(
-            f"The {name} are in {incidents.crs.to_string()}, a geographic CRS (degrees): reproject "
-            "them to the analysis CRS in metres first (layers.crs.to_analysis)."
-        )
     values = np.asarray(incidents.geometry.values)  # the shapely objects (no pandas ufunc dispatch)
     if len(incidents):
         # vectorised shapely calls: pandas string Series of a million geometry types are slow
@@ -83,19 +82,44 @@ def _check_points(incidents, *, name: str = "incidents") -> gpd.GeoDataFrame:
     return incidents
 
 
-def _check_grid_crs(incidents: gpd.GeoDataFrame, grid: gpd.GeoDataFrame) -> None:
-    if incidents.crs is None or grid.crs is None:
-        return
-    if not incidents.crs.equals(grid.crs):
+def _check_metric(incidents: gpd.GeoDataFrame, *, name: str = "incidents") -> None:
+    """The incidents' own coordinates are used as metres (no grid or study area given)."""
+    if incidents.crs is not None and not incidents.crs.is_projected:
         raise InputError(
-            f"The incidents are in {incidents.crs.to_string()} and the grid in "
-            f"{grid.crs.to_string()}: reproject one to the other (layers.crs.to_analysis)."
+            f"The {name} are in {incidents.crs.to_string()}, a geographic CRS (degrees): reproject "
+            "them to the analysis CRS in metres first (layers.crs.to_analysis), or give a grid or "
+            "a study area in metres."
         )
 
 
-def _xy(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _check_grid_crs(incidents: gpd.GeoDataFrame, grid) -> None:
+    crs = getattr(grid, "crs", None)
+    if crs is not None and not crs.is_projected:
+        raise InputError(
+            f"The grid (or study area) is in {crs.to_string()}, a geographic CRS (degrees): "
+            "reproject it to the analysis CRS in metres first (layers.crs.to_analysis)."
+        )
+
+
+@lru_cache(maxsize=16)
+def _transformer(src, dst):
+    from pyproj import Transformer
+
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def _xy(gdf: gpd.GeoDataFrame, crs=None) -> tuple[np.ndarray, np.ndarray]:
+    """Point coordinates, transformed to ``crs`` when the frame is in another CRS.
+
+    Only the coordinate arrays are transformed (pyproj), not the geometries: a million stored
+    points in EPSG:4326 are counted on a Lambert-93 grid without building new geometries.
+    """
     coords = shapely.get_coordinates(np.asarray(gdf.geometry.values))
-    return coords[:, 0], coords[:, 1]
+    x, y = coords[:, 0], coords[:, 1]
+    if crs is not None and gdf.crs is not None and not gdf.crs.equals(crs) and len(x):
+        x, y = _transformer(gdf.crs, crs).transform(x, y)
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    return x, y
 
 
 def _weights_array(incidents: gpd.GeoDataFrame, weights) -> np.ndarray | None:
@@ -142,6 +166,7 @@ def _grid_for(incidents, *, grid, cell_size, shape, study_area, origin=None) -> 
     if study_area is None:
         if len(incidents) == 0:
             raise InputError("There are no incidents (after filtering) and no study area to draw a grid on.")
+        _check_metric(incidents)
         # the incidents' bounding box, padded by a millimetre so that points on its upper or
         # right edge fall inside a cell (cells are closed on their lower-left sides)
         minx, miny, maxx, maxy = incidents.total_bounds
@@ -150,7 +175,7 @@ def _grid_for(incidents, *, grid, cell_size, shape, study_area, origin=None) -> 
     else:
         study = study_area
         if isinstance(study, (gpd.GeoDataFrame, gpd.GeoSeries)):
-            _check_grid_crs(incidents, study if isinstance(study, gpd.GeoDataFrame) else study.to_frame())
+            _check_grid_crs(incidents, study)
     return make_grid(study, cell_size=cell_size, shape=shape, origin=origin)
 
 
@@ -177,7 +202,7 @@ def count_incidents(
     Parameters
     ----------
     incidents : GeoDataFrame
-        Points in the grid's (metric) CRS.
+        Points, in the grid's CRS or any other (their coordinates are transformed).
     grid : GeoDataFrame
         Cells with ``cell_id`` (``layers.grid.make_grid``).
     weights : str or array-like, optional
@@ -213,7 +238,7 @@ def count_incidents(
 def _count(incidents: gpd.GeoDataFrame, grid: gpd.GeoDataFrame, weights) -> gpd.GeoDataFrame:
     """``count_incidents`` without the checks (callers have made them)."""
     w = _weights_array(incidents, weights)
-    x, y = _xy(incidents)
+    x, y = _xy(incidents, grid.crs)
     idx = cell_index(grid, x, y)
     inside = idx >= 0
     if w is None:
@@ -229,6 +254,20 @@ def _count(incidents: gpd.GeoDataFrame, grid: gpd.GeoDataFrame, weights) -> gpd.
 # ------------------------------------------------------------------------- array primitives
 
 
+def _binary_csr(w) -> sparse.csr_matrix:
+    """``w`` as a CSR matrix of ones (every stored non-zero weight counts 1, as esda's
+    ``transform="B"``). Matrices from ``layers.grid.neighbours`` are used as they are."""
+    if getattr(w, "_vigie_binary", False):
+        return w
+    if not sparse.issparse(w):
+        w = sparse.csr_matrix(np.asarray(w, dtype=float))
+    w = sparse.csr_matrix(w, dtype=float, copy=True)
+    w.eliminate_zeros()
+    w.data[:] = 1.0
+    w.sort_indices()
+    return w
+
+
 def gistar_z(y, w) -> tuple[np.ndarray, np.ndarray]:
     """Getis-Ord Gi* z-scores and two-sided p-values, on arrays.
 
@@ -237,7 +276,8 @@ def gistar_z(y, w) -> tuple[np.ndarray, np.ndarray]:
     y : array-like of float, shape (n,)
         Value per cell (incident counts, possibly weighted).
     w : scipy.sparse matrix, shape (n, n)
-        Binary weights including each cell itself (``layers.grid.neighbours``).
+        Binary weights including each cell itself (``layers.grid.neighbours``); any other
+        stored non-zero weight counts as 1 (esda's ``transform="B"``).
 
     Returns
     -------
@@ -265,9 +305,7 @@ def gistar_z(y, w) -> tuple[np.ndarray, np.ndarray]:
     issues and an application. Geographical Analysis 27(4), 286-306.
     """
     y = np.asarray(y, dtype=float).ravel()
-    if not sparse.issparse(w):
-        w = sparse.csr_matrix(np.asarray(w, dtype=float))
-    w = w.tocsr()
+    w = _binary_csr(w)
     n = len(y)
     if w.shape != (n, n):
         raise ParameterError(f"the weights are {w.shape[0]}x{w.shape[1]} but there are {n} values.", "w")
@@ -275,7 +313,7 @@ def gistar_z(y, w) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(n), np.ones(n)
     xbar = y.mean()
     s2 = (y * y).mean() - xbar * xbar
-    wi = np.asarray(w.sum(axis=1)).ravel()
+    wi = np.diff(w.indptr).astype(float)  # binary: W_i = number of neighbours (self included)
     lag = w @ y
     with np.errstate(divide="ignore", invalid="ignore"):
         den = np.sqrt(max(s2, 0.0)) * np.sqrt((n * wi - wi * wi) / (n - 1))
@@ -473,8 +511,13 @@ def silverman_bandwidth(incidents: gpd.GeoDataFrame, *, weights=None) -> float:
     Hall. ArcGIS Pro, "How Kernel Density works" (default search radius).
     """
     incidents = _check_points(incidents)
-    w = _weights_array(incidents, weights)
+    _check_metric(incidents)
     x, y = _xy(incidents)
+    return _silverman(x, y, _weights_array(incidents, weights))
+
+
+def _silverman(x: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> float:
+    weights = w
     if w is None:
         w = np.ones(len(x))
     n = float(w.sum())
@@ -652,7 +695,8 @@ def kde(
     counts = _count(incidents, grid, weights)
     auto = bandwidth is None
     if auto:
-        h = silverman_bandwidth(incidents, weights=weights)
+        x, y = _xy(incidents, grid.crs)
+        h = _silverman(x, y, _weights_array(incidents, weights))
     else:
         try:
             h = float(bandwidth)
@@ -662,7 +706,7 @@ def kde(
             raise ParameterError(f"bandwidth must be a positive number of metres, got {bandwidth!r}.", "bandwidth")
     years = _years(period)
     w = _weights_array(incidents, weights)
-    x, y = _xy(incidents)
+    x, y = _xy(incidents, grid.crs)
     c = counts.geometry.centroid
     px, py = c.x.to_numpy(), c.y.to_numpy()
     cs = float(counts.attrs["vigie"].get("cell_size", h))
@@ -728,12 +772,20 @@ def dual_kde(
     """
     incidents = _check_points(incidents)
     reference = _check_points(reference, name="reference incidents")
-    _check_grid_crs(incidents, reference)
     if grid is None:
-        both = pd.concat([incidents.geometry, reference.geometry], ignore_index=True)
-        grid = _grid_for(gpd.GeoDataFrame(geometry=both, crs=reference.crs), grid=None,
+        if study_area is None:
+            _check_metric(incidents)
+            _check_metric(reference, name="reference incidents")
+        both = pd.concat([incidents.geometry, reference.geometry.to_crs(incidents.crs)
+                          if incidents.crs is not None and reference.crs is not None else reference.geometry],
+                         ignore_index=True)
+        grid = _grid_for(gpd.GeoDataFrame(geometry=both, crs=incidents.crs), grid=None,
                          cell_size=cell_size, shape=shape, study_area=study_area)
-    h = silverman_bandwidth(reference) if bandwidth is None else bandwidth
+    if bandwidth is None:
+        rx, ry = _xy(reference, grid.crs)
+        h = _silverman(rx, ry, None)
+    else:
+        h = bandwidth
     a = kde(incidents, grid=grid, bandwidth=h, kernel=kernel)
     b = kde(reference, grid=grid, bandwidth=h, kernel=kernel)
     out = grid.copy()
@@ -1043,7 +1095,7 @@ def choose_scale(
             return {"distance": bands[kb]["distance"], "method": "peak", "bands": bands,
                     "k": None, "n_incidents": N}
     k = int(min(30, max(3, round(0.05 * N))))
-    x, yy = _xy(incidents)
+    x, yy = _xy(incidents, grid.crs)
     dk, _ = cKDTree(np.column_stack([x, yy])).query(np.column_stack([x, yy]), k=k + 1)
     d = float(dk[:, k].mean())
     if not d > 0:
@@ -1154,7 +1206,6 @@ def hotspot_areas(
     if not isinstance(cells, gpd.GeoDataFrame) or not {"cell_id", "bin"} <= set(cells.columns):
         raise InputError("cells must be the result of gistar (columns 'cell_id' and 'bin').")
     incidents = _check_points(incidents)
-    _check_grid_crs(incidents, cells)
     hot = np.flatnonzero(cells["bin"].to_numpy() >= min_bin)
     hot_cells = cells.iloc[hot]
     hot_cells.attrs = cells.attrs
@@ -1167,7 +1218,7 @@ def hotspot_areas(
     w = neighbours(hot_cells)
     _, label = connected_components(w, directed=False)
     # incidents -> cell position in `cells` -> hotspot label
-    x, y = _xy(incidents)
+    x, y = _xy(incidents, cells.crs)
     pos = cell_index(cells, x, y)
     lab_of_cell = np.full(len(cells), -1)
     lab_of_cell[hot] = label
@@ -1281,7 +1332,6 @@ def change(
     """
     before = _check_points(before, name="incidents of the first period")
     after = _check_points(after, name="incidents of the second period")
-    _check_grid_crs(before, after)
     try:
         t1, t2 = (float(v) for v in durations)
     except (TypeError, ValueError):
@@ -1289,11 +1339,14 @@ def change(
     if not (t1 > 0 and t2 > 0):
         raise ParameterError("durations must be two positive numbers (T1, T2).", "durations")
     if grid is None:
-        both = gpd.GeoDataFrame(geometry=pd.concat([before.geometry, after.geometry], ignore_index=True),
-                                crs=before.crs)
+        if study_area is None:
+            _check_metric(before, name="incidents of the first period")
+            _check_metric(after, name="incidents of the second period")
+        later = after.geometry.to_crs(before.crs) if before.crs is not None and after.crs is not None else after.geometry
+        both = gpd.GeoDataFrame(geometry=pd.concat([before.geometry, later], ignore_index=True), crs=before.crs)
         grid = _grid_for(both, grid=None, cell_size=cell_size, shape=shape, study_area=study_area)
-    n1 = count_incidents(before, grid)["n"].to_numpy()
-    n2 = count_incidents(after, grid)["n"].to_numpy()
+    n1 = _count(before, grid, None)["n"].to_numpy()
+    n2 = _count(after, grid, None)["n"].to_numpy()
     m = n1 + n2
     p0 = t2 / (t1 + t2)
     lower = special.bdtr(n2, m, p0)  # P(X <= n2)
@@ -1369,6 +1422,7 @@ def sensitivity(
     ox, oy = meta["origin"]
     area = study_area
     if area is None:
+        _check_metric(incidents)
         minx, miny, maxx, maxy = incidents.total_bounds
         area = gpd.GeoSeries([shapely.box(minx, miny, maxx + 1e-3, maxy + 1e-3)], crs=incidents.crs)
     c = base.geometry.centroid

@@ -182,6 +182,18 @@ def test_automatic_choices_are_reported():
     assert auto.attrs["vigie"]["scale"]["method"] in ("peak", "knn")
 
 
+def test_incidents_in_another_crs_are_counted_on_the_metric_grid():
+    inc = clustered(2000)
+    grid = make_grid(gpd.GeoSeries([shapely.box(0, 0, 3000, 2000)], crs=2154), cell_size=100)
+    a = gistar(inc, grid=grid)
+    b = gistar(inc.to_crs(4326), grid=grid)  # coordinates transformed, not the geometries
+    assert a["n"].tolist() == b["n"].tolist()
+    assert np.allclose(a["z"], b["z"])
+    from layers.hotspots import hotspot_areas
+
+    assert hotspot_areas(a, inc)["hotspot_id"].tolist() == hotspot_areas(b, inc.to_crs(4326))["hotspot_id"].tolist()
+
+
 def test_input_not_mutated():
     inc = clustered(300)
     before = inc.copy()
@@ -203,11 +215,26 @@ def test_input_not_mutated():
                                  weights="nope"), ParameterError, "weights"),
         (lambda: count_incidents(points([(1, 1)]), make_grid(shapely.box(0, 0, 9, 9), cell_size=3),
                                  weights=[-1]), ParameterError, "non-negative"),
-        (lambda: gistar(points([(1, 1)]), grid=make_grid(gpd.GeoSeries([shapely.box(0, 0, 9, 9)], crs=3857),
-                                                           cell_size=3)), InputError, "reproject"),
+        (lambda: gistar(points([(1, 1)]).to_crs(4326), study_area=gpd.GeoSeries([shapely.box(0, 0, 9, 9)], crs=4326)),
+         InputError, "geographic CRS"),
         (lambda: gistar(points([(1, 1)]), distance="auto"), InputError, "at least 30 incidents"),
     ],
 )
 def test_bad_inputs(make, exc, text):
     with pytest.raises(exc, match=text):
         make()
+
+
+def test_non_binary_weights_count_as_binary_like_esda():
+    inc = clustered(1500)
+    grid = make_grid(shapely.box(0, 0, 3000, 2000), cell_size=150)
+    y = count_incidents(inc, grid)["n"].to_numpy()
+    w = neighbours(grid)
+    rs = sparse.diags(1 / np.asarray(w.sum(axis=1)).ravel()) @ w  # row-standardised
+    z_rs, _ = gistar_z(y, rs)
+    z_b, _ = gistar_z(y, w)
+    assert np.abs(z_rs - z_b).max() < 1e-12
+    assert np.abs(z_b - esda_zs(y, w)).max() < 1e-9
+    assert np.abs(gistar_z(y, w.toarray())[0] - z_b).max() < 1e-12  # dense input too
+    with pytest.raises(ParameterError, match="weights"):
+        gistar_z(y[:-1], w)

@@ -115,3 +115,12 @@ def test_bad_parameters(kwargs, exc, text):
 def test_identical_points_need_a_bandwidth():
     with pytest.raises(InputError, match="bandwidth"):
         kde(points([(10, 10)] * 5), cell_size=10)
+
+
+def test_incidents_in_wgs84_on_a_metric_grid():
+    xy = sample(1500)
+    grid = make_grid(gpd.GeoSeries([shapely.box(0, 0, 3000, 2000)], crs=2154), cell_size=100)
+    a = kde(points(xy), grid=grid)
+    b = kde(points(xy).to_crs(4326), grid=grid)
+    assert a.attrs["vigie"]["bandwidth"] == pytest.approx(b.attrs["vigie"]["bandwidth"], rel=1e-6)
+    assert np.allclose(a["kde"], b["kde"], rtol=1e-5, atol=1e-9 * a["kde"].max())
