@@ -36,11 +36,47 @@ instant of the next day, month or year (local time, stored in UTC); an exact tim
 refused unless ``date_format`` is given; one whose second part exceeds 12 (US month/day) is
 refused with the format to pass.
 
+Validation (``layers.validate``)
+--------------------------------
+Rows are rejected (``error``) for: missing, empty or wrong-type geometry (the message counts the
+types of a mixed file), an invalid polygon ``make_valid`` cannot turn into a polygon (one it can
+repair is kept with a warning), projected-looking, swapped, out-of-range or (0, 0) coordinates,
+points outside ``settings.territory`` (polygons: not intersecting it), an empty required field
+(or every field of ``one_of``), an unreadable incident date, a start in the future or before
+1900, an end before the start. An unreadable value of an optional field (a camera's
+``installed`` "inconnue", a ``range_m`` "loin") is a warning and left empty. Exact duplicates
+(every source column and the geometry identical) are dropped with a warning naming the first
+copy; incident rows without an identifier are never deduplicated (police.uk gives distinct
+anti-social-behaviour reports the same snapped point and month). Local times that happen twice
+when clocks go back take the first (summer-time) instant; times that do not exist when clocks
+go forward move forward.
+
 Writing
 -------
-``EXPORT_FORMATS`` is the one registry of export formats (geojson, gpkg, shp, csv, kml);
-``write_layers`` / ``write_layer`` write one or several layers with their provenance (see
-``ExportFormat`` and each writer for where the provenance goes).
+``EXPORT_FORMATS`` is the one registry of export formats; ``write_layers`` / ``write_layer``
+write one or several layers with their provenance:
+
+=======  ========  ===========  ================================================================
+format   file      layers       provenance, geometry, types
+=======  ========  ===========  ================================================================
+gpkg     .gpkg     several      table ``provenance`` (key, value) + each layer's description;
+                                polygons written as MultiPolygon; datetimes native (UTC)
+geojson  .geojson  one          top-level member ``"provenance"`` of the FeatureCollection;
+                                datetimes ISO 8601 ``…Z``
+shp      .zip      several      ``provenance.txt`` in the zip (with the field-name table);
+                                every sidecar + ``.prj`` + ``.cpg`` (UTF-8); DBF names of 10
+                                characters (``SHP_FIELD_NAMES``: occ_from, occ_to, src_label,
+                                ext_id, descr…); datetimes as ISO 8601 text; booleans as 0/1
+csv      .csv      one          sidecar ``NAME.provenance.json``; points as ``x``, ``y``
+                                columns (lon/lat in EPSG:4326), other geometries as ``wkt``
+                                (``geom_`` prefix if the layer already has such a column); text
+                                cells starting with = + - @ tab or CR prefixed with ``'``; CRLF
+kml      .kml      several      the Document's description; one folder per layer; always
+                                EPSG:4326; a ``name`` column becomes the placemark name
+=======  ========  ===========  ================================================================
+
+GeoJSON and CSV hold one layer: asking them for several raises ``ParameterError`` (export the
+layers one at a time, or use gpkg, shp or kml) rather than silently writing a zip.
 """
 
 from __future__ import annotations

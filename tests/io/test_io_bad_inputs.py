@@ -578,3 +578,28 @@ def test_original_police_uk_header_and_crs_member(tmp_path):
     z = read_layer(p, "zac", settings=ST)
     assert z.source_crs == "EPSG:2154" and z.ok
     assert z.data.geometry.iloc[0].bounds[0] == pytest.approx(3.87, abs=0.02)
+
+
+def test_plain_shapefile_with_and_without_prj(tmp_path):
+    _schools_l93().to_file(tmp_path / "ecoles.shp")
+    r = read_layer(tmp_path / "ecoles.shp", "schools", settings=ST)
+    assert r.source_crs == "EPSG:2154" and r.data["name"].tolist() == ["École A", "Collège B"]
+    (tmp_path / "ecoles.prj").unlink()
+    with pytest.raises(InputError, match=r"ecoles\.shp has no \.prj file.*--crs EPSG"):
+        read_layer(tmp_path / "ecoles.shp", "schools", settings=ST)
+    assert len(read_layer(tmp_path / "ecoles.shp", "schools", settings=ST, crs=2154).data) == 2
+    (tmp_path / "ecoles.dbf").unlink()
+    with pytest.raises(InputError, match=r"the shapefile's \.dbf file is missing"):
+        read_layer(tmp_path / "ecoles.shp", "schools", settings=ST, crs=2154)
+
+
+def test_bad_crs_option_and_unknown_kind(tmp_path):
+    from layers.errors import NotFound
+
+    p = _csv(tmp_path, "lon,lat,nom\n3.88,43.61,a\n")
+    with pytest.raises(ParameterError, match=r"--crs 'EPSG:99999' is not a known coordinate system"):
+        read_layer(p, "schools", settings=ST, crs="EPSG:99999")
+    with pytest.raises(NotFound, match=r"Unknown layer kind 'ecoles'"):
+        read_layer(p, "ecoles", settings=ST)
+    with pytest.raises(ParameterError, match=r"'nom' is not a field of layer kind 'schools'"):
+        read_layer(p, "schools", settings=ST, mapping={"nom": "nom"})
