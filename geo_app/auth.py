@@ -6,9 +6,10 @@ audit helper.
 reaches which endpoint) is ``geo_app.access``.
 
 Open mode: while the deployment has no account at all (a fresh ``geo-app init`` before the first
-``geo-app user add``), requests are served as a local ``admin`` called ``local`` and every page
-says so; as soon as one account exists every page but ``/login`` and static files requires a
-login. ``app.config["LOGIN_DISABLED"] = True`` (tests) keeps the open mode on.
+``geo-app user add``), requests *from this machine* (loopback addresses) are served as a local
+``admin`` called ``local`` and every page says so; other addresses must log in, which nobody
+can yet. As soon as one account exists every page but ``/login`` and static files requires a
+login. ``app.config["LOGIN_DISABLED"] = True`` keeps the open mode on for every client.
 """
 
 from __future__ import annotations
@@ -151,12 +152,22 @@ def current_account() -> Account:
     user = current_user
     if getattr(user, "is_authenticated", False) and isinstance(user, Account):
         acc = user
-    elif _open_mode():
+    elif _open_mode() and (current_app.config.get("LOGIN_DISABLED") or _loopback()):
         acc = LOCAL_ACCOUNT
     else:
         acc = ANONYMOUS
     g.vigie_account = acc
     return acc
+
+
+def _loopback() -> bool:
+    """Is the client on this machine? (open mode serves only local clients)"""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False
 
 
 def _client_ip() -> str:

@@ -449,3 +449,30 @@ def test_secure_cookies_when_configured(fresh):
                                base_url="https://localhost")
     assert "Secure" in r.headers["Set-Cookie"]
     assert "Strict-Transport-Security" in r.headers
+
+
+@pytest.mark.parametrize("target, landing", [("/hotspots", "/hotspots"), ("//evil.example/x", "/"),
+                                             ("https://evil.example/", "/"), ("/\\evil.example", "/")])
+def test_login_goes_back_only_inside_the_service(fresh, target, landing):
+    c = make_app(fresh).test_client()
+    r = c.post("/login", query_string={"next": target}, data={"username": "planner", "password": PASSWORD})
+    assert r.status_code == 302 and r.headers["Location"] == landing
+
+
+def test_logout_ends_the_session(fresh):
+    app = make_app(fresh)
+    c = login(app, "police")
+    assert c.get("/account").status_code == 200
+    assert c.post("/logout").status_code == 302
+    assert c.get("/account").status_code == 302
+    from geo_app.auth import get_db
+
+    assert get_db(app).audit_log(action="logout")[0]["user"] == "police"
+
+
+def test_open_mode_serves_only_this_machine(small_home):
+    c = make_app(small_home).test_client()
+    r = c.get("/hotspots", environ_base={"REMOTE_ADDR": "192.168.1.20"})
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    assert c.get("/api/layers", environ_base={"REMOTE_ADDR": "192.168.1.20"}).status_code == 401
+    assert c.get("/hotspots", environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
