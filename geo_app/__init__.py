@@ -55,6 +55,7 @@ BLUEPRINTS = [
     "geo_app.views.review",
     "geo_app.views.exports",
     "geo_app.views.admin",
+    "geo_app.views.reports",
 ]
 
 _INT_KEYS = {"POINTS_MIN_ZOOM", "POINTS_LIMIT", "GRID_CELLS", "API_DEFAULT_LIMIT", "API_MAX_LIMIT"}

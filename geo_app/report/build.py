@@ -143,6 +143,7 @@ def _figures_section(fig: dict, *, taxonomy, lang: str, k: int | None, L: dict) 
             "verdict_prev": _verdict(g["verdict_prev"], L), "verdict_year": _verdict(g["verdict_year"], L),
             "v_prev": g["verdict_prev"], "v_year": g["verdict_year"],
             "raw_n": None if hide else int(g["n"]),
+            "any": bool(g["n"] + g["n_prev"] + g["n_year"]),
         })
     t = fig["total"]
     total = {

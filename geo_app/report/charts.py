@@ -23,10 +23,10 @@ COLOURS = ("#b2182b", "#8c8c8c", "#d9d9d9")
 DPI = 130
 
 
-def png_uri(fig) -> str:
+def png_uri(fig, *, dpi: int = DPI) -> str:
     """Render a matplotlib figure to a ``data:image/png;base64,...`` URI and close it."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 

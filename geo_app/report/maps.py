@@ -149,7 +149,7 @@ def emerging_map(report: dict) -> str:
 
 def zac_map(report: dict, geom) -> str:
     """One ZAC: its perimeter, the incident layer and the hot cells around it."""
-    fig, ax = plt.subplots(figsize=(5.6, 5.6))
+    fig, ax = plt.subplots(figsize=(4.6, 4.6))
     extent = _extent(report, geom)
     legend: list = []
     _incident_layer(ax, report, legend)
@@ -158,4 +158,4 @@ def zac_map(report: dict, geom) -> str:
     _frame(ax, extent)
     if legend:
         ax.legend(handles=legend, fontsize=6, loc="upper right", framealpha=0.8)
-    return png_uri(fig)
+    return png_uri(fig, dpi=100)

@@ -1,0 +1,58 @@
+"""``geo-app report``: the monthly monitoring report as HTML or PDF."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from layers.errors import ParameterError
+from layers.report import parse_month
+
+from geo_app.cli import pass_home
+
+__all__ = ["COMMANDS", "report"]
+
+
+@click.command("report")
+@click.option("--month", "month", required=True, help="The month, YYYY-MM (e.g. 2025-10).")
+@click.option("--zac", default=None, help="Only this ZAC (its name as stored): figures and one ZAC page.")
+@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@click.option("--audience", type=click.Choice(["partners", "police"]), default="partners", show_default=True,
+              help="partners: aggregated, no point, counts under k hidden; police: points and every category.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="Output file: .html or .pdf.")
+@pass_home
+def report(home, month, zac, lang, audience, out):
+    """Write the monthly report (cellule de veille) of MONTH to --out (HTML or PDF).
+
+    Exit 2 for a bad option (month not YYYY-MM, unknown ZAC, output not .html/.pdf); exit 1 when
+    the store holds no incident in the month.
+    """
+    from geo_app.report import build_report, check_zac, write_report
+
+    p = parse_month(month, param="--month")
+    out_path = Path(out)
+    if out_path.suffix.lower() not in (".html", ".htm", ".pdf"):
+        raise ParameterError(f"--out must end with .html or .pdf, got '{out_path.name}'.", "--out")
+    if not out_path.resolve().parent.exists():
+        raise ParameterError(f"--out: the folder {out_path.resolve().parent} does not exist.", "--out")
+    check_zac(home, zac, param="--zac")
+    t0 = time.perf_counter()
+    rep = build_report(home, month=p, zac=zac, lang=lang, audience=audience)
+    t1 = time.perf_counter()
+    write_report(rep, out_path)
+    t2 = time.perf_counter()
+    meta = rep["meta"]
+    vigie = rep["methods"]["parameters"]
+    click.echo(f"report {meta['month']} ({audience}, {lang}{', ' + zac if zac else ''}): "
+               f"{meta['n_month']:,} incidents, {len(rep['tables']['hotspots'])} hotspots, "
+               f"{len(rep['tables']['zacs'])} ZAC pages")
+    click.echo(f"automatic choices: Gi* cell {vigie['Gi* cell size (m)']} m, neighbourhood "
+               f"{vigie['Gi* neighbourhood']}, {vigie['Gi* multiple-testing correction']}; "
+               f"emerging cube {vigie['emerging cube']}; k = {vigie['k (small counts)']}")
+    click.echo(f"wrote {out_path} (built in {t1 - t0:.1f} s, written in {t2 - t1:.1f} s)")
+
+
+COMMANDS = [report]
