@@ -135,7 +135,7 @@ def context_schools(
     local = inc["occurred_from"].dt.tz_convert(tzi)
     in_hours = (
         local.dt.hour.between(h0, h1 - 1).to_numpy()
-        & local.dt.weekday.isin(list(school_days)).to_numpy()
+        & local.dt.day_of_week.isin(list(school_days)).to_numpy()
         & ~_in_holidays(local, holidays)
     )
     near = cKDTree(_xy(inc)).query_ball_point(_xy(sch), r) if len(inc) else [[] for _ in range(len(sch))]
@@ -318,7 +318,6 @@ def zone_summary(
         "year_before": (e - pd.DateOffset(months=12 + m), e - pd.DateOffset(months=12)),
     }
     ii, zz = zn.sindex.query(inc.geometry.values, predicate="intersects")
-    t = local.to_numpy()[ii] if len(ii) else np.array([], dtype="datetime64[ns]")
     tt = pd.DatetimeIndex(local.iloc[ii]) if len(ii) else pd.DatetimeIndex([], tz=tzi)
     out = zn.copy()
     out["n_total"] = np.bincount(zz, minlength=len(zn))
@@ -326,8 +325,7 @@ def zone_summary(
     for name, (a, b) in periods.items():
         sel = (tt >= a) & (tt < b)
         out[f"n_{name}"] = np.bincount(zz[sel], minlength=len(zn))
-        days[name] = (b - a).total_seconds() / 86400
-    del t
+        days[name] = (b.tz_localize(None) - a.tz_localize(None)).days  # calendar days
 
     def test(n1, n2, d1, d2):
         p = np.full(len(n1), np.nan)
