@@ -11,9 +11,10 @@ Input: ``bench.gen.clustered_incidents(1_000_000, seed=SEED)`` over a 20 km x 20
   on 40,000 centres x 1M points would take hours, so it is timed on ``N_PEER_CENTRES`` random
   centres (among the cells above 1 % of the maximum, where the accuracy is checked) and its
   time is EXTRAPOLATED linearly to the 40,000 centres; target >= 1000x faster, within 1 %.
-- Pipeline: stored incidents (GeoPackage store, warm in-memory cache as in the web service;
-  the cold first read is printed too) -> analysis CRS -> grid -> Gi* -> hotspot polygons;
-  target <= 2 s.
+- Pipeline: stored incidents (GeoPackage store warmed as the web service does,
+  ``store.warm()``; the one-shot GDAL read and the warm-up are printed too) -> grid over the study area in EPSG:2154 -> Gi* ->
+  hotspot polygons; target <= 2 s. The stored EPSG:4326 points are passed as they are: the
+  hotspot functions transform their coordinate arrays to the grid's CRS.
 
 ``python -m bench hotspots`` runs it (a few minutes: most of it is the peers and the store import).
 """
@@ -133,28 +134,32 @@ def main() -> None:
                                                    n_stored=N, n_rejected=0))
         print(f"\npipeline: store import of {N:,} incidents {time.perf_counter() - t:.1f} s (not part of the pipeline)")
         t_cold, _ = timed(lambda: store.read("incidents", columns=["category"]))
+        # a server warms the store's in-memory columns once at start (GeoPackageStore.warm)
+        t_warm, _ = timed(lambda: store.warm() if hasattr(store, "warm") else None)
 
         def pipeline():
             stages = {}
             t = time.perf_counter()
             stored = store.read("incidents", columns=["category"])
             stages["read"] = time.perf_counter() - t
+            # the stored EPSG:4326 points go straight in: the grid is drawn over the study area
+            # in EPSG:2154 and only the coordinate arrays are transformed (pyproj)
             t = time.perf_counter()
-            pts = to_analysis(stored, 2154)
-            stages["reproject"] = time.perf_counter() - t
-            t = time.perf_counter()
-            cells = gistar(pts, cell_size=CELL, study_area=area)
+            cells = gistar(stored, cell_size=CELL, study_area=area)
             stages["grid+gistar"] = time.perf_counter() - t
             t = time.perf_counter()
-            hs = hotspot_areas(cells, pts)
+            hs = hotspot_areas(cells, stored)
             stages["areas"] = time.perf_counter() - t
             return stages, hs
 
         t_pipe, (stages, hs) = timed(pipeline, repeat=2)
+        t_proj, _ = timed(lambda: to_analysis(store.read("incidents", columns=["category"]), 2154))
         detail = ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
-        print(f"  cold first read of the store (GeoPackage -> memory cache): {t_cold:.2f} s")
+        print(f"  one-shot read through GDAL (a CLI command): {t_cold:.2f} s; server warm-up of the "
+              f"store's in-memory columns (once per store version): {t_warm:.2f} s")
         print(f"  warm pipeline read -> EPSG:2154 -> 40,000-cell Gi* -> {len(hs)} hotspot polygons: "
               f"{t_pipe:.2f} s ({detail}) (target <= 2 s) {'OK' if t_pipe <= 2 else 'MISSED'}")
+        print(f"  (for comparison, reading and reprojecting the 1M geometries with to_analysis alone: {t_proj:.2f} s)")
 
 
 if __name__ == "__main__":
