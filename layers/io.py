@@ -1644,8 +1644,7 @@ def write_layers(layers: dict[str, gpd.GeoDataFrame], path, fmt: str, *, crs=Non
     prov = _provenance(provenance, fmt=spec.name, crs=target, layers=out)
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    if p.exists():
-        p.unlink()
+    # written beside the target then moved over it: a failed export leaves any old file intact
     tmp = p.with_name(f".{p.name}.tmp{os.getpid()}{p.suffix}")
     try:
         spec.writer(out, tmp, prov)

@@ -259,3 +259,21 @@ def test_shapefile_export_read_back_by_read_layer(tmp_path, incidents):
     got = r.data.drop(columns="source_row")
     _same_geoms(got.geometry, incidents.geometry)
     _same_attrs(incidents, got, get_spec("incidents").column_names)
+
+
+def test_failed_export_leaves_the_old_file(tmp_path, incidents, monkeypatch):
+    import dataclasses
+
+    p = write_layer(incidents, tmp_path / "a.geojson", "geojson", name="incidents", provenance=PROV)
+    before = p.read_bytes()
+
+    def half_then_fail(layers, path, provenance):
+        Path(path).write_text('{"type": "FeatureCollection", "features": [')
+        raise OSError("disk full")
+
+    fmt = EXPORT_FORMATS["geojson"]
+    monkeypatch.setitem(EXPORT_FORMATS, "geojson", dataclasses.replace(fmt, writer=half_then_fail))
+    with pytest.raises(OSError, match="disk full"):
+        write_layer(incidents, p, "geojson", name="incidents", provenance=PROV)
+    assert p.read_bytes() == before
+    assert [f.name for f in tmp_path.iterdir()] == ["a.geojson"]
