@@ -161,7 +161,8 @@ def _figures_section(fig: dict, *, taxonomy, lang: str, k: int | None, L: dict) 
         if len(sens):
             agg = pd.DataFrame({"category": ["__sensitive__"], "group": [""], "sensitive": [True],
                                 "n": [int(sens["n"].sum())], "n_prev": [int(sens["n_prev"].sum())]})
-            cats = pd.concat([cats, agg], ignore_index=True)
+            cats = pd.concat([cats, agg], ignore_index=True).sort_values(
+                ["n", "category"], ascending=[False, True], kind="stable")
         cats = suppress_counts(cats, ["n", "n_prev"], k=k)
     top = []
     for _, c in cats.head(12).iterrows():
