@@ -156,9 +156,14 @@ def hotspots(home, method, shape, cell_size, bandwidth, kernel, distance, start,
     if len(incidents) == 0:
         raise InputError("no incidents match the filters: widen the period or the categories, or import incidents.")
     crs = settings.analysis_crs
-    inc = to_analysis(incidents, crs)
     area = study_area_of(store, settings.study_area)
-    area = to_analysis(area, inc.crs.to_epsg() if crs is None else crs) if area is not None else None
+    if area is not None:
+        # grid in the analysis CRS; the incidents stay in EPSG:4326 (their coordinates are
+        # transformed by layers.hotspots, faster than reprojecting every point geometry)
+        area = to_analysis(area, crs)
+        inc = incidents
+    else:
+        inc = to_analysis(incidents, crs)
     click.echo(f"{len(inc)} incidents read" + (f" ({json.dumps(filters.describe(), ensure_ascii=False)})"
                                                  if not filters.is_empty else ""))
     with warnings.catch_warnings(record=True) as caught:
@@ -177,9 +182,11 @@ def hotspots(home, method, shape, cell_size, bandwidth, kernel, distance, start,
             result = hs.lisa(inc, cell_size=cs, shape=shape, distance=dist, study_area=area,
                              permutations=permutations, seed=seed)
         if areas_flag:
+            cells_epsg = result.crs.to_epsg()
+
             def layer(kind):
                 g = store.read(kind)
-                return to_analysis(g, inc.crs.to_epsg()) if len(g) else None
+                return to_analysis(g, cells_epsg) if len(g) else None
 
             result = hs.hotspot_areas(result, inc, zac=layer("zac"), areas=layer("areas"),
                                       schools=layer("schools"), shops=layer("shops"))
