@@ -227,3 +227,25 @@ def test_export_of_an_empty_layer_writes_an_empty_file(home, tmp_path, capsys):
     code, text, _ = run(capsys, "export", "zac", "--format", "gpkg", "--out", out)
     assert code == 0 and "Exported 0 zac" in text
     assert len(pyogrio.read_dataframe(out, layer="zac")) == 0
+
+
+@pytest.mark.parametrize(
+    "name, text, needle",
+    [
+        ("lambert.geojson",
+         ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "Z"}, '
+         '"geometry": {"type": "Point", "coordinates": [770211.4, 6279610.6]}}]}'), "--crs 2154"),
+        ("empty.csv", "", "empty"),
+        ("header_only.csv", "lon,lat,date,category\n", "no"),
+    ],
+)
+def test_unusable_files_exit_1_and_leave_the_store_unchanged(loaded, tmp_path, capsys, name, text, needle):
+    f = tmp_path / name
+    f.write_text(text, encoding="utf-8")
+    store = loaded.store
+    v, batches = store.version, store.batches()
+    kind = "schools" if name.endswith("geojson") else "incidents"
+    code, _, err = run(capsys, "import", kind, f)
+    assert code == 1
+    assert needle in err
+    assert store.version == v and store.batches() == batches
