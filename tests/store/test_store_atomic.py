@@ -141,3 +141,17 @@ def test_readers_keep_working_during_an_import(base_store):
         child.kill()
     assert reads_during >= 3, f"too few reads during the import: {seen}"
     assert reader.count("incidents") == 301_000
+
+
+def test_the_store_is_a_plain_geopackage_gdal_reads(base_store):
+    import pyogrio
+
+    layers = dict(pyogrio.list_layers(base_store.path))
+    assert layers["incidents"] == "Point"
+    assert "vigie_batches" in layers  # registered as an attributes table (QGIS lists it)
+    info = pyogrio.read_info(base_store.path, layer="incidents")
+    assert info["crs"] == "EPSG:4326" and info["features"] == 1000
+    assert info["capabilities"]["fast_spatial_filter"]  # the R-tree is there
+    assert dict(zip(info["fields"], info["ogr_types"]))["occurred_from"] == "OFTDateTime"
+    batches = pyogrio.read_dataframe(base_store.path, layer="vigie_batches")
+    assert batches["id"].tolist() == ["base"]
