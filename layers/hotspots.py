@@ -4,7 +4,7 @@ Every function takes incidents (a GeoDataFrame of points) and keyword-only optio
 incidents may be in any CRS when a grid or a study area in metres is given: only their
 coordinate arrays are transformed to the grid's CRS (pyproj), which is much faster than
 reprojecting a million geometries; without a grid or study area they must already be in a
-metric CRS (``layers.crs.to_analysis``). Each function and returns a GeoDataFrame of grid cells
+metric CRS (``layers.crs.to_analysis``). Each function returns a GeoDataFrame of grid cells
 (from ``layers.grid.make_grid``) with documented columns. Automatic choices (cell size,
 bandwidth, distance band) are returned in ``result.attrs["vigie"]``, never silently.
 
@@ -37,6 +37,9 @@ __all__ = [
     "bh_adjust",
     "fdr_bins",
     "gistar",
+    "gistar_counts",
+    "count_xy",
+    "kde_xy",
     "silverman_bandwidth",
     "kde_at",
     "kde",
@@ -227,6 +230,10 @@ def count_incidents(
     -----
     Incidents are assigned arithmetically on grids made by ``make_grid`` (a point on an edge
     goes to the cell on its right / above), so a million points count in a fraction of a second.
+
+    References
+    ----------
+    Chainey, S. & Ratcliffe, J. (2005). GIS and Crime Mapping, ch. 6 (grid thematic maps).
     """
     incidents = _prepare(incidents, filters, tz, zac_layer)
     if not isinstance(grid, gpd.GeoDataFrame) or "cell_id" not in grid.columns:
@@ -237,8 +244,19 @@ def count_incidents(
 
 def _count(incidents: gpd.GeoDataFrame, grid: gpd.GeoDataFrame, weights) -> gpd.GeoDataFrame:
     """``count_incidents`` without the checks (callers have made them)."""
-    w = _weights_array(incidents, weights)
     x, y = _xy(incidents, grid.crs)
+    return count_xy(x, y, grid, weights=_weights_array(incidents, weights))
+
+
+def count_xy(x, y, grid: gpd.GeoDataFrame, *, weights=None) -> gpd.GeoDataFrame:
+    """``count_incidents`` on coordinate arrays already in the grid's CRS (metres).
+
+    The fast path for callers that keep incidents as NumPy columns (the web service reprojects
+    a store version once and filters with masks): no geometry is built or read. ``weights``: one
+    non-negative number per point, or None. Same output as ``count_incidents``.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    w = None if weights is None else np.asarray(weights, dtype=float)
     idx = cell_index(grid, x, y)
     inside = idx >= 0
     if w is None:
@@ -303,6 +321,17 @@ def gistar_z(y, w) -> tuple[np.ndarray, np.ndarray]:
     statistics. Geographical Analysis 24(3), 189-206.
     Ord, J. K. & Getis, A. (1995). Local spatial autocorrelation statistics: distributional
     issues and an application. Geographical Analysis 27(4), 286-306.
+
+    Examples
+    --------
+    esda's ``G_Local`` worked example (distance band 15, binary, star):
+
+    >>> import geopandas as gpd
+    >>> from layers.grid import neighbours
+    >>> pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10, 20, 40, 15, 30, 30], [10, 10, 10, 20, 20, 30]))
+    >>> z, p = gistar_z([2, 3, 3.2, 5, 8, 7], neighbours(pts, distance=15))
+    >>> np.round(z, 4).tolist()
+    [-1.3973, -0.2892, 0.6506, -0.2892, 1.2345, 2.0242]
     """
     y = np.asarray(y, dtype=float).ravel()
     w = _binary_csr(w)
@@ -414,7 +443,7 @@ def gistar(
     Parameters
     ----------
     incidents : GeoDataFrame
-        Points in a metric CRS.
+        Points: in a metric CRS, or in any CRS when ``grid`` or ``study_area`` (metres) is given.
     grid : GeoDataFrame, optional
         Cells to use; default ``make_grid(study_area, cell_size=, shape=)``.
     cell_size : float, optional
@@ -451,18 +480,48 @@ def gistar(
     Getis & Ord (1992); Ord & Getis (1995); Benjamini & Hochberg (1995); Chainey, S. (2013).
     Examining the influence of cell size and bandwidth size on kernel density estimation crime
     hotspot maps. ArcGIS Pro, "Optimized Hot Spot Analysis".
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> from layers.grid import make_grid
+    >>> grid = make_grid(shapely.box(0, 0, 1100, 1100), cell_size=100)
+    >>> pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([550] * 40, [550] * 40))
+    >>> cells = gistar(pts, grid=grid)
+    >>> sorted(cells.loc[cells["bin"] == 3, "cell_id"])  # the full cell and its 8 neighbours
+    [48, 49, 50, 59, 60, 61, 70, 71, 72]
     """
     incidents = _prepare(incidents, filters, tz, zac_layer)
     grid = _grid_for(incidents, grid=grid, cell_size=cell_size, shape=shape, study_area=study_area)
     counts = _count(incidents, grid, weights)
-    distance_auto = False
     scale = None
     if isinstance(distance, str):
         if distance != "auto":
             raise ParameterError(f"distance must be a number of metres or 'auto', got {distance!r}.", "distance")
         scale = choose_scale(incidents, grid=grid)
-        distance, distance_auto = scale["distance"], True
-    w = neighbours(grid, distance=distance)
+    out = gistar_counts(counts, distance=scale["distance"] if scale else distance, fdr=fdr)
+    if scale is not None:
+        out.attrs["vigie"]["distance_auto"] = True
+        out.attrs["vigie"]["scale"] = {k: v for k, v in scale.items() if k != "bands"}
+    return out
+
+
+def gistar_counts(counts: gpd.GeoDataFrame, *, distance=None, fdr: bool = True) -> gpd.GeoDataFrame:
+    """Gi* of a grid whose column ``n`` already holds the counts (``count_incidents`` or
+    ``count_xy``): the fast path of ``gistar`` for callers that count themselves.
+
+    ``distance``: metres between cell centres, default queen contiguity (no ``"auto"`` here:
+    it needs the points, see ``gistar``). Same columns and ``attrs["vigie"]`` as ``gistar``
+    (a copy of ``counts`` is returned).
+    """
+    if not isinstance(counts, gpd.GeoDataFrame) or not {"cell_id", "n"} <= set(counts.columns):
+        raise InputError("counts must be a grid with 'cell_id' and 'n' (count_incidents or count_xy).")
+    if isinstance(distance, str):
+        raise ParameterError("gistar_counts needs a distance in metres or None; use gistar for 'auto'.", "distance")
+    attrs = counts.attrs
+    counts = counts.copy()
+    counts.attrs = dict(attrs)
+    w = neighbours(counts, distance=distance)
     y = counts["n"].to_numpy(dtype=float)
     z, p = gistar_z(y, w)
     out = counts
@@ -474,14 +533,12 @@ def gistar(
         counts,
         method="gistar",
         neighbourhood="queen" if distance is None else float(distance),
-        distance_auto=distance_auto,
+        distance_auto=False,
         fdr=bool(fdr),
         correction="Benjamini-Hochberg" if fdr else "none",
         n_hot=int((out["bin"] >= 2).sum()),
         n_cold=int((out["bin"] <= -2).sum()),
     )
-    if scale is not None:
-        meta["scale"] = {k: v for k, v in scale.items() if k != "bands"}
     out.attrs["vigie"] = meta
     return out
 
@@ -585,6 +642,12 @@ def kde_at(x, y, px, py, *, bandwidth: float, kernel: str = "quartic", weights=N
     ``(step_x, step_y)``; default ``bandwidth / 25``, aligned so that ``(px[0], py[0])`` is a node), convolved with the kernel by
     ``scipy.signal.fftconvolve`` and read at the query points by bilinear interpolation. Kernels
     integrate to 1, so the result is incidents per m² (multiply by 1e6 for per km²).
+
+    References
+    ----------
+    Silverman, B. W. (1986). Density Estimation for Statistics and Data Analysis, section 3.5
+    (binning and the fast Fourier transform). Wand, M. P. & Jones, M. C. (1995). Kernel
+    Smoothing, appendix D (linear binning).
     """
     from scipy.ndimage import map_coordinates
     from scipy.signal import fftconvolve  # imported here: scipy.signal pulls scipy.stats (slow)
@@ -652,7 +715,7 @@ def kde(
     Parameters
     ----------
     incidents : GeoDataFrame
-        Points in a metric CRS.
+        Points: in a metric CRS, or in any CRS when ``grid`` or ``study_area`` (metres) is given.
     grid, cell_size, shape, study_area
         As in ``gistar``.
     bandwidth : float, optional
@@ -692,11 +755,25 @@ def kde(
     if kernel not in _KERNELS:
         raise ParameterError(f"kernel must be one of {', '.join(_KERNELS)}, got {kernel!r}.", "kernel")
     grid = _grid_for(incidents, grid=grid, cell_size=cell_size, shape=shape, study_area=study_area)
-    counts = _count(incidents, grid, weights)
+    x, y = _xy(incidents, grid.crs)
+    return kde_xy(x, y, grid, bandwidth=bandwidth, kernel=kernel, period=period,
+                  weights=_weights_array(incidents, weights))
+
+
+def kde_xy(x, y, grid: gpd.GeoDataFrame, *, bandwidth=None, kernel: str = "quartic", period=None,
+           weights=None) -> gpd.GeoDataFrame:
+    """``kde`` on coordinate arrays already in the grid's CRS (metres): the fast path for
+    callers that keep incidents as NumPy columns. ``weights``: one non-negative number per
+    point, or None. Same output as ``kde``.
+    """
+    if kernel not in _KERNELS:
+        raise ParameterError(f"kernel must be one of {', '.join(_KERNELS)}, got {kernel!r}.", "kernel")
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    counts = count_xy(x, y, grid, weights=w)
     auto = bandwidth is None
     if auto:
-        x, y = _xy(incidents, grid.crs)
-        h = _silverman(x, y, _weights_array(incidents, weights))
+        h = _silverman(x, y, w)
     else:
         try:
             h = float(bandwidth)
@@ -705,8 +782,6 @@ def kde(
         if not math.isfinite(h) or h <= 0:
             raise ParameterError(f"bandwidth must be a positive number of metres, got {bandwidth!r}.", "bandwidth")
     years = _years(period)
-    w = _weights_array(incidents, weights)
-    x, y = _xy(incidents, grid.crs)
     c = counts.geometry.centroid
     px, py = c.x.to_numpy(), c.y.to_numpy()
     cs = float(counts.attrs["vigie"].get("cell_size", h))
@@ -856,7 +931,14 @@ def local_moran_arrays(y, w, *, permutations: int = 999, seed=None, chunk: int =
     Conditional randomisation (Anselin 1995): cell ``i`` keeps its value and its ``k_i``
     neighbours are drawn without replacement among the other ``n - 1`` cells. As in esda, one
     table of draws (``permutations x max k``) is shared by all cells and shifted past ``i``;
-    all cells are then evaluated at once with NumPy (no Python loop over cells).
+    all cells are then evaluated at once with NumPy (no Python loop over cells). Exact ties
+    between a simulated and the observed I count as "larger"; a cell whose value equals the mean
+    (I = 0) gets p = 1.
+
+    References
+    ----------
+    Anselin, L. (1995). Local indicators of spatial association - LISA. Geographical Analysis
+    27(2), 93-115.
     """
     y = np.asarray(y, dtype=float).ravel()
     n = len(y)
@@ -926,7 +1008,7 @@ def lisa(
     Parameters
     ----------
     incidents : GeoDataFrame
-        Points in a metric CRS.
+        Points: in a metric CRS, or in any CRS when ``grid`` or ``study_area`` (metres) is given.
     grid, cell_size, shape, distance, study_area
         As in ``gistar`` (queen contiguity by default; the cell itself is excluded here).
     permutations : int, default 999
@@ -1034,7 +1116,7 @@ def choose_scale(
     Parameters
     ----------
     incidents : GeoDataFrame
-        At least 30 points in a metric CRS.
+        At least 30 points (any CRS when ``grid`` or ``study_area`` is given, else metric).
     grid, cell_size, shape, study_area
         As in ``gistar``.
     n_bands : int, default 10
@@ -1167,7 +1249,8 @@ def hotspot_areas(
     cells : GeoDataFrame
         The result of ``gistar`` (columns ``cell_id``, ``bin``, ``z``).
     incidents : GeoDataFrame
-        The incidents analysed (same CRS), with ``category`` and optionally ``darkness``
+        The incidents analysed (any CRS: coordinates are transformed to the cells' CRS), with
+        ``category`` and optionally ``darkness``
         ("day" / "twilight" / "night", from ``layers.temporal``) for the night share.
     zac, areas : GeoDataFrame, optional
         Polygons with ``name``; the hotspot lists those it overlaps (reprojected if needed).
@@ -1299,7 +1382,7 @@ def change(
     Parameters
     ----------
     before, after : GeoDataFrame
-        Incidents of the first and second periods (same metric CRS).
+        Incidents of the first and second periods (metric CRS, or any CRS with a grid or study area).
     grid, cell_size, shape, study_area
         As in ``gistar`` (default grid over both periods).
     durations : (float, float), default (1, 1)
@@ -1394,7 +1477,7 @@ def sensitivity(
     Parameters
     ----------
     incidents : GeoDataFrame
-        Points in a metric CRS.
+        Points: in a metric CRS, or in any CRS when ``grid`` or ``study_area`` (metres) is given.
     cell_size, shape, study_area, distance, fdr
         As in ``gistar`` (``distance`` in metres applies to every variant).
     size_factors : tuple of float, default (0.75, 1, 1.5)
