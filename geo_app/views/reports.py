@@ -54,15 +54,15 @@ def _zac_for(user, zac: str | None) -> str | None:
     return zac
 
 
-def _report(svc, *, month, zac, lang, audience):
+def _report(svc, *, month, zac, lang, audience, images=True):
     from geo_app.report import build_report
 
-    key = (svc.version, str(month), zac, lang, audience)
+    key = (svc.version, str(month), zac, lang, audience, images)
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    rep = build_report(svc.home, month=month, zac=zac, lang=lang, audience=audience)
+    rep = build_report(svc.home, month=month, zac=zac, lang=lang, audience=audience, images=images)
     with _LOCK:
         _CACHE[key] = rep
         while len(_CACHE) > _CACHE_SIZE:
@@ -90,7 +90,7 @@ def report_page():
     zac = _zac_for(user, request.args.get("zac") or None)
     check_zac(svc.home, zac, param="zac")
     audience = audience_for(user)
-    rep = _report(svc, month=month, zac=zac, lang=lang, audience=audience)
+    rep = _report(svc, month=month, zac=zac, lang=lang, audience=audience, images=fmt != "json")
     if audience == "police":
         audit("view_points", target=f"report {month}", detail={"zac": zac, "format": fmt})
     if fmt == "json":
