@@ -40,6 +40,7 @@ EXPECTED = {
     "review.show": ALL,
     "review.set_status": ALL - {"planner"},
     "review.add_comment": ALL - {"planner"},
+    "reports.report_page": ALL,  # a ZAC manager gets the report of their own ZAC
     "admin.index": {"admin"},
     "admin.audit_log": {"admin"},
     "admin.add": {"admin"},
@@ -188,6 +189,7 @@ def test_zac_manager_sees_only_own_zac_points(app):
     assert c.get("/api/layers/incidents?zac=Beta").status_code == 403
     assert c.get("/api/layers/incidents/grid?zac=Beta").status_code == 403
     assert c.get("/exports/download?layer=incidents_grid&format=geojson&zac=Beta").status_code == 403
+    assert c.get("/reports?zac=Beta").status_code == 403
 
 
 def test_zac_manager_and_another_zac_hotspot(app, hotspot_ids):
@@ -245,12 +247,31 @@ def test_dashboard_for_planner_ships_no_point_layer(app):
 # Accounts
 
 
-@pytest.fixture
-def fresh(small_home):
-    from geo_app.accounts import create_demo_accounts
+@pytest.fixture(scope="module")
+def fresh_template(tmp_path_factory):
+    from access_city import fill_store
 
-    create_demo_accounts(small_home, PASSWORD)
-    return small_home
+    from geo_app.accounts import create_demo_accounts
+    from geo_app.config import Home, write_config
+
+    path = tmp_path_factory.mktemp("access-fresh") / "home"
+    write_config(path / "config.toml", {"analysis_crs": 2154, "timezone": "Europe/Paris"})
+    home = Home(path)
+    fill_store(home)
+    create_demo_accounts(home, PASSWORD)
+    return path
+
+
+@pytest.fixture
+def fresh(fresh_template, tmp_path):
+    """The small city with the five demo accounts, a private copy per test."""
+    import shutil
+
+    from geo_app.config import Home
+
+    path = tmp_path / "home"
+    shutil.copytree(fresh_template, path)
+    return Home(path)
 
 
 def test_anonymous_is_sent_to_login_once_accounts_exist(fresh):
