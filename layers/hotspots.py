@@ -249,11 +249,29 @@ def _count(incidents: gpd.GeoDataFrame, grid: gpd.GeoDataFrame, weights) -> gpd.
 
 
 def count_xy(x, y, grid: gpd.GeoDataFrame, *, weights=None) -> gpd.GeoDataFrame:
-    """``count_incidents`` on coordinate arrays already in the grid's CRS (metres).
+    """``count_incidents`` on coordinate arrays already in the grid's CRS.
 
     The fast path for callers that keep incidents as NumPy columns (the web service reprojects
-    a store version once and filters with masks): no geometry is built or read. ``weights``: one
-    non-negative number per point, or None. Same output as ``count_incidents``.
+    a store version once and filters with masks): no geometry is built or read.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Point coordinates in metres, in the grid's CRS.
+    grid : GeoDataFrame
+        Cells with ``cell_id`` (``layers.grid.make_grid``).
+    weights : array_like, optional
+        One non-negative number per point; the count becomes a sum of weights.
+
+    Returns
+    -------
+    GeoDataFrame
+        As ``count_incidents``: a copy of ``grid`` with ``n`` (incidents per cell) and
+        ``attrs["vigie"]`` ``n_incidents`` / ``n_outside``.
+
+    References
+    ----------
+    Chainey, S. & Ratcliffe, J. (2005). GIS and Crime Mapping. Wiley (grid counts).
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     w = None if weights is None else np.asarray(weights, dtype=float)
@@ -507,12 +525,28 @@ def gistar(
 
 
 def gistar_counts(counts: gpd.GeoDataFrame, *, distance=None, fdr: bool = True) -> gpd.GeoDataFrame:
-    """Gi* of a grid whose column ``n`` already holds the counts (``count_incidents`` or
-    ``count_xy``): the fast path of ``gistar`` for callers that count themselves.
+    """Gi* of a grid whose column ``n`` already holds the counts: the fast path of ``gistar``
+    for callers that count themselves (``count_xy``).
 
-    ``distance``: metres between cell centres, default queen contiguity (no ``"auto"`` here:
-    it needs the points, see ``gistar``). Same columns and ``attrs["vigie"]`` as ``gistar``
-    (a copy of ``counts`` is returned).
+    Parameters
+    ----------
+    counts : GeoDataFrame
+        Grid cells with ``cell_id`` and ``n`` (incidents per cell), e.g. from ``count_xy``.
+    distance : float, optional
+        Distance band in metres between cell centres; default queen contiguity (``"auto"``
+        needs the points: use ``gistar``).
+    fdr : bool, default True
+        Benjamini-Hochberg correction before binning.
+
+    Returns
+    -------
+    GeoDataFrame
+        A copy of ``counts`` with the columns and ``attrs["vigie"]`` of ``gistar``: ``z``,
+        ``p``, ``p_adj``, ``bin`` (-3..+3).
+
+    References
+    ----------
+    Getis & Ord (1992); Ord & Getis (1995); Benjamini & Hochberg (1995).
     """
     if not isinstance(counts, gpd.GeoDataFrame) or not {"cell_id", "n"} <= set(counts.columns):
         raise InputError("counts must be a grid with 'cell_id' and 'n' (count_incidents or count_xy).")
@@ -762,9 +796,30 @@ def kde(
 
 def kde_xy(x, y, grid: gpd.GeoDataFrame, *, bandwidth=None, kernel: str = "quartic", period=None,
            weights=None) -> gpd.GeoDataFrame:
-    """``kde`` on coordinate arrays already in the grid's CRS (metres): the fast path for
-    callers that keep incidents as NumPy columns. ``weights``: one non-negative number per
-    point, or None. Same output as ``kde``.
+    """``kde`` on coordinate arrays already in the grid's CRS: the fast path for callers that
+    keep incidents as NumPy columns.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Point coordinates in metres, in the grid's CRS.
+    grid : GeoDataFrame
+        Cells with ``cell_id`` (``layers.grid.make_grid``).
+    bandwidth, kernel, period
+        As in ``kde`` (metres; default ArcGIS's spatial Silverman rule).
+    weights : array_like, optional
+        One non-negative number per point.
+
+    Returns
+    -------
+    GeoDataFrame
+        As ``kde``: the grid with ``n`` and ``kde`` (incidents per km², per year when
+        ``period`` is given) and the choices in ``attrs["vigie"]``.
+
+    References
+    ----------
+    Silverman, B. W. (1986). Density Estimation for Statistics and Data Analysis. ArcGIS Pro,
+    "How Kernel Density works".
     """
     if kernel not in _KERNELS:
         raise ParameterError(f"kernel must be one of {', '.join(_KERNELS)}, got {kernel!r}.", "kernel")
