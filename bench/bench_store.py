@@ -145,6 +145,29 @@ def main() -> None:
         if vigie["stored"] + vigie["rejected"] != peer["stored"]:
             raise SystemExit("Vigie and geopandas read different numbers of rows")
         bench_read(home / "store.gpkg")
+        bench_small_write(home / "store.gpkg")
+
+
+def bench_small_write(store_path: Path) -> None:
+    """A 10,000-row batch added to, then rolled back from, the 1,000,000-row store."""
+    from bench.gen import clustered_incidents
+    from layers.store import Batch
+    from layers.store.gpkg import GeoPackageStore
+
+    store = GeoPackageStore(store_path)
+    n0 = store.count("incidents")
+    gdf = clustered_incidents(10_000, seed=SEED + 1).to_crs(4326)
+    batch = Batch(id="bench-extra", kind="incidents", file_name="extra", checksum="0" * 64, user="bench",
+                  created="2099-01-01T00:00:00Z", n_read=10_000, n_stored=10_000, n_rejected=0)
+    t = time.perf_counter()
+    store.import_batch("incidents", gdf, batch)
+    t_import = time.perf_counter() - t
+    t = time.perf_counter()
+    store.rollback("bench-extra")
+    t_rollback = time.perf_counter() - t
+    assert store.count("incidents") == n0
+    print(f"10,000 more incidents into the {n0:,}-row store: import_batch {t_import:.1f} s, "
+          f"rollback {t_rollback:.1f} s (copy-on-write of the whole file each)")
 
 
 if __name__ == "__main__":

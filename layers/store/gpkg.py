@@ -21,7 +21,8 @@ the old file keep reading it; new readers see the new file. The cost is one file
 
 In the copy, an import rewrites the kind's layer whole (old rows keep their ``fid``, new rows
 get the next ones) in one streamed GDAL write, so GDAL builds the R-tree in bulk; appending
-through GDAL's per-row R-tree triggers is 4 to 8 times slower (35 s for a million rows). A
+through GDAL's per-row R-tree triggers was 4 to 8 times slower (35 s for a million rows on the
+loaded 2-core test machine). A
 rollback deletes a small batch with SQL and rewrites the layer without a large one.
 
 Datetimes
