@@ -249,3 +249,12 @@ def test_unusable_files_exit_1_and_leave_the_store_unchanged(loaded, tmp_path, c
     assert code == 1
     assert needle in err
     assert store.version == v and store.batches() == batches
+
+
+def test_date_format_option_reads_us_dates(home, tmp_path, capsys):
+    f = tmp_path / "us.csv"
+    f.write_text("lon,lat,date,category\n3.87,43.61,03/04/2024,theft\n3.88,43.62,12/25/2024,theft\n")
+    code, out, _ = run(capsys, "import", "incidents", f, "--date-format", "%m/%d/%Y")
+    assert code == 0, out
+    days = home.store.read("incidents").sort_values("occurred_from")["occurred_from"].dt.tz_convert("Europe/Paris")
+    assert [(d.month, d.day) for d in days] == [(3, 4), (12, 25)]
