@@ -42,7 +42,7 @@ def base_store(tmp_path):
     return store
 
 
-# the child imports 300,000 incidents in 3 chunks and reports each chunk on stdout
+# the child imports 300,000 incidents (streamed in chunks of 100,000) and reports each chunk
 CHILD = textwrap.dedent(
     """
     import sys
@@ -56,15 +56,17 @@ CHILD = textwrap.dedent(
     print("ready", flush=True)
     def progress(done, total):
         print("written", done, total, flush=True)
+        if {slow} and done < total:
+            time.sleep(10)  # the parent kills us here, with a third of the rows written
     store.import_batch("incidents", gdf, batch, progress=progress)
     print("done", flush=True)
     """
 )
 
 
-def start_child(path) -> subprocess.Popen:
+def start_child(path, *, slow=False) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", CHILD.format(root=str(ROOT), path=str(path))],
+        [sys.executable, "-c", CHILD.format(root=str(ROOT), path=str(path), slow=slow)],
         stdout=subprocess.PIPE, text=True,
     )
 
@@ -91,7 +93,7 @@ def test_an_exception_mid_write_leaves_the_store_byte_identical(base_store, monk
 def test_a_process_killed_mid_import_leaves_the_store_exactly_as_it_was(base_store):
     before_hash, before_version = sha256(base_store.path), base_store.version
     before_frame = base_store.read("incidents")
-    child = start_child(base_store.path)
+    child = start_child(base_store.path, slow=True)
     try:
         lines = []
         for line in child.stdout:
