@@ -152,6 +152,7 @@ def import_file(
     user: str = "cli",
     simulated: bool = False,
     progress: Progress | None = None,
+    file_name: str | None = None,
 ) -> ImportOutcome:
     """Read, validate and store one file as one batch.
 
@@ -177,6 +178,9 @@ def import_file(
         The rows are generated (demo) data.
     progress : callable(n_done, n_total), optional
         Called while the rows are written.
+    file_name : str, optional
+        Name recorded with the batch and used in messages (default: the file's name; the web
+        import page passes the uploaded file's original name).
 
     Returns
     -------
@@ -202,10 +206,11 @@ def import_file(
     errors = list(result.errors)
     data = result.data
     n_read, n_valid = int(result.n_read), len(data)
+    name = file_name or path.name
     if errors and not skip_invalid and not dry_run:
-        raise _rejection(path.name, n_read, n_valid, errors)
+        raise _rejection(name, n_read, n_valid, errors)
     if n_valid == 0 and not dry_run:
-        raise _rejection(path.name, n_read, 0, errors or [RowProblem(None, None, "the file holds no rows.")])
+        raise _rejection(name, n_read, 0, errors or [RowProblem(None, None, "the file holds no rows.")])
     report = _report(result.problems)
     counts = {"read": n_read, "valid": n_valid, "stored": 0, "rejected": n_read - n_valid}
     common = {
@@ -226,7 +231,7 @@ def import_file(
     if kind == "incidents" and simulated:
         data = data.assign(simulated=True)
     batch = Batch(
-        id=new_batch_id(), kind=kind, file_name=path.name, checksum=file_checksum(path), user=user,
+        id=new_batch_id(), kind=kind, file_name=name, checksum=file_checksum(path), user=user,
         created=_now_iso(), n_read=n_read, n_stored=n_valid, n_rejected=n_read - n_valid,
         simulated=simulated, options=options, report=report,
     )
