@@ -362,11 +362,12 @@ def gistar_z(y, w) -> tuple[np.ndarray, np.ndarray]:
     s2 = (y * y).mean() - xbar * xbar
     wi = np.diff(w.indptr).astype(float)  # binary: W_i = number of neighbours (self included)
     lag = w @ y
-    with np.errstate(divide="ignore", invalid="ignore"):
-        den = np.sqrt(max(s2, 0.0)) * np.sqrt((n * wi - wi * wi) / (n - 1))
-        z = (lag - xbar * wi) / den
-    z = np.where(np.isfinite(z) & (den > 0), z, 0.0)
-    p = 2.0 * special.ndtr(-np.abs(z))  # scipy.special: scipy.stats takes seconds to import
+    den = np.sqrt(max(s2, 0.0)) * np.sqrt((n * wi - wi * wi) / (n - 1))
+    z = np.zeros(n)
+    np.divide(lag - xbar * wi, den, out=z, where=den > 1e-12 * max(1.0, abs(xbar)))
+    # two-sided p = 2 (1 - Phi(|z|)) = erfc(|z| / sqrt 2); scipy.special, as scipy.stats
+    # takes seconds to import
+    p = special.erfc(np.abs(z) * (1.0 / math.sqrt(2.0)))
     return z, p
 
 
