@@ -214,7 +214,12 @@ def _echo_report(outcome, kind: str) -> None:
 @click.option("--user", default="cli", show_default=True, help="Who imports (kept with the batch).")
 @pass_home
 def import_cmd(home, kind, file, crs, layer, maps, labels, date_format, skip_invalid, dry_run, user):
-    """Import FILE as a batch of layer KIND (nothing is stored if any row has an error)."""
+    """Import FILE as a batch of layer KIND (nothing is stored if any row has an error).
+
+    KIND is one of incidents, zac, areas, schools, shops, lights, cameras. FILE is GeoJSON,
+    GeoPackage, a zipped Shapefile, CSV or KML. Exit 0 stored, 1 rejected (the report names the
+    rows), 2 bad option.
+    """
     from geo_app.imports import import_file
 
     epsg = _parse_epsg(crs, "crs")
@@ -287,7 +292,8 @@ def rollback(home, batch_id):
 @click.command("export")
 @click.argument("kind", type=click.Choice(list(LAYERS)), metavar="KIND")
 @click.option("--format", "fmt", required=True, type=click.Choice(_export_formats()), help="Output format.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output file.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="Output file (shp is written as a .zip).")
 @click.option("--crs", default=None, metavar="EPSG", help="CRS of the output (default EPSG:4326).")
 @click.option("--from", "start", default=None, metavar="DATE", help="First local day (YYYY-MM-DD).")
 @click.option("--to", "end", default=None, metavar="DATE", help="Last local day, inclusive.")
@@ -299,7 +305,12 @@ def rollback(home, batch_id):
 @click.option("--weekdays", default=None, metavar="D", help="Local weekdays 0 (Monday)..6, e.g. 5,6.")
 @pass_home
 def export(home, kind, fmt, out, crs, start, end, categories, zacs, bbox, hours, weekdays):
-    """Export the stored features of KIND (filtered) to a file, with provenance."""
+    """Export the stored features of KIND (filtered) to a file, with provenance.
+
+    The provenance (batches, filters, date, simulated or real) goes where each format allows:
+    GeoJSON member, GeoPackage table, provenance.txt in the shapefile zip, CSV sidecar
+    NAME.provenance.json, KML description. Filters other than --bbox apply to incidents only.
+    """
     settings = _settings(home)
     epsg = _parse_epsg(crs, "crs")
     filters = parse_filters(
