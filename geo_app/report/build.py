@@ -296,17 +296,79 @@ def _reviews(home, month: pd.Period, ha, *, zac=None) -> dict:
     return out
 
 
-def _proposals(home, inc_month_a, gi, *, crs, taxonomy) -> tuple[list[dict], str | None]:
-    """CCTV and lighting proposals for the month's data, if ``layers.recommend`` offers them."""
+#: new sites proposed per kind in the report (kept small: the report must stay fast)
+PROPOSALS_K = 5
+
+
+def _where(sites, ha, areas_a, L) -> list[str]:
+    """Where each proposed site lies: the hotspot area holding it, else its quarter."""
+    out = []
+    for geom in sites.geometry:
+        label = ""
+        if ha is not None and len(ha):
+            hit = ha[ha.intersects(geom).to_numpy()]
+            if len(hit):
+                label = f"{L['hotspot']} {int(hit['number'].iloc[0])}"
+        if not label and areas_a is not None and len(areas_a):
+            hit = areas_a[areas_a.intersects(geom).to_numpy()]
+            if len(hit):
+                label = str(hit["name"].iloc[0])
+        out.append(label or "—")
+    return out
+
+
+def _proposals(home, inc_month_a, ha, *, crs, taxonomy, k, lang, L, zac_geom=None):
+    """CCTV sites and lamp positions for the month's incidents (``layers.recommend``).
+
+    Returns ``(rows, frames, reason)``: the table rows, the proposals as GeoDataFrames (sites,
+    analysis CRS) and why nothing was proposed (or None). For partners (``k`` given) a site
+    covering fewer than k incidents is left out and the reasons (which list counts per
+    category) are replaced by the technique.
+    """
+    from layers.crs import to_analysis
+
     try:
-        from layers import recommend
-    except ImportError as e:
-        return [], str(e)
-    fn_cctv = getattr(recommend, "cctv_proposals", None) or getattr(recommend, "propose_cctv", None)
-    fn_light = getattr(recommend, "lighting_proposals", None) or getattr(recommend, "propose_lighting", None)
-    if fn_cctv is None and fn_light is None:
-        return [], "layers.recommend has no CCTV or lighting proposal function yet"
-    return [], "layers.recommend's proposal functions are not wired into the report yet"
+        from layers.recommend import propose_lamps, site_cameras
+    except ImportError as e:  # pragma: no cover - recommend not installed
+        return [], {}, str(e)
+    if not len(inc_month_a):
+        return [], {}, "no incident"
+    lights = home.store.read("lights")
+    cams = home.store.read("cameras")
+    areas = home.store.read("areas")
+    areas = areas[areas["level"] != "commune"] if "level" in areas.columns else areas
+    areas_a = to_analysis(areas, crs) if len(areas) else None
+    rows, frames, reasons = [], {}, []
+    tz = home.settings.timezone
+    common = {"tz": tz, "taxonomy": taxonomy, "crs": crs, "method": "auto", "time_limit_s": 5.0}
+    jobs = [
+        ("cctv", "covered_incidents", lambda: site_cameras(
+            inc_month_a, candidates=lights if len(lights) else None, existing=cams if len(cams) else None,
+            k=PROPOSALS_K, **common)),
+    ]
+    if len(lights):
+        jobs.append(("lighting", "night_incidents",
+                     lambda: propose_lamps(inc_month_a, lights, k=PROPOSALS_K, **common)))
+    for kind, n_col, run in jobs:
+        try:
+            sites = run()
+        except (InputError, ParameterError) as e:
+            reasons.append(f"{kind}: {e.message}")
+            continue
+        if zac_geom is not None:
+            sites = sites[sites.intersects(zac_geom.buffer(100.0)).to_numpy()]
+        if k:
+            sites = sites[sites[n_col].to_numpy() >= k]
+        frames[kind] = sites
+        where = _where(sites, ha, areas_a, L)
+        for (_, r), w in zip(sites.iterrows(), where):
+            rows.append({
+                "kind": L[f"kind_{kind}"], "rank": int(r["rank"]), "where": w,
+                "n": _fmt_count(r[n_col], None),
+                "label": f"{L[f'kind_{kind}']} {int(r['rank'])} — {w}",
+                "reason": r[f"technique_{lang}"] if k else r[f"reason_{lang}"],
+            })
+    return rows, frames, ("; ".join(reasons) if reasons and not rows else None)
 
 
 def _batches(home, L) -> list[dict]:
@@ -434,9 +496,12 @@ def build_report(
     timings["time_s"] = round(time.perf_counter() - t, 2)
 
     # 6. proposals
-    props, props_reason = _proposals(home, spatial[sp_month], gi, crs=crs, taxonomy=taxonomy)
+    t = time.perf_counter()
+    props, prop_frames, props_reason = _proposals(home, spatial[sp_month], ha, crs=crs, taxonomy=taxonomy,
+                                                  k=k, lang=lang, L=L, zac_geom=zac_geom)
     tables["proposals"] = props
     tables["proposals_reason"] = props_reason
+    timings["proposals_s"] = round(time.perf_counter() - t, 2)
 
     # what the maps may show
     month_spatial = spatial[sp_month]
@@ -486,6 +551,7 @@ def build_report(
                                            neigh=("queen" if neigh == "queen" else f"{neigh:.0f} m")),
         "emerging": L["m_emerging"].format(periods=len(emeta.get("periods", [])), cell=_num(emeta.get("cell_size"))),
         "time": L["m_time"],
+        "proposals": L["m_proposals"].format(n=PROPOSALS_K),
         "privacy": (L["m_privacy_partners"].format(cell=_num(DEFAULT_CELL_SIZE), k=k, k_1=k - 1) if k
                     else L["m_privacy_police"]),
         "parameters": {
@@ -516,7 +582,7 @@ def build_report(
         "timings": timings,
     }
     report = {"meta": meta, "L": L, "figures": fig, "tables": tables, "methods": methods, "data": data,
-              "images": {}, "profile": prof, "study_area": area_a, "zac_layer": zlayer_a,
+              "images": {}, "profile": prof, "proposals": prop_frames, "study_area": area_a, "zac_layer": zlayer_a,
               "zac_geometry": zac_geom}
     if images:
         from geo_app.report import charts, maps
@@ -528,6 +594,7 @@ def build_report(
             "darkness": charts.darkness_chart(prof, L=L),
             "hotspots": maps.hotspot_map(report),
             "emerging": maps.emerging_map(report) if em is not None else None,
+            "proposals": maps.proposals_map(report),
         }
         for z in zac_rows:
             z["map"] = maps.zac_map(report, z["geometry"])

@@ -14,12 +14,15 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+import shapely  # noqa: E402
+from matplotlib.collections import LineCollection, PatchCollection  # noqa: E402
+from matplotlib.patches import Patch, PathPatch  # noqa: E402
+from matplotlib.path import Path  # noqa: E402
 
 from geo_app.report.charts import png_uri  # noqa: E402
 from geo_app.report.labels import emerging_label  # noqa: E402
 
-__all__ = ["hotspot_map", "emerging_map", "zac_map"]
+__all__ = ["hotspot_map", "emerging_map", "zac_map", "proposals_map"]
 
 BIN_COLOURS = {1: "#fcbba1", 2: "#fb6a4a", 3: "#a50f15"}
 EMERGING_COLOURS = {
@@ -27,6 +30,49 @@ EMERGING_COLOURS = {
     "persistent hot spot": "#762a83", "diminishing hot spot": "#9970ab", "sporadic hot spot": "#fdae61",
     "oscillating hot spot": "#f46d43", "historical hot spot": "#bababa",
 }
+
+
+def _clip(gdf, extent):
+    """Rows of ``gdf`` touching the map's frame (drawing less is most of the speed)."""
+    if gdf is None or not len(gdf):
+        return gdf
+    return gdf[gdf.intersects(shapely.box(*extent)).to_numpy()]
+
+
+def _parts(geom):
+    if geom is None or geom.is_empty:
+        return []
+    return list(getattr(geom, "geoms", [geom]))
+
+
+def _fill(ax, geoms, colours, *, alpha=1.0, edgecolor="none", linewidth=0.0, zorder=2) -> None:
+    """Polygons (holes kept) as one PatchCollection: much faster than GeoDataFrame.plot."""
+    patches, fc = [], []
+    if isinstance(colours, str):
+        colours = [colours] * len(geoms)
+    for g, c in zip(geoms, colours):
+        for poly in _parts(g):
+            if poly.geom_type != "Polygon":
+                continue
+            path = Path.make_compound_path(Path(np.asarray(poly.exterior.coords)[:, :2]),
+                                           *[Path(np.asarray(r.coords)[:, :2]) for r in poly.interiors])
+            patches.append(PathPatch(path))
+            fc.append(c)
+    if patches:
+        ax.add_collection(PatchCollection(patches, facecolors=fc, edgecolors=edgecolor, linewidths=linewidth,
+                                          alpha=alpha, zorder=zorder))
+
+
+def _outline(ax, geoms, *, color, linewidth, linestyle="-", zorder=3) -> None:
+    """Boundaries of polygons as one LineCollection."""
+    segs = []
+    for g in geoms:
+        b = g.boundary if g is not None and not g.is_empty else None
+        for line in _parts(b):
+            segs.append(np.asarray(line.coords)[:, :2])
+    if segs:
+        ax.add_collection(LineCollection(segs, colors=color, linewidths=linewidth, linestyles=linestyle,
+                                         zorder=zorder))
 
 
 def _scale_bar(ax, extent) -> None:
@@ -48,6 +94,8 @@ def _frame(ax, extent) -> None:
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_xticklabels([])
+    ax.set_yticklabels([])
     _scale_bar(ax, extent)
 
 
@@ -67,49 +115,53 @@ def _extent(report, geom=None, pad: float = 300.0):
     return (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
 
 
-def _background(ax, report, *, zac_geom=None) -> None:
+def _background(ax, report, extent, *, zac_geom=None) -> None:
     area = report.get("study_area")
     if area is not None:
-        area.boundary.plot(ax=ax, color="#333", linewidth=0.6)
-    z = report.get("zac_layer")
+        _outline(ax, area.geometry.to_numpy(), color="#333", linewidth=0.6)
+    z = _clip(report.get("zac_layer"), extent)
     if z is not None and len(z):
-        z.boundary.plot(ax=ax, color="#2166ac", linewidth=0.4, linestyle="--")
+        _outline(ax, z.geometry.to_numpy(), color="#2166ac", linewidth=0.4, linestyle="--")
     if zac_geom is not None:
-        import geopandas as gpd
-
-        gpd.GeoSeries([zac_geom], crs=report["study_area"].crs if area is not None else None).boundary.plot(
-            ax=ax, color="#2166ac", linewidth=1.6)
+        _outline(ax, [zac_geom], color="#2166ac", linewidth=1.6, zorder=4)
 
 
-def _incident_layer(ax, report, legend: list) -> None:
+def _incident_layer(ax, report, extent, legend: list) -> None:
     data = report["data"]
     L = report["L"]
     if report["meta"]["audience"] == "police" and data.get("points") is not None:
         pts = data["points"]
-        ax.scatter(pts.geometry.x, pts.geometry.y, s=0.6, color="#555", alpha=0.5, linewidths=0)
+        x, y = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
+        inside = (x >= extent[0]) & (x <= extent[2]) & (y >= extent[1]) & (y <= extent[3])
+        ax.scatter(x[inside], y[inside], s=0.8, color="#555", alpha=0.5, linewidths=0, zorder=1)
         legend.append(Patch(color="#555", label=f"{L['incidents']} (points)"))
     elif data.get("grid") is not None and len(data["grid"]):
-        g = data["grid"]
-        g.plot(ax=ax, column="n", cmap="Greys", alpha=0.55, linewidth=0)
-        cell = int(g.attrs.get("cell_size", 250))
+        g = _clip(data["grid"], extent)
+        full = data["grid"]["n"].to_numpy()
+        if len(g):
+            v = np.log1p(g["n"].to_numpy()) / np.log1p(full.max())
+            colours = plt.get_cmap("Greys")(0.15 + 0.7 * v)
+            _fill(ax, g.geometry.to_numpy(), list(colours), alpha=0.6, zorder=1)
+        cell = int(data["grid"].attrs.get("cell_size", 250))
         legend.append(Patch(color="#999", label=f"{L['incidents']} / {cell} m (n ≥ {report['meta']['k']})"))
 
 
-def _hot_layer(ax, report, legend: list) -> None:
-    gi = report["data"].get("gistar")
-    ha = report["data"].get("hotspots")
+def _hot_layer(ax, report, extent, legend: list) -> None:
+    gi = _clip(report["data"].get("gistar"), extent)
+    ha = _clip(report["data"].get("hotspots"), extent)
     if gi is not None and len(gi):
+        hot = gi[gi["bin"] >= 1]
+        if len(hot):
+            _fill(ax, hot.geometry.to_numpy(), [BIN_COLOURS[int(b)] for b in hot["bin"]], alpha=0.85, zorder=2)
         for b, colour in BIN_COLOURS.items():
-            cells = gi[gi["bin"] == b]
-            if len(cells):
-                cells.plot(ax=ax, color=colour, linewidth=0, alpha=0.85)
+            if (hot["bin"] == b).any():
                 legend.append(Patch(color=colour, label=f"Gi* {[90, 95, 99][b - 1]} %"))
     if ha is not None and len(ha):
-        ha.boundary.plot(ax=ax, color="black", linewidth=0.8)
+        _outline(ax, ha.geometry.to_numpy(), color="black", linewidth=0.8)
         for _, r in ha.iterrows():
             pt = r.geometry.representative_point()
             ax.annotate(str(int(r["number"])), (pt.x, pt.y), fontsize=6, ha="center", va="center",
-                        color="black", fontweight="bold",
+                        color="black", fontweight="bold", zorder=6,
                         bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
 
 
@@ -118,9 +170,9 @@ def hotspot_map(report: dict) -> str:
     fig, ax = plt.subplots(figsize=(7.0, 7.0))
     extent = _extent(report)
     legend: list = []
-    _incident_layer(ax, report, legend)
-    _background(ax, report, zac_geom=report.get("zac_geometry"))
-    _hot_layer(ax, report, legend)
+    _incident_layer(ax, report, extent, legend)
+    _background(ax, report, extent, zac_geom=report.get("zac_geometry"))
+    _hot_layer(ax, report, extent, legend)
     _frame(ax, extent)
     if legend:
         ax.legend(handles=legend, fontsize=7, loc="upper right", framealpha=0.8)
@@ -133,13 +185,14 @@ def emerging_map(report: dict) -> str:
     cells = report["data"].get("emerging")
     fig, ax = plt.subplots(figsize=(7.0, 7.0))
     extent = _extent(report)
-    _background(ax, report, zac_geom=report.get("zac_geometry"))
+    _background(ax, report, extent, zac_geom=report.get("zac_geometry"))
     legend = []
     if cells is not None and len(cells):
+        cells = _clip(cells, extent)
+        _fill(ax, cells.geometry.to_numpy(), [EMERGING_COLOURS.get(c, "#bababa") for c in cells["category"]],
+              edgecolor="white", linewidth=0.2)
         for cat, colour in EMERGING_COLOURS.items():
-            sub = cells[cells["category"] == cat]
-            if len(sub):
-                sub.plot(ax=ax, color=colour, linewidth=0.2, edgecolor="white")
+            if (cells["category"] == cat).any():
                 legend.append(Patch(color=colour, label=emerging_label(cat, lang)))
     _frame(ax, extent)
     if legend:
@@ -150,12 +203,51 @@ def emerging_map(report: dict) -> str:
 def zac_map(report: dict, geom) -> str:
     """One ZAC: its perimeter, the incident layer and the hot cells around it."""
     fig, ax = plt.subplots(figsize=(4.6, 4.6))
-    extent = _extent(report, geom)
+    extent = _extent(report, geom, pad=500.0)
     legend: list = []
-    _incident_layer(ax, report, legend)
-    _background(ax, report, zac_geom=geom)
-    _hot_layer(ax, report, legend)
+    _incident_layer(ax, report, extent, legend)
+    _background(ax, report, extent, zac_geom=geom)
+    _hot_layer(ax, report, extent, legend)
     _frame(ax, extent)
     if legend:
         ax.legend(handles=legend, fontsize=6, loc="upper right", framealpha=0.8)
     return png_uri(fig, dpi=100)
+
+
+def proposals_map(report: dict) -> str | None:
+    """Proposed CCTV sites (blue triangles) and lamps (yellow stars), numbered by rank, over
+    the month's hotspot areas. ``None`` when nothing is proposed."""
+    frames = {k: v for k, v in (report.get("proposals") or {}).items() if v is not None and len(v)}
+    if not frames:
+        return None
+    L = report["L"]
+    fig, ax = plt.subplots(figsize=(7.0, 7.0))
+    extent = _extent(report)
+    _background(ax, report, extent, zac_geom=report.get("zac_geometry"))
+    ha = report["data"].get("hotspots")
+    if ha is not None and len(ha):
+        _fill(ax, ha.geometry.to_numpy(), "#fb6a4a", alpha=0.35)
+        _outline(ax, ha.geometry.to_numpy(), color="#a50f15", linewidth=0.6)
+    legend = []
+    style = {"cctv": ("^", "#2166ac", "C"), "lighting": ("*", "#f1b600", "L")}
+    for kind, sites in frames.items():
+        marker, colour, prefix = style.get(kind, ("o", "black", "?"))
+        ax.scatter(sites.geometry.x, sites.geometry.y, marker=marker, s=70, color=colour,
+                   edgecolor="black", linewidths=0.5, zorder=5)
+        for x, y, r in zip(sites.geometry.x, sites.geometry.y, sites["rank"]):
+            ax.annotate(f"{prefix}{int(r)}", (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7,
+                        fontweight="bold", zorder=6)
+        legend.append(plt.Line2D([], [], marker=marker, color=colour, linestyle="", markeredgecolor="black",
+                                 label=L[f"kind_{kind}"]))
+    # zoom on the proposals when they are gathered
+    import numpy as np
+
+    xs = np.concatenate([f.geometry.x.to_numpy() for f in frames.values()])
+    ys = np.concatenate([f.geometry.y.to_numpy() for f in frames.values()])
+    span = max(xs.max() - xs.min(), ys.max() - ys.min()) + 1500.0
+    if span < extent[2] - extent[0]:
+        cx, cy = (xs.max() + xs.min()) / 2, (ys.max() + ys.min()) / 2
+        extent = (cx - span / 2, cy - span / 2, cx + span / 2, cy + span / 2)
+    _frame(ax, extent)
+    ax.legend(handles=legend, fontsize=7, loc="upper right", framealpha=0.8)
+    return png_uri(fig)
