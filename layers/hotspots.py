@@ -273,8 +273,12 @@ def count_xy(x, y, grid: gpd.GeoDataFrame, *, weights=None) -> gpd.GeoDataFrame:
     ----------
     Chainey, S. & Ratcliffe, J. (2005). GIS and Crime Mapping. Wiley (grid counts).
     """
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    w = None if weights is None else np.asarray(weights, dtype=float)
+    x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
+    if x.shape != y.shape:
+        raise ParameterError(f"x and y have different lengths ({len(x)} and {len(y)}).", "y")
+    w = None if weights is None else np.asarray(weights, dtype=float).ravel()
+    if w is not None and (w.shape != x.shape or not np.all(np.isfinite(w)) or (w < 0).any()):
+        raise ParameterError("weights must give one finite non-negative number per point.", "weights")
     idx = cell_index(grid, x, y)
     inside = idx >= 0
     if w is None:
@@ -924,8 +928,8 @@ def dual_kde(
     out["kde_a"], out["kde_b"] = ka, kb
     out["difference"] = ka - kb
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(kb >= min_share * kb.max(initial=0.0) if kb.size else kb, ka / kb, np.nan)
-        ratio = np.where(kb > 0, ratio, np.nan)
+        enough = (kb > 0) & (kb >= min_share * kb.max(initial=0.0))
+        ratio = np.where(enough, ka / kb, np.nan)
         out["ratio"] = ratio
         out["log_ratio"] = np.where(ratio > 0, np.log(ratio), np.nan)
     out.attrs["vigie"] = _meta(grid, method="dual_kde", bandwidth=float(h), bandwidth_auto=bandwidth is None,

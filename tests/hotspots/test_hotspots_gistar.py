@@ -238,3 +238,22 @@ def test_non_binary_weights_count_as_binary_like_esda():
     assert np.abs(gistar_z(y, w.toarray())[0] - z_b).max() < 1e-12  # dense input too
     with pytest.raises(ParameterError, match="weights"):
         gistar_z(y[:-1], w)
+
+
+def test_array_fast_paths_equal_the_frame_functions():
+    from layers.hotspots import count_xy, gistar_counts, kde, kde_xy
+
+    inc = clustered(2000)
+    grid = make_grid(shapely.box(0, 0, 3000, 2000), cell_size=100)
+    xy = shapely.get_coordinates(inc.geometry.values)
+    c = count_xy(xy[:, 0], xy[:, 1], grid)
+    assert c["n"].tolist() == count_incidents(inc, grid)["n"].tolist()
+    g1, g2 = gistar_counts(c, distance=250), gistar(inc, grid=grid, distance=250)
+    assert g1["z"].tolist() == g2["z"].tolist() and g1["bin"].tolist() == g2["bin"].tolist()
+    assert g1.attrs["vigie"]["neighbourhood"] == 250.0
+    k1, k2 = kde_xy(xy[:, 0], xy[:, 1], grid, bandwidth=200), kde(inc, grid=grid, bandwidth=200)
+    assert np.allclose(k1["kde"], k2["kde"])
+    with pytest.raises(ParameterError, match="weights"):
+        count_xy(xy[:, 0], xy[:, 1], grid, weights=[1.0])
+    with pytest.raises(ParameterError, match="auto"):
+        gistar_counts(c, distance="auto")
