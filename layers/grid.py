@@ -60,7 +60,11 @@ def _check_area(area) -> tuple[shapely.Geometry, object]:
                 f"The study area is in {crs.to_string()}, a geographic CRS (degrees): reproject it "
                 "to the analysis CRS in metres first (layers.crs.to_analysis)."
             )
-        geom = area.geometry.union_all() if isinstance(area, gpd.GeoDataFrame) else area.union_all()
+        parts = area.geometry if isinstance(area, gpd.GeoDataFrame) else area
+        parts = parts[parts.notna() & ~parts.is_empty]
+        if not parts.is_valid.all():  # real boundaries often hold self-intersections
+            parts = parts.make_valid()
+        geom = parts.union_all() if len(parts) else None
     elif isinstance(area, shapely.Geometry):
         geom, crs = area, None
     else:

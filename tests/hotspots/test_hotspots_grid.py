@@ -152,3 +152,11 @@ def test_cell_index_matches_point_in_polygon(shape):
             assert idx[k] == -1
         else:
             assert idx[k] in hits
+
+
+def test_invalid_study_area_is_repaired():
+    bowtie = shapely.Polygon([(0, 0), (1000, 1000), (1000, 0), (0, 1000), (0, 0)])  # self-intersecting
+    assert not bowtie.is_valid
+    g = make_grid(gpd.GeoSeries([bowtie, None], crs=2154), cell_size=100)
+    assert 40 <= len(g) <= 100
+    assert not g.geometry.intersects(shapely.Point(550, 50)).any()  # the empty bottom of the bow tie
