@@ -190,6 +190,21 @@ def test_police_version_shows_points(home, last_month, store_incidents):
     assert rep["meta"]["k"] is None
     assert len(rep["data"]["points"]) == int((store_incidents["ym"] == _ym(last_month)).sum())
     assert rep["L"]["title"] == "Monitoring cell — monthly report"
+    # the police see the reasons with their counts per category
+    assert any(re.search(r"\(\d+\)", p["reason"]) for p in rep["tables"]["proposals"])
+
+
+def test_proposals_of_the_month(partners, html, home):
+    k = home.settings.k_anonymity
+    rows = partners["tables"]["proposals"]
+    kinds = {r["kind"] for r in rows}
+    assert kinds == {partners["L"]["kind_cctv"], partners["L"]["kind_lighting"]}, partners["tables"]["proposals_reason"]
+    for r in rows:
+        assert int(r["n"].replace("\u202f", "")) >= k
+        assert not re.search(r"\(\d+\)", r["reason"]), r["reason"]  # no per-category counts for partners
+    assert (partners["proposals"]["cctv"]["covered_incidents"] >= k).all()
+    assert (partners["proposals"]["lighting"]["night_incidents"] >= k).all()
+    assert 'class="proposals"' in html
 
 
 def test_pdf_refuses_outside_urls():

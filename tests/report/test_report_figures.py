@@ -121,3 +121,49 @@ def test_emerging_summary_orders_and_suppresses():
     assert dict(zip(s["counts"]["category"], s["counts"]["cells"]))[EMERGING_NOW[0]] == 1
     assert len(emerging_summary(cells)["cells"]) == 3
     assert np.all(emerging_summary(cells)["cells"]["n"] > 0)
+
+
+# ------------------------------------------------------------------ reviews (app.db)
+
+
+def _fake_home(tmp_path):
+    from types import SimpleNamespace
+
+    from layers.settings import Settings
+
+    return SimpleNamespace(app_db=tmp_path / "app.db", settings=Settings())
+
+
+def test_reviews_without_app_db_say_so(tmp_path):
+    from geo_app.report.build import _reviews
+
+    out = _reviews(_fake_home(tmp_path), pd.Period("2025-10", freq="M"), None)
+    assert out == {"available": False, "changed": [], "waiting": [], "decided": []}
+
+
+def test_reviews_changed_waiting_and_decided_in_the_month(tmp_path):
+    from geo_app.db import AppDB
+    from geo_app.report.build import _reviews
+
+    home = _fake_home(tmp_path)
+    db = AppDB(home.app_db)
+    db.set_review("HS-a", user="police", status="en examen")
+    db.set_review("HS-b", user="coordinator", status="action décidée")
+    db.set_review("HS-d", user="coordinator", status="traité")
+    now = pd.Timestamp.now(tz="Europe/Paris").tz_localize(None).to_period("M")
+    ha = gpd.GeoDataFrame({"hotspot_id": ["HS-a", "HS-c", "HS-d"], "zac": ["Alpha", "Beta", "Alpha"]},
+                          geometry=[box(0, 0, 1, 1)] * 3, crs=2154)
+    out = _reviews(home, now, ha)
+    assert out["available"]
+    assert {(c["hotspot_id"], c["old"], c["new"]) for c in out["changed"]} == {
+        ("HS-a", "nouveau", "en examen"), ("HS-b", "nouveau", "action décidée"), ("HS-d", "nouveau", "traité")}
+    assert [d["hotspot_id"] for d in out["decided"]] == ["HS-b"]
+    # waiting: the month's hotspots still new or under review (HS-c was never reviewed)
+    assert {(w["hotspot_id"], w["status"]) for w in out["waiting"]} == {("HS-a", "en examen"), ("HS-c", "nouveau")}
+    # another month: nothing changed then, the same hotspots wait
+    before = _reviews(home, now - 13, ha)
+    assert before["changed"] == [] and before["decided"] == []
+    # cut to a ZAC
+    alpha = _reviews(home, now, ha, zac="Alpha")
+    assert {c["hotspot_id"] for c in alpha["changed"]} == {"HS-a", "HS-d"}
+    assert {w["hotspot_id"] for w in alpha["waiting"]} == {"HS-a"}
