@@ -34,7 +34,7 @@ from scipy.spatial import cKDTree
 
 from layers.errors import InputError, ParameterError, VigieWarning
 
-__all__ = ["make_grid", "neighbours", "auto_cell_size", "cell_index", "MAX_CELLS_WARNING"]
+__all__ = ["MAX_CELLS_WARNING", "auto_cell_size", "cell_index", "make_grid", "neighbours"]
 
 #: above this many cells ``make_grid`` warns (``VigieWarning``): the analyses slow down and the map
 #: becomes unreadable.
@@ -325,8 +325,7 @@ def make_grid(area, *, cell_size=None, shape: str = "square", origin=None) -> gp
             ox, oy = (float(v) for v in origin)
         except (TypeError, ValueError):
             raise ParameterError(f"origin must be two numbers (x, y) in metres, got {origin!r}.", "origin") from None
-    dx, dy, half_h = _lattice(shape, cs)
-    gcmin, grmin, gcmax, grmax = _index_range(shape, cs, ox, oy, geom.bounds)
+    gcmin, grmin, gcmax, _ = _index_range(shape, cs, ox, oy, geom.bounds)
     ncols = gcmax - gcmin + 1
     # candidate cells: the bounding-box cells of each part of the area (far-apart parts do not
     # fill the space between them)
@@ -364,7 +363,7 @@ def make_grid(area, *, cell_size=None, shape: str = "square", origin=None) -> gp
         "cell_size": cs,
         "cell_size_auto": auto,
         "shape": shape,
-        "n_cells": int(len(grid)),
+        "n_cells": len(grid),
         "origin": [float(ox), float(oy)],
         "cell_area_m2": float(cell_area),
     }

@@ -32,24 +32,24 @@ from layers.filters import Filters, apply_filters
 from layers.grid import cell_index, make_grid, neighbours
 
 __all__ = [
-    "count_incidents",
-    "gistar_z",
     "bh_adjust",
+    "change",
+    "choose_scale",
+    "count_incidents",
+    "count_xy",
+    "dual_kde",
     "fdr_bins",
     "gistar",
     "gistar_counts",
-    "count_xy",
-    "kde_xy",
-    "silverman_bandwidth",
-    "kde_at",
-    "kde",
-    "dual_kde",
-    "local_moran_arrays",
-    "lisa",
-    "choose_scale",
+    "gistar_z",
     "hotspot_areas",
-    "change",
+    "kde",
+    "kde_at",
+    "kde_xy",
+    "lisa",
+    "local_moran_arrays",
     "sensitivity",
+    "silverman_bandwidth",
 ]
 
 #: default confidence levels of the Gi* bins (99 %, 95 %, 90 %), as in ArcGIS's Gi_Bin
@@ -704,12 +704,12 @@ def kde_at(x, y, px, py, *, bandwidth: float, kernel: str = "quartic", weights=N
         step = h / 25.0
     sx, sy = (float(step), float(step)) if np.ndim(step) == 0 else (float(step[0]), float(step[1]))
     # raster nodes on the lattice px[0] + k*step covering the query points +- the kernel radius
-    padx, pady = int(math.ceil(radius / sx)) + 2, int(math.ceil(radius / sy)) + 2
+    padx, pady = math.ceil(radius / sx) + 2, math.ceil(radius / sy) + 2
     ax, ay = px[0], py[0]
-    kx0 = int(math.floor((px.min() - ax) / sx)) - padx
-    ky0 = int(math.floor((py.min() - ay) / sy)) - pady
-    nx = int(math.ceil((px.max() - ax) / sx)) + padx - kx0 + 1
-    ny = int(math.ceil((py.max() - ay) / sy)) + pady - ky0 + 1
+    kx0 = math.floor((px.min() - ax) / sx) - padx
+    ky0 = math.floor((py.min() - ay) / sy) - pady
+    nx = math.ceil((px.max() - ax) / sx) + padx - kx0 + 1
+    ny = math.ceil((py.max() - ay) / sy) + pady - ky0 + 1
     if nx * ny > 64_000_000:
         raise ParameterError(
             f"the bandwidth ({h:g} m) is too small for the extent of the grid; choose a larger bandwidth.",
@@ -725,7 +725,7 @@ def kde_at(x, y, px, py, *, bandwidth: float, kernel: str = "quartic", weights=N
     for dx, dy, ww in ((0, 0, (1 - tx) * (1 - ty)), (1, 0, tx * (1 - ty)), (0, 1, (1 - tx) * ty), (1, 1, tx * ty)):
         raster += np.bincount((iy + dy) * nx + (ix + dx), weights=wk * ww, minlength=nx * ny)
     raster = raster.reshape(ny, nx)
-    krx, kry = int(math.ceil(radius / sx)), int(math.ceil(radius / sy))
+    krx, kry = math.ceil(radius / sx), math.ceil(radius / sy)
     gx, gy = np.arange(-krx, krx + 1) * sx, np.arange(-kry, kry + 1) * sy
     kern = _kernel_values(kernel, gx[None, :] ** 2 + gy[:, None] ** 2, h)
     dens = fftconvolve(raster, kern, mode="same")
@@ -1418,7 +1418,7 @@ def hotspot_areas(
     out["number"] = np.arange(1, len(out) + 1)
     extra = [c for c in ("n_schools", "n_shops") if c in out.columns]
     out = out[columns + extra + ["geometry"]]
-    out.attrs["vigie"] = _meta(cells, min_bin=min_bin, n_hotspots=int(len(out)), near_m=float(near))
+    out.attrs["vigie"] = _meta(cells, min_bin=min_bin, n_hotspots=len(out), near_m=float(near))
     return out
 
 

@@ -20,7 +20,7 @@ from geo_app.cli import pass_home
 from layers.errors import InputError, ParameterError, VigieWarning
 from layers.filters import parse_filters
 
-__all__ = ["COMMANDS", "hotspots", "study_area_of", "OUTPUT_DRIVERS"]
+__all__ = ["COMMANDS", "OUTPUT_DRIVERS", "hotspots", "study_area_of"]
 
 #: output file extension -> OGR driver
 OUTPUT_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}
@@ -87,7 +87,10 @@ def _describe(meta: dict) -> list[str]:
             extra = ""
             if meta.get("scale"):
                 sc = meta["scale"]
-                extra = f", {'first peak of Moran z' if sc['method'] == 'peak' else 'mean distance to the %d-th neighbour' % sc['k']}"
+                if sc["method"] == "peak":
+                    extra = ", first peak of the global Moran's I z over distance bands"
+                else:
+                    extra = f", no peak: mean distance to the {sc['k']}-th nearest incident"
             lines.append(f"distance band: {nb:.0f} m ({how}{extra})")
     if "correction" in meta:
         lines.append(f"multiple testing: {meta['correction']} (bins at 99/95/90 %); "

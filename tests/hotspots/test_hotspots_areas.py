@@ -4,7 +4,6 @@ import json
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
 
@@ -29,7 +28,7 @@ def incidents(seed=4):
                             geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=2154)
 
 
-GRID = dict(cell_size=100, study_area=gpd.GeoSeries([shapely.box(0, 0, 3000, 2000)], crs=2154))
+GRID = {"cell_size": 100, "study_area": gpd.GeoSeries([shapely.box(0, 0, 3000, 2000)], crs=2154)}
 
 
 def test_hotspot_areas_summary():

@@ -5,7 +5,6 @@ import json
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import pytest
 import shapely
 
@@ -52,7 +51,7 @@ def run(args, capsys):
 
 
 def test_gistar_to_geopackage(city, tmp_path, capsys):
-    home, inc = city
+    _, inc = city
     out = tmp_path / "gi.gpkg"
     code, text, err = run(["--method", "gistar", "--cell-size", "100", "--out", str(out)], capsys)
     assert code == 0, err
@@ -78,7 +77,7 @@ def test_kde_to_geojson_prints_the_bandwidth(city, tmp_path, capsys):
 
 
 def test_counts_lisa_hex_and_filters(city, tmp_path, capsys):
-    home, inc = city
+    _, inc = city
     out = tmp_path / "c.gpkg"
     code, text, err = run(["--method", "counts", "--grid", "hex", "--cell-size", "200", "--category", "burglary",
                            "--from", "2024-03-01", "--to", "2024-06-30", "--out", str(out)], capsys)
@@ -142,13 +141,13 @@ def test_bad_input(city, tmp_path, capsys, monkeypatch, args, code, text):
 def test_demo_city_all_methods(demo_home, tmp_path, capsys):
     for method, cols in (("counts", {"n"}), ("kde", {"kde"}), ("gistar", {"z", "p", "bin"}), ("lisa", {"quadrant", "p"})):
         out = tmp_path / f"{method}.gpkg"
-        code, text, err = run(["--method", method, "--permutations", "99", "--out", str(out)], capsys)
+        code, _text, err = run(["--method", method, "--permutations", "99", "--out", str(out)], capsys)
         assert code == 0, err
         back = gpd.read_file(out)
         assert {"cell_id", "n"} | cols <= set(back.columns)
         assert back["n"].sum() > 0
     out = tmp_path / "areas.geojson"
-    code, text, err = run(["--areas", "--out", str(out)], capsys)
+    code, _, err = run(["--areas", "--out", str(out)], capsys)
     assert code == 0, err
     areas = gpd.read_file(out)
     assert len(areas) >= 1 and areas["hotspot_id"].is_unique
