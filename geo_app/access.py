@@ -263,10 +263,12 @@ def incident_access(user, taxonomy, *, k: int = 5) -> IncidentAccess:
     return IncidentAccess(frozenset(points), frozenset(aggregates), zacs, int(k))
 
 
-def _restrict(filters: Filters | None, allowed: frozenset[str], zacs, *, what: str) -> Filters:
+def _restrict(filters: Filters | None, allowed: frozenset[str], zacs, *, what: str,
+              everything: frozenset[str] = frozenset()) -> Filters:
     filters = filters or Filters()
     if filters.categories is None:
-        cats = tuple(sorted(allowed))
+        # every category allowed: keep "no category filter" (the store's fast path)
+        cats = None if allowed >= everything and everything else tuple(sorted(allowed))
     else:
         cats = tuple(c for c in filters.categories if c in allowed)
     zac = filters.zac
@@ -298,7 +300,8 @@ def point_filters(user, filters: Filters | None, *, taxonomy) -> Filters:
             f"the role '{_role(user) or 'anonymous'}' sees incidents as aggregates only "
             "(grid counts), never as points."
         )
-    return _restrict(filters, acc.point_categories, acc.zacs, what="incidents")
+    return _restrict(filters, acc.point_categories, acc.zacs, what="incidents",
+                     everything=frozenset(taxonomy.codes))
 
 
 def aggregate_filters(user, filters: Filters | None, *, taxonomy) -> Filters:
@@ -307,7 +310,8 @@ def aggregate_filters(user, filters: Filters | None, *, taxonomy) -> Filters:
     acc = incident_access(user, taxonomy)
     if not acc.aggregate_categories:
         raise Forbidden(f"the role '{_role(user) or 'anonymous'}' may not see incidents.")
-    return _restrict(filters, acc.aggregate_categories, acc.zacs, what="incidents")
+    return _restrict(filters, acc.aggregate_categories, acc.zacs, what="incidents",
+                     everything=frozenset(taxonomy.codes))
 
 
 def needs_suppression(user, filters: Filters | None, *, taxonomy) -> bool:
@@ -315,7 +319,8 @@ def needs_suppression(user, filters: Filters | None, *, taxonomy) -> bool:
     the user may not see as points, so cells under k must be suppressed."""
     acc = incident_access(user, taxonomy)
     f = aggregate_filters(user, filters, taxonomy=taxonomy)
-    return not set(f.categories or ()) <= acc.point_categories
+    cats = set(taxonomy.codes) if f.categories is None else set(f.categories)
+    return not cats <= acc.point_categories
 
 
 def scope_incidents(user, incidents, *, taxonomy, zac_layer=None):
@@ -325,7 +330,7 @@ def scope_incidents(user, incidents, *, taxonomy, zac_layer=None):
     from layers.filters import apply_filters
 
     f = point_filters(user, None, taxonomy=taxonomy)
-    out = incidents[incidents["category"].isin(f.categories or ())]
+    out = incidents if f.categories is None else incidents[incidents["category"].isin(f.categories)]
     if f.zac is not None:
         if zac_layer is None or len(out) == 0:
             return out.iloc[0:0].copy() if zac_layer is None else out.copy()
@@ -521,7 +526,7 @@ def _scoped_services_class():
             if user is None or kind != "incidents":
                 return super().read(kind, filters, night=night)
             f = point_filters(user, filters, taxonomy=self.taxonomy)
-            if not f.categories:
+            if f.categories is not None and not f.categories:
                 out = super().frame(kind).iloc[0:0].copy()
             else:
                 out = self._inner(super().read, kind, f, night=night)
@@ -533,7 +538,7 @@ def _scoped_services_class():
             if user is None or kind != "incidents":
                 return super().page(kind, filters, limit=limit, offset=offset, night=night)
             f = point_filters(user, filters, taxonomy=self.taxonomy)
-            if not f.categories:
+            if f.categories is not None and not f.categories:
                 gdf, total = super().frame(kind).iloc[0:0].copy(), 0
             else:
                 gdf, total = self._inner(super().page, kind, f, limit=limit, offset=offset, night=night)
@@ -579,6 +584,31 @@ def _scoped_services_class():
                 out = _blank_small_counts(out, _k_of(self))
             return out
 
+        def emerging(self, filters=None, *, night=False, months=24, user=None):
+            user = self._who(user)
+            if user is None:
+                return super().emerging(filters, night=night, months=months)
+            check(user, "hotspots", what="emerging hotspots")
+            f = self._analysis_filters(user, filters)
+            out = self._inner(super().emerging, f, night=night, months=months)
+            return self._cut_cells(user, filters, out)
+
+        def proposals(self, filters=None, *, night=False, k=5, user=None):
+            """Proposals never use sensitive categories (DESIGN §3): the situational,
+            non-sensitive categories of the role's aggregates only."""
+            user = self._who(user)
+            if user is None:
+                return super().proposals(filters, night=night, k=k)
+            check(user, "hotspots", what="proposals")
+            f = self._analysis_filters(user, filters)
+            usable = proposal_categories(user, self.taxonomy)
+            cats = tuple(sorted(usable)) if f.categories is None else tuple(c for c in f.categories if c in usable)
+            out = self._inner(super().proposals, f.replace(categories=cats), night=night, k=k)
+            zacs = self._zac_view(user)
+            if zacs is not None:
+                out = _clip_to_zacs(out, super().frame("zac"), zacs)
+            return out
+
         def hotspot_areas(self, filters=None, *, night=False, user=None):
             user = self._who(user)
             if user is None:
@@ -617,9 +647,11 @@ def _scoped_services_class():
                 if getattr(ml, "incident_grid", None) is not None:
                     ml.incident_grid = self.grid("incidents", filters.replace(bbox=None),
                                                  bbox=self.extent(), cells=cells, night=night, user=user)
-                for name in ("gistar", "kde"):
+                for name in ("gistar", "kde", "emerging"):
                     if getattr(ml, name, None) is not None:
                         setattr(ml, name, self._cut_cells(user, filters, getattr(ml, name)))
+                if getattr(ml, "proposals", None) is not None and self._zac_view(user) is not None:
+                    ml.proposals = _clip_to_zacs(ml.proposals, super().frame("zac"), self._zac_view(user))
                 if getattr(ml, "hotspots", None) is not None:
                     ml.hotspots = visible_hotspots(user, ml.hotspots)
                     if len(ml.hotspots):

@@ -86,7 +86,7 @@ def export_layers(user, names: list[str], filters, *, night: bool = False) -> tu
             gdf = svc.read("incidents", filters, night=night, user=user)
         elif name == "incidents_grid":
             f = access.aggregate_filters(user, filters, taxonomy=svc.taxonomy)
-            if f.categories:
+            if f.categories is None or f.categories:
                 inc = svc._inner(svc.read, "incidents", f, night=night)
             else:
                 inc = svc._inner(svc.frame, "incidents").iloc[0:0]

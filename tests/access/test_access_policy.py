@@ -145,9 +145,14 @@ def test_endpoint_permissions():
     assert access.permission_for_endpoint("maps.dashboard") == "map"
 
 
-#: Services methods that return no incident-level data (reviewed by hand): they need no cut
+#: Services methods that need no cut of their own (reviewed by hand): no incident data
+#: (settings, counts per kind, the empty analysis grid), or internal arrays never serialised by a
+#: view and only indexed by the filters of a scoped caller (columns, darkness_codes, mask,
+#: analysis_points), or dispatchers to scoped methods (lazy_layer -> analysis, emerging,
+#: proposals)
 HARMLESS = {"store", "settings", "taxonomy", "tz", "version", "cache_scope", "warm", "counts",
-            "study_area"}
+            "study_area", "analysis_grid", "columns", "darkness_codes", "mask", "analysis_points",
+            "lazy_layer"}
 
 
 def test_every_service_read_is_scoped_or_reviewed():
