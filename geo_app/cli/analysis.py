@@ -191,6 +191,10 @@ def hotspots(home, method, shape, cell_size, bandwidth, kernel, distance, start,
                 g = store.read(kind)
                 return to_analysis(g, cells_epsg) if len(g) else None
 
+            if "darkness" not in inc.columns and "occurred_from" in inc.columns:
+                from layers.temporal import darkness  # day / twilight / night -> night share
+
+                inc = inc.assign(darkness=darkness(inc, tz=tz))
             result = hs.hotspot_areas(result, inc, zac=layer("zac"), areas=layer("areas"),
                                       schools=layer("schools"), shops=layer("shops"))
     for w in caught:

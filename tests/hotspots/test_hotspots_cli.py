@@ -108,6 +108,7 @@ def test_areas_writes_hotspot_polygons(city, tmp_path, capsys):
     cats = top["categories"]  # GDAL may parse the JSON text of a GeoJSON property itself
     assert (json.loads(cats) if isinstance(cats, str) else cats)["theft"] > 0.5
     assert "hotspot areas:" in text
+    assert 0 <= top["night_share"] <= 1  # darkness from layers.temporal (sun position, local time)
     # same data, same ids
     out2 = tmp_path / "areas2.geojson"
     assert run(["--areas", "--cell-size", "100", "--out", str(out2)], capsys)[0] == 0
