@@ -26,16 +26,19 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from branca.element import MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
-from folium.utilities import JsCode
 
 from layers.registry import LAYERS
 
 __all__ = [
     "DynamicLayer",
+    "LazyLayer",
+    "lazy_features",
+    "lazy_legend",
     "Legend",
     "build_map",
     "use_assets",
@@ -57,6 +60,13 @@ _EMERGING_COLORS = {
     "new": "#fee0d2", "consecutive": "#fcbba1", "intensifying": "#fb6a4a",
     "persistent": "#cb181d", "diminishing": "#fc9272", "sporadic": "#fdd0a2",
     "oscillating": "#fd8d3c", "historical": "#a50f15",
+}
+
+#: French names of ArcGIS's emerging-hotspot categories (layers.spacetime.EMERGING_CATEGORIES)
+EMERGING_FR = {
+    "new": "nouveau", "consecutive": "consécutif", "intensifying": "qui s'intensifie",
+    "persistent": "persistant", "diminishing": "qui diminue", "sporadic": "sporadique",
+    "oscillating": "oscillant", "historical": "historique",
 }
 
 #: user-visible strings of the map, per language (the map is built outside any request)
@@ -86,6 +96,9 @@ LABELS = {
         "zoom_in": "Zoomez pour voir les points",
         "level": "niveau", "manager": "gestionnaire", "kind": "type", "address": "adresse",
         "installed": "installée",
+        "cctv": "Caméra proposée", "lamp": "Point lumineux proposé",
+        "covered": "faits couverts", "loading": "Calcul en cours…",
+        "emerging_hot": "point chaud émergent / persistant", "emerging_cold": "point froid",
     },
     "en": {
         "incident_grid": "Incidents — density (grid)",
@@ -112,6 +125,9 @@ LABELS = {
         "zoom_in": "Zoom in to see points",
         "level": "level", "manager": "manager", "kind": "kind", "address": "address",
         "installed": "installed",
+        "cctv": "Proposed camera", "lamp": "Proposed lamp",
+        "covered": "incidents covered", "loading": "Computing…",
+        "emerging_hot": "emerging / persistent hot spot", "emerging_cold": "cold spot",
     },
 }
 
@@ -172,37 +188,23 @@ def _popup(title, rows: Sequence[tuple[str, object]] = (), link: tuple[str, str]
     return "<br>".join(parts)
 
 
-def _features(gdf: gpd.GeoDataFrame, props: Callable[[pd.Series], dict], precision: int = 5) -> dict:
-    """A GeoJSON FeatureCollection (EPSG:4326, rounded coordinates) with computed properties."""
+def _features(gdf: gpd.GeoDataFrame, props: Callable[[dict], dict], precision: int = 5) -> dict:
+    """A GeoJSON FeatureCollection (EPSG:4326, rounded coordinates) with computed properties.
+
+    Vectorised: coordinates are rounded and written by GEOS (``shapely.to_geojson``), rows are
+    plain dicts (``props`` receives one dict per row), so thousands of cells take milliseconds.
+    """
     if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
         gdf = gdf.to_crs(4326)
-    feats = []
-    for (_, row), geom in zip(gdf.iterrows(), gdf.geometry):
-        if geom is None or geom.is_empty:
-            continue
-        g = geom.__geo_interface__
-        feats.append(
-            {"type": "Feature", "geometry": {"type": g["type"], "coordinates": _round(g["coordinates"], precision)},
-             "properties": props(row)}
-        )
+    geoms = np.asarray(gdf.geometry.values)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not ok.all():
+        gdf, geoms = gdf[ok], geoms[ok]
+    texts = shapely.to_geojson(shapely.transform(geoms, lambda c: np.round(c, precision)))
+    records = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).to_dict("records")
+    feats = [{"type": "Feature", "geometry": json.loads(t), "properties": props(r)}
+             for t, r in zip(texts, records)]
     return {"type": "FeatureCollection", "features": feats}
-
-
-_BIND_POPUP = JsCode(
-    """function(feature, layer) {
-        if (feature.properties && feature.properties._popup) {
-            layer.bindPopup(feature.properties._popup);
-        }
-    }"""
-)
-
-
-def _point_to_layer(radius: int, color: str) -> JsCode:
-    return JsCode(
-        "function(feature, latlng) { return L.circleMarker(latlng, "
-        + json.dumps({"radius": radius, "color": color, "weight": 1, "fillOpacity": 0.8})
-        + "); }"
-    )
 
 
 #: outline colour of a hotspot area by review status (geo_app.db.STATUSES)
@@ -210,28 +212,39 @@ REVIEW_COLORS = {"nouveau": "#b2182b", "en examen": "#e66101", "action décidée
                  "traité": "#1a9641", "classé sans suite": "#7f7f7f"}
 
 
+class _GeoJsonData(MacroElement):
+    """Embedded GeoJSON drawn by one ``L.geoJSON``: each feature may carry ``_style`` (merged
+    over ``style``) and ``_popup`` (HTML escaped on the server). Lighter than ``folium.GeoJson``,
+    which styles and copies every feature in Python."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            L.geoJSON({{ this.data|tojson }}, {
+                style: function (f) { return Object.assign({}, {{ this.style|tojson }}, f.properties._style || {}); },
+                pointToLayer: function (f, latlng) {
+                    return L.circleMarker(latlng, Object.assign({weight: 1, fillOpacity: 0.8},
+                                                                {{ this.point|tojson }}, f.properties._style || {}));
+                },
+                onEachFeature: function (f, layer) { if (f.properties._popup) { layer.bindPopup(f.properties._popup); } }
+            }).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: dict, *, style: dict | None = None, point: dict | None = None):
+        super().__init__()
+        self._name = "GeoJsonData"
+        self.data = data
+        self.style = {k: v for k, v in (style or {}).items() if v is not None}
+        self.point = dict(point or {})
+
+
 def _geojson_layer(data: dict, name: str, *, style: dict | None = None, style_property: str | None = None,
                    point: dict | None = None, show: bool = True) -> folium.FeatureGroup:
-    """A FeatureGroup holding one GeoJson; features may carry ``_style`` (a style dict)."""
+    """A FeatureGroup holding the features; features may carry ``_style`` (a style dict)."""
     fg = folium.FeatureGroup(name=name, show=show)
-    style = dict(style or {})
-
-    def style_function(feature):
-        s = dict(style)
-        s.update(feature["properties"].get("_style", {}))
-        return s
-
-    gj = folium.GeoJson(
-        data,
-        name=name,
-        style_function=style_function,
-        on_each_feature=_BIND_POPUP,
-        point_to_layer=_point_to_layer(point["radius"], point["color"]) if point else None,
-        embed=True,
-        zoom_on_click=False,
-        control=False,
-    )
-    gj.add_to(fg)
+    _GeoJsonData(data, style=style, point=point).add_to(fg)
     return fg
 
 
@@ -410,10 +423,131 @@ def _camera_layer(cams: gpd.GeoDataFrame, name: str, lab: dict, lang: str) -> fo
     return fg
 
 
+def _layer_kde(kde: gpd.GeoDataFrame, lab: dict):
+    col = "kde" if "kde" in kde else "density"
+    kde = kde[kde[col] > 0.05 * kde[col].max()] if len(kde) else kde
+    kde = kde.assign(_cls=_classes(kde[col].to_numpy(), len(_KDE_RAMP)))
+    data = _features(kde, lambda r: {"_popup": _popup(lab["kde"], [(lab["density"], f"{r[col]:.1f}")]),
+                                     "_style": {"fillColor": _KDE_RAMP[int(r["_cls"])]}}, precision=4)
+    return data, {"weight": 0, "fillOpacity": 0.55}, None, [(_KDE_RAMP[0], "−"), (_KDE_RAMP[-1], "+")]
+
+
+def _emerging_color(category) -> str:
+    c = str(category).lower()
+    if "cold" in c:
+        return "#2166ac"
+    for key, col in _EMERGING_COLORS.items():
+        if key in c:
+            return col
+    return "#cccccc"
+
+
+def _emerging_label(category, lang: str) -> str:
+    c = str(category)
+    if lang != "fr":
+        return c
+    for key, fr in EMERGING_FR.items():
+        if key in c.lower():
+            return f"{'point froid' if 'cold' in c.lower() else 'point chaud'} {fr}"
+    return c
+
+
+def _layer_emerging(em: gpd.GeoDataFrame, lab: dict, lang: str):
+    em = em[~em["category"].astype(str).isin(["", "no pattern", "no_pattern"])]
+    data = _features(em, lambda r: {
+        "_popup": _popup(_emerging_label(r["category"], lang), [(lab["incidents"], r.get("n"))]),
+        "_style": {"fillColor": _emerging_color(r["category"])}})
+    cats = sorted(em["category"].astype(str).unique())[:10]
+    return (data, {"weight": 0.5, "color": "#777", "fillOpacity": 0.6}, None,
+            [(_emerging_color(c), _emerging_label(c, lang)) for c in cats])
+
+
+def _layer_proposals(pr: gpd.GeoDataFrame, lab: dict, lang: str):
+    suffix = "en" if lang == "en" else "fr"
+
+    def props(r):
+        kind = str(r.get("kind") or "")
+        title = f"{lab.get(kind, lab['proposals'])} #{r.get('rank', '')}".strip()
+        return {"_popup": _popup(title, [("", r.get(f"technique_{suffix}", r.get("technique"))),
+                                         ("", r.get(f"reason_{suffix}", r.get("reason"))),
+                                         ("", r.get(f"evidence_{suffix}"))]),
+                "_style": {"color": _PROPOSAL_COLORS.get(kind, "#01665e")}}
+
+    return (_features(pr, props), {"color": "#01665e", "weight": 2}, {"radius": 7, "color": "#01665e"},
+            [(_PROPOSAL_COLORS[k], lab[k]) for k in ("cctv", "lamp")])
+
+
+_PROPOSAL_COLORS = {"cctv": "#01665e", "lamp": "#b8860b"}
+
+#: hidden dashboard layers computed and loaded on demand: key -> features builder
+LAZY_BUILDERS = {"kde": lambda g, lab, lang: _layer_kde(g, lab),
+                 "emerging": _layer_emerging, "proposals": _layer_proposals}
+
+
+def lazy_features(key: str, gdf: gpd.GeoDataFrame, lang: str = "fr") -> dict:
+    """The FeatureCollection a ``LazyLayer`` draws (``_style`` / ``_popup`` per feature, popups
+    escaped), with the layer's default ``style`` and ``point`` style and its ``legend``."""
+    lab = LABELS.get(lang, LABELS["fr"])
+    if gdf is None or not len(gdf):
+        return {"type": "FeatureCollection", "features": [], "style": {}, "point": {}, "legend": []}
+    data, style, point, items = LAZY_BUILDERS[key](gdf, lab, lang)
+    data.update(style=style, point=point or {}, legend=[{"color": c, "label": str(t)} for c, t in items])
+    return data
+
+
+def lazy_legend(key: str, lang: str = "fr") -> list:
+    """Legend entries of a lazy layer known before it is computed."""
+    lab = LABELS.get(lang, LABELS["fr"])
+    if key == "kde":
+        return [(_KDE_RAMP[0], "−"), (_KDE_RAMP[-1], "+")]
+    if key == "emerging":
+        return [(_EMERGING_COLORS["new"], _emerging_label("new hot spot", lang)),
+                (_EMERGING_COLORS["intensifying"], _emerging_label("intensifying hot spot", lang)),
+                (_EMERGING_COLORS["persistent"], _emerging_label("persistent hot spot", lang)),
+                (_EMERGING_COLORS["diminishing"], _emerging_label("diminishing hot spot", lang)),
+                (_EMERGING_COLORS["historical"], _emerging_label("historical hot spot", lang)),
+                ("#2166ac", lab["emerging_cold"])]
+    return [(_PROPOSAL_COLORS[k], lab[k]) for k in ("cctv", "lamp")]
+
+
+class LazyLayer(JSCSSMixin, Layer):
+    """A hidden layer whose features are fetched once from ``url`` (``lazy_features`` JSON)
+    the first time it is switched on, then kept (``vigie-map.js``).
+
+    Parameters
+    ----------
+    name : str
+        Layer name in the layer control.
+    key : str
+        ``kde``, ``emerging`` or ``proposals`` (``LAZY_BUILDERS``).
+    url : str
+        Endpoint answering the FeatureCollection (``/api/map/<key>``).
+    query : str
+        Query string of the current filters.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.featureGroup();
+            Vigie.lazyLayer({{ this._parent.get_name() }}, {{ this.get_name() }},
+                            {{ this.options|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, name: str, *, key: str, url: str, query: str = "", show: bool = False):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "LazyLayer"
+        self.options = {"key": key, "url": url, "query": query, "name": name, "labels": {}}
+        self.default_js = [("vigie_map", "/static/js/vigie-map.js")]
+
+
 def build_map(
     layers: MapLayers | None = None,
     *,
     dynamic: Sequence[DynamicLayer] = (),
+    lazy: Sequence["LazyLayer"] = (),
     bounds: tuple[float, float, float, float] | None = None,
     tile_url: str = "",
     tile_attribution: str = "",
@@ -432,6 +566,9 @@ def build_map(
         becomes a toggleable layer with a legend entry.
     dynamic : sequence of DynamicLayer
         Layers filled from the API for the visible bbox (incident points, street lights).
+    lazy : sequence of LazyLayer
+        Hidden analysis layers fetched whole from the API the first time they are switched on
+        (KDE, emerging hotspots, proposals: costly to compute, rarely all looked at).
     bounds : (minx, miny, maxx, maxy) in lon/lat
         The map fits these bounds; ``None`` fits the drawn layers.
     tile_url, tile_attribution : str
@@ -473,16 +610,9 @@ def build_map(
 
     # aggregates first (underneath), then context, then points
     if layers.kde is not None and len(layers.kde):
-        kde = layers.kde
-        col = "kde" if "kde" in kde else "density"
-        kde = kde[kde[col] > 0.05 * kde[col].max()] if len(kde) else kde
-        cls = _classes(kde[col].to_numpy(), len(_KDE_RAMP))
-        kde = kde.assign(_cls=cls)
-        data = _features(kde, lambda r: {"_popup": _popup(lab["kde"], [(lab["density"], f"{r[col]:.1f}")]),
-                                         "_style": {"fillColor": _KDE_RAMP[int(r["_cls"])]}}, precision=4)
-        add(_geojson_layer(data, names["kde"], style={"weight": 0, "fillOpacity": 0.55}, show=False),
-            "kde", [(_KDE_RAMP[0], "−"), (_KDE_RAMP[-1], "+")])
-        extent.append(tuple(kde.to_crs(4326).total_bounds))
+        data, style, point, items = _layer_kde(layers.kde, lab)
+        add(_geojson_layer(data, names["kde"], style=style, show=False), "kde", items)
+        extent.append(tuple(layers.kde.to_crs(4326).total_bounds))
     if layers.incident_grid is not None and len(layers.incident_grid):
         g = layers.incident_grid
         cls = _classes(g["n"].to_numpy(), len(_RAMP))
@@ -508,17 +638,9 @@ def build_map(
             add(_geojson_layer(data, names["gistar"], style={"weight": 0.5, "color": "#999", "fillOpacity": 0.6},
                                show=False), "gistar", items)
     if layers.emerging is not None and len(layers.emerging):
-        em = layers.emerging[~layers.emerging["category"].astype(str).isin(["", "no pattern", "no_pattern"])]
-        if len(em):
-            def em_color(c):
-                for key, col in _EMERGING_COLORS.items():
-                    if key in str(c).lower():
-                        return "#2166ac" if "cold" in str(c).lower() else col
-                return "#cccccc"
-            data = _features(em, lambda r: {"_popup": _popup(r["category"]), "_style": {"fillColor": em_color(r["category"])}})
-            cats = sorted(em["category"].astype(str).unique())[:10]
-            add(_geojson_layer(data, names["emerging"], style={"weight": 0.5, "color": "#777", "fillOpacity": 0.6},
-                               show=False), "emerging", [(em_color(c), c) for c in cats])
+        data, style, point, items = _layer_emerging(layers.emerging, lab, lang)
+        if data["features"]:
+            add(_geojson_layer(data, names["emerging"], style=style, show=False), "emerging", items)
     if layers.hotspots is not None and len(layers.hotspots):
         hs = layers.hotspots
         # review status (issue 7): shown in the popup and as the outline colour
@@ -552,11 +674,14 @@ def build_map(
         add(_camera_layer(cams, names["cameras"], lab, lang), "cameras",
             [(_STYLE["cameras"]["color"], names["cameras"])])
     if layers.proposals is not None and len(layers.proposals):
-        pr = layers.proposals
-        data = _features(pr, lambda r: {"_popup": _popup(r.get("title", lab["proposals"]),
-                                                         [("", r.get("technique")), ("", r.get("reason"))])})
-        add(_geojson_layer(data, names["proposals"], style={"color": "#01665e", "weight": 2},
-                           point={"radius": 7, "color": "#01665e"}), "proposals", [("#01665e", names["proposals"])])
+        data, style, point, items = _layer_proposals(layers.proposals, lab, lang)
+        add(_geojson_layer(data, names["proposals"], style=style, point=point), "proposals", items)
+    for lz in lazy:
+        lz.options["labels"] = {"loading": lab["loading"]}
+        lz.default_js = [("vigie_map", script_url)]
+        lz.add_to(m)
+        drawn.append(lz.layer_name)
+        legend.append((lz.layer_name, lz.show, lazy_legend(lz.options["key"], lang)))
     for dyn in dynamic:
         dyn.options.setdefault("labels", {}).update(
             {"zoom_in": lab["zoom_in"], "simulated": lab["simulated"], "incidents": lab["incidents"],

@@ -155,6 +155,20 @@ def hotspot_areas():
     return Response(json.dumps(body, default=str), mimetype="application/geo+json")
 
 
+@bp.get("/map/<key>")
+def map_layer(key: str):
+    """A hidden dashboard layer (``kde``, ``emerging``, ``proposals``) computed on demand for the
+    filters, as the map draws it: features with an escaped ``_popup`` and a ``_style``, the
+    layer's ``style``, ``point`` style and ``legend``."""
+    from geo_app.mapping import lazy_features
+    from geo_app.views.i18n import current_lang
+
+    filters, night = request_filters(with_bbox=False)
+    gdf = get_services().lazy_layer(key, filters, night=night)
+    body = lazy_features(key, gdf, current_lang())
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/geo+json")
+
+
 @bp.get("/openapi.json")
 def openapi():
     """This API's OpenAPI 3 description."""

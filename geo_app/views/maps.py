@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
 from geo_app.assets import self_hosted
-from geo_app.mapping import DynamicLayer, build_map, layer_names, render_parts
+from geo_app.mapping import DynamicLayer, LazyLayer, build_map, layer_names, render_parts
 from geo_app.services import get_services
 from geo_app.views.common import filter_query, request_filters
 from geo_app.views.i18n import current_lang
@@ -76,6 +76,12 @@ def dynamic_layers(kinds, query: str, lang: str) -> list[DynamicLayer]:
     return out
 
 
+def lazy_layers(keys, query: str, lang: str) -> list[LazyLayer]:
+    """Hidden analysis layers the page fetches from ``/api/map/<key>`` when switched on."""
+    names = layer_names(lang)
+    return [LazyLayer(names[k], key=k, url=url_for("api.map_layer", key=k), query=query) for k in keys]
+
+
 @bp.get("/")
 def dashboard():
     """Dashboard: aggregated incidents, context layers, hotspot results; points on demand."""
@@ -88,6 +94,7 @@ def dashboard():
     m = build_map(
         data["layers"],
         dynamic=dynamic_layers(data["dynamic"], query, lang),
+        lazy=lazy_layers(data.get("lazy", ()), query, lang),
         bounds=data["extent"],
         tile_url=current_app.config["TILE_URL"],
         tile_attribution=current_app.config["TILE_ATTRIBUTION"],

@@ -93,6 +93,15 @@ def openapi_document(app=None) -> dict:
                 "parameters": [_param(p) for p in _FILTERS],
                 "responses": {"200": {"description": "areas with hotspot_id, n, area_km2, status", "content": _GEOJSON}, **_ERRORS},
             }},
+            "/api/map/{key}": {"get": {
+                "summary": "A hidden dashboard layer computed on demand (kde, emerging, proposals), ready to draw",
+                "operationId": "getMapLayer",
+                "parameters": [{"name": "key", "in": "path", "required": True,
+                                "schema": {"type": "string", "enum": ["kde", "emerging", "proposals"]}}]
+                              + [_param(p) for p in _FILTERS if p != "bbox"],
+                "responses": {"200": {"description": "features with an escaped _popup and a _style; the layer's "
+                                                     "style, point style and legend", "content": _GEOJSON}, **_ERRORS},
+            }},
             "/api/openapi.json": {"get": {
                 "summary": "This document",
                 "operationId": "getOpenAPI",

@@ -143,6 +143,49 @@
     Vigie.layers[options.kind] = group;
   };
 
+  /* Vigie.lazyLayer(map, group, options): the first time `group` is switched on, GET
+   * options.url?options.query (a FeatureCollection whose features carry _style and an escaped
+   * _popup, plus the layer's default `style` and `point`) and draw it; later toggles reuse it. */
+  Vigie.lazyLayer = function (map, group, options) {
+    var state = "idle";
+    function load() {
+      if (state !== "idle") return;
+      state = "loading";
+      group.fire("vigie:loading");
+      var q = options.query ? "?" + options.query : "";
+      fetch(options.url + q, {headers: {Accept: "application/json"}})
+        .then(function (r) { return r.ok ? r.json() : r.json().then(function (e) { return Promise.reject(e.message || r.status); }); })
+        .then(function (fc) {
+          var base = fc.style || {};
+          var point = fc.point || {};
+          L.geoJSON(fc, {
+            style: function (f) { return Object.assign({}, base, f.properties._style || {}); },
+            pointToLayer: function (f, latlng) {
+              return L.circleMarker(latlng, Object.assign({weight: 1, fillOpacity: 0.8}, point, f.properties._style || {}));
+            },
+            onEachFeature: function (f, layer) { if (f.properties._popup) layer.bindPopup(f.properties._popup); }
+          }).addTo(group);
+          state = "done";
+          group.fire("vigie:drawn", {count: fc.features.length, mode: "lazy"});
+        })
+        .catch(function (err) {
+          state = "idle";
+          var ctl = L.control({position: "bottomleft"});
+          ctl.onAdd = function () {
+            var div = L.DomUtil.create("div", "vigie-hint leaflet-bar");
+            div.textContent = "⚠ " + options.name + " : " + err;
+            return div;
+          };
+          ctl.addTo(map);
+          setTimeout(function () { ctl.remove(); }, 8000);
+        });
+    }
+    group.on("add", load);
+    if (map.hasLayer(group)) load();
+    Vigie.layers = Vigie.layers || {};
+    Vigie.layers[options.key] = group;
+  };
+
   Vigie.legend = function (map, entries, title) {
     var ctl = L.control({position: "bottomright"});
     ctl.onAdd = function () {
