@@ -30,7 +30,7 @@ suppress_counts(table, columns, *, k)
 from __future__ import annotations
 
 import re
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import geopandas as gpd
 import numpy as np
@@ -41,17 +41,17 @@ from layers.errors import InputError, ParameterError
 from layers.spacetime import EMERGING_CATEGORIES
 
 __all__ = [
-    "MIN_TOTAL",
     "ALPHA",
     "HOT_EMERGING",
-    "parse_month",
-    "month_window",
-    "local_months",
+    "MIN_TOTAL",
     "compare_counts",
-    "monthly_figures",
-    "time_profiles",
     "emerging_summary",
+    "local_months",
+    "month_window",
+    "monthly_figures",
+    "parse_month",
     "suppress_counts",
+    "time_profiles",
 ]
 
 #: below this many incidents in the two periods together no test is made ("too few to say")
@@ -85,7 +85,7 @@ def parse_month(value, *, param: str = "month") -> pd.Period:
 def _check_tz(tz) -> ZoneInfo:
     try:
         return tz if isinstance(tz, ZoneInfo) else ZoneInfo(str(tz))
-    except Exception:
+    except (ZoneInfoNotFoundError, ValueError):
         raise ParameterError(f"time zone '{tz}' is unknown: use an IANA name such as Europe/Paris.", "tz") from None
 
 

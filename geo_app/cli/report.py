@@ -7,10 +7,9 @@ from pathlib import Path
 
 import click
 
+from geo_app.cli import pass_home
 from layers.errors import ParameterError
 from layers.report import parse_month
-
-from geo_app.cli import pass_home
 
 __all__ = ["COMMANDS", "report"]
 

@@ -12,5 +12,14 @@ from geo_app.report.build import AUDIENCES, build_report, check_zac, to_json_sum
 from geo_app.report.labels import LANGS
 from geo_app.report.render import html_to_pdf, offline_url_fetcher, render_html, write_report
 
-__all__ = ["AUDIENCES", "LANGS", "build_report", "check_zac", "render_html", "write_report",
-           "html_to_pdf", "offline_url_fetcher", "to_json_summary"]
+__all__ = [
+           "AUDIENCES",
+           "LANGS",
+           "build_report",
+           "check_zac",
+           "html_to_pdf",
+           "offline_url_fetcher",
+           "render_html",
+           "to_json_summary",
+           "write_report",
+]

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo_app.report.labels import LANGS, MONTHS, emerging_label, labels
 from layers.errors import InputError, ParameterError
 from layers.filters import Filters
 from layers.report import (
@@ -34,9 +35,7 @@ from layers.report import (
     time_profiles,
 )
 
-from geo_app.report.labels import LANGS, MONTHS, emerging_label, labels
-
-__all__ = ["AUDIENCES", "build_report", "check_zac", "EMERGING_MONTHS"]
+__all__ = ["AUDIENCES", "EMERGING_MONTHS", "build_report", "check_zac"]
 
 AUDIENCES = ("partners", "police")
 #: months of the space-time cube behind the emerging categories (ending with the report month)
@@ -576,9 +575,9 @@ def build_report(
     meta = {
         "month": str(p), "month_title": month_title(p, lang), "previous_title": month_title(p - 1, lang),
         "year_title": month_title(p - 12, lang), "audience": audience, "lang": lang, "k": k,
-        "k_1": (k - 1) if k else None, "zac": zac, "n_month": int(len(scope_month)),
+        "k_1": (k - 1) if k else None, "zac": zac, "n_month": len(scope_month),
         "n_simulated": n_sim,
-        "generated": datetime.now(timezone.utc).astimezone(settings.tz).strftime("%Y-%m-%d %H:%M"),
+        "generated": datetime.now(UTC).astimezone(settings.tz).strftime("%Y-%m-%d %H:%M"),
         "timings": timings,
     }
     report = {"meta": meta, "L": L, "figures": fig, "tables": tables, "methods": methods, "data": data,

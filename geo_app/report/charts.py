@@ -13,10 +13,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-__all__ = ["png_uri", "groups_chart", "heatmap", "darkness_chart"]
+__all__ = ["darkness_chart", "groups_chart", "heatmap", "png_uri"]
 
 #: the report's colours: month, previous month, a year earlier
 COLOURS = ("#b2182b", "#8c8c8c", "#d9d9d9")

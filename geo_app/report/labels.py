@@ -7,7 +7,7 @@ same keys.
 
 from __future__ import annotations
 
-__all__ = ["LABELS", "LANGS", "labels", "MONTHS"]
+__all__ = ["LABELS", "LANGS", "MONTHS", "labels"]
 
 LANGS = ("fr", "en")
 

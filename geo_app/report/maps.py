@@ -12,17 +12,17 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import shapely  # noqa: E402
-from matplotlib.collections import LineCollection, PatchCollection  # noqa: E402
-from matplotlib.patches import Patch, PathPatch  # noqa: E402
-from matplotlib.path import Path  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import shapely
+from matplotlib.collections import LineCollection, PatchCollection
+from matplotlib.patches import Patch, PathPatch
+from matplotlib.path import Path
 
-from geo_app.report.charts import png_uri  # noqa: E402
-from geo_app.report.labels import emerging_label  # noqa: E402
+from geo_app.report.charts import png_uri
+from geo_app.report.labels import emerging_label
 
-__all__ = ["hotspot_map", "emerging_map", "zac_map", "proposals_map"]
+__all__ = ["emerging_map", "hotspot_map", "proposals_map", "zac_map"]
 
 BIN_COLOURS = {1: "#fcbba1", 2: "#fb6a4a", 3: "#a50f15"}
 EMERGING_COLOURS = {

@@ -14,7 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from layers.errors import ParameterError
 
-__all__ = ["render_html", "write_report", "offline_url_fetcher", "html_to_pdf", "OUTPUT_SUFFIXES"]
+__all__ = ["OUTPUT_SUFFIXES", "html_to_pdf", "offline_url_fetcher", "render_html", "write_report"]
 
 OUTPUT_SUFFIXES = (".html", ".htm", ".pdf")
 

@@ -15,13 +15,12 @@ from collections import OrderedDict
 
 from flask import Blueprint, Response, request
 
+from geo_app import access
+from geo_app.services import get_services
 from layers.errors import Forbidden, InputError, ParameterError
 from layers.report import local_months, parse_month
 
-from geo_app import access
-from geo_app.services import get_services
-
-__all__ = ["bp", "audience_for"]
+__all__ = ["audience_for", "bp"]
 
 bp = Blueprint("reports", __name__)
 

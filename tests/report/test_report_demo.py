@@ -124,11 +124,14 @@ def test_pdf_pages_and_text(pdf_text, partners):
         assert L[key] in flat, key
     zacs = partners["tables"]["zacs"]
     assert zacs, "the demo city's last month has incidents in ZACs"
-    # each ZAC page starts a page with its heading
-    for z in zacs:
-        heading = L["zac_page"].format(name=z["name"])
-        assert any(re.sub(r"\s+", " ", t).find(heading) >= 0 for t in pdf_text), heading
-    assert len(pdf_text) >= 8 + len(zacs) - 1
+    # each ZAC page starts a page with its heading (the first one under the section heading)
+    starts = [re.sub(r"\s+", " ", t).strip() for t in pdf_text]
+    for i, z in enumerate(zacs):
+        heading = L["zac_page"].format(name=z["name"]) + " — " + m["month_title"]
+        prefix = (L["s_zac"] + " ") if i == 0 else ""
+        assert sum(s.startswith(prefix + heading) for s in starts) == 1, heading
+    assert starts[0].startswith(L["title"]) and starts[-1] != ""
+    assert len(pdf_text) >= 8 + len(zacs)
     assert "SIMULÉ" in flat  # the demo's incidents are said to be simulated
 
 
