@@ -37,6 +37,13 @@ EN = {
         "No account exists yet: create one with “geo-app user add NAME --role admin”.",
     "Identifiant": "User name", "Mot de passe": "Password", "Se connecter": "Log in",
     "Les résultats de points chauds ne sont pas encore disponibles.": "Hotspot results are not available yet.",
+    "hausse": "rising", "baisse": "falling", "stable": "stable",
+    "Test de Mann-Kendall sur les faits par mois": "Mann-Kendall test on the monthly incident counts",
+    "Caméra proposée": "Proposed camera", "Point lumineux proposé": "Proposed lamp",
+    "faits couverts": "incidents covered",
+    "Propositions indisponibles : %(why)s": "Proposals unavailable: %(why)s",
+    "Aucune proposition à moins de %(m)s m de cette zone pour ces filtres.":
+        "No proposal within %(m)s m of this area for these filters.",
 }
 
 here = Path(__file__).parent

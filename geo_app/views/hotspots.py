@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 from flask import Blueprint, current_app, render_template, request, url_for
+from flask_babel import gettext as _
 
 from layers.errors import ParameterError
 
@@ -21,6 +22,25 @@ bp = Blueprint("hotspots", __name__)
 
 #: sortable columns of the list (query ``sort=`` and ``order=asc|desc``)
 SORT_KEYS = ("hotspot_id", "n", "area_km2", "trend", "night_share", "zac", "status")
+
+
+def _trend_label(code) -> str | None:
+    """``up`` / ``down`` / ``stable`` (services.hotspot_areas) in the current language."""
+    return {"up": _("hausse"), "down": _("baisse"), "stable": _("stable")}.get(code) if isinstance(code, str) else None
+
+
+def _proposals(d: dict, lang: str) -> list[dict]:
+    """The proposals near a hotspot, with their texts in ``lang``."""
+    pr = d.get("proposals")
+    if pr is None or not len(pr):
+        return []
+    sfx = "en" if lang == "en" else "fr"
+    title = {"cctv": _("Caméra proposée"), "lamp": _("Point lumineux proposé")}
+    return [{"kind": r.get("kind"), "title": f"{title.get(r.get('kind'), '')} #{r.get('rank')}",
+             "covered": None if pd.isna(r.get("covered")) else int(r.get("covered")),
+             "technique": r.get(f"technique_{sfx}") or "", "reason": r.get(f"reason_{sfx}") or "",
+             "evidence": r.get(f"evidence_{sfx}") or ""}
+            for _i, r in pr.iterrows()]
 
 
 @bp.get("/hotspots")
@@ -42,7 +62,11 @@ def hotspot_list():
         rows.append({
             "hotspot_id": r["hotspot_id"], "n": int(r.get("n", 0)),
             "area_km2": float(r["area_km2"]) if "area_km2" in r and pd.notna(r["area_km2"]) else None,
-            "trend": r.get("trend") if "trend" in r and pd.notna(r.get("trend")) else None,
+            # sorted by the Mann-Kendall z of the monthly counts, shown as rising / stable / falling
+            "trend": float(r["trend_z"]) if "trend_z" in r and pd.notna(r.get("trend_z")) else None,
+            "trend_label": _trend_label(r.get("trend")),
+            "trend_code": r.get("trend") if isinstance(r.get("trend"), str) else None,
+            "trend_p": float(r["trend_p"]) if "trend_p" in r and pd.notna(r.get("trend_p")) else None,
             "night_share": float(r["night_share"]) if "night_share" in r and pd.notna(r["night_share"]) else None,
             "zac": ", ".join(zac) if isinstance(zac, (list, tuple)) else (zac if isinstance(zac, str) else ""),
             "status": status.get(r["hotspot_id"], ""),
@@ -80,7 +104,7 @@ def hotspot_page(hotspot_id: str):
     bounds = (bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad)
     ctx = {k: v for k, v in d["near"].items() if len(v)}
     m = build_map(
-        MapLayers(context=ctx, hotspots=d["area"]),
+        MapLayers(context=ctx, hotspots=d["area"], proposals=d.get("proposals")),
         dynamic=dynamic_layers(["incidents"], query, lang),
         bounds=bounds,
         tile_url=current_app.config["TILE_URL"],
@@ -102,4 +126,6 @@ def hotspot_page(hotspot_id: str):
         "hotspot.html", hotspot_id=hotspot_id, row=row, d=d, cats=cats,
         map_parts=render_parts(m), chart_data=json.dumps({"monthly": monthly, "profile": profile}),
         status=status.get(hotspot_id, ""), reviewed=reviewed, query=query,
+        proposals=_proposals(d, lang), proposals_note=d.get("proposals_note"),
+        trend_label=_trend_label(row.get("trend")),
     )
