@@ -37,6 +37,8 @@ EXPORT_LAYERS: dict[str, tuple[str, str, str]] = {
     "hotspots": ("Zones de points chauds", "incidents", "189,0,38"),
     "gistar": ("Gi* (cellules)", "incidents", "240,59,32"),
     "kde": ("Densité (KDE)", "incidents", "254,178,76"),
+    "emerging": ("Points chauds émergents (cellules)", "incidents", "204,76,2"),
+    "proposals": ("Propositions (caméras, éclairage)", "incidents", "44,162,95"),
     "zac": ("ZAC", "zac", "49,130,189"),
     "areas": ("Quartiers", "areas", "99,99,99"),
     "schools": ("Établissements scolaires", "schools", "117,107,177"),
@@ -102,6 +104,10 @@ def export_layers(user, names: list[str], filters, *, night: bool = False) -> tu
             gdf = svc.analysis(name, filters.replace(bbox=None), night=night, user=user)
             if suppress:
                 gdf = access._blank_small_counts(gdf, k)
+        elif name == "emerging":
+            gdf = svc.emerging(filters.replace(bbox=None), night=night, user=user)
+        elif name == "proposals":
+            gdf = svc.proposals(filters.replace(bbox=None), night=night, user=user)
         else:
             gdf = svc.read(name, filters if filters.bbox else None, user=user)
         gdf = gdf.copy()

@@ -167,3 +167,29 @@ def test_every_service_read_is_scoped_or_reviewed():
     assert not public - overridden - HARMLESS, (
         f"Services methods with no role rule: {sorted(public - overridden - HARMLESS)}; add an "
         "override to geo_app.access.ScopedServices or list them in HARMLESS with a reason.")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_service_proposals_never_get_sensitive_categories(role, monkeypatch, home):
+    """ScopedServices.proposals hands the recommender situational, non-sensitive categories
+    only, whatever the role (police included) and whatever was asked."""
+    import geopandas as gpd
+
+    from geo_app.access import scoped_services
+    from geo_app.services import Services
+
+    seen = []
+
+    def spy(self, filters=None, *, night=False, k=5, user=None):
+        seen.append(filters)
+        return gpd.GeoDataFrame({"kind": []}, geometry=[], crs=4326)
+
+    monkeypatch.setattr(Services, "proposals", spy)
+    svc = scoped_services(Services(home))
+    asked = Filters(categories=("theft", "domestic_violence", "weapons"))
+    svc.proposals(asked, user=user(role, ["Alpha"]))
+    svc.proposals(None, user=user(role, ["Alpha"]))
+    for f in seen:
+        assert f.categories is not None and not set(f.categories) & SENSITIVE
+        assert set(f.categories) <= TAX.situational
+    assert seen[0].categories == ("theft",)  # weapons is not situational
