@@ -29,7 +29,12 @@ assets:
 	@if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
 	  npm ci --no-audit --no-fund --loglevel=error; fi
 	@# translations: compile geo_app/translations/*/LC_MESSAGES/messages.po into .mo
-	$(VENV)/bin/pybabel compile -f -d geo_app/translations 2>&1 | grep -v "^compiling catalog" || true
+	@# a catalogue that does not compile (placeholder errors: exit 1) or does not parse (pybabel
+	@# only warns "Problem on line N") fails the build, its messages shown
+	@out=$$($(VENV)/bin/pybabel compile -f -d geo_app/translations 2>&1); rc=$$?; \
+	  if [ $$rc -ne 0 ] || echo "$$out" | grep -q "Problem on line"; then echo "$$out" >&2; \
+	  echo "make assets: pybabel compile failed" >&2; exit 1; fi; \
+	  echo "$$out" | grep -v "^compiling catalog" || true
 
 demo: install
 	$(GEO_APP) demo
