@@ -962,6 +962,63 @@ def _draws_without_replacement(rng, rows: int, n: int, k: int) -> np.ndarray:
         out[dup] = rng.integers(0, n, size=(int(dup.sum()), k))
 
 
+def _larger_equal_weights(z, lag, k, rids, *, chunk: int) -> np.ndarray:
+    """Per cell, the number of permutations whose lag is at least the observed one (signed by
+    z_i), when cell i's neighbours all weigh 1/k_i.
+
+    The draw table ``rids`` (permutations x k_max, among n-1 indices) is shared by all cells;
+    for cell i an index r >= i stands for cell r + 1. So the random lag of i is
+    ``(S[p, k_i] + C_k[p, i]) / k_i`` with ``S`` the prefix sums of ``z[rids]`` and ``C_k[p, i]``
+    the sum over the first k draws with ``rids >= i`` of ``z[r + 1] - z[r]`` -- a reverse
+    cumulative sum over i. Cost O(permutations x n) per distinct k, without the
+    (n x permutations x k) gather.
+    """
+    n = len(z)
+    perms = rids.shape[0]
+    a_vals = z[rids]  # (perms, kmax)
+    d_vals = z[np.minimum(rids + 1, n - 1)] - a_vals
+    prefix = np.concatenate([np.zeros((perms, 1)), np.cumsum(a_vals, axis=1)], axis=1)
+    sign = np.sign(z)
+    larger = np.zeros(n, dtype=np.int64)
+    for kv in np.unique(k):
+        if kv == 0:
+            continue
+        cells = np.flatnonzero(k == kv)
+        for a in range(0, perms, chunk):
+            b = min(perms, a + chunk)
+            m = np.zeros((b - a, n))
+            rows = np.arange(b - a)[:, None]
+            m[rows, rids[a:b, :kv]] = d_vals[a:b, :kv]  # distinct within a row: no collisions
+            c = np.cumsum(m[:, ::-1], axis=1)[:, ::-1]  # c[p, i] = sum over r >= i
+            sim = (prefix[a:b, kv][:, None] + c[:, cells]) / kv
+            diff = (sim - lag[cells][None, :]) * sign[cells][None, :]
+            larger[cells] += (diff >= -1e-9).sum(axis=0)
+    return larger
+
+
+def _larger_general(z, lag, w, k, rids, *, chunk: int) -> np.ndarray:
+    """As ``_larger_equal_weights`` for any row weights (gathers the draws cell by cell)."""
+    n = len(z)
+    kmax = rids.shape[1]
+    wvals = np.zeros((n, kmax))
+    rows = np.repeat(np.arange(n), k)
+    pos = np.arange(len(w.data)) - np.repeat(w.indptr[:-1], k)
+    wvals[rows, pos] = w.data
+    larger = np.zeros(n, dtype=np.int64)
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        ids = np.arange(a, b)
+        kk = max(1, int(k[a:b].max()))
+        draws = rids[None, :, :kk]
+        draws = draws + (draws >= ids[:, None, None])  # skip cell i itself
+        zlag = np.einsum("cpk,ck->cp", z[draws], wvals[a:b, :kk])
+        # I_sim >= I  <=>  z_i * (lag_sim - lag_i) >= 0; exact ties (frequent with counts) are
+        # counted as "larger" whatever the rounding of the sums (tolerance 1e-9)
+        diff = (zlag - lag[a:b, None]) * np.sign(z[a:b, None])
+        larger[a:b] = (diff >= -1e-9).sum(axis=1)
+    return larger
+
+
 def local_moran_arrays(y, w, *, permutations: int = 999, seed=None, chunk: int = 2000):
     """Local Moran's I with conditional-permutation pseudo p-values, on arrays.
 
@@ -1023,23 +1080,12 @@ def local_moran_arrays(y, w, *, permutations: int = 999, seed=None, chunk: int =
     rng = np.random.default_rng(seed)
     # each row: kmax distinct indices among n-1 (shared by all cells, shifted past i)
     rids = _draws_without_replacement(rng, permutations, n - 1, kmax)
-    # neighbour weights of each cell in row order (row-standardised: all 1/k_i)
-    wvals = np.zeros((n, kmax))
-    rows = np.repeat(np.arange(n), k)
-    pos = np.arange(len(w.data)) - np.repeat(w.indptr[:-1], k)
-    wvals[rows, pos] = w.data
-    larger = np.zeros(n, dtype=np.int64)
-    for a in range(0, n, chunk):
-        b = min(n, a + chunk)
-        ids = np.arange(a, b)
-        kk = max(1, int(k[a:b].max()))
-        draws = rids[None, :, :kk]
-        draws = draws + (draws >= ids[:, None, None])  # skip cell i itself
-        zlag = np.einsum("cpk,ck->cp", z[draws], wvals[a:b, :kk])
-        # I_sim >= I  <=>  z_i * (lag_sim - lag_i) >= 0; exact ties (frequent with counts) are
-        # counted as "larger" whatever the rounding of the sums (tolerance 1e-9)
-        diff = (zlag - lag[a:b, None]) * np.sign(z[a:b, None])
-        larger[a:b] = (diff >= -1e-9).sum(axis=1)
+    # row-standardised binary weights: every neighbour of i weighs 1/k_i -> prefix-sum path
+    equal = np.allclose(w.data, np.repeat(1.0 / np.maximum(k, 1), k))
+    if equal:
+        larger = _larger_equal_weights(z, lag, k, rids, chunk=max(1, chunk // 20))
+    else:
+        larger = _larger_general(z, lag, w, k, rids, chunk=chunk)
     low = (permutations - larger) < larger
     larger = np.where(low, permutations - larger, larger)
     p = (larger + 1.0) / (permutations + 1.0)

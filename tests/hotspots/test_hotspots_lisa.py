@@ -125,3 +125,22 @@ def test_scale_needs_30_incidents():
 def test_bad_permutations():
     with pytest.raises(ParameterError, match="permutations"):
         lisa(clustered(100), permutations=-1)
+
+
+@pytest.mark.parametrize("distance", [None, 250])
+def test_prefix_sum_permutations_equal_the_direct_gather(distance):
+    from layers.hotspots import _draws_without_replacement, _larger_equal_weights, _larger_general, _row_standardise
+
+    grid = make_grid(shapely.box(0, 0, 3000, 2000), cell_size=100)
+    y = count_incidents(clustered(), grid)["n"].to_numpy(dtype=float)
+    w = neighbours(grid, distance=distance)
+    w0 = sparse.csr_matrix(w - sparse.diags(w.diagonal()))
+    w0.eliminate_zeros()
+    w0 = _row_standardise(w0).tocsr()
+    w0.sort_indices()
+    z = (y - y.mean()) / y.std()
+    k = np.diff(w0.indptr)
+    rids = _draws_without_replacement(np.random.default_rng(5), 199, len(y) - 1, int(k.max()))
+    fast = _larger_equal_weights(z, w0 @ z, k, rids, chunk=37)
+    slow = _larger_general(z, w0 @ z, w0, k, rids, chunk=500)
+    assert fast.tolist() == slow.tolist()
