@@ -590,7 +590,7 @@ def build_report(
         report["images"] = {
             "groups": charts.groups_chart(fig, lang=lang, k=k, L=L),
             "heatmap": charts.heatmap(prof, L=L, k=k),
-            "darkness": charts.darkness_chart(prof, L=L),
+            "darkness": charts.darkness_chart(prof, L=L, k=k),
             "hotspots": maps.hotspot_map(report),
             "emerging": maps.emerging_map(report) if em is not None else None,
             "proposals": maps.proposals_map(report),
@@ -614,6 +614,6 @@ def to_json_summary(report: dict) -> str:
     """The shown tables as JSON (no geometry): what the web page's ``?format=json`` answers."""
     t = report["tables"]
     out = {"meta": report["meta"], "figures": t["figures"], "hotspots": t["hotspots"],
-           "reviews": t["reviews"], "time": t["time"],
+           "reviews": t["reviews"], "time": t["time"], "proposals": t["proposals"],
            "zacs": [{"name": z["name"], "figures": z["figures"], "hotspots": z["hotspots"]} for z in t["zacs"]]}
     return json.dumps(out, ensure_ascii=False, default=str)

@@ -63,10 +63,16 @@ def groups_chart(fig_data: dict, *, lang: str, k: int | None, L: dict) -> str:
 
 
 def heatmap(prof: dict, *, L: dict, k: int | None = None) -> str:
-    """Hour x weekday heatmap of the month (aoristic weights)."""
+    """Hour x weekday heatmap of the month (aoristic weights).
+
+    For partners (``k`` given) a cell holding more than 0 and less than ``k`` (weighted)
+    incidents is masked (light grey), like any count under k.
+    """
     m = prof["profile"].to_numpy()
+    shown = np.ma.masked_where((m > 0) & (m < k), m) if k else m
+    cmap = plt.get_cmap("YlOrRd").with_extremes(bad="#e6e6e6")
     fig, ax = plt.subplots(figsize=(7.2, 2.3))
-    im = ax.imshow(m, aspect="auto", cmap="YlOrRd", interpolation="nearest")
+    im = ax.imshow(shown, aspect="auto", cmap=cmap, interpolation="nearest")
     ax.set_yticks(range(7), L["weekdays"].split(","), fontsize=7)
     ax.set_xticks(range(0, 24, 2), [f"{h}h" for h in range(0, 24, 2)], fontsize=7)
     ax.set_xlabel(L["hour"], fontsize=8)
@@ -76,11 +82,16 @@ def heatmap(prof: dict, *, L: dict, k: int | None = None) -> str:
     return png_uri(fig)
 
 
-def darkness_chart(prof: dict, *, L: dict) -> str:
-    """Incidents by hour of the day (sum over weekdays) with the night share in the title."""
+def darkness_chart(prof: dict, *, L: dict, k: int | None = None) -> str:
+    """Incidents by hour of the day (sum over weekdays); for partners an hour holding more than
+    0 and less than ``k`` incidents is drawn as an empty hatched bar of height k."""
     by_hour = np.asarray(prof["by_hour"], dtype=float)
+    small = (by_hour > 0) & (by_hour < k) if k else np.zeros(24, dtype=bool)
     fig, ax = plt.subplots(figsize=(7.2, 1.9))
-    ax.bar(np.arange(24), by_hour, color="#4a4a8a", width=0.85)
+    ax.bar(np.arange(24), np.where(small, 0.0, by_hour), color="#4a4a8a", width=0.85)
+    if small.any():
+        ax.bar(np.arange(24)[small], np.full(small.sum(), float(k)), width=0.85, fill=False, hatch="///",
+               edgecolor="#999", linewidth=0.3)
     ax.set_xticks(range(0, 24, 2), [f"{h}h" for h in range(0, 24, 2)], fontsize=7)
     ax.tick_params(axis="y", labelsize=7)
     ax.set_ylabel(L["incidents"], fontsize=8)

@@ -53,11 +53,18 @@ def _env() -> Environment:
     return env
 
 
-def render_html(report: dict, *, web: bool = False) -> str:
-    """The report as one HTML document (``web=True`` adds links back to the application)."""
+def render_html(report: dict, *, web: bool = False, zac_choices=None, allow_whole: bool = True) -> str:
+    """The report as one HTML document.
+
+    ``web=True`` adds a bar (hidden in print) with a form to choose the month, the ZAC among
+    ``zac_choices`` (plus the whole territory when ``allow_whole``) and the language, and a link
+    to the PDF.
+    """
     return _env().get_template("report.html").render(r=report, L=report["L"], m=report["meta"],
                                                      t=report["tables"], img=report["images"],
-                                                     methods=report["methods"], web=web)
+                                                     methods=report["methods"], web=web,
+                                                     zac_choices=list(zac_choices or []),
+                                                     allow_whole=allow_whole)
 
 
 def html_to_pdf(html: str, *, base_url: str | None = None, fetcher=None) -> bytes:

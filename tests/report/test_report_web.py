@@ -3,6 +3,7 @@ application database (logging in writes to it) over the shared demo store."""
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -68,6 +69,9 @@ def test_zac_manager_gets_own_zac_only(app, last_month):
     assert [z["name"] for z in j["zacs"]] == [own]
     other = "ZAC Garosud" if own != "ZAC Garosud" else "ZAC Hermès"
     assert c.get(f"/reports?month={last_month}&zac={other}").status_code == 403
+    page = c.get(f"/reports?month={last_month}").get_data(as_text=True)
+    options = re.findall(r'<option value="([^"]*)"', page)
+    assert [o for o in options if o not in ("fr", "en")] == [own]  # no "whole territory", no other ZAC
 
 
 @pytest.mark.parametrize("query, param", [("month=2024-13", "month"), ("month=june", "month"),
