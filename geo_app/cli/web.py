@@ -35,9 +35,19 @@ def serve(home, host: str, port: int, threads: int, no_warm: bool) -> None:
             with app.app_context():
                 get_services().warm()
         threading.Thread(target=warm, daemon=True).start()
+    try:  # bind first: the address printed is one that is really served
+        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="Vigie")
+    except OSError as e:
+        raise ParameterError(f"cannot listen on {host}:{port} ({e.strerror or e}); choose another --port "
+                             "or --host.", "port") from None
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"Vigie on http://{shown}:{port}/ (waitress, {threads} threads; Ctrl+C to stop)")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="Vigie")
+    try:
+        server.run()
+    except KeyboardInterrupt:  # pragma: no cover - interactive stop
+        pass
+    finally:
+        server.close()
 
 
 COMMANDS = [serve]
