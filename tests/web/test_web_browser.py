@@ -191,3 +191,21 @@ def test_english_is_selectable(page, server):
     assert "Incidents in view" in page.content()
     page.goto(server + "/hotspots")  # remembered in the session
     assert "Hotspot areas" in page.content()
+
+
+@pytest.mark.parametrize("key", ["kde", "emerging", "proposals"])
+def test_hidden_analysis_layers_load_when_switched_on(page, server, key):
+    """KDE, emerging hotspots and proposals are computed and fetched only when switched on."""
+    from geo_app.mapping import layer_names
+
+    page.goto(server + "/")
+    _wait_map(page)
+    before = _drawn(page)
+    name = layer_names("fr")[key]
+    with page.expect_response(lambda r: f"/api/map/{key}" in r.url, timeout=60000) as resp:
+        page.locator(".leaflet-control-layers-overlays label", has_text=name).locator("input").check()
+    assert resp.value.ok
+    assert resp.value.json()["features"], key
+    page.wait_for_function(f"{_LAYERS_ON_MAP} > {before} + 1", timeout=30000)
+    _shot(page, f"dashboard-{key}")
+    assert page.vigie_errors == []
