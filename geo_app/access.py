@@ -35,30 +35,30 @@ from layers.errors import Forbidden, ParameterError
 from layers.filters import Filters
 
 __all__ = [
+    "BLUEPRINT_PERMISSIONS",
+    "PERMISSIONS",
+    "PUBLIC_ENDPOINTS",
     "ROLES",
     "ROLE_LABELS",
-    "Scope",
-    "PERMISSIONS",
     "ROUTE_PERMISSIONS",
-    "BLUEPRINT_PERMISSIONS",
-    "PUBLIC_ENDPOINTS",
-    "scope",
+    "IncidentAccess",
+    "Scope",
+    "aggregate_filters",
     "can",
     "check",
-    "require",
-    "permission_for_endpoint",
-    "IncidentAccess",
-    "incident_access",
-    "point_filters",
-    "aggregate_filters",
-    "scope_incidents",
-    "export_mode",
-    "needs_suppression",
-    "visible_hotspots",
     "check_hotspot",
-    "proposal_categories",
     "check_role",
+    "export_mode",
+    "incident_access",
+    "needs_suppression",
+    "permission_for_endpoint",
+    "point_filters",
+    "proposal_categories",
+    "require",
+    "scope",
+    "scope_incidents",
     "scoped_services",
+    "visible_hotspots",
 ]
 
 ROLES = ("coordinator", "police", "zac_manager", "planner", "admin")
@@ -462,7 +462,7 @@ def _scoped_services_class():
         """
 
         @classmethod
-        def wrap(cls, services: Services) -> "ScopedServices":
+        def wrap(cls, services: Services) -> ScopedServices:
             new = cls.__new__(cls)
             new.__dict__.update(services.__dict__)
             return new

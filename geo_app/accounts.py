@@ -14,8 +14,15 @@ from geo_app.auth import hash_password
 from geo_app.db import AppDB, UserRecord
 from layers.errors import InputError, ParameterError
 
-__all__ = ["add_user", "set_password", "set_active", "list_users", "create_demo_accounts",
-           "store_zac_names", "check_zacs"]
+__all__ = [
+    "add_user",
+    "check_zacs",
+    "create_demo_accounts",
+    "list_users",
+    "set_active",
+    "set_password",
+    "store_zac_names",
+]
 
 
 def store_zac_names(home) -> list[str]:
@@ -105,7 +112,7 @@ def _demo_zac(home) -> str | None:
         if len(counts) == 0:
             return names[0]
         best = counts[counts == counts.max()].index
-        return sorted(str(n) for n in best)[0]
+        return min(str(n) for n in best)
     except Exception:  # noqa: BLE001 — a demo nicety, never a failure
         return names[0]
 

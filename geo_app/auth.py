@@ -40,18 +40,18 @@ from geo_app.db import AppDB
 from layers.errors import ParameterError
 
 __all__ = [
-    "Account",
     "LOCAL_ACCOUNT",
-    "hash_password",
-    "verify_password",
-    "check_password_strength",
-    "init_app",
-    "get_db",
-    "current_account",
+    "MIN_PASSWORD_LENGTH",
+    "Account",
     "audit",
     "bp",
-    "MIN_PASSWORD_LENGTH",
+    "check_password_strength",
     "content_security_policy",
+    "current_account",
+    "get_db",
+    "hash_password",
+    "init_app",
+    "verify_password",
 ]
 
 MIN_PASSWORD_LENGTH = 8
@@ -121,7 +121,7 @@ class Account:
         return access.ROLE_LABELS.get(self.role, self.role)
 
     @classmethod
-    def from_record(cls, rec) -> "Account":
+    def from_record(cls, rec) -> Account:
         return cls(id=rec.id, name=rec.name, role=rec.role, zacs=tuple(rec.zacs), active=rec.active)
 
 

@@ -29,17 +29,17 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from layers.errors import NotFound, ParameterError
 
 __all__ = [
+    "AUDIT_ACTIONS",
+    "DEFAULT_STATUS",
+    "STATUSES",
     "AppDB",
     "UserRecord",
-    "STATUSES",
-    "DEFAULT_STATUS",
-    "AUDIT_ACTIONS",
     "audit_home",
 ]
 
@@ -121,7 +121,7 @@ CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)

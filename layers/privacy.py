@@ -29,11 +29,11 @@ import shapely
 from layers.errors import InputError, ParameterError
 
 __all__ = [
-    "drop_sensitive",
-    "aggregate_to_grid",
-    "aggregate_to_areas",
-    "suppress_small",
     "DEFAULT_CELL_SIZE",
+    "aggregate_to_areas",
+    "aggregate_to_grid",
+    "drop_sensitive",
+    "suppress_small",
 ]
 
 #: default side of the privacy grid's cells, metres

@@ -26,7 +26,7 @@ from layers.errors import Forbidden, ParameterError
 from layers.io import EXPORT_FORMATS, write_layers
 from layers.privacy import aggregate_to_grid
 
-__all__ = ["bp", "EXPORT_LAYERS", "export_layers", "write_styles"]
+__all__ = ["EXPORT_LAYERS", "bp", "export_layers", "write_styles"]
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 
@@ -288,7 +288,7 @@ def download():
                 zf.write(f, f.name)
         mimetype = "application/zip"
     audit("export", target=",".join(names), detail={
-        "format": fmt.name, "filters": prov["filters"], "features": {n: int(len(g)) for n, g in frames.items()},
+        "format": fmt.name, "filters": prov["filters"], "features": {n: len(g) for n, g in frames.items()},
     }, account=user)
 
     @after_this_request

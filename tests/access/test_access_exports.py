@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import sqlite3
 import zipfile
@@ -10,7 +9,7 @@ import zipfile
 import pyogrio
 import pytest
 from access_city import medium_incidents
-from test_access_web import PASSWORD, login, make_app  # noqa: F401  (fixtures below)
+from test_access_web import PASSWORD, login, make_app
 
 from layers.registry import default_taxonomy
 

@@ -7,8 +7,6 @@ fails the test, so a new page is never left out of the rules by accident.
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
 import pytest
 from access_city import fill_medium_store, medium_incidents, small_zacs
@@ -29,6 +27,7 @@ EXPECTED = {
     "api.hotspots": ALL,
     "api.hotspot_areas": ALL,
     "api.openapi": ALL,
+    "api.map_layer": ALL,  # key=kde: an aggregate, cut by role in the service layer
     "auth.home": ALL,
     "auth.login": PUBLIC,
     "auth.logout": PUBLIC,
@@ -110,7 +109,8 @@ def _url(app, rule, role, hotspot_ids):
     args = {}
     for name in rule.arguments:
         args[name] = {"kind": "incidents", "hotspot_id": hotspot_ids[role or "coordinator"]["Alpha"],
-                      "name": "planner", "filename": "css/vigie.css"}.get(name, "x")
+                      "name": "planner", "filename": "css/vigie.css",
+                      "key": "kde"}.get(name, "x")
     with app.test_request_context():
         from flask import url_for
 
@@ -442,8 +442,9 @@ def test_audit_records_logins_exports_and_point_views(fresh):
     assert admin.get("/admin/audit?from=yesterday").status_code == 400
     # imports are audited by the import pipeline (small_home was filled through the store
     # directly, so import one file through geo_app.imports)
-    from geo_app.imports import import_frame
     from access_city import small_zacs as zacs
+
+    from geo_app.imports import import_frame
 
     import_frame(fresh, "zac", zacs().to_crs(4326), file_name="zac-again.geojson", user="admin")
     assert any(a["action"] == "import" for a in get_db(app).audit_log())
