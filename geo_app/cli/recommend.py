@@ -10,6 +10,7 @@ extension of ``--out``. Exit codes: 1 input rejected (no incidents, bad exclusio
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import click
@@ -20,7 +21,7 @@ from geo_app.cli import pass_home
 from layers.errors import InputError, ParameterError
 from layers.filters import parse_filters
 
-__all__ = ["COMMANDS", "recommend", "context"]
+__all__ = ["COMMANDS", "context", "recommend"]
 
 _FORMATS = {".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".csv": "csv"}
 
@@ -74,7 +75,7 @@ def _read_exclusion(path: str, crs):
         raise InputError(f"--exclude: the file {path} does not exist.")
     try:
         gdf = gpd.read_file(p)
-    except Exception as e:  # pyogrio raises several types for unreadable files
+    except Exception as e:  # noqa: BLE001 - pyogrio raises several types for unreadable files
         raise InputError(f"--exclude: {path} is not a readable vector file ({e}).") from None
     if gdf.crs is None:
         raise InputError(
@@ -96,7 +97,7 @@ def _echo_cover(meta: dict, what: str) -> None:
     click.echo(f"{what} after:  {a['incidents']} incidents, {100 * a['share']:.1f} % of the weighted demand")
     gap = meta.get("gap")
     bound = meta.get("bound")
-    if gap is not None and gap == gap:
+    if gap is not None and not math.isnan(gap):
         click.echo(f"gap to the upper bound ({bound:.2f}): {100 * gap:.3f} %")
 
 

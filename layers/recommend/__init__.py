@@ -22,17 +22,17 @@ from layers.recommend.rtm import risk_terrain
 from layers.recommend.techniques import EVIDENCE, TECHNIQUES, technique
 
 __all__ = [
-    "site_cameras",
-    "dark_hotspots",
-    "propose_lamps",
+    "EVIDENCE",
+    "TECHNIQUES",
+    "CoverResult",
     "context_schools",
     "context_shops",
-    "zone_summary",
-    "risk_terrain",
     "coverage_matrix",
+    "dark_hotspots",
+    "propose_lamps",
+    "risk_terrain",
+    "site_cameras",
     "solve_max_cover",
-    "CoverResult",
-    "TECHNIQUES",
-    "EVIDENCE",
     "technique",
+    "zone_summary",
 ]

@@ -41,7 +41,7 @@ def _metric_crs(incidents: gpd.GeoDataFrame, crs) -> CRS:
     if crs is not None:
         try:
             out = CRS.from_user_input(crs)
-        except Exception:
+        except Exception:  # noqa: BLE001 - pyproj raises several types
             raise ParameterError(f"crs '{crs}' is not a known CRS (use an EPSG code).", "crs") from None
         if not out.is_projected:
             raise ParameterError(f"crs {crs} is not projected: use a metric CRS such as 2154.", "crs")
@@ -89,10 +89,10 @@ def situational_categories(
 ) -> frozenset[str]:
     """Categories that feed lighting and CCTV demand.
 
-    Default: the taxonomy's situational, non-sensitive categories. ``include_sensitive=True``
-    (police users only) adds the sensitive categories that are also situational... and, since
-    the default sensitive categories are not situational, every sensitive category. An explicit
-    ``categories`` list wins, but sensitive ones in it still need ``include_sensitive``.
+    Default: the taxonomy's situational, non-sensitive categories (``Taxonomy.situational``).
+    ``include_sensitive=True`` (police users only, DESIGN §8) adds every sensitive category.
+    An explicit ``categories`` list replaces the default, but its sensitive categories are
+    still dropped unless ``include_sensitive`` is set.
     """
     tax = taxonomy or default_taxonomy()
     if categories is not None:

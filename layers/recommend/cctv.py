@@ -36,7 +36,7 @@ from layers.recommend.covering import METHODS, solve_max_cover
 from layers.recommend.explain import cctv_reason, technique_columns
 from layers.registry import Taxonomy, default_taxonomy
 
-__all__ = ["site_cameras", "coverage_matrix", "DEFAULT_RADIUS_M", "DEFAULT_HALF_LIFE_DAYS"]
+__all__ = ["DEFAULT_HALF_LIFE_DAYS", "DEFAULT_RADIUS_M", "coverage_matrix", "site_cameras"]
 
 DEFAULT_RADIUS_M = 100.0
 DEFAULT_HALF_LIFE_DAYS = 365.0
@@ -298,7 +298,7 @@ def site_cameras(
         c_fov = np.where(np.isnan(c_fov), fov_v, c_fov)
         no_dir = np.isnan(c_bearing) & (c_fov < 360)
         if no_dir.any():
-            n_dir = int(math.ceil(360.0 / fov_v))
+            n_dir = math.ceil(360.0 / fov_v)
             dirs = np.arange(n_dir) * (360.0 / n_dir)
             idx = np.flatnonzero(no_dir)
             rest = np.flatnonzero(~no_dir)
@@ -395,13 +395,13 @@ def site_cameras(
         "reference": str(reference if reference is not None else inc["occurred_from"].max()),
         "categories": sorted(cats),
         "include_sensitive": bool(include_sensitive),
-        "n_incidents": int(len(inc)),
-        "n_demand_points": int(len(dem_xy)),
-        "n_candidates": int(len(c_xy)),
+        "n_incidents": len(inc),
+        "n_demand_points": len(dem_xy),
+        "n_candidates": len(c_xy),
         "excluded_candidates": n_excluded,
         "candidate_source": source,
         "grid_spacing_m": grid_spacing,
-        "n_existing": 0 if existing is None else int(len(existing)),
+        "n_existing": 0 if existing is None else len(existing),
         "model": res.model,
         "time_s": res.time_s,
         "crs": acrs.to_string(),

@@ -8,8 +8,6 @@ months a year earlier, with an exact test).
 
 from __future__ import annotations
 
-import datetime as dt
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -28,7 +26,7 @@ from layers.recommend._common import (
 )
 from layers.registry import Taxonomy, default_taxonomy
 
-__all__ = ["context_schools", "context_shops", "zone_summary", "BAR_KINDS", "shop_group"]
+__all__ = ["BAR_KINDS", "context_schools", "context_shops", "shop_group", "zone_summary"]
 
 #: shop kinds counted as bars (lower-case; OSM amenity values and French labels)
 BAR_KINDS = frozenset({

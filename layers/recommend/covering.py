@@ -38,7 +38,7 @@ from scipy import sparse
 
 from layers.errors import ParameterError
 
-__all__ = ["CoverResult", "solve_max_cover", "METHODS"]
+__all__ = ["METHODS", "CoverResult", "solve_max_cover"]
 
 METHODS = ("auto", "exact", "greedy")
 
@@ -138,7 +138,7 @@ def _greedy(w: np.ndarray, cover_csc: sparse.csc_matrix, k: int | None, target: 
             break
         if target is not None and total >= target - 1e-9:
             break
-        neg, j = heapq.heappop(heap)
+        _, j = heapq.heappop(heap)
         rows = indices[indptr[j]:indptr[j + 1]]
         g = float(w[rows[~covered[rows]]].sum())
         if heap and g < -heap[0][0] - 1e-12:
@@ -336,7 +336,7 @@ def solve_max_cover(
     reachable = free & (np.diff(cover.indptr) > 0)
     uncoverable = float(w[free & ~reachable].sum())
     rows = np.flatnonzero(reachable)
-    model = {"demand_points": int(len(w)), "candidates": int(cover.shape[1]), "nonzeros": int(cover.nnz)}
+    model = {"demand_points": len(w), "candidates": int(cover.shape[1]), "nonzeros": int(cover.nnz)}
     target_w = None
     if coverage_target is not None:
         target_w = coverage_target * total - before

@@ -13,7 +13,7 @@ import math
 from layers.recommend.techniques import EVIDENCE, technique
 from layers.registry import Taxonomy, default_taxonomy
 
-__all__ = ["cctv_reason", "dark_reason", "lamp_reason", "technique_columns", "category_text"]
+__all__ = ["category_text", "cctv_reason", "dark_reason", "lamp_reason", "technique_columns"]
 
 
 def _fmt(x: float, lang: str, digits: int = 0) -> str:

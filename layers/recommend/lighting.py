@@ -35,7 +35,7 @@ from layers.recommend.covering import METHODS, solve_max_cover
 from layers.recommend.explain import dark_reason, lamp_reason, technique_columns
 from layers.registry import Taxonomy, default_taxonomy
 
-__all__ = ["dark_hotspots", "propose_lamps", "working_lamps", "DEFAULT_LAMP_REACH_M"]
+__all__ = ["DEFAULT_LAMP_REACH_M", "dark_hotspots", "propose_lamps", "working_lamps"]
 
 #: distance within which a street lamp is taken to light an incident's place, metres
 #: (lamp posts in French towns stand 20–40 m apart; 30 m is about one span)
@@ -236,8 +236,8 @@ def dark_hotspots(
     out.attrs["vigie"] = {
         "night_threshold": float(night_threshold), "lamp_reach_m": reach,
         "min_incidents": int(min_incidents), "count_twilight": bool(count_twilight),
-        "cell_size_m": cell_size, "n_incidents": int(len(inc)), "n_night": int(night.sum()),
-        "n_working_lamps": int(len(w_xy)), "n_faulty_lamps": int(len(f_xy)),
+        "cell_size_m": cell_size, "n_incidents": len(inc), "n_night": int(night.sum()),
+        "n_working_lamps": len(w_xy), "n_faulty_lamps": len(f_xy),
         "categories": sorted(cats), "crs": acrs.to_string(),
     }
     return out
@@ -351,8 +351,8 @@ def propose_lamps(
         fr, en = lamp_reason(rank=rank, new_night=len(fresh), reach_m=reach, top=top, taxonomy=tax)
         rows.append({
             "rank": rank, "candidate": labels[j], "source": source,
-            "marginal_gain": float(gain), "new_night_incidents": int(len(fresh)),
-            "night_incidents": int(len(dem)), "incident_ids": ids[dem].tolist(),
+            "marginal_gain": float(gain), "new_night_incidents": len(fresh),
+            "night_incidents": len(dem), "incident_ids": ids[dem].tolist(),
             "top_categories": ", ".join(f"{c} ({n})" for c, n in top),
             "reason_fr": fr, "reason_en": en, **technique_columns("lamp"),
             "geometry": shapely.Point(c_xy[j]),
@@ -372,8 +372,8 @@ def propose_lamps(
                            "share": res.covered_after / total if total else 0.0,
                            "incidents": int(taken.sum())},
         "total_weight": total, "k": int(k), "reach_m": reach, "spacing_m": used_spacing,
-        "candidate_source": source, "n_night_incidents": int(len(inc)),
-        "n_working_lamps": int(len(w_xy)), "categories": sorted(cats), "model": res.model,
+        "candidate_source": source, "n_night_incidents": len(inc),
+        "n_working_lamps": len(w_xy), "categories": sorted(cats), "model": res.model,
         "time_s": res.time_s, "crs": acrs.to_string(),
     }
     return out

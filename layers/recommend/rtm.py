@@ -162,7 +162,7 @@ def risk_terrain(
         })
     out = pd.DataFrame(rows).sort_values("rr", ascending=False, kind="stable").reset_index(drop=True)
     out.attrs["vigie"] = {
-        "model": model, "n_cells": int(len(grid)), "n_incidents": int(y.sum()),
+        "model": model, "n_cells": len(grid), "n_incidents": int(y.sum()),
         "distance_m": d, "intercept": float(params[0]), "aic": float(fit.aic), "alpha": alpha,
         "dropped": dropped, "density": bool(density), "crs": grid.crs.to_string(),
     }

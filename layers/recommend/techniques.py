@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from layers.errors import NotFound
 
-__all__ = ["Technique", "TECHNIQUES", "technique", "EVIDENCE", "PROPOSAL_TECHNIQUE"]
+__all__ = ["EVIDENCE", "PROPOSAL_TECHNIQUE", "TECHNIQUES", "Technique", "technique"]
 
 
 @dataclass(frozen=True)

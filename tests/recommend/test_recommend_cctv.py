@@ -10,8 +10,8 @@ import shapely
 
 from layers.errors import InputError, ParameterError
 from layers.recommend import coverage_matrix, site_cameras
-from layers.recommend.cctv import SITE_COLUMNS
 from layers.recommend._common import recency_weights
+from layers.recommend.cctv import SITE_COLUMNS
 
 CRS = 2154
 X0, Y0 = 770_000.0, 6_279_000.0

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
-import shapely
 from shapely.geometry import Point
 
 from geo_app.cli import main
@@ -78,7 +75,7 @@ def test_cctv_usage_errors(small, tmp_path, capsys, args, code_expected, needle)
         needle = ".gpkg"
     else:
         argv += ["--out", tmp_path / "x.gpkg"]
-    code, text, err = run(capsys, *argv)
+    code, _, err = run(capsys, *argv)
     assert code == code_expected
     assert needle in err
     assert not (tmp_path / "x.gpkg").exists()
