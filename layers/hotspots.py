@@ -117,12 +117,40 @@ def _xy(gdf: gpd.GeoDataFrame, crs=None) -> tuple[np.ndarray, np.ndarray]:
     Only the coordinate arrays are transformed (pyproj), not the geometries: a million stored
     points in EPSG:4326 are counted on a Lambert-93 grid without building new geometries.
     """
-    coords = shapely.get_coordinates(np.asarray(gdf.geometry.values))
+    values = gdf.geometry.values
+    transform = crs is not None and gdf.crs is not None and not gdf.crs.equals(crs) and len(values)
+    if transform:
+        # gistar then hotspot_areas on the same stored frame: transform its million points once
+        hit = _XY_CACHE.get("entry")
+        if hit is not None and hit[0] is values and hit[1] == (gdf.crs, crs) and _same_sample(values, hit[2]):
+            return hit[3], hit[4]
+    coords = shapely.get_coordinates(np.asarray(values))
     x, y = coords[:, 0], coords[:, 1]
-    if crs is not None and gdf.crs is not None and not gdf.crs.equals(crs) and len(x):
+    if transform:
+        src_x, src_y = x, y
         x, y = _transformer(gdf.crs, crs).transform(x, y)
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        x.flags.writeable = y.flags.writeable = False
+        sample = _sample_rows(len(x))
+        _XY_CACHE["entry"] = (values, (gdf.crs, crs), (sample, src_x[sample], src_y[sample]), x, y)
     return x, y
+
+
+#: one entry: (geometry array, (source CRS, target CRS), sampled source coordinates, x, y)
+_XY_CACHE: dict = {}
+
+
+def _sample_rows(n: int) -> np.ndarray:
+    return np.unique(np.linspace(0, n - 1, num=min(n, 64)).astype(np.int64))
+
+
+def _same_sample(values, sample) -> bool:
+    """The cached array still holds the same coordinates (checked on 64 rows spread over it)."""
+    rows, sx, sy = sample
+    if len(values) == 0 or rows[-1] >= len(values):
+        return False
+    c = shapely.get_coordinates(np.asarray(values)[rows])
+    return len(c) == len(rows) and np.array_equal(c[:, 0], sx) and np.array_equal(c[:, 1], sy)
 
 
 def _weights_array(incidents: gpd.GeoDataFrame, weights) -> np.ndarray | None:

@@ -257,3 +257,18 @@ def test_array_fast_paths_equal_the_frame_functions():
         count_xy(xy[:, 0], xy[:, 1], grid, weights=[1.0])
     with pytest.raises(ParameterError, match="auto"):
         gistar_counts(c, distance="auto")
+
+
+def test_transformed_coordinates_are_reused_only_for_the_same_points():
+    from layers.hotspots import _xy
+
+    inc = clustered(500).to_crs(4326)
+    x1, y1 = _xy(inc, 2154)
+    x2, _ = _xy(inc, 2154)
+    assert x2 is x1  # gistar then hotspot_areas on the same frame: one transformation
+    moved = inc.copy()
+    moved.geometry = moved.geometry.translate(0.001, 0)
+    x3, _ = _xy(moved, 2154)
+    assert x3 is not x1 and not np.allclose(x3, x1)
+    back = clustered(500)
+    assert np.allclose(x1, back.geometry.x, atol=1e-6) and np.allclose(y1, back.geometry.y, atol=1e-6)
