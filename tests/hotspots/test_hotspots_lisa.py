@@ -129,7 +129,12 @@ def test_bad_permutations():
 
 @pytest.mark.parametrize("distance", [None, 250])
 def test_prefix_sum_permutations_equal_the_direct_gather(distance):
-    from layers.hotspots import _draws_without_replacement, _larger_equal_weights, _larger_general, _row_standardise
+    from layers.hotspots import (
+        _draws_without_replacement,
+        _larger_equal_weights,
+        _larger_general,
+        _row_standardise,
+    )
 
     grid = make_grid(shapely.box(0, 0, 3000, 2000), cell_size=100)
     y = count_incidents(clustered(), grid)["n"].to_numpy(dtype=float)
