@@ -424,6 +424,10 @@ def _blank_small_counts(gdf, k: int):
         return gdf
     out = gdf.copy()
     out.attrs = dict(gdf.attrs)
+    if "kde" in out.columns and "n" in out.columns:
+        # a density bump over a cell with fewer than k incidents would point at them
+        n = pd.to_numeric(out["n"], errors="coerce")
+        out["kde"] = pd.to_numeric(out["kde"], errors="coerce").astype("float64").where(~(n < k), np.nan)
     for c in cols:
         v = pd.to_numeric(out[c], errors="coerce").astype("float64")
         out[c] = v.where(~(v < k), np.nan)

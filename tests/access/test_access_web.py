@@ -232,6 +232,10 @@ def test_planner_aggregates_have_no_cell_under_k(app):
     assert ns and min(ns) >= 5
     gi = c.get("/api/hotspots?method=gistar").json["features"]
     assert all(f["properties"].get("n") is None or f["properties"]["n"] >= 5 for f in gi)
+    # the density surface is blanked over cells holding fewer than k incidents
+    kde = c.get("/api/hotspots?method=kde").json["features"]
+    assert any(f["properties"]["kde"] is None for f in kde)
+    assert all(f["properties"]["kde"] is None for f in kde if f["properties"]["n"] is None)
     # the same grid for the police keeps small cells (they see every point anyway)
     police = login(app, "police").get("/api/layers/incidents/grid?cells=80").json
     assert min(f["properties"]["n"] for f in police["features"]) < 5
