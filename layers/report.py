@@ -252,11 +252,11 @@ def monthly_figures(
     cm, cp = count(p, cat), count(prev, cat)
     codes = sorted(set(cm.index) | set(cp.index))
     cats = pd.DataFrame({
-        "category": codes,
-        "group": [groups_of.get(c, "other") for c in codes],
-        "sensitive": [c in sens for c in codes],
-        "n": [int(cm.get(c, 0)) for c in codes],
-        "n_prev": [int(cp.get(c, 0)) for c in codes],
+        "category": pd.Series(codes, dtype=object),
+        "group": pd.Series([groups_of.get(c, "other") for c in codes], dtype=object),
+        "sensitive": pd.Series([c in sens for c in codes], dtype=bool),
+        "n": pd.Series([int(cm.get(c, 0)) for c in codes], dtype="int64"),
+        "n_prev": pd.Series([int(cp.get(c, 0)) for c in codes], dtype="int64"),
     })
     if len(cats):
         cats = cats.sort_values(["n", "category"], ascending=[False, True], kind="stable").reset_index(drop=True)

@@ -155,8 +155,9 @@ def _figures_section(fig: dict, *, taxonomy, lang: str, k: int | None, L: dict) 
     }
     cats = fig["categories"]
     if k:  # partners: sensitive categories only as one aggregated row
-        sens = cats[cats["sensitive"]]
-        cats = cats[~cats["sensitive"]]
+        is_sens = cats["sensitive"].astype(bool).to_numpy()
+        sens = cats[is_sens]
+        cats = cats[~is_sens]
         if len(sens):
             agg = pd.DataFrame({"category": ["__sensitive__"], "group": [""], "sensitive": [True],
                                 "n": [int(sens["n"].sum())], "n_prev": [int(sens["n_prev"].sum())]})

@@ -272,3 +272,19 @@ def test_cli_writes_one_zac_report(home, last_month, capsys, tmp_path):
     text = out_file.read_text("utf-8")
     assert "ZAC: ZAC des Grisettes" in text and text.count('class="page zac"') == 1
     assert "Gi* cell" in out.out  # automatic choices printed
+
+
+def test_a_zac_without_incident_gets_an_honest_empty_report(home, last_month, store_incidents):
+    from geo_app.report import build_report, render_html
+
+    zac = home.store.read("zac")
+    month = store_incidents[store_incidents["ym"] == _ym(last_month)]
+    hit = set(gpd.sjoin(month[["geometry"]], zac[["name", "geometry"]])["name"])
+    empty = sorted(set(zac["name"]) - hit)
+    assert empty, "every demo ZAC has incidents this month"
+    rep = build_report(home, month=last_month, zac=empty[0], images=False)
+    assert rep["figures"]["total"]["n"] == 0
+    assert [z["name"] for z in rep["tables"]["zacs"]] == [empty[0]]
+    assert rep["tables"]["figures"]["total"]["verdict_prev"] == rep["L"]["v_too_few"]
+    html = render_html(rep)
+    assert rep["L"]["zac_scope"].format(zac=empty[0]) in html

@@ -167,3 +167,15 @@ def test_reviews_changed_waiting_and_decided_in_the_month(tmp_path):
     alpha = _reviews(home, now, ha, zac="Alpha")
     assert {c["hotspot_id"] for c in alpha["changed"]} == {"HS-a", "HS-d"}
     assert {w["hotspot_id"] for w in alpha["waiting"]} == {"HS-a"}
+
+
+def test_monthly_figures_of_no_incident_keep_their_columns():
+    empty = gpd.GeoDataFrame({"category": pd.Series([], dtype=str),
+                              "occurred_from": pd.Series([], dtype="datetime64[ns, UTC]")},
+                             geometry=[], crs=2154)
+    fig = monthly_figures(empty, month="2025-10", tz="Europe/Paris", taxonomy=default_taxonomy())
+    assert fig["total"]["n"] == 0 and fig["total"]["vs_prev"]["verdict"] == "too_few"
+    cats = fig["categories"]
+    assert list(cats.columns) == ["category", "group", "sensitive", "n", "n_prev"] and len(cats) == 0
+    assert cats["sensitive"].dtype == bool and cats["n"].dtype == "int64"
+    assert (fig["groups"]["n"] == 0).all()
