@@ -3,8 +3,12 @@ page with one marker per incident (the peer), on the same seeded incidents (benc
 
 Vigie's dashboard aggregates server-side (grid counts, Gi*, KDE, hotspot areas) and loads points
 for the visible bbox from the API, so its HTML does not grow with the number of incidents.
-Figures: HTML size, first request (cold: reads and analyses) and next request (warm: cached per
-store version), and with ``--browser`` the time to a drawn map in headless chromium.
+Figures: HTML size, first request (cold: the store version's columns, darkness and analyses),
+a new filter combination (masks over the cached columns, analyses on binned counts), the next
+request (cached per store version and filters), the first fetch of each hidden layer (KDE,
+emerging hotspots, proposals), and with ``--browser`` the time to a drawn map in headless
+chromium. At 10,000 and 100,000 incidents the fast Gi* is checked against
+``layers.hotspots.gistar`` on the same incidents.
 
     python -m bench web            # 10k, 100k, 1M
     VIGIE_BENCH_SIZES=10000 python -m bench web
@@ -104,25 +108,57 @@ def browser_first_map(url: str) -> float | None:
     return dt
 
 
+#: filter combinations never requested before in a run: each recomputes every dashboard layer
+NEW_FILTERS = ("category=burglary,theft&hours=18-23",
+               "from=2023-06-01&to=2024-06-30&weekdays=5,6",
+               "category=violence_public,drugs,robbery&night=1")
+
+
+def _get(client, url):
+    t = time.perf_counter()
+    r = client.get(url)
+    dt = time.perf_counter() - t
+    assert r.status_code == 200, (url, r.get_data(as_text=True)[:500])
+    return r, dt
+
+
+def _agreement(app, inc) -> None:
+    """Vigie's cached-column Gi* equals layers.hotspots.gistar on the same incidents."""
+    from layers import hotspots
+    from layers.filters import Filters
+
+    svc = app.extensions["vigie"]
+    with app.app_context():
+        fast = svc.analysis("gistar", Filters())
+        grid = svc.analysis_grid()
+    ref = hotspots.gistar(inc, grid=grid)
+    assert (fast["n"].to_numpy() == ref["n"].to_numpy()).all()
+    assert np.allclose(fast["z"].to_numpy(), ref["z"].to_numpy(), atol=1e-9)
+    assert (fast["bin"].to_numpy() == ref["bin"].to_numpy()).all()
+
+
 def main() -> None:
     os.environ["GEO_APP_HOME"] = tempfile.mkdtemp(prefix="vigie-bench-web-")
     from geo_app import create_app
 
-    print(f"{'incidents':>10} {'vigie HTML':>11} {'cold s':>7} {'warm s':>7} {'browser s':>9} "
-          f"{'naive HTML':>11} {'naive s':>8} {'size ratio':>10}")
+    print("dashboard: first request (cold: per-version preparation), new filter (slowest of "
+          f"{len(NEW_FILTERS)} never-seen combinations), next request (same filters again);\n"
+          "lazy layers: first fetch when switched on (unfiltered).")
+    print(f"{'incidents':>10} {'vigie HTML':>11} {'first s':>8} {'new flt s':>9} {'next s':>7} "
+          f"{'kde s':>6} {'emerg s':>7} {'prop s':>7} {'browser s':>9} {'naive HTML':>11} {'naive s':>8} "
+          f"{'size ratio':>10}")
     for n in SIZES:
         inc = clustered_incidents(n, seed=42)
         app = create_app({"TESTING": True, "STORE": _MemStore(inc), "TILE_URL": "", "SECRET_KEY": "bench"})
         client = app.test_client()
-        t = time.perf_counter()
-        r = client.get("/")
-        cold = time.perf_counter() - t
-        assert r.status_code == 200, r.get_data(as_text=True)[:500]
-        t = time.perf_counter()
-        r = client.get("/")
-        warm = time.perf_counter() - t
+        r, cold = _get(client, "/")
+        new = max(_get(client, "/?" + q)[1] for q in NEW_FILTERS)
+        r, warm = _get(client, "/")
         size = len(r.data)
         assert b"/api/layers/incidents" in r.data  # points come per bbox from the API
+        lazy = {key: _get(client, f"/api/map/{key}")[1] for key in ("kde", "emerging", "proposals")}
+        if n <= 100_000:
+            _agreement(app, inc)
         browser = None
         if "--browser" in sys.argv or os.environ.get("VIGIE_BENCH_BROWSER"):
             import waitress
@@ -139,7 +175,8 @@ def main() -> None:
         else:
             ratio, naive = "        —", f"{'(skipped)':>11} {'—':>8}"
         bs = f"{browser:9.2f}" if browser is not None else f"{'—':>9}"
-        print(f"{n:>10,} {size / 1e6:9.2f}MB {cold:7.2f} {warm:7.2f} {bs} {naive} {ratio}", flush=True)
+        print(f"{n:>10,} {size / 1e6:9.2f}MB {cold:8.2f} {new:9.2f} {warm:7.2f} {lazy['kde']:6.2f} "
+              f"{lazy['emerging']:7.2f} {lazy['proposals']:7.2f} {bs} {naive} {ratio}", flush=True)
         assert size <= 1.5e6, f"dashboard HTML {size / 1e6:.2f} MB > 1.5 MB"
 
 

@@ -667,7 +667,11 @@ class Services:
         positions (``propose_lamps``, working lamps locked in), EPSG:4326, with ``kind``
         ("cctv" or "lamp"), ``rank``, ``covered`` (incidents it adds), ``reason_fr``/``_en``,
         ``technique_fr``/``_en``, ``evidence_fr``/``_en``. A part that cannot run (no night
-        incident, no candidate) is left out and named in ``attrs["notes"]``. Cached."""
+        incident, no candidate) is left out and named in ``attrs["notes"]``. Cached.
+
+        Both run the lazy greedy (within (1 - 1/e) of the optimum) with a 1-second budget for
+        its Lagrangian upper bound, so that a map layer stays interactive; ``geo-app recommend``
+        is the place for exact solutions."""
         try:
             from layers import recommend
         except ImportError as e:  # pragma: no cover - the package ships with Vigie
@@ -685,9 +689,10 @@ class Services:
             runs = (
                 ("cctv", "new_incidents", lambda: recommend.site_cameras(
                     inc, existing=cams if len(cams) else None, k=k, taxonomy=self.taxonomy, tz=self.tz,
-                    crs=crs, method="greedy")),
+                    crs=crs, method="greedy", time_limit_s=3.0)),
                 ("lamp", "new_night_incidents", lambda: recommend.propose_lamps(
-                    inc, lights, k=k, taxonomy=self.taxonomy, tz=self.tz, crs=crs, method="greedy")),
+                    inc, lights, k=k, taxonomy=self.taxonomy, tz=self.tz, crs=crs, method="greedy",
+                    time_limit_s=3.0)),
             )
             for kind, covered, run in runs:
                 try:
