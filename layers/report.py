@@ -19,6 +19,8 @@ compare_counts(current, reference, *, exposure=(1, 1), min_total=10, alpha=0.05)
     exact conditional test of two Poisson counts and a verdict.
 monthly_figures(incidents, *, month, tz, taxonomy, zac=None, min_total=10, alpha=0.05)
     the month's total and counts per problem group against the previous month and a year ago.
+area_changes(areas, incidents, *, month, tz, min_total=10, alpha=0.05)
+    incidents of the month and of the previous month inside each area (hotspot), with the test.
 time_profiles(incidents, *, tz)
     hour x weekday profile and darkness counts of the month's incidents.
 emerging_summary(cells, *, k=None)
@@ -44,6 +46,7 @@ __all__ = [
     "ALPHA",
     "HOT_EMERGING",
     "MIN_TOTAL",
+    "area_changes",
     "compare_counts",
     "emerging_summary",
     "local_months",
@@ -267,6 +270,51 @@ def monthly_figures(
             "days": {"month": _days(p), "previous": _days(prev), "year_ago": _days(year)},
             "total": total, "groups": groups, "categories": cats, "rule": rule,
             "min_total": int(min_total), "alpha": float(alpha)}
+
+
+def area_changes(
+    areas: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame,
+    *,
+    month,
+    tz,
+    min_total: int = MIN_TOTAL,
+    alpha: float = ALPHA,
+) -> pd.DataFrame:
+    """Incidents of the month and of the previous month inside each area, with the test.
+
+    Parameters
+    ----------
+    areas : GeoDataFrame
+        Polygons (hotspot areas, ZACs), any CRS (reprojected to the incidents').
+    incidents : GeoDataFrame
+        Points with ``occurred_from`` (UTC).
+    month, tz, min_total, alpha
+        As in :func:`monthly_figures`.
+
+    Returns
+    -------
+    DataFrame
+        Index of ``areas``; ``n`` (month), ``n_prev`` (previous month), ``change_pct``, ``p``,
+        ``verdict`` (:func:`compare_counts`, the months' lengths as exposures). A point on a
+        shared edge counts in every area it touches.
+    """
+    _check_incidents(incidents)
+    if not isinstance(areas, gpd.GeoDataFrame):
+        raise InputError("areas must be a GeoDataFrame of polygons.")
+    p = parse_month(month)
+    months = local_months(incidents, tz=tz)
+    keep = months.isin([p, p - 1]).to_numpy()
+    inc = incidents[keep]
+    is_month = (months[keep] == p).to_numpy()
+    polys = areas.to_crs(incidents.crs) if areas.crs is not None and areas.crs != incidents.crs else areas
+    rows = []
+    for geom in polys.geometry:
+        inside = inc.geometry.intersects(geom).to_numpy() if len(inc) else np.zeros(0, dtype=bool)
+        a, b = int((inside & is_month).sum()), int((inside & ~is_month).sum())
+        r = compare_counts(a, b, exposure=(_days(p), _days(p - 1)), min_total=min_total, alpha=alpha)
+        rows.append({"n": a, "n_prev": b, "change_pct": r["change_pct"], "p": r["p"], "verdict": r["verdict"]})
+    return pd.DataFrame(rows, index=areas.index, columns=["n", "n_prev", "change_pct", "p", "verdict"])
 
 
 def _inside(incidents, zone):

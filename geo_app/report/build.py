@@ -27,6 +27,7 @@ from geo_app.report.labels import LANGS, MONTHS, emerging_label, labels
 from layers.errors import InputError, ParameterError
 from layers.filters import Filters
 from layers.report import (
+    area_changes,
     emerging_summary,
     local_months,
     monthly_figures,
@@ -198,15 +199,35 @@ def _hotspots(home, inc_month_a, *, area_a, crs) -> tuple[gpd.GeoDataFrame | Non
     return gi, ha, None
 
 
+def _with_changes(ha, incidents, *, month, tz):
+    """Hotspot areas with the month's and the previous month's counts inside them and the test."""
+    if ha is None or not len(ha):
+        return ha
+    ch = area_changes(ha, incidents, month=month, tz=tz)
+    out = ha.copy()
+    out["n_month"] = ch["n"].to_numpy()
+    out["n_prev"] = ch["n_prev"].to_numpy()
+    out["change_prev_pct"] = ch["change_pct"].to_numpy()
+    out["verdict_prev"] = ch["verdict"].to_numpy()
+    return out
+
+
 def _hotspot_rows(ha, *, k, lang, taxonomy, L, zac=None) -> list[dict]:
     if ha is None or not len(ha):
         return []
     table = ha
     if zac is not None:
         table = ha[ha["zac"].astype(str).str.split("; ").apply(lambda names: zac in names)]
-    shown = suppress_counts(table, ["n"], k=k) if k else table
+    has_prev = "n_prev" in table.columns
+    shown = suppress_counts(table, ["n"] + (["n_prev"] if has_prev else []), k=k) if k else table
     rows = []
-    for _, r in shown.iterrows():
+    for (_, r), (_, raw) in zip(shown.iterrows(), table.iterrows()):
+        hide = k is not None and has_prev and (pd.isna(r["n"]) or pd.isna(r["n_prev"]))
+        prev = {}
+        if has_prev:
+            prev = {"n_prev": _fmt_count(r["n_prev"], k),
+                    "change_prev": "—" if hide else _fmt_pct(raw["change_prev_pct"]),
+                    "verdict_prev": _verdict(raw["verdict_prev"], L), "v_prev": raw["verdict_prev"]}
         top = str(r["top_category"] or "")
         if k and top in taxonomy.sensitive:
             top = ""
@@ -216,6 +237,7 @@ def _hotspot_rows(ha, *, k, lang, taxonomy, L, zac=None) -> list[dict]:
             "night_share": "—" if pd.isna(r["night_share"]) else f"{100 * float(r['night_share']):.0f} %",
             "zac": r["zac"] or "", "areas": r["areas"] or "",
             "top_category": taxonomy[top].label(lang) if top in taxonomy else top,
+            **prev,
         })
     return rows
 
@@ -469,6 +491,7 @@ def build_report(
     # 2. hotspots of the month (city-wide Gi*; cut to the ZAC when one is asked)
     t = time.perf_counter()
     gi, ha, hs_reason = _hotspots(home, spatial[sp_month], area_a=area_a, crs=crs)
+    ha = _with_changes(ha, spatial, month=p, tz=tz)
     tables["hotspots"] = _hotspot_rows(ha, k=k, lang=lang, taxonomy=taxonomy, L=L, zac=zac)
     tables["hotspots_reason"] = hs_reason
     timings["hotspots_s"] = round(time.perf_counter() - t, 2)

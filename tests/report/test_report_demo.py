@@ -288,3 +288,16 @@ def test_a_zac_without_incident_gets_an_honest_empty_report(home, last_month, st
     assert rep["tables"]["figures"]["total"]["verdict_prev"] == rep["L"]["v_too_few"]
     html = render_html(rep)
     assert rep["L"]["zac_scope"].format(zac=empty[0]) in html
+
+
+def test_hotspot_changes_agree_with_the_hotspot_counts(partners, store_incidents, last_month, home):
+    ha = partners["data"]["hotspots"]
+    assert len(ha) >= 1
+    # layers.hotspots counts by cell, layers.report.area_changes by polygon: same month counts
+    assert (ha["n_month"] == ha["n"]).all()
+    # the previous month by hand: the store's incidents (sensitive left out) inside each area
+    prev = store_incidents[(store_incidents["ym"] == _ym(last_month, 1))
+                           & ~store_incidents["category"].isin(home.taxonomy.sensitive)]
+    prev = prev.to_crs(ha.crs)
+    for geom, n_prev in zip(ha.geometry, ha["n_prev"]):
+        assert int(prev.intersects(geom).sum()) == n_prev

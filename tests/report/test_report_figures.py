@@ -179,3 +179,20 @@ def test_monthly_figures_of_no_incident_keep_their_columns():
     assert list(cats.columns) == ["category", "group", "sensitive", "n", "n_prev"] and len(cats) == 0
     assert cats["sensitive"].dtype == bool and cats["n"].dtype == "int64"
     assert (fig["groups"]["n"] == 0).all()
+
+
+def test_area_changes_by_hand():
+    from layers.report import area_changes
+
+    rows = ([("theft", "2025-10-03 10:00", 5)] * 12 + [("theft", "2025-09-03 10:00", 5)] * 2
+            + [("theft", "2025-10-03 10:00", 50)] * 3 + [("theft", "2025-08-03 10:00", 5)] * 9)
+    areas = gpd.GeoDataFrame({"hotspot_id": ["A", "B", "C"]},
+                             geometry=[box(0, -1, 10, 1), box(40, -1, 60, 1), box(100, 0, 110, 1)], crs=2154)
+    out = area_changes(areas, _incidents(rows), month="2025-10", tz="Europe/Paris")
+    assert out["n"].tolist() == [12, 3, 0] and out["n_prev"].tolist() == [2, 0, 0]
+    # A: 12 against 2 over 31 and 30 days, exact conditional binomial test
+    from scipy.stats import binomtest
+
+    assert out.loc[0, "p"] == pytest.approx(binomtest(12, 14, 31 / 61).pvalue)
+    assert out.loc[0, "verdict"] == "up"
+    assert out["verdict"].tolist()[1:] == ["too_few", "too_few"]
