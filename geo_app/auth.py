@@ -99,6 +99,7 @@ class Account:
     role: str
     zacs: tuple[str, ...] = ()
     active: bool = True
+    session_key: str = ""  # derived from the password hash: a new password ends old sessions
 
     # Flask-Login protocol
     @property
@@ -114,15 +115,22 @@ class Account:
         return not self.is_authenticated
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.session_key}"
 
     @property
     def role_label(self) -> str:
         return access.ROLE_LABELS.get(self.role, self.role)
 
     @classmethod
-    def from_record(cls, rec) -> Account:
-        return cls(id=rec.id, name=rec.name, role=rec.role, zacs=tuple(rec.zacs), active=rec.active)
+    def from_record(cls, rec, password_hash: str = "") -> Account:
+        return cls(id=rec.id, name=rec.name, role=rec.role, zacs=tuple(rec.zacs), active=rec.active,
+                   session_key=_session_key(password_hash))
+
+
+def _session_key(password_hash: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(("vigie-session:" + (password_hash or "")).encode()).hexdigest()[:16]
 
 
 #: the account requests run as while the deployment has no account (open mode)
@@ -313,7 +321,7 @@ def login():
             db.record_attempt(username, ip, True)
             db.touch_login(username)
             session.clear()
-            login_user(Account.from_record(rec))
+            login_user(Account.from_record(rec, db.password_hash(rec.name)))
             g.pop("vigie_account", None)
             db.audit("login", user=rec.name, role=rec.role, ip=ip)
             return redirect(_safe_next(request.args.get("next") or request.form.get("next")))
@@ -390,13 +398,19 @@ def init_app(app, db_path=None) -> None:
 
     @manager.user_loader
     def _load(user_id):
+        import hmac
+
+        ident, _, key = str(user_id).partition(":")
         try:
-            rec = get_db(app).user_by_id(int(user_id))
+            rec = get_db(app).user_by_id(int(ident))
         except (TypeError, ValueError):
             return None
         if rec is None or not rec.active:
             return None
-        return Account.from_record(rec)
+        acc = Account.from_record(rec, get_db(app).password_hash(rec.name))
+        if not hmac.compare_digest(acc.session_key, key):
+            return None  # the password changed since this session began
+        return acc
 
     manager.init_app(app)
     CSRFProtect(app)

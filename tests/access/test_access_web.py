@@ -502,3 +502,14 @@ def test_open_mode_serves_only_this_machine(small_home):
     assert r.status_code == 302 and "/login" in r.headers["Location"]
     assert c.get("/api/layers", environ_base={"REMOTE_ADDR": "192.168.1.20"}).status_code == 401
     assert c.get("/hotspots", environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+
+
+def test_new_password_ends_open_sessions(fresh):
+    from geo_app.accounts import set_password
+
+    app = make_app(fresh)
+    c = login(app, "police")
+    assert c.get("/account").status_code == 200
+    set_password(fresh, "police", "brand-new-password")
+    assert c.get("/account").status_code == 302
+    login(app, "police", "brand-new-password")
