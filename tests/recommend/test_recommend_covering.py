@@ -171,3 +171,23 @@ def test_bad_parameters(kwargs, param):
 def test_negative_weight_rejected():
     with pytest.raises(ParameterError):
         solve_max_cover(-HAND_W, HAND_A, k=1)
+
+
+def test_fractional_lp_goes_through_the_mip_with_lagrangian_fixing():
+    # an instance whose LP bound (72.5) is above the integer optimum (72): the incumbent cannot
+    # be proven by the bound, candidates are fixed by their Lagrangian costs and HiGHS closes it
+    rng = np.random.default_rng(2)
+    dem = rng.uniform(0, 1000, (40, 2))
+    cand = rng.uniform(0, 1000, (25, 2))
+    cover = cKDTree(dem).sparse_distance_matrix(cKDTree(cand), 330, output_type="coo_matrix").tocsr()
+    cover.data[:] = 1.0
+    w = rng.integers(1, 5, 40).astype(float)
+    assert lp_bound(cover, w, 2) == pytest.approx(72.5)
+    r = solve_max_cover(w, cover, k=2, method="exact")
+    assert r.status == "optimal" and "HiGHS" in r.solver
+    assert r.model["fixed_by_lagrangian"] > 0
+    assert r.objective == pytest.approx(72.0)
+    assert r.objective == pytest.approx(spopt_covered(cover, w, 2))
+    assert r.gap == 0.0
+    g = solve_max_cover(w, cover, k=2, method="greedy")
+    assert g.bound >= 72.5 - 1e-6 and g.objective <= 72.0 + 1e-9
