@@ -71,13 +71,15 @@ def start_child(path, *, slow=False) -> subprocess.Popen:
     )
 
 
-def test_an_exception_mid_write_leaves_the_store_byte_identical(base_store, monkeypatch):
+@pytest.mark.parametrize("ratio", [0, 10**9], ids=["append", "rewrite"])
+def test_an_exception_mid_write_leaves_the_store_byte_identical(base_store, monkeypatch, ratio):
+    monkeypatch.setattr(gpkg_module, "_APPEND_RATIO", ratio)
     before, v = sha256(base_store.path), base_store.version
     seen = []
 
     def progress(done, total):
         seen.append(done)
-        if done >= 800:  # the 3rd chunk of 400 rows (1000 old + 1000 new) is being written
+        if done >= 800:  # chunks of 400 rows: the write is not finished
             raise KeyboardInterrupt("interrupted (simulated)")
 
     monkeypatch.setattr(gpkg_module, "_CHUNK", 400)

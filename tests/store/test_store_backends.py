@@ -259,7 +259,7 @@ def test_unknown_kind_and_columns(filled):
 # --------------------------------------------------------------------------- batches, rollback
 
 
-def test_batches_are_listed_oldest_first_with_their_report(filled):
+def test_batches_are_listed_oldest_first_with_their_report(filled, write_path):
     report = [{"row": 3, "field": "date", "message": "bad date", "severity": "error"}]
     filled.import_batch("incidents", incidents_frame().iloc[:2],
                         make_batch("incidents", "i2", 2, created="2026-01-03T00:00:00Z",
@@ -281,7 +281,7 @@ def rollback_path(request, monkeypatch):
     return request.param
 
 
-def test_rollback_restores_the_exact_previous_content(filled, rollback_path):
+def test_rollback_restores_the_exact_previous_content(filled, rollback_path, write_path):
     before = filled.read("incidents")
     before_batches = filled.batches()
     v0 = filled.version
@@ -334,7 +334,16 @@ def test_duplicate_batch_id_is_refused(filled):
     assert filled.version == v
 
 
-def test_fids_are_stable_across_imports_and_the_spatial_index_stays_valid(filled):
+@pytest.fixture(params=["append", "rewrite"])
+def write_path(request, monkeypatch):
+    """Imports append small batches to a large layer and rewrite it otherwise: test both."""
+    from layers.store import gpkg
+
+    monkeypatch.setattr(gpkg, "_APPEND_RATIO", 0 if request.param == "append" else 10**9)
+    return request.param
+
+
+def test_fids_are_stable_across_imports_and_the_spatial_index_stays_valid(filled, write_path):
     import warnings
 
     before = filled.read("incidents")[["fid", "external_id"]]
