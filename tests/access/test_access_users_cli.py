@@ -98,3 +98,25 @@ def test_demo_accounts(small_home):
     assert verify_password(db.password_hash("police"), again["police"])
     assert not verify_password(db.password_hash("police"), "demo-password")
     assert len(db.users()) == 5
+
+
+@pytest.mark.slow
+def test_demo_command_prints_working_credentials(tmp_path):
+    """``geo-app demo`` (what ``make demo`` runs) prints one random password per role, and
+    each works."""
+    import re
+
+    from click.testing import CliRunner
+
+    from geo_app.auth import verify_password
+    from geo_app.cli import cli
+
+    home = tmp_path / "demo"
+    r = CliRunner().invoke(cli, ["--home", str(home), "demo"])
+    assert r.exit_code == 0, r.output
+    creds = dict(re.findall(r"^\s+(coordinator|police|zac_manager|planner|admin)\s+(\S+)\s*$", r.output, re.M))
+    assert set(creds) == {"coordinator", "police", "zac_manager", "planner", "admin"}
+    db = AppDB(home / "app.db")
+    for name, pw in creds.items():
+        assert verify_password(db.password_hash(name), pw), name
+    assert db.get_user("zac_manager").zacs  # a real ZAC of the demo city
