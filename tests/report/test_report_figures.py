@@ -58,6 +58,16 @@ def test_two_count_test_by_hand():
         compare_counts(-1, 3)
 
 
+@pytest.mark.parametrize("a, b, t1, t2", [(12, 2, 31, 30), (40, 60, 31, 28), (100, 100, 30, 31),
+                                          (7, 25, 31, 31), (300, 240, 31, 30)])
+def test_two_count_test_agrees_with_statsmodels(a, b, t1, t2):
+    """Peer: statsmodels' exact conditional test of two Poisson rates."""
+    from statsmodels.stats.rates import test_poisson_2indep
+
+    peer = test_poisson_2indep(a, t1, b, t2, method="exact-cond", alternative="two-sided").pvalue
+    assert compare_counts(a, b, exposure=(t1, t2))["p"] == pytest.approx(peer, rel=1e-9)
+
+
 def _incidents(rows):
     """rows: (category, local time string) -> GeoDataFrame of points at (0, 0) in EPSG:2154."""
     t = pd.to_datetime([r[1] for r in rows]).tz_localize("Europe/Paris").tz_convert("UTC")

@@ -57,8 +57,13 @@ def test_coordinator_gets_the_partners_version(app, last_month):
 
 
 def test_police_gets_the_police_version(app, last_month):
+    from geo_app.db import AppDB
+
     j = login(app, "police").get(f"/reports?month={last_month}&format=json&lang=en").json
     assert j["meta"]["audience"] == "police" and j["meta"]["k"] is None and j["meta"]["lang"] == "en"
+    # a view of point-level data is audited
+    lines = AppDB(app.extensions["vigie"].home.app_db).audit_log(action="view_points", user="police")
+    assert any(line["target"] == f"report {last_month}" for line in lines)
 
 
 def test_zac_manager_gets_own_zac_only(app, last_month):
