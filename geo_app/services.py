@@ -229,6 +229,11 @@ class _Cache:
                 self._d.popitem(last=False)
         return value
 
+    def peek(self, key):
+        """The cached value or None (never computes)."""
+        with self._lock:
+            return self._d.get(key)
+
     def clear(self):
         with self._lock:
             self._d.clear()
@@ -306,23 +311,35 @@ class Services:
         return self._cached("columns", (), lambda: incident_columns(
             Services.frame(self, "incidents"), crs=self.settings.analysis_crs, tz=self.tz))
 
-    def darkness_codes(self) -> np.ndarray:
-        """Day (0), civil twilight (1), night (2) or unknown (-1) of every stored incident
-        (``layers.temporal.darkness``, computed once per store version)."""
-        def compute():
-            from layers import temporal
+    def darkness_codes(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Day (0), civil twilight (1), night (2) or unknown (-1) of the stored incidents
+        (``layers.temporal.darkness``): all of them (computed once per store version and
+        cached), or only ``rows`` (positions) — then taken from the cached column when it
+        exists, else computed for those rows alone (a hotspot summary needs the incidents of its
+        cells, not the million others)."""
+        key = (self.version(), self.cache_scope(), "darkness", ())
+        if rows is not None:
+            whole = self._cache.peek(key)
+            return whole[rows] if whole is not None else self._darkness(rows)
 
-            full = Services.frame(self, "incidents")
-            if not len(full):
-                return np.zeros(0, dtype=np.int8)
-            slim = gpd.GeoDataFrame({c: full[c].array for c in ("occurred_from", "occurred_to") if c in full},
-                                    geometry=full.geometry.values, crs=full.crs)
-            d = temporal.darkness(slim, tz=self.tz)
-            codes = np.asarray(d.cat.codes, dtype=np.int8)
+        def compute():
+            codes = self._darkness(None)
             codes.flags.writeable = False
             return codes
 
-        return self._cached("darkness", (), compute)
+        return self._cache.get(key, compute)
+
+    def _darkness(self, rows) -> np.ndarray:
+        from layers import temporal
+
+        full = Services.frame(self, "incidents")
+        if rows is not None:
+            full = full.iloc[rows]
+        if not len(full):
+            return np.zeros(0, dtype=np.int8)
+        slim = gpd.GeoDataFrame({c: full[c].array for c in ("occurred_from", "occurred_to") if c in full},
+                                geometry=full.geometry.values, crs=full.crs)
+        return np.asarray(temporal.darkness(slim, tz=self.tz).cat.codes, dtype=np.int8)
 
     def mask(self, filters: Filters | None, *, night: bool = False) -> np.ndarray:
         """Boolean mask of the stored incidents passing ``filters`` (and in the dark when
@@ -486,7 +503,7 @@ class Services:
                 data[c] = full[c].array.take(rows)  # tz-aware, no object round trip
         if darkness:
             labels = np.array(["day", "twilight", "night", None], dtype=object)
-            data["darkness"] = labels[self.darkness_codes()[rows]]
+            data["darkness"] = labels[self.darkness_codes(rows)]
         return gpd.GeoDataFrame(data, geometry=shapely.points(cols.x[rows], cols.y[rows]), crs=cols.crs)
 
     def analysis(self, method: str, filters: Filters | None, *, night: bool = False, user=None, **params):

@@ -57,7 +57,7 @@ def hotspot_list():
     areas = svc.hotspot_areas(filters, night=night)
     status, reviewed = svc.review_status(list(areas["hotspot_id"]))
     rows = []
-    for _, r in areas.iterrows():
+    for _i, r in areas.iterrows():
         zac = r.get("zac")
         rows.append({
             "hotspot_id": r["hotspot_id"], "n": int(r.get("n", 0)),

@@ -218,3 +218,15 @@ def test_hotspot_page_lists_nearby_proposals_with_reasons(client, app):
     assert first["reason_en"][:40] in html.replace("&#39;", "'")
     html_fr = client.get(f"/hotspots/{hid}?lang=fr").get_data(as_text=True)
     assert first["reason_fr"][:30] in html_fr.replace("&#39;", "'")
+
+
+def test_night_share_of_hotspots_same_with_partial_or_whole_darkness(app):
+    """Darkness computed for the hot cells' incidents only == taken from the whole column."""
+    svc = _services(app)
+    with app.app_context():
+        partial = svc.hotspot_areas(Filters())["night_share"].to_numpy()
+        svc._cache.clear()
+        svc.darkness_codes()
+        whole = svc.hotspot_areas(Filters())["night_share"].to_numpy()
+    assert np.isfinite(partial).all() and (partial > 0).any()
+    np.testing.assert_array_equal(partial, whole)
