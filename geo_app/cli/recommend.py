@@ -176,6 +176,9 @@ def _json_safe(meta: dict) -> dict:
 @click.option("--night-threshold", type=float, default=0.5, show_default=True)
 @click.option("--min-incidents", type=int, default=10, show_default=True)
 @click.option("--cell-size", type=float, default=100.0, show_default=True, metavar="M")
+@click.option("--places", type=click.Choice(["cells", "hotspots"]), default="cells",
+              show_default=True,
+              help="Rank grid cells, or the Gi* hotspot areas of the incidents (95 %, FDR).")
 @click.option("--include-sensitive", is_flag=True)
 @click.option("--from", "start", default=None, metavar="DATE")
 @click.option("--to", "end", default=None, metavar="DATE")
@@ -183,7 +186,7 @@ def _json_safe(meta: dict) -> dict:
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="Output .gpkg (dark_hotspots + proposed_lamps).")
 @pass_home
-def lighting(home, k, reach, night_threshold, min_incidents, cell_size, include_sensitive,
+def lighting(home, k, reach, night_threshold, min_incidents, cell_size, places, include_sensitive,
              start, end, categories, out):
     """Dark hotspots and proposed lamp positions."""
     from layers.recommend import dark_hotspots, propose_lamps
@@ -193,12 +196,15 @@ def lighting(home, k, reach, night_threshold, min_incidents, cell_size, include_
     tz = home.settings.timezone
     inc, _ = _read_incidents(home, start, end, categories)
     lights = home.store.read("lights")
-    dark = dark_hotspots(inc, lights, tz=tz, night_threshold=night_threshold,
+    areas = _hotspot_areas(inc, crs, home, include_sensitive) if places == "hotspots" else None
+    dark = dark_hotspots(inc, lights, cells_or_areas=areas, tz=tz, night_threshold=night_threshold,
                          lamp_reach_m=reach, min_incidents=min_incidents, cell_size_m=cell_size,
                          include_sensitive=include_sensitive, taxonomy=home.taxonomy, crs=crs)
     m = dark.attrs["vigie"]
+    where = (f"{len(areas)} hotspot areas" if areas is not None
+             else f"cells of {m['cell_size_m']:g} m")
     click.echo(f"{m['n_incidents']} incidents ({m['n_night']} at night), {m['n_working_lamps']} "
-               f"working and {m['n_faulty_lamps']} faulty lamps; cells of {m['cell_size_m']:g} m")
+               f"working and {m['n_faulty_lamps']} faulty lamps; {where}")
     click.echo(f"{len(dark)} dark hotspots (night share >= {night_threshold:g}, "
                f">= {min_incidents} night incidents, nearest lamp beyond {reach:g} m or lamps faulty)")
     lamps = propose_lamps(inc, lights, k=k, reach_m=reach, tz=tz,
@@ -208,6 +214,24 @@ def lighting(home, k, reach, night_threshold, min_incidents, cell_size, include_
            {"command": "recommend lighting", "dark_hotspots": _json_safe(m),
             "proposed_lamps": _json_safe(lamps.attrs["vigie"])})
     click.echo(f"{len(dark)} dark hotspots and {len(lamps)} lamps written to {out}")
+
+
+def _hotspot_areas(inc, crs, home, include_sensitive):
+    """Gi* hotspot areas (95 % after FDR) of the incidents lighting can act on."""
+    from layers.hotspots import gistar, hotspot_areas
+    from layers.recommend._common import situational_categories
+
+    cats = situational_categories(taxonomy=home.taxonomy, include_sensitive=include_sensitive)
+    ainc = inc[inc["category"].isin(cats)]
+    ainc = ainc.to_crs(crs) if crs else ainc.to_crs(ainc.estimate_utm_crs())
+    cells = gistar(ainc, tz=home.settings.timezone)
+    areas = hotspot_areas(cells, ainc)
+    meta = cells.attrs.get("vigie", {})
+    click.echo(f"Gi* hotspot areas: {len(areas)} (cells of {meta.get('cell_size', '?')} m, "
+               "hot at 95 % after FDR)")
+    if len(areas) == 0:
+        raise InputError("no hotspot area in the selection: use --places cells.")
+    return areas
 
 
 @click.command("context")

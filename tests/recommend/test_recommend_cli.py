@@ -117,3 +117,15 @@ def test_lighting_and_context_on_the_demo_city(demo_home, tmp_path, capsys):
     rr = gpd.read_file(out, layer="risk_terrain")
     assert (rr["ci_low"] <= rr["rr"]).all() and (rr["rr"] <= rr["ci_high"]).all()
     assert "RR" in text
+
+
+@pytest.mark.slow
+def test_lighting_on_hotspot_areas(demo_home, tmp_path, capsys):
+    out = tmp_path / "light.gpkg"
+    code, text, err = run(capsys, "recommend", "lighting", "--places", "hotspots", "--k", 2,
+                          "--out", out)
+    assert code == 0, err
+    assert "Gi* hotspot areas:" in text and "hotspot areas;" in text
+    layers = set(pyogrio.list_layers(out)[:, 0])
+    assert {"dark_hotspots", "proposed_lamps"} <= layers
+    assert len(gpd.read_file(out, layer="proposed_lamps")) == 2
