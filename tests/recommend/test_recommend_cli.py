@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import pandas as pd
 import pyogrio
@@ -125,7 +127,8 @@ def test_lighting_on_hotspot_areas(demo_home, tmp_path, capsys):
     code, text, err = run(capsys, "recommend", "lighting", "--places", "hotspots", "--k", 2,
                           "--out", out)
     assert code == 0, err
-    assert "Gi* hotspot areas:" in text and "hotspot areas;" in text
+    assert "Gi* hotspot areas:" in text
+    assert re.search(r"faulty lamps; \d+ hotspot areas", text)
     layers = set(pyogrio.list_layers(out)[:, 0])
     assert {"dark_hotspots", "proposed_lamps"} <= layers
     assert len(gpd.read_file(out, layer="proposed_lamps")) == 2
