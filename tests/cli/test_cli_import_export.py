@@ -14,12 +14,13 @@ import pytest
 
 from geo_app.cli import main
 
+# a French spreadsheet export: ';' separator, decimal commas, dd/mm/yyyy dates
 GOOD = """lon;lat;date;category;description;id
-3.87;43.61;15/01/2024 10:30;theft;=HYPERLINK("http://evil");a1
-3.88;43.62;2024-01-16;burglary;+33 6 12 34 56 78;a2
-3.86;43.61;2024-02-01T22:00:00Z;drugs;-2 pochons;a3
-3.85;43.60;2024-03-10 08:00;theft;@SUM(A1);a4
-3.84;43.615;2024-06-30 23:59;nuisance;ordinary text;a5
+3,87;43,61;15/01/2024 10:30;theft;=HYPERLINK("http://evil");a1
+3,88;43,62;2024-01-16;burglary;+33 6 12 34 56 78;a2
+3,86;43,61;2024-02-01T22:00:00Z;drugs;-2 pochons;a3
+3,85;43,60;2024-03-10 08:00;theft;@SUM(A1);a4
+3,84;43,615;2024-06-30 23:59;nuisance;ordinary text;a5
 """
 # row 2 has an impossible date, row 4 null island
 BAD = """lon,lat,date,category,id
