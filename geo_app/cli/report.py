@@ -44,13 +44,14 @@ def report(home, month, zac, lang, audience, out):
     write_report(rep, out_path)
     t2 = time.perf_counter()
     meta = rep["meta"]
-    vigie = rep["methods"]["parameters"]
+    ch = rep["methods"]["choices"]
     click.echo(f"report {meta['month']} ({audience}, {lang}{', ' + zac if zac else ''}): "
                f"{meta['n_month']:,} incidents, {len(rep['tables']['hotspots'])} hotspots, "
                f"{len(rep['tables']['zacs'])} ZAC pages")
-    click.echo(f"automatic choices: Gi* cell {vigie['Gi* cell size (m)']} m, neighbourhood "
-               f"{vigie['Gi* neighbourhood']}, {vigie['Gi* multiple-testing correction']}; "
-               f"emerging cube {vigie['emerging cube']}; k = {vigie['k (small counts)']}")
+    click.echo(f"automatic choices: Gi* cell {ch['cell_size']} m"
+               f"{' (automatic)' if ch['cell_size_auto'] else ''}, neighbourhood {ch['neighbourhood']}, "
+               f"{ch['correction']}; emerging cube {ch['emerging_periods']} months x "
+               f"{ch['emerging_cell_size']} m cells; k = {ch['k'] or '-'}")
     click.echo(f"wrote {out_path} (built in {t1 - t0:.1f} s, written in {t2 - t1:.1f} s)")
 
 

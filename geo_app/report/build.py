@@ -242,6 +242,27 @@ def _hotspot_rows(ha, *, k, lang, taxonomy, L, zac=None) -> list[dict]:
     return rows
 
 
+def _place_names(home, cells) -> list[str]:
+    """The finest area (sous-quartier, else quartier) holding each cell's centre."""
+    if not len(cells):
+        return []
+    areas = home.store.read("areas")
+    if not len(areas) or "level" not in areas.columns:
+        return ["—"] * len(cells)
+    centres = cells.geometry.centroid
+    out = ["—"] * len(cells)
+    for level in ("quartier", "sous-quartier"):  # finer levels overwrite coarser ones
+        a = areas[areas["level"] == level]
+        if not len(a):
+            continue
+        a = a.to_crs(cells.crs)
+        for i, c in enumerate(centres):
+            hit = a[a.contains(c).to_numpy()]
+            if len(hit):
+                out[i] = str(hit["name"].iloc[0])
+    return out
+
+
 def _emerging(home, inc_a, *, area_a, k, lang, L, zac_geom=None):
     from layers.spacetime import emerging_hotspots
 
@@ -260,11 +281,13 @@ def _emerging(home, inc_a, *, area_a, k, lang, L, zac_geom=None):
         summ["counts"] = summ["counts"][summ["counts"]["category"].isin(cnt.index)].assign(
             cells=lambda d: [int(cnt[c]) for c in d["category"]])
     summ["table"] = table
+    shown = table[table["emerging"]].head(25)
+    where = _place_names(home, shown)
     summ["rows"] = [
-        {"cell_id": str(r["cell_id"]), "category": emerging_label(r["category"], lang),
+        {"cell_id": str(r["cell_id"]), "where": w, "category": emerging_label(r["category"], lang),
          "n": _fmt_count(r["n"], None), "n_last": _fmt_count(r["n_last"] if not k or not 0 < r["n_last"] < k else None, k),
          "trend_z": "—" if pd.isna(r["trend_z"]) else f"{r['trend_z']:+.1f}"}
-        for _, r in table[table["emerging"]].head(25).iterrows()
+        for (_, r), w in zip(shown.iterrows(), where)
     ]
     summ["count_rows"] = [{"category": emerging_label(c, lang), "cells": int(n)}
                           for c, n in zip(summ["counts"]["category"], summ["counts"]["cells"])
@@ -569,7 +592,7 @@ def build_report(
     emeta = em["all"].attrs.get("vigie", {}) if em is not None else {}
     neigh = gmeta.get("neighbourhood", "queen")
     methods = {
-        "figures": L["m_figures"].format(tz=tz, rule=fig["rule"]),
+        "figures": L["m_figures"].format(tz=tz, rule=L["rule"].format(alpha=fig["alpha"], min_total=fig["min_total"])),
         "hotspots": L["m_hotspots"].format(cell=_num(gmeta.get("cell_size")),
                                            neigh=("queen" if neigh == "queen" else f"{neigh:.0f} m")),
         "emerging": L["m_emerging"].format(periods=len(emeta.get("periods", [])), cell=_num(emeta.get("cell_size"))),
@@ -578,22 +601,29 @@ def build_report(
         "privacy": (L["m_privacy_partners"].format(cell=_num(DEFAULT_CELL_SIZE), k=k, k_1=k - 1) if k
                     else L["m_privacy_police"]),
         "parameters": {
-            "Gi* cell size (m)": _num(gmeta.get("cell_size")),
-            "Gi* cell size automatic": gmeta.get("cell_size_auto"),
-            "Gi* neighbourhood": neigh,
-            "Gi* multiple-testing correction": gmeta.get("correction", "Benjamini-Hochberg"),
-            "hot cells": "bin >= 2 (95 %)",
-            "emerging cube": f"{len(emeta.get('periods', []))} x month, cell {_num(emeta.get('cell_size'))} m",
-            "emerging confidence": emeta.get("confidence"),
-            "test": f"binomial (exact, conditional), alpha = {fig['alpha']}, min total = {fig['min_total']}",
-            "k (small counts)": k if k else "—",
-            "time zone": tz,
-            "analysis CRS": f"EPSG:{crs}",
+            L["p_cell"]: _num(gmeta.get("cell_size")),
+            L["p_cell_auto"]: L["yes"] if gmeta.get("cell_size_auto") else L["no"],
+            L["p_neigh"]: "queen" if neigh == "queen" else f"{float(neigh):.0f} m",
+            L["p_fdr"]: gmeta.get("correction", "Benjamini-Hochberg"),
+            L["p_hot"]: "Gi* bin ≥ 2 (95 %)",
+            L["p_cube"]: f"{len(emeta.get('periods', []))} × 1 {L['month'].lower()}, {_num(emeta.get('cell_size'))} m",
+            L["p_conf"]: emeta.get("confidence", "—"),
+            L["p_test"]: f"binomial (exact, conditional), alpha = {fig['alpha']}, min = {fig['min_total']}",
+            L["p_k"]: k if k else "—",
+            L["p_tz"]: tz,
+            L["p_crs"]: f"EPSG:{crs}",
+            L["p_proposals"]: PROPOSALS_K,
+        },
+        "choices": {
+            "cell_size": gmeta.get("cell_size"), "cell_size_auto": gmeta.get("cell_size_auto"),
+            "neighbourhood": neigh, "correction": gmeta.get("correction", "Benjamini-Hochberg"),
+            "emerging_periods": len(emeta.get("periods", [])), "emerging_cell_size": emeta.get("cell_size"),
+            "k": k,
         },
         "batches": _batches(home, L),
     }
     n_sim_all = int(inc["simulated"].fillna(False).astype(bool).sum()) if "simulated" in inc else 0
-    methods["simulated"] = (L["sim_yes"].format(n_sim=f"{n_sim_all:,}", n_all=f"{len(inc):,}")
+    methods["simulated"] = (L["sim_yes"].format(n_sim=_fmt_count(n_sim_all, None), n_all=_fmt_count(len(inc), None))
                             if n_sim_all else L["sim_no"])
 
     meta = {
