@@ -504,12 +504,24 @@ def _scoped_services_class():
             except (RuntimeError, KeyError):  # outside a request: nothing to attribute
                 pass
 
+        def default_filters(self, filters):
+            """``filters`` with, when no category is asked, the ordinary (non-sensitive)
+            categories: maps, hotspots and analyses show sensitive categories only when a
+            user asks for them, so that every role shares the same hotspot areas (and the
+            same review threads) by default."""
+            filters = filters or Filters()
+            if filters.categories is None:
+                tax = self.taxonomy
+                filters = filters.replace(categories=tuple(c for c in tax.codes if c not in tax.sensitive))
+            return filters
+
         def _analysis_filters(self, user, filters):
-            """Categories cut to the role's aggregates; a ZAC manager's own ZAC checked but
-            the analysis run on the whole territory (so hotspot ids are shared by all roles),
-            its output clipped afterwards."""
+            """Default categories (``default_filters``) cut to the role's aggregates; a ZAC
+            manager's own ZAC checked but the analysis run on the whole territory (so hotspot
+            ids are shared by all roles), its output clipped afterwards."""
+            filters = self.default_filters(filters)
             cut = aggregate_filters(user, filters, taxonomy=self.taxonomy)
-            return (filters or Filters()).replace(categories=cut.categories)
+            return filters.replace(categories=cut.categories)
 
         def _zac_view(self, user):
             acc = incident_access(user, self.taxonomy)
@@ -554,6 +566,7 @@ def _scoped_services_class():
             user = self._who(user)
             if user is None or kind != "incidents":
                 return super().grid(kind, filters, bbox=bbox, cells=cells, night=night)
+            filters = self.default_filters(filters)
             f = aggregate_filters(user, filters, taxonomy=self.taxonomy)
             out = self._inner(super().grid, kind, f, bbox=bbox, cells=cells, night=night)
             if needs_suppression(user, filters, taxonomy=self.taxonomy):
@@ -568,7 +581,7 @@ def _scoped_services_class():
             user = self._who(user)
             if user is None:
                 return super().key_figures(filters, night=night)
-            f = aggregate_filters(user, filters, taxonomy=self.taxonomy)
+            f = aggregate_filters(user, self.default_filters(filters), taxonomy=self.taxonomy)
             return self._inner(super().key_figures, f, night=night)
 
         def analysis(self, method, filters, *, night=False, user=None, **params):
@@ -581,6 +594,7 @@ def _scoped_services_class():
             return self._cut_cells(user, filters, out)
 
         def _cut_cells(self, user, filters, out):
+            filters = self.default_filters(filters)
             zacs = self._zac_view(user)
             if zacs is not None:
                 out = _clip_to_zacs(out, super().frame("zac"), zacs)
@@ -632,7 +646,7 @@ def _scoped_services_class():
             area = d["area"].iloc[0] if len(d["area"]) else {"zac": None}
             check_hotspot(user, area)
             d = dict(d)
-            if needs_suppression(user, filters, taxonomy=self.taxonomy):
+            if needs_suppression(user, self.default_filters(filters), taxonomy=self.taxonomy):
                 cats = d.get("categories")
                 if cats is not None and hasattr(cats, "__len__"):
                     d["categories"] = cats[cats >= _k_of(self)]
@@ -642,7 +656,7 @@ def _scoped_services_class():
             user = self._who(user)
             if user is None:
                 return super().dashboard(filters, night=night, cells=cells)
-            filters = filters or Filters()
+            filters = self.default_filters(filters)
             f = self._analysis_filters(user, filters)
             data = self._inner(super().dashboard, f, night=night, cells=cells)
             ml = data.get("layers")

@@ -62,7 +62,7 @@ def _available(user) -> list[str]:
 def _suppress(user, filters) -> bool:
     svc = get_services()
     return access.export_mode(user).aggregates_only or access.needs_suppression(
-        user, filters, taxonomy=svc.taxonomy)
+        user, svc.default_filters(filters), taxonomy=svc.taxonomy)
 
 
 def export_layers(user, names: list[str], filters, *, night: bool = False) -> tuple[dict, dict]:
@@ -87,7 +87,7 @@ def export_layers(user, names: list[str], filters, *, night: bool = False) -> tu
         if name == "incidents":
             gdf = svc.read("incidents", filters, night=night, user=user)
         elif name == "incidents_grid":
-            f = access.aggregate_filters(user, filters, taxonomy=svc.taxonomy)
+            f = access.aggregate_filters(user, svc.default_filters(filters), taxonomy=svc.taxonomy)
             if f.categories is None or f.categories:
                 inc = svc._inner(svc.read, "incidents", f, night=night)
             else:

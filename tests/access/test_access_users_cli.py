@@ -114,7 +114,7 @@ def test_demo_command_prints_working_credentials(tmp_path):
     home = tmp_path / "demo"
     r = CliRunner().invoke(cli, ["--home", str(home), "demo"])
     assert r.exit_code == 0, r.output
-    creds = dict(re.findall(r"^\s+(coordinator|police|zac_manager|planner|admin)\s+(\S+)\s*$", r.output, re.M))
+    creds = dict(re.findall(r"^\s+(coordinator|police|zac_manager|planner|admin)\s+(\S+)\s*$", r.output, re.MULTILINE))
     assert set(creds) == {"coordinator", "police", "zac_manager", "planner", "admin"}
     db = AppDB(home / "app.db")
     for name, pw in creds.items():

@@ -513,3 +513,24 @@ def test_new_password_ends_open_sessions(fresh):
     set_password(fresh, "police", "brand-new-password")
     assert c.get("/account").status_code == 302
     login(app, "police", "brand-new-password")
+
+
+def test_every_role_shares_the_same_hotspot_areas(hotspot_ids):
+    """By default analyses use the ordinary categories, so a review written by the police is
+    the review a ZAC manager or a planner sees."""
+    assert len({ids["Alpha"] for ids in hotspot_ids.values()}) == 1
+
+
+def test_sensitive_aggregates_on_request(app):
+    """A coordinator asking for a sensitive category gets its aggregates, cells under k
+    removed; a planner gets nothing of it."""
+    c = login(app, "coordinator")
+    fine = c.get("/api/layers/incidents/grid?category=domestic_violence&cells=200").json
+    assert all(f["properties"]["n"] >= 5 for f in fine["features"])
+    assert sum(f["properties"]["n"] for f in fine["features"]) < 10  # small cells removed
+    coarse = c.get("/api/layers/incidents/grid?category=domestic_violence&cells=2").json
+    assert sum(f["properties"]["n"] for f in coarse["features"]) == 10  # one big cell holds all 10
+    police = login(app, "police").get("/api/layers/incidents/grid?category=domestic_violence&cells=200").json
+    assert sum(f["properties"]["n"] for f in police["features"]) == 10
+    planner = login(app, "planner").get("/api/layers/incidents/grid?category=domestic_violence").json
+    assert planner["features"] == []
