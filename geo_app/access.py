@@ -23,6 +23,19 @@ reports)
 
 Scopes: ``all``; ``own_zac`` (only inside the ZACs of the account); ``aggregates`` (grid
 counts with cells under k suppressed, never points); ``own_zac_aggregates``; ``none``.
+
+Privacy rules applied by ``scoped_services`` (the web service's data layer, wrapped once by
+``geo_app.auth.init_app``):
+
+- points (API pages, exports): sensitive categories only for the police; a ZAC manager's own
+  ZACs imposed (another ZAC asked by URL or API -> 403); planners none (403); every point read
+  is written to the audit log (``view_points``);
+- aggregates (display grids, Gi*, KDE, emerging hotspots, hotspot areas, key figures): maps
+  and analyses use the ordinary categories unless sensitive ones are asked for (so every role
+  shares the same hotspot areas and review threads); a role that may not see some of the
+  counted incidents as points gets cells under ``k_anonymity`` removed (grids) or blanked
+  (counts and densities of analysis cells); ZAC managers see results clipped to their ZACs;
+- proposals: situational, non-sensitive categories only.
 """
 
 from __future__ import annotations
