@@ -28,6 +28,7 @@ from layers.recommend._common import (
     _xy,
     hour_weights,
     incident_ids,
+    night_flags,
     recency_weights,
     situational_categories,
     top_categories,
@@ -114,6 +115,21 @@ def _grid_candidates(demand_xy, spacing, crs) -> gpd.GeoDataFrame:
     near = cKDTree(demand_xy).query(pts, distance_upper_bound=spacing * 1.5)[0] < np.inf
     pts = pts[near]
     return gpd.GeoDataFrame(geometry=gpd.points_from_xy(pts[:, 0], pts[:, 1]), crs=crs)
+
+
+def _night_of_seen(inc, inv, cover_csc, chosen, tz):
+    """Night flags (bool array over ``inc``) of the incidents the chosen sites see: from a
+    ``night``/``darkness`` column, else ``layers.temporal.darkness`` on those incidents only.
+    Incidents not seen are False (unused)."""
+    night = np.zeros(len(inc), dtype=bool)
+    if len(chosen) == 0:
+        return night
+    dem = np.unique(np.concatenate([cover_csc.indices[cover_csc.indptr[j]:cover_csc.indptr[j + 1]]
+                                    for j in chosen]))
+    seen = np.flatnonzero(np.isin(inv, dem))
+    if len(seen):
+        night[seen] = night_flags(inc.iloc[seen], tz=tz)
+    return night
 
 
 def _demand(incidents, *, cats, half_life, reference, hours, tz):
@@ -215,8 +231,8 @@ def site_cameras(
         higher-ranked sites), ``new_incidents`` (incidents it adds, same rule),
         ``covered_incidents`` (incidents within its view), ``covered_weight``,
         ``incident_ids`` (list of the ``fid`` — or index labels — it sees), ``top_categories``,
-        ``night_share`` (share of its incidents at night, when a ``night`` or ``darkness``
-        column is given, else NaN), ``existing_cameras_near`` (existing cameras within
+        ``night_share`` (share of its incidents at night: a ``night`` or ``darkness`` column
+        when given, else ``layers.temporal.darkness``), ``existing_cameras_near`` (existing cameras within
         2 × ``radius_m``), ``reason_fr``/``reason_en``, ``technique_fr``/``technique_en``,
         ``evidence_fr``/``evidence_en``.
 
@@ -327,12 +343,8 @@ def site_cameras(
 
     # per site: incidents seen, incidents added in rank order
     ids = incident_ids(inc)
-    night = None
-    if "night" in inc.columns or "darkness" in inc.columns:
-        from layers.recommend._common import night_flags
-
-        night = night_flags(inc, tz=tz)
     cover_csc = cover.tocsc()
+    night = _night_of_seen(inc, inv, cover_csc, res.chosen, tz)
     taken = locked.copy()
     ex_tree = cKDTree(ex_xy) if len(ex_xy) else None
     rows = []
@@ -343,7 +355,7 @@ def site_cameras(
         fresh = np.isin(inv, fresh_dem)
         taken[dem] = True
         top = top_categories(inc["category"][seen])
-        ns = float(night[seen].mean()) if night is not None and seen.any() else None
+        ns = float(night[seen].mean()) if seen.any() else None
         near = len(ex_tree.query_ball_point(c_xy[j], 2 * radius)) if ex_tree is not None else 0
         fr, en = cctv_reason(rank=rank, new_incidents=int(fresh.sum()),
                              covered_incidents=int(seen.sum()), radius_m=radius, top=top,

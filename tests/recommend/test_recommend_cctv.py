@@ -207,3 +207,13 @@ def test_bad_parameters(kwargs, param):
     with pytest.raises(ParameterError) as e:
         site_cameras(incidents(CLUSTERS), candidates=points(CANDS), **kwargs)
     assert e.value.param == param
+
+
+def test_night_share_of_each_site():
+    inc = incidents(CLUSTERS, night=[True] * 7 + [False] * 3 + [False] * 9)
+    out = site_cameras(inc, candidates=points(CANDS), k=2, recency_half_life_days=None)
+    assert out["night_share"].tolist() == pytest.approx([0.7, 0.0])
+    assert "70 % la nuit" in out["reason_fr"].iloc[0]
+    # without a night column the darkness classes are computed (12:00 UTC in June: day)
+    out = site_cameras(incidents(CLUSTERS), candidates=points(CANDS), k=1)
+    assert out["night_share"].tolist() == [0.0]
