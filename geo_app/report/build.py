@@ -635,7 +635,8 @@ def build_report(
         "timings": timings,
     }
     report = {"meta": meta, "L": L, "figures": fig, "tables": tables, "methods": methods, "data": data,
-              "images": {}, "profile": prof, "proposals": prop_frames, "study_area": area_a, "zac_layer": zlayer_a,
+              "images": {}, "profile": prof, "proposals": prop_frames,
+              "scope_bounds": tuple(inc_a.total_bounds) if len(inc_a) else None, "study_area": area_a, "zac_layer": zlayer_a,
               "zac_geometry": zac_geom}
     if images:
         from geo_app.report import charts, maps

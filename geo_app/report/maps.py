@@ -108,7 +108,13 @@ def _extent(report, geom=None, pad: float = 300.0):
         minx, miny, maxx, maxy = report["study_area"].total_bounds
         pad = 200.0
     else:
-        minx, miny, maxx, maxy = report["data"]["gistar"].total_bounds
+        frames = [f for f in report["data"].values() if f is not None and len(f)]
+        if report.get("scope_bounds") is not None:
+            minx, miny, maxx, maxy = report["scope_bounds"]
+        elif frames:
+            minx, miny, maxx, maxy = frames[0].total_bounds
+        else:
+            minx, miny, maxx, maxy = 0.0, 0.0, 1000.0, 1000.0
     w, h = maxx - minx + 2 * pad, maxy - miny + 2 * pad
     side = max(w, h)  # square frames print evenly
     cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
