@@ -342,6 +342,11 @@ def time_profiles(incidents: gpd.GeoDataFrame, *, tz) -> dict:
         ``layers.temporal.darkness``; windows longer than 7 days unclassified), ``unclassified``,
         ``night_share`` (night / classified, None when none), ``dark_share`` ((twilight +
         night) / classified).
+
+    References
+    ----------
+    Ratcliffe, J. H. (2002). Aoristic signatures and the spatio-temporal analysis of high
+    volume crime patterns. *Journal of Quantitative Criminology*, 18(1), 23-43.
     """
     from layers import temporal
 
@@ -391,6 +396,10 @@ def emerging_summary(cells: gpd.GeoDataFrame, *, k: int | None = None) -> dict:
         last period), ``trend_z``, ``emerging`` (bool: new, consecutive or intensifying),
         ``geometry``; sorted emerging first then by ``n_last``), ``last_period``,
         ``suppressed`` (cells left out for k).
+
+    References
+    ----------
+    ArcGIS Pro documentation, "How Emerging Hot Spot Analysis works" (the categories).
     """
     if not isinstance(cells, gpd.GeoDataFrame) or not {"category", "n"} <= set(cells.columns):
         raise InputError("cells must be the result of emerging_hotspots (columns 'category' and 'n').")
@@ -425,6 +434,10 @@ def suppress_counts(table: pd.DataFrame, columns, *, k: int) -> pd.DataFrame:
     Returns a copy whose ``columns`` are nullable ``Int64`` with ``<NA>`` where suppressed;
     ``attrs["suppressed"]`` counts the blanked values and ``attrs["k"]`` is the threshold. A
     renderer shows a blank as ``< k``.
+
+    References
+    ----------
+    Hundepool A. et al. (2012), *Statistical Disclosure Control*, Wiley, ch. 5 (threshold rule).
     """
     k = int(k)
     if k < 1:

@@ -195,6 +195,15 @@ def test_police_version_shows_points(home, last_month, store_incidents):
     assert rep["L"]["title"] == "Monitoring cell — monthly report"
     # the police see the reasons with their counts per category
     assert any(re.search(r"\(\d+\)", p["reason"]) for p in rep["tables"]["proposals"])
+    # English throughout: no French heading left
+    from geo_app.report import render_html
+    from geo_app.report.labels import LABELS
+
+    html = render_html(rep)
+    for key in ("s_figures", "s_hotspots", "s_methods", "total", "previous", "rule"):
+        french = LABELS["fr"][key].split("{")[0][:25]
+        assert french not in html, key
+    assert LABELS["en"]["s_figures"] in html and LABELS["en"]["audience_police"] in html
 
 
 def test_proposals_of_the_month(partners, html, home):
