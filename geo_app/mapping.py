@@ -212,6 +212,16 @@ REVIEW_COLORS = {"nouveau": "#b2182b", "en examen": "#e66101", "action décidée
                  "traité": "#1a9641", "classé sans suite": "#7f7f7f"}
 
 
+_SCRIPT_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026", ord("'"): "\\u0027",
+                   0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def script_json(obj) -> str:
+    """Compact JSON safe inside a ``<script>`` element (``<``, ``>``, ``&``, ``'`` and the JS
+    line separators escaped, as Jinja's ``tojson``), non-ASCII text kept as UTF-8."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).translate(_SCRIPT_ESCAPES)
+
+
 class _GeoJsonData(MacroElement):
     """Embedded GeoJSON drawn by one ``L.geoJSON``: each feature may carry ``_style`` (merged
     over ``style``) and ``_popup`` (HTML escaped on the server). Lighter than ``folium.GeoJson``,
@@ -220,7 +230,7 @@ class _GeoJsonData(MacroElement):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-            L.geoJSON({{ this.data|tojson }}, {
+            L.geoJSON({{ this.json }}, {
                 style: function (f) { return Object.assign({}, {{ this.style|tojson }}, f.properties._style || {}); },
                 pointToLayer: function (f, latlng) {
                     return L.circleMarker(latlng, Object.assign({weight: 1, fillOpacity: 0.8},
@@ -236,6 +246,7 @@ class _GeoJsonData(MacroElement):
         super().__init__()
         self._name = "GeoJsonData"
         self.data = data
+        self.json = script_json(data)
         self.style = {k: v for k, v in (style or {}).items() if v is not None}
         self.point = dict(point or {})
 
