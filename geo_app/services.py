@@ -350,7 +350,10 @@ class Services:
             zac = Services.frame(self, "zac") if filters.zac else None
             m = filter_mask(self.columns(), filters, zac_layer=zac)
             if night:
-                m &= self.darkness_codes() == 2
+                rows = np.flatnonzero(m)
+                # a small selection gets its own darkness; a large one the whole (cached) column
+                whole = len(rows) > 0.25 * len(m)
+                m[rows] = (self.darkness_codes()[rows] if whole else self.darkness_codes(rows)) == 2
             m.flags.writeable = False
             return m
 

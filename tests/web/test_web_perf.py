@@ -46,14 +46,16 @@ def test_masks_select_the_rows_apply_filters_selects(app, city, kw):
     assert sorted(got["fid"]) == sorted(want["fid"])
 
 
-def test_night_mask_is_the_darkness_of_layers_temporal(app):
+@pytest.mark.parametrize("cats", [None, ("theft",)])  # whole cached column / the selection's own
+def test_night_mask_is_the_darkness_of_layers_temporal(app, cats):
     from layers import temporal
 
     svc = _services(app)
     with app.app_context():
         full = svc.frame("incidents")
-        night = svc.read("incidents", Filters(), night=True)
-    want = full[(temporal.darkness(full, tz="Europe/Paris") == "night").to_numpy()]
+        night = svc.read("incidents", Filters(categories=cats), night=True)
+    is_night = (temporal.darkness(full, tz="Europe/Paris") == "night").to_numpy()
+    want = full[is_night & (full["category"].isin(cats).to_numpy() if cats else True)]
     assert 0 < len(night) < len(full)
     assert sorted(night["fid"]) == sorted(want["fid"])
 
