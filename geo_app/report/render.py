@@ -30,7 +30,20 @@ def offline_url_fetcher():
     connection is attempted; WeasyPrint then leaves the resource out (and logs it), so the PDF
     is produced without network. The refused URLs are kept in the fetcher's ``refused`` list.
     """
-    from weasyprint.urls import URLFetcher
+    try:
+        from weasyprint.urls import URLFetcher
+    except ImportError:  # WeasyPrint < 68: a fetcher is a plain function
+        from weasyprint import default_url_fetcher
+
+        def fetcher(url, *args, **kwargs):
+            scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+            if scheme not in ("data", "file"):
+                fetcher.refused.append(url)
+                raise OfflineFetchError(f"refused to fetch {url!r}: the report is produced without network")
+            return default_url_fetcher(url, *args, **kwargs)
+
+        fetcher.refused = []
+        return fetcher
 
     class OfflineURLFetcher(URLFetcher):
         def __init__(self):
