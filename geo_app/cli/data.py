@@ -340,6 +340,10 @@ def export(home, kind, fmt, out, crs, start, end, categories, zacs, bbox, hours,
     if fmt == "shp" and out.suffix.lower() != ".zip":
         out = out.with_suffix(".zip")  # a shapefile is several files: Vigie writes them zipped
     path = write_layer(gdf, out, fmt, name=kind, crs=epsg, provenance=provenance)
+    from geo_app.db import audit_home  # issue 7: the audit log records exports
+
+    audit_home(home, "export", user="cli", target=kind,
+               detail={"format": fmt, "file": str(path or out), "features": len(gdf), "filters": filters.describe()})
     note = " (includes SIMULATED incidents)" if simulated else ""
     click.echo(f"Exported {len(gdf)} {kind} to {path or out} ({fmt}{', EPSG:' + str(epsg) if epsg else ''}){note}.")
 

@@ -120,3 +120,13 @@ def test_demo_command_prints_working_credentials(tmp_path):
     for name, pw in creds.items():
         assert verify_password(db.password_hash(name), pw), name
     assert db.get_user("zac_manager").zacs  # a real ZAC of the demo city
+
+
+def test_cli_export_and_rollback_are_audited(small_home, tmp_path):
+    out = tmp_path / "zac.geojson"
+    assert run(small_home, "export", "zac", "--format", "geojson", "--out", str(out)) == 0
+    assert run(small_home, "rollback", "test-zac") == 0
+    log = AppDB(small_home.app_db).audit_log()
+    export = next(a for a in log if a["action"] == "export")
+    assert export["user"] == "cli" and export["target"] == "zac" and export["detail"]["features"] == 2
+    assert any(a["action"] == "rollback" and a["target"] == "test-zac" for a in log)
