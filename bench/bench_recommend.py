@@ -22,7 +22,7 @@ import numpy as np
 import pulp
 import shapely
 
-WINDOW_M = 400.0
+WINDOW_M = 500.0
 K = 20
 RADIUS = 100.0
 
