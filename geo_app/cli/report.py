@@ -20,10 +20,13 @@ __all__ = ["COMMANDS", "report"]
 @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
 @click.option("--audience", type=click.Choice(["partners", "police"]), default="partners", show_default=True,
               help="partners: aggregated, no point, counts under k hidden; police: points and every category.")
+@click.option("--sensitive/--no-sensitive", default=True, show_default=True,
+              help="partners: keep the sensitive categories as suppressed aggregates, or leave them out "
+                   "(for ZAC managers and planners).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
               help="Output file: .html or .pdf.")
 @pass_home
-def report(home, month, zac, lang, audience, out):
+def report(home, month, zac, lang, audience, sensitive, out):
     """Write the monthly report (cellule de veille) of MONTH to --out (HTML or PDF).
 
     Exit 2 for a bad option (month not YYYY-MM, unknown ZAC, output not .html/.pdf); exit 1 when
@@ -39,7 +42,7 @@ def report(home, month, zac, lang, audience, out):
         raise ParameterError(f"--out: the folder {out_path.resolve().parent} does not exist.", "--out")
     check_zac(home, zac, param="--zac")
     t0 = time.perf_counter()
-    rep = build_report(home, month=p, zac=zac, lang=lang, audience=audience)
+    rep = build_report(home, month=p, zac=zac, lang=lang, audience=audience, include_sensitive=sensitive)
     t1 = time.perf_counter()
     write_report(rep, out_path)
     t2 = time.perf_counter()

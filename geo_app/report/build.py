@@ -126,6 +126,13 @@ def _points_free(frames) -> None:
 # ----------------------------------------------------------------------------- sections
 
 
+def _sensitive_groups(taxonomy) -> set[str]:
+    """Groups all of whose categories are sensitive."""
+    sens = set(taxonomy.sensitive)
+    return {g.code for g in taxonomy.groups
+            if taxonomy.in_group(g.code) and all(c in sens for c in taxonomy.in_group(g.code))}
+
+
 def _figures_section(fig: dict, *, taxonomy, lang: str, k: int | None, L: dict) -> dict:
     """Tables of the key figures, counts suppressed under k for partners."""
     groups = fig["groups"]
@@ -437,6 +444,7 @@ def build_report(
     audience: str = "partners",
     zac_pages: bool = True,
     images: bool = True,
+    include_sensitive: bool = True,
 ) -> dict:
     """Everything the monthly report shows, for ``month`` (``YYYY-MM``).
 
@@ -455,6 +463,10 @@ def build_report(
         Produce the per-ZAC pages.
     images : bool
         Draw charts and maps (``False``: data only, for tests and the API).
+    include_sensitive : bool
+        ``False``: the sensitive categories are left out of every figure, even aggregated
+        (roles whose ``sensitive_points`` scope is ``none``: ZAC managers, planners); groups
+        made only of sensitive categories disappear from the tables. Ignored for the police.
 
     Returns
     -------
@@ -486,6 +498,9 @@ def build_report(
     k = int(settings.k_anonymity) if audience == "partners" else None
 
     inc = _read_incidents(home, p, EMERGING_MONTHS)
+    exclude_sensitive = audience == "partners" and not include_sensitive
+    if exclude_sensitive and len(inc):
+        inc = drop_sensitive(inc, taxonomy=taxonomy)
     months = local_months(inc, tz=tz) if len(inc) else pd.Series([], dtype="period[M]")
     in_month = (months == p).to_numpy()
     if not in_month.any():
@@ -507,6 +522,9 @@ def build_report(
 
     # 1. key figures (every category: group totals are aggregates, suppressed for partners)
     fig = monthly_figures(scope_inc, month=p, tz=tz, taxonomy=taxonomy)
+    only_sensitive = _sensitive_groups(taxonomy)
+    if exclude_sensitive:
+        fig["groups"] = fig["groups"][~fig["groups"]["group"].isin(only_sensitive)].reset_index(drop=True)
     timings = {}
     tables = {"figures": _figures_section(fig, taxonomy=taxonomy, lang=lang, k=k, L=L)}
     n_sim = int(scope_month["simulated"].fillna(False).astype(bool).sum()) if "simulated" in scope_month else 0
@@ -574,6 +592,8 @@ def build_report(
             idx = joined_all.index[joined_all["name"] == name].unique()
             sub = inc_a.loc[idx]
             zf = monthly_figures(sub, month=p, tz=tz, taxonomy=taxonomy)
+            if exclude_sensitive:
+                zf["groups"] = zf["groups"][~zf["groups"]["group"].isin(only_sensitive)].reset_index(drop=True)
             sub_month = sub[(local_months(sub, tz=tz) == p).to_numpy()] if len(sub) else sub
             zprof = time_profiles(sub_month, tz=tz) if len(sub_month) else None
             zac_rows.append({
@@ -599,7 +619,7 @@ def build_report(
         "time": L["m_time"],
         "proposals": L["m_proposals"].format(n=PROPOSALS_K),
         "privacy": (L["m_privacy_partners"].format(cell=_num(DEFAULT_CELL_SIZE), k=k, k_1=k - 1) if k
-                    else L["m_privacy_police"]),
+                    else L["m_privacy_police"]) + (" " + L["sensitive_excluded"] if exclude_sensitive else ""),
         "parameters": {
             L["p_cell"]: _num(gmeta.get("cell_size")),
             L["p_cell_auto"]: L["yes"] if gmeta.get("cell_size_auto") else L["no"],
@@ -630,6 +650,7 @@ def build_report(
         "month": str(p), "month_title": month_title(p, lang), "previous_title": month_title(p - 1, lang),
         "year_title": month_title(p - 12, lang), "audience": audience, "lang": lang, "k": k,
         "k_1": (k - 1) if k else None, "zac": zac, "n_month": len(scope_month),
+        "sensitive_excluded": exclude_sensitive,
         "n_simulated": n_sim,
         "generated": datetime.now(UTC).astimezone(settings.tz).strftime("%Y-%m-%d %H:%M"),
         "timings": timings,

@@ -4,7 +4,8 @@ Query: ``month=YYYY-MM`` (default: the last month holding incidents), ``zac=NAME
 ``lang=fr|en`` (default: the interface language), ``format=html|pdf|json``. The audience
 follows the logged-in role (``geo_app.access``): the police version (points, every category) for
 roles that may see sensitive points as points, the partners' version (aggregated, counts under k
-hidden) for everyone else; a ZAC manager gets the report of one of their own ZACs. The route
+hidden) for everyone else, without the sensitive categories at all for roles holding no right on
+them (ZAC managers, planners); a ZAC manager gets the report of one of their own ZACs. The route
 needs the ``hotspots`` permission (blueprint ``reports`` in ``access.BLUEPRINT_PERMISSIONS``).
 """
 
@@ -53,15 +54,16 @@ def _zac_for(user, zac: str | None) -> str | None:
     return zac
 
 
-def _report(svc, *, month, zac, lang, audience, images=True):
+def _report(svc, *, month, zac, lang, audience, images=True, include_sensitive=True):
     from geo_app.report import build_report
 
-    key = (svc.version, str(month), zac, lang, audience, images)
+    key = (svc.version, str(month), zac, lang, audience, images, include_sensitive)
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    rep = build_report(svc.home, month=month, zac=zac, lang=lang, audience=audience, images=images)
+    rep = build_report(svc.home, month=month, zac=zac, lang=lang, audience=audience, images=images,
+                       include_sensitive=include_sensitive)
     with _LOCK:
         _CACHE[key] = rep
         while len(_CACHE) > _CACHE_SIZE:
@@ -89,7 +91,11 @@ def report_page():
     zac = _zac_for(user, request.args.get("zac") or None)
     check_zac(svc.home, zac, param="zac")
     audience = audience_for(user)
-    rep = _report(svc, month=month, zac=zac, lang=lang, audience=audience, images=fmt != "json")
+    # roles without any right on sensitive categories (ZAC managers, planners) do not get them
+    # even aggregated (geo_app.access.incident_access)
+    include_sensitive = access.scope(user, "sensitive_points") is not access.Scope.NONE
+    rep = _report(svc, month=month, zac=zac, lang=lang, audience=audience, images=fmt != "json",
+                  include_sensitive=include_sensitive)
     if audience == "police":
         audit("view_points", target=f"report {month}", detail={"zac": zac, "format": fmt})
     if fmt == "json":

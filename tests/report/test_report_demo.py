@@ -310,3 +310,18 @@ def test_hotspot_changes_agree_with_the_hotspot_counts(partners, store_incidents
     prev = prev.to_crs(ha.crs)
     for geom, n_prev in zip(ha.geometry, ha["n_prev"]):
         assert int(prev.intersects(geom).sum()) == n_prev
+
+
+def test_version_without_sensitive_categories(home, last_month, store_incidents):
+    from geo_app.report import build_report
+
+    tax = home.taxonomy
+    rep = build_report(home, month=last_month, images=False, include_sensitive=False)
+    ordinary = store_incidents[~store_incidents["category"].isin(tax.sensitive)]
+    assert rep["figures"]["total"]["n"] == int((ordinary["ym"] == _ym(last_month)).sum())
+    groups = set(rep["figures"]["groups"]["group"])
+    assert "violence_women" not in groups and "property" in groups
+    for z in rep["tables"]["zacs"]:
+        assert "violence_women" not in {g["group"] for g in z["figures"]["groups"]}
+        assert rep["L"]["sensitive_aggregated"] not in {c["label"] for c in z["figures"]["categories"]}
+    assert rep["meta"]["sensitive_excluded"] and rep["L"]["sensitive_excluded"] in rep["methods"]["privacy"]

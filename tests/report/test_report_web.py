@@ -54,6 +54,8 @@ def test_coordinator_gets_the_partners_version(app, last_month):
     assert "Cellule de veille" in page and "Version partenaires" in page and 'class="web"' in page
     j = c.get(f"/reports?month={last_month}&format=json").json
     assert j["meta"]["audience"] == "partners" and j["meta"]["k"] == 5
+    assert not j["meta"]["sensitive_excluded"]  # the coordinator sees them as aggregates
+    assert "violence_women" in {g["group"] for g in j["figures"]["groups"]}
 
 
 def test_police_gets_the_police_version(app, last_month):
@@ -72,6 +74,9 @@ def test_zac_manager_gets_own_zac_only(app, last_month):
     own = j["meta"]["zac"]
     assert own and j["meta"]["audience"] == "partners"
     assert [z["name"] for z in j["zacs"]] == [own]
+    # no right at all on sensitive categories: not even aggregated
+    assert j["meta"]["sensitive_excluded"]
+    assert "violence_women" not in {g["group"] for g in j["figures"]["groups"]}
     other = "ZAC Garosud" if own != "ZAC Garosud" else "ZAC Hermès"
     assert c.get(f"/reports?month={last_month}&zac={other}").status_code == 403
     page = c.get(f"/reports?month={last_month}").get_data(as_text=True)
