@@ -7,6 +7,7 @@ account named after it.
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from geo_app import access
@@ -61,9 +62,12 @@ def check_zacs(home, role: str, zacs) -> tuple[str, ...]:
 
 def _check_name(name: str) -> str:
     name = (name or "").strip()
-    if not name or len(name) > 64 or any(c.isspace() for c in name):
+    # letters, digits, '.', '_', '-', '@'; starts with a letter or digit (the name is a URL
+    # segment of the admin pages: no '/', '..' or markup)
+    if not re.fullmatch(r"[^\W_][\w.@-]{0,63}", name):
         raise ParameterError(
-            "a user name holds 1 to 64 characters and no spaces (e.g. 'j.martin').", "name"
+            "a user name holds 1 to 64 characters and no spaces: letters, digits, '.', '_', '-' or "
+            "'@', starting with a letter or digit (e.g. 'j.martin').", "name"
         )
     return name
 

@@ -130,3 +130,10 @@ def test_cli_export_and_rollback_are_audited(small_home, tmp_path):
     export = next(a for a in log if a["action"] == "export")
     assert export["user"] == "cli" and export["target"] == "zac" and export["detail"]["features"] == 2
     assert any(a["action"] == "rollback" and a["target"] == "test-zac" for a in log)
+
+
+@pytest.mark.parametrize("name", ["../admin", "a/b", "<b>x</b>", "_hidden", "x" * 65, ""])
+def test_user_names_are_url_safe(small_home, capsys, name):
+    assert run(small_home, "user", "add", name, "--role", "police", "--password", "long-password") == 2
+    assert "letters, digits" in capsys.readouterr().err
+    assert AppDB(small_home.app_db).users() == []
