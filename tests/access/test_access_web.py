@@ -535,3 +535,19 @@ def test_sensitive_aggregates_on_request(app):
     assert sum(f["properties"]["n"] for f in police["features"]) == 10
     planner = login(app, "planner").get("/api/layers/incidents/grid?category=domestic_violence").json
     assert planner["features"] == []
+
+
+def test_a_role_cut_never_leaks_into_the_shared_cache(app):
+    """Results are cached by filters and shared by roles; the cuts are applied on copies."""
+    zm, coord, planner = login(app, "zac_manager"), login(app, "coordinator"), login(app, "planner")
+    for _ in range(2):
+        assert len(zm.get("/api/hotspots/areas").json["features"]) == 1
+        assert len(coord.get("/api/hotspots/areas").json["features"]) == 2
+        small = [f for f in planner.get("/api/layers/incidents/grid?cells=80").json["features"]
+                 if f["properties"]["n"] < 5]
+        assert small == []
+        coord_grid = coord.get("/api/layers/incidents/grid?cells=80").json["features"]
+        assert min(f["properties"]["n"] for f in coord_grid) < 5  # the coordinator's grid is not cut
+        assert "Alpha" in zm.get("/").get_data(as_text=True)
+        page = coord.get("/").get_data(as_text=True)
+        assert page.count("HS-") >= 2
