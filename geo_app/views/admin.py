@@ -71,9 +71,11 @@ def audit_log():
     if action is not None and action not in AUDIT_ACTIONS:
         raise ParameterError(f"unknown action '{action}'; choose one of: {', '.join(AUDIT_ACTIONS)}.", "action")
     try:
-        page = max(1, int(request.args.get("page") or 1))
+        page = int(request.args.get("page") or 1)
     except ValueError:
         raise ParameterError("page must be a whole number.", "page") from None
+    if not 1 <= page <= 1_000_000:
+        raise ParameterError(f"page must be between 1 and 1000000, got {page}.", "page")
     start, end = _date("from"), _date("to")
     if end is not None:
         import datetime as dt
