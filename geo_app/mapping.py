@@ -27,7 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
@@ -212,17 +212,53 @@ REVIEW_COLORS = {"nouveau": "#b2182b", "en examen": "#e66101", "action décidée
                  "traité": "#1a9641", "classé sans suite": "#7f7f7f"}
 
 
-_SCRIPT_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026", ord("'"): "\\u0027",
-                   0x2028: "\\u2028", 0x2029: "\\u2029"}
+class _Text(Element):
+    """Already rendered text, added to the figure as is."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs) -> str:
+        return self._text
+
+
+class _SafeMacro(MacroElement):
+    """A macro element whose rendered parts are added to the figure as text.
+
+    Branca wraps each rendered part in ``Element(text)``, which compiles it as a *new* Jinja
+    template: data holding ``{{ … }}`` (a school's name, a popup) would then be evaluated on
+    the server (template injection), and a megabyte of GeoJSON is lexed for nothing. Vigie's
+    own elements derive from this class instead.
+    """
+
+    def render(self, **kwargs):
+        figure = self.get_root()
+        for part, target in (("header", figure.header), ("html", figure.html), ("script", figure.script)):
+            macro = self._template.module.__dict__.get(part)
+            if macro is not None:
+                target.add_child(_Text(str(macro(self, kwargs))), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+#: characters escaped in JSON embedded in a script: HTML-significant ones (as Jinja's ``tojson``),
+#: the JS line separators, and Jinja delimiters (never structural in JSON: only inside strings)
+_SCRIPT_ESCAPES = (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("'", "\\u0027"),
+                   ("\u2028", "\\u2028"), ("\u2029", "\\u2029"),
+                   ("{{", "{\\u007b"), ("{%", "{\\u0025"), ("{#", "{\\u0023"))
 
 
 def script_json(obj) -> str:
     """Compact JSON safe inside a ``<script>`` element (``<``, ``>``, ``&``, ``'`` and the JS
     line separators escaped, as Jinja's ``tojson``), non-ASCII text kept as UTF-8."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).translate(_SCRIPT_ESCAPES)
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    for raw, esc in _SCRIPT_ESCAPES:
+        text = text.replace(raw, esc)
+    return text
 
 
-class _GeoJsonData(MacroElement):
+class _GeoJsonData(_SafeMacro):
     """Embedded GeoJSON drawn by one ``L.geoJSON``: each feature may carry ``_style`` (merged
     over ``style``) and ``_popup`` (HTML escaped on the server). Lighter than ``folium.GeoJson``,
     which styles and copies every feature in Python."""
@@ -273,7 +309,7 @@ def _classes(values: np.ndarray, k: int) -> np.ndarray:
 # Custom Folium elements
 
 
-class DynamicLayer(JSCSSMixin, Layer):
+class DynamicLayer(JSCSSMixin, Layer, _SafeMacro):
     """A layer filled in the browser from the API for the visible bbox (``vigie-map.js``).
 
     Parameters
@@ -318,7 +354,7 @@ class DynamicLayer(JSCSSMixin, Layer):
         self.default_js = [("vigie_map", "/static/js/vigie-map.js")]
 
 
-class Legend(JSCSSMixin, MacroElement):
+class Legend(JSCSSMixin, _SafeMacro):
     """A legend control; each entry is tied to a layer name so the JS hides entries of
     layers switched off. Entries are ``(layer_name, [(colour, label), ...])``."""
 
@@ -521,7 +557,7 @@ def lazy_legend(key: str, lang: str = "fr") -> list:
     return [(_PROPOSAL_COLORS[k], lab[k]) for k in ("cctv", "lamp")]
 
 
-class LazyLayer(JSCSSMixin, Layer):
+class LazyLayer(JSCSSMixin, Layer, _SafeMacro):
     """A hidden layer whose features are fetched once from ``url`` (``lazy_features`` JSON)
     the first time it is switched on, then kept (``vigie-map.js``).
 

@@ -37,6 +37,9 @@ ANALYSES = ("gistar", "kde", "counts", "lisa")
 #: point layers with more features than this are loaded per bbox by the pages, never whole
 EMBED_MAX = 500
 
+#: cache entries that depend on the store version only (``Services._base``)
+_PER_VERSION = frozenset({"frame", "columns", "darkness", "analysis_grid", "embed", "counts", "extent"})
+
 #: dashboard layers hidden at first and computed only when switched on (``Services.lazy_layer``)
 LAZY_LAYERS = ("kde", "emerging", "proposals")
 
@@ -232,7 +235,10 @@ class _Cache:
     def peek(self, key):
         """The cached value or None (never computes)."""
         with self._lock:
-            return self._d.get(key)
+            if key in self._d:
+                self._d.move_to_end(key)
+                return self._d[key]
+            return None
 
     def clear(self):
         with self._lock:
@@ -254,6 +260,9 @@ class Services:
         self.home = home
         self._store = store
         self._cache = _Cache(cache_size)
+        # per store version, whatever the filters (frames, columns, darkness, grid): kept apart
+        # so that many filter combinations never evict them
+        self._base = _Cache(32)
 
     # -- deployment -------------------------------------------------------------------------
     @property
@@ -281,7 +290,8 @@ class Services:
         return None
 
     def _cached(self, name: str, params: tuple, fn: Callable[[], Any]):
-        return self._cache.get((self.version(), self.cache_scope(), name, params), fn)
+        cache = self._base if name in _PER_VERSION else self._cache
+        return cache.get((self.version(), self.cache_scope(), name, params), fn)
 
     # -- reads ------------------------------------------------------------------------------
     def frame(self, kind: str) -> gpd.GeoDataFrame:
@@ -319,7 +329,7 @@ class Services:
         cells, not the million others)."""
         key = (self.version(), self.cache_scope(), "darkness", ())
         if rows is not None:
-            whole = self._cache.peek(key)
+            whole = self._base.peek(key)
             return whole[rows] if whole is not None else self._darkness(rows)
 
         def compute():
@@ -327,7 +337,7 @@ class Services:
             codes.flags.writeable = False
             return codes
 
-        return self._cache.get(key, compute)
+        return self._base.get(key, compute)
 
     def _darkness(self, rows) -> np.ndarray:
         from layers import temporal

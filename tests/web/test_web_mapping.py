@@ -70,3 +70,17 @@ def test_aggregates_are_drawn_with_legends(city):
     assert "Vigie.legend" in parts["script"] and "vigie-map.js" in parts["header"]
     assert m.vigie_layers == [layer_names("fr")["incident_grid"]]
     assert json.dumps(layer_names("fr")["incident_grid"])[1:-1] in parts["script"]
+
+
+def test_data_is_never_evaluated_as_a_template():
+    """Branca compiles rendered macros as Jinja templates: Vigie's elements add them as text,
+    and Jinja delimiters in data are escaped (a school named "{{ 7*7 }}" stays as typed)."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    name = "{{ 7*7 }}x{% if true %}IF{% endif %}{# c #}"
+    s = gpd.GeoDataFrame({"name": [name], "level": ["a"]}, geometry=[Point(3.88, 43.6)], crs=4326)
+    script = render_parts(build_map(MapLayers(context={"schools": s})))["script"]
+    assert "49x" not in script  # {{ 7*7 }} not evaluated; the if-block kept whole below
+    assert "{\\u007b 7*7 }}x{\\u0025 if true %}IF{\\u0025 endif %}{\\u0023 c #}" in script
+    assert json.loads('"' + "{\\u007b 7*7 }}" + '"') == "{{ 7*7 }}"
