@@ -58,10 +58,12 @@ def _report(svc, *, month, zac, lang, audience, images=True, include_sensitive=T
     from geo_app.report import build_report
 
     key = (svc.version, str(month), zac, lang, audience, images, include_sensitive)
+    keys = [key] if images else [key[:5] + (True,) + key[6:], key]  # a report with images serves JSON too
     with _LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
+        for k in keys:
+            if k in _CACHE:
+                _CACHE.move_to_end(k)
+                return _CACHE[k]
     rep = build_report(svc.home, month=month, zac=zac, lang=lang, audience=audience, images=images,
                        include_sensitive=include_sensitive)
     with _LOCK:
