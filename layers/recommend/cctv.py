@@ -87,9 +87,9 @@ def coverage_matrix(demand_xy, site_xy, *, radius, bearing=None, fov=None) -> sp
     i, j, d = pairs["i"], pairs["j"], pairs["v"]
     i, j = i.astype(np.int64), j.astype(np.int64)
     keep = d <= r[j] + 1e-9
-    if bearing is not None:
-        b = np.broadcast_to(np.asarray(bearing, dtype=float), (n_s,))
-        f = np.broadcast_to(np.asarray(fov, dtype=float), (n_s,))
+    b = None if bearing is None else np.broadcast_to(np.asarray(bearing, dtype=float), (n_s,))
+    f = None if fov is None else np.broadcast_to(np.asarray(fov, dtype=float), (n_s,))
+    if b is not None and f is not None and np.any(np.isfinite(b) & np.isfinite(f) & (f < 360)):
         dx = demand_xy[i, 0] - site_xy[j, 0]
         dy = demand_xy[i, 1] - site_xy[j, 1]
         keep &= _angles_ok(dx, dy, b[j], f[j])

@@ -441,7 +441,6 @@ def _lagrangian(w, cover_csc, k, lower: float, *, iterations: int = 400, time_bu
     Polyak steps towards ``lower`` (the incumbent), halving the step after 15 idle iterations.
     """
     t0 = time.perf_counter()
-    cover_csr = cover_csc.tocsr()
     n = cover_csc.shape[1]
     k = min(k, n)
     lam = w.copy()
@@ -461,9 +460,10 @@ def _lagrangian(w, cover_csc, k, lower: float, *, iterations: int = 400, time_bu
             break
         if time.perf_counter() - t0 > time_budget_s:
             break
-        x = np.zeros(n)
-        x[top] = 1.0
-        g = (cover_csr @ x) - 1.0  # subgradient wrt lambda: (sum_j a_ij x_j) - y_i, y_i = 1
+        # subgradient wrt lambda: (sum_j a_ij x_j) - y_i with y_i = 1, from the k open columns
+        rows = np.concatenate([cover_csc.indices[cover_csc.indptr[j]:cover_csc.indptr[j + 1]]
+                               for j in top])
+        g = np.bincount(rows, minlength=len(w)) - 1.0
         g[(lam <= 0) & (g > 0)] = 0.0
         g[(lam >= w) & (g < 0)] = 0.0
         norm = float(g @ g)
