@@ -248,13 +248,19 @@ def _hotspot_areas(inc, crs, home, include_sensitive):
 @click.option("--from", "start", default=None, metavar="DATE")
 @click.option("--to", "end", default=None, metavar="DATE")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="Output .gpkg: schools, shops, zac, areas, risk_terrain layers.")
+              help="Output .gpkg: schools, shops, zac, areas, risk_terrain, risk_cells layers.")
 @pass_home
 def context(home, school_radius, shop_radius, months, rtm_distance, rtm_model, cell_size,
             include_sensitive, start, end, out):
     """Incidents around schools and shops, trends per ZAC and area, risk terrain."""
     from layers.grid import make_grid
-    from layers.recommend import context_schools, context_shops, risk_terrain, zone_summary
+    from layers.recommend import (
+        context_schools,
+        context_shops,
+        risk_surface,
+        risk_terrain,
+        zone_summary,
+    )
     from layers.recommend.context import shop_group
 
     fmt = _format_of(out, several=True)
@@ -303,6 +309,7 @@ def context(home, school_radius, shop_radius, months, rtm_distance, rtm_model, c
         for _, r in rr.iterrows():
             click.echo(f"  {r['factor']}: RR {r['rr']:.2f} (95 % CI {r['ci_low']:.2f}-{r['ci_high']:.2f})")
         layers["risk_terrain"] = gpd.GeoDataFrame(rr, geometry=[None] * len(rr), crs=4326)
+        layers["risk_cells"] = risk_surface(grid, rr, features=features)
     if not layers:
         raise InputError("no schools, shops, ZAC or areas are stored: import them first.")
     _write(layers, out, fmt, prov)

@@ -10,6 +10,7 @@ function                      what it gives
 ``context_shops``             incidents near each shop, bars and late alcohol apart
 ``zone_summary``              counts and trends per ZAC and per area, with a test
 ``risk_terrain``              relative risks of places near shops, bars, schools, lamps (RTM)
+``risk_surface``              the risk terrain map: each cell's relative risk score
 ``solve_max_cover``           the covering core (exact HiGHS MIP or lazy greedy, with bound)
 ============================  =============================================================
 """
@@ -18,7 +19,7 @@ from layers.recommend.cctv import coverage_matrix, site_cameras
 from layers.recommend.context import context_schools, context_shops, zone_summary
 from layers.recommend.covering import CoverResult, solve_max_cover
 from layers.recommend.lighting import dark_hotspots, propose_lamps
-from layers.recommend.rtm import risk_terrain
+from layers.recommend.rtm import risk_surface, risk_terrain
 from layers.recommend.techniques import EVIDENCE, TECHNIQUES, technique
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "coverage_matrix",
     "dark_hotspots",
     "propose_lamps",
+    "risk_surface",
     "risk_terrain",
     "site_cameras",
     "solve_max_cover",

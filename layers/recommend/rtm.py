@@ -22,7 +22,7 @@ from layers.recommend._common import _check_frame, _check_incidents, _positive, 
 from layers.recommend.context import _categories
 from layers.registry import Taxonomy
 
-__all__ = ["risk_terrain", "rtm_features"]
+__all__ = ["risk_surface", "risk_terrain", "rtm_features"]
 
 MODELS = ("poisson", "negbin")
 
@@ -166,4 +166,46 @@ def risk_terrain(
         "distance_m": d, "intercept": float(params[0]), "aic": float(fit.aic), "alpha": alpha,
         "dropped": dropped, "density": bool(density), "crs": grid.crs.to_string(),
     }
+    return out
+
+
+def risk_surface(grid: gpd.GeoDataFrame, table: pd.DataFrame, *, features: dict) -> gpd.GeoDataFrame:
+    """The risk terrain map: each cell's relative risk score from a :func:`risk_terrain` table.
+
+    Parameters
+    ----------
+    grid : GeoDataFrame
+        Cells (the grid the model was fitted on, or another one in a metric CRS).
+    table : DataFrame
+        The result of :func:`risk_terrain` (its ``attrs["vigie"]`` gives the distance and
+        whether density terms were used).
+    features : dict
+        The same layers as for the fit.
+
+    Returns
+    -------
+    GeoDataFrame
+        A copy of ``grid`` with the factor columns (``near_<name>``, ``n_<name>``) and
+        ``relative_risk`` = exp(sum of coefficient × factor): how many times the expected count
+        of a cell with no factor present (1 where none is). Caplan & Kennedy's relative risk
+        score.
+    """
+    meta = table.attrs.get("vigie", {})
+    if "distance_m" not in meta:
+        raise ParameterError("table must be the result of risk_terrain (its attrs are missing).",
+                             "table")
+    _check_frame(grid, "grid", kinds=("Polygon", "MultiPolygon"))
+    X = rtm_features(grid, features, distance_m=meta["distance_m"],
+                     density=bool(meta.get("density")))
+    missing = [f for f in table["factor"] if f not in X.columns]
+    if missing:
+        raise ParameterError(f"features lack the layers of the factors {', '.join(missing)}.",
+                             "features")
+    lin = np.zeros(len(grid))
+    for _, r in table.iterrows():
+        lin += r["coefficient"] * X[r["factor"]].to_numpy()
+    out = grid.copy()
+    for col in table["factor"]:
+        out[col] = X[col].to_numpy()
+    out["relative_risk"] = np.exp(lin)
     return out

@@ -115,7 +115,9 @@ def test_lighting_and_context_on_the_demo_city(demo_home, tmp_path, capsys):
     code, text, err = run(capsys, "context", "--out", out)
     assert code == 0, err
     names = set(pyogrio.list_layers(out)[:, 0])
-    assert {"schools", "shops", "zac", "areas", "risk_terrain"} <= names
+    assert {"schools", "shops", "zac", "areas", "risk_terrain", "risk_cells"} <= names
+    cells = gpd.read_file(out, layer="risk_cells")
+    assert (cells["relative_risk"] >= 1).any()
     rr = gpd.read_file(out, layer="risk_terrain")
     assert (rr["ci_low"] <= rr["rr"]).all() and (rr["rr"] <= rr["ci_high"]).all()
     assert "RR" in text

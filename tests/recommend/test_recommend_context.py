@@ -12,7 +12,13 @@ from scipy import stats
 
 from layers.errors import InputError, ParameterError
 from layers.grid import make_grid
-from layers.recommend import context_schools, context_shops, risk_terrain, zone_summary
+from layers.recommend import (
+    context_schools,
+    context_shops,
+    risk_surface,
+    risk_terrain,
+    zone_summary,
+)
 
 CRS = 2154
 X0, Y0 = 770_000.0, 6_279_000.0
@@ -107,6 +113,8 @@ def test_risk_terrain_recovers_planted_relative_risk():
     assert row["rr"] == pytest.approx(np.exp(fit.params[1]))
     assert row["ci_low"] == pytest.approx(np.exp(fit.conf_int()[1][0]))
     assert row["cells_exposed"] == int(near.sum())
+    cells = risk_surface(grid, out, features={"bars": bars})
+    assert cells["relative_risk"].to_numpy() == pytest.approx(np.exp(fit.params[1] * near))
     nb = risk_terrain(inc, grid, features={"bars": bars}, distance_m=150, model="negbin")
     assert nb.set_index("factor").loc["near_bars", "ci_low"] <= 3.0 <= nb.set_index("factor").loc["near_bars", "ci_high"]
     assert nb.attrs["vigie"]["alpha"] is not None
