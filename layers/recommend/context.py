@@ -26,12 +26,18 @@ from layers.recommend._common import (
 )
 from layers.registry import Taxonomy, default_taxonomy
 
-__all__ = ["BAR_KINDS", "context_schools", "context_shops", "shop_group", "zone_summary"]
+__all__ = ["ALCOHOL_KINDS", "BAR_KINDS", "context_schools", "context_shops", "shop_group",
+           "zone_summary"]
 
 #: shop kinds counted as bars (lower-case; OSM amenity values and French labels)
 BAR_KINDS = frozenset({
     "bar", "pub", "biergarten", "nightclub", "bar-tabac", "bar tabac", "café", "cafe",
     "cafés", "bars", "débit de boissons", "discothèque", "boîte de nuit",
+})
+
+#: shop kinds selling take-away alcohol (off-licences; lower-case, OSM values and French labels)
+ALCOHOL_KINDS = frozenset({
+    "alcohol", "wine", "beverages", "alcools, caves", "caviste", "cave", "caves", "alcools",
 })
 
 
@@ -154,12 +160,16 @@ def context_schools(
 
 
 def shop_group(shops: gpd.GeoDataFrame) -> pd.Series:
-    """'bar', 'late_alcohol' or 'other' for each shop (bars first)."""
+    """'bar', 'late_alcohol', 'alcohol' (off-licence) or 'other' for each shop, in that order
+    of precedence: bars by ``kind`` (``BAR_KINDS``), then shops flagged ``late_alcohol``, then
+    off-licences by ``kind`` (``ALCOHOL_KINDS``)."""
     kind = (shops["kind"].astype("object").fillna("").astype(str).str.strip().str.lower()
             if "kind" in shops.columns else pd.Series("", index=shops.index))
     late = (shops["late_alcohol"].astype("object").fillna(False).astype(bool)
             if "late_alcohol" in shops.columns else pd.Series(False, index=shops.index))
-    group = np.where(kind.isin(BAR_KINDS), "bar", np.where(late, "late_alcohol", "other"))
+    group = np.where(kind.isin(BAR_KINDS), "bar",
+                     np.where(late, "late_alcohol",
+                              np.where(kind.isin(ALCOHOL_KINDS), "alcohol", "other")))
     return pd.Series(group, index=shops.index, name="group")
 
 
@@ -192,7 +202,8 @@ def context_shops(
     Returns
     -------
     GeoDataFrame
-        The shops (analysis CRS) with ``group`` ('bar', 'late_alcohol', 'other'),
+        The shops (analysis CRS) with ``group`` ('bar', 'late_alcohol', 'alcohol', 'other';
+        see :func:`shop_group`),
         ``n_within``, ``n_shop_categories`` (shop robbery, shoplifting, shop break-in: the
         taxonomy's ``shops`` group), ``n_alcohol`` (public drinking), ``top_categories``;
         sorted by ``n_within`` descending.

@@ -61,12 +61,15 @@ def test_schools_hours_and_holidays():
 def test_shops_by_group():
     inc = incs([(0, 0, "2025-03-01 23:00", "public_drinking")] * 3
                + [(200, 0, "2025-03-01 11:00", "shoplifting")] * 2)
-    shops = pts([(5, 0), (200, 5), (1000, 0)], name=["Le Zinc", "Épicerie", "Boulangerie"],
-                kind=["bar", "Épiceries", "Boulangeries"], late_alcohol=[False, True, False])
+    shops = pts([(5, 0), (200, 5), (1000, 0), (3000, 0)],
+                name=["Le Zinc", "Épicerie", "Boulangerie", "La Cave"],
+                kind=["bar", "Épiceries", "Boulangeries", "Alcools, Caves"],
+                late_alcohol=[False, True, False, False])
     out = context_shops(inc, shops, radius_m=30).set_index("name")
     assert out.loc["Le Zinc", "group"] == "bar" and out.loc["Le Zinc", "n_within"] == 3
     assert out.loc["Le Zinc", "n_alcohol"] == 3
     assert out.loc["Épicerie", "group"] == "late_alcohol"
+    assert out.loc["La Cave", "group"] == "alcohol" and out.loc["Boulangerie", "group"] == "other"
     assert out.loc["Épicerie", "n_shop_categories"] == 2
     groups = {r["group"]: r for r in out.attrs["vigie"]["by_group"]}
     assert groups["bar"]["incidents"] == 3 and groups["other"]["incidents"] == 0
