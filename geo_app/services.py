@@ -574,11 +574,20 @@ class Services:
             rows = np.flatnonzero(self.mask(filters, night=night))
             pos = cell_index(gi, cols.x[rows], cols.y[rows])
             hot = np.append(gi["bin"].to_numpy() >= 2, False)  # position -1 -> not hot
-            sel = rows[hot[pos]]
-            # only the incidents in hot cells are summarised: the others change nothing
-            inc = self.analysis_points(sel, darkness=True)
-            out = _call_analysis(fn, gi, self, {}, incidents=inc)
-            out = _with_trend(out, gi, cols, rows, sel, pos[hot[pos]])
+            sel, pos_sel = rows[hot[pos]], pos[hot[pos]]
+            # only the incidents in hot cells are summarised, and as counts per cell, category
+            # and darkness class at the cell centre (``count=``): thousands of rows, not millions
+            ncat = len(cols.categories) + 1
+            key = (pos_sel * ncat + (cols.category[sel].astype(np.int64) + 1)) * 4 + (self.darkness_codes(sel) + 1)
+            uniq, n = np.unique(key, return_counts=True)
+            cell, cat, dark = uniq // 4 // ncat, (uniq // 4) % ncat - 1, uniq % 4 - 1
+            names = np.array(list(cols.categories) + [None], dtype=object)
+            labels = np.array(["day", "twilight", "night", None], dtype=object)
+            centres = shapely.centroid(gi.geometry.values[cell]) if len(cell) else np.zeros(0, dtype=object)
+            inc = gpd.GeoDataFrame({"category": names[cat], "darkness": labels[dark], "n": n},
+                                   geometry=centres, crs=gi.crs)
+            out = _call_analysis(fn, gi, self, {"count": "n"}, incidents=inc)
+            out = _with_trend(out, gi, cols, rows, sel, pos_sel)
             return out.to_crs(4326)
 
         return self._cached("hotspot_areas", (filters, night), compute)

@@ -1375,6 +1375,7 @@ def hotspot_areas(
     shops: gpd.GeoDataFrame | None = None,
     min_bin: int = 2,
     near: float = 100.0,
+    count: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Merge adjacent significant hot cells into numbered hotspot polygons with a summary.
 
@@ -1395,6 +1396,10 @@ def hotspot_areas(
         correction (3 = 99 % only, 1 = 90 %).
     near : float, default 100
         Metres around the hotspot for schools and shops.
+    count : str, optional
+        Column giving the number of incidents each row stands for (aggregated input, e.g. one
+        row per cell, category and darkness class at the cell centre: what the web service
+        passes for a million incidents); default one incident per row.
 
     Returns
     -------
@@ -1423,6 +1428,13 @@ def hotspot_areas(
     if not isinstance(cells, gpd.GeoDataFrame) or not {"cell_id", "bin"} <= set(cells.columns):
         raise InputError("cells must be the result of gistar (columns 'cell_id' and 'bin').")
     incidents = _check_points(incidents)
+    rep = None
+    if count is not None:
+        if count not in incidents.columns:
+            raise ParameterError(f"count column '{count}' is not in the incidents.", "count")
+        rep = pd.to_numeric(incidents[count], errors="coerce").to_numpy(dtype=float)
+        if (~np.isfinite(rep) | (rep < 0)).any():
+            raise ParameterError(f"count column '{count}' must hold non-negative numbers.", "count")
     hot = np.flatnonzero(cells["bin"].to_numpy() >= min_bin)
     hot_cells = cells.iloc[hot]
     hot_cells.attrs = cells.attrs
@@ -1443,18 +1455,21 @@ def hotspot_areas(
     n_hot = int(label.max()) + 1
     inside = np.flatnonzero(inc_lab >= 0)  # only the incidents in a hotspot are summarised
     lab_in = inc_lab[inside]
-    n_per = np.bincount(lab_in, minlength=n_hot)
+    rep_in = None if rep is None else rep[inside]
+    n_per = np.rint(np.bincount(lab_in, weights=rep_in, minlength=n_hot)).astype(np.int64)
     cat_counts, cat_names = None, []
     if "category" in incidents.columns:
         codes, uniques = pd.factorize(incidents["category"].iloc[inside])
         cat_names = [str(u) for u in uniques]
         ok = codes >= 0
-        cat_counts = np.bincount(lab_in[ok] * len(cat_names) + codes[ok],
-                                 minlength=n_hot * len(cat_names)).reshape(n_hot, len(cat_names))
+        cat_counts = np.rint(np.bincount(lab_in[ok] * len(cat_names) + codes[ok],
+                                         weights=None if rep_in is None else rep_in[ok],
+                                         minlength=n_hot * len(cat_names))).astype(np.int64)
+        cat_counts = cat_counts.reshape(n_hot, len(cat_names))
     night_per = None
     if "darkness" in incidents.columns:
         is_night = (incidents["darkness"].iloc[inside] == "night").to_numpy(dtype=float, na_value=0.0)
-        night_per = np.bincount(lab_in, weights=is_night, minlength=n_hot)
+        night_per = np.bincount(lab_in, weights=is_night if rep_in is None else is_night * rep_in, minlength=n_hot)
     geoms = hot_cells.geometry.values
     z_hot = hot_cells["z"].to_numpy() if "z" in hot_cells.columns else np.full(len(hot_cells), np.nan)
     id_hot = hot_cells["cell_id"].to_numpy()

@@ -232,3 +232,23 @@ def test_night_share_of_hotspots_same_with_partial_or_whole_darkness(app):
         whole = svc.hotspot_areas(Filters())["night_share"].to_numpy()
     assert np.isfinite(partial).all() and (partial > 0).any()
     np.testing.assert_array_equal(partial, whole)
+
+
+def test_hotspot_areas_from_counts_equal_the_per_incident_summary(app):
+    """Services summarises hot cells from counts (``count=``); layers.hotspots.hotspot_areas on
+    every incident gives the same areas, counts, category shares and night shares."""
+    from layers import hotspots, temporal
+
+    svc = _services(app)
+    with app.app_context():
+        got = svc.hotspot_areas(Filters())
+        gi = svc.analysis("gistar", Filters())
+        full = svc.frame("incidents")
+        inc = to_analysis(full, 2154)
+        inc["darkness"] = temporal.darkness(full, tz="Europe/Paris").to_numpy()
+        want = hotspots.hotspot_areas(gi, inc, zac=svc.frame("zac"), areas=svc.frame("areas"),
+                                      schools=svc.frame("schools"), shops=svc.frame("shops"))
+    assert len(got) == len(want) >= 1
+    for c in ("hotspot_id", "n", "n_cells", "categories", "top_category", "zac", "areas", "n_schools", "n_shops"):
+        assert list(got[c]) == list(want[c]), c
+    np.testing.assert_allclose(got["night_share"].to_numpy(), want["night_share"].to_numpy())
