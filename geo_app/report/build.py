@@ -505,9 +505,11 @@ def build_report(
     in_month = (months == p).to_numpy()
     if not in_month.any():
         allm = local_months(home.store.read("incidents", columns=["occurred_from", "category"]), tz=tz)
-        span = f"from {allm.min()} to {allm.max()}" if len(allm) else "none at all"
-        raise InputError(f"no incident is recorded in {p} (the store holds incidents {span}): "
-                         "choose a month with data.")
+        if not len(allm):
+            raise InputError(f"no incident is recorded in {p}: the store holds no incident at all "
+                             "(import incidents first, or check GEO_APP_HOME / --home).")
+        raise InputError(f"no incident is recorded in {p} (the store holds incidents from {allm.min()} "
+                         f"to {allm.max()}): choose a month with data.")
     zlayer = _zac_layer(home)
     zlayer_a = to_analysis(zlayer, crs) if len(zlayer) else zlayer
     zac_geom = zlayer_a[zlayer_a["name"] == zac].geometry.union_all() if zac else None
