@@ -102,14 +102,14 @@ def report_page():
         audit("view_points", target=f"report {month}", detail={"zac": zac, "format": fmt})
     if fmt == "json":
         return Response(to_json_summary(rep), mimetype="application/json")
-    own_zac = access.scope(user, "hotspots").own_zac
-    names = (list(getattr(user, "zacs", ()) or ()) if own_zac
-             else sorted(set(svc.store.read("zac", columns=["name"])["name"].astype(str))))
-    html = render_html(rep, web=True, zac_choices=names, allow_whole=not own_zac)
     if fmt == "pdf":
         pdf = html_to_pdf(render_html(rep))
         name = f"vigie-report-{month}{'-' + zac if zac else ''}-{audience}.pdf".replace(" ", "_")
         name = name.encode("ascii", "ignore").decode("ascii")
         return Response(pdf, mimetype="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    own_zac = access.scope(user, "hotspots").own_zac
+    names = (list(getattr(user, "zacs", ()) or ()) if own_zac
+             else sorted(set(svc.store.read("zac", columns=["name"])["name"].astype(str))))
+    html = render_html(rep, web=True, zac_choices=names, allow_whole=not own_zac)
     return Response(html, mimetype="text/html")

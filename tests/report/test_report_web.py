@@ -55,6 +55,15 @@ def test_coordinator_gets_the_partners_version(app, last_month):
     j = c.get(f"/reports?month={last_month}&format=json&lang=fr&zac=ZAC des Grisettes").json
     assert j["meta"]["audience"] == "partners" and j["meta"]["k"] == 5
     assert not j["meta"]["sensitive_excluded"]  # the coordinator sees them as aggregates
+    pdf = c.get(f"/reports?month={last_month}&lang=fr&zac=ZAC des Grisettes&format=pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    assert "attachment" in pdf.headers["Content-Disposition"]
+    import io
+
+    import pypdf
+
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "ZAC des Grisettes" in text and "Télécharger le PDF" not in text  # print version: no web bar
     assert "violence_women" in {g["group"] for g in j["figures"]["groups"]}
 
 
