@@ -5,6 +5,16 @@
 store's ``version`` and the parameters (a new import or a rollback changes the version, so no
 stale result is ever served). Views never touch the store or a statistic directly.
 
+Speed with a million incidents: the incidents of a store version are read once and kept as
+NumPy columns (``IncidentColumns``: lon/lat, x/y in the analysis CRS reprojected once, UTC
+nanoseconds, local hour / weekday / month, category codes). A filter is a boolean mask over
+them (``filter_mask``, the semantics of ``layers.filters.apply_filters``); counts, Gi* and KDE
+run on the binned masked coordinates (``layers.hotspots.count_xy`` / ``gistar_counts`` /
+``kde_xy``) over one ``analysis_grid`` per version; hotspot summaries take counts per cell ×
+category × darkness class (``hotspot_areas(count=)``); darkness is computed for what a request
+needs until ``warm()`` has cached the whole column. Costly layers nobody has switched on (KDE,
+emerging hotspots, proposals) are computed only when the page asks (``lazy_layer``).
+
 Roles and privacy (issue 7) hook in here: every point-level read goes through ``read`` /
 ``page`` (their ``user`` argument is accepted and ignored until accounts exist), so one check
 there covers pages, API and exports.
