@@ -33,7 +33,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from layers.errors import InputError, NotFound
+from layers.errors import InputError, NotFound, ParameterError
 
 __all__ = [
     "Column",
@@ -373,9 +373,10 @@ def load_label_mapping(name_or_path: str | Path, taxonomy: Taxonomy | None = Non
     else:
         p = Path(name_or_path)
         if not p.exists():
-            raise InputError(
-                f"Label mapping '{name_or_path}' is neither a shipped table "
-                f"({', '.join(LABEL_MAPPINGS)}) nor an existing CSV file."
+            raise ParameterError(
+                f"labels: label mapping '{name_or_path}' is neither a shipped table "
+                f"({', '.join(LABEL_MAPPINGS)}) nor an existing CSV file.",
+                "labels",
             )
         text, origin = p.read_text("utf-8"), str(p)
     mapping = {}

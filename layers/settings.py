@@ -108,6 +108,12 @@ class Settings:
             ) from None
         if self.territory is not None:
             object.__setattr__(self, "territory", parse_bbox(self.territory, param="territory"))
+        if self.study_area is not None and str(self.study_area).partition(":")[0] not in ("areas", "zac"):
+            raise ParameterError(
+                f"study_area must be 'areas', 'areas:<level>' (e.g. areas:commune) or 'zac', "
+                f"got '{self.study_area}'.",
+                "study_area",
+            )
         if int(self.k_anonymity) < 1:
             raise ParameterError("k_anonymity must be at least 1.", "k_anonymity")
 

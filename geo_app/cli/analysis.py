@@ -127,7 +127,7 @@ def _write(gdf: gpd.GeoDataFrame, out: Path) -> None:
 @click.option("--to", "end", default=None, metavar="DATE", help="Last day, inclusive.")
 @click.option("--category", "categories", multiple=True, metavar="C", help="Category or group code (repeatable).")
 @click.option("--zac", "zac", multiple=True, metavar="NAME", help="Only incidents inside this ZAC (repeatable).")
-@click.option("--permutations", default=999, show_default=True, type=int, help="LISA permutations.")
+@click.option("--permutations", default=999, show_default=True, type=click.IntRange(min=1), help="LISA permutations.")
 @click.option("--seed", default=0, show_default=True, type=int, help="LISA random seed.")
 @click.option("--areas", "areas_flag", is_flag=True,
               help="Write the hotspot areas (merged significant Gi* hot cells) instead of the cells.")
@@ -143,6 +143,8 @@ def hotspots(home, method, shape, cell_size, bandwidth, kernel, distance, start,
     out = Path(out)
     if out.suffix.lower() not in OUTPUT_DRIVERS:
         raise ParameterError(f"--out must end in .gpkg or .geojson, got '{out.name}'.", "out")
+    if not out.parent.exists():
+        raise ParameterError(f"--out: folder '{out.parent}' does not exist; create it first.", "out")
     cs = _number(cell_size, "cell-size")
     if cs == "auto":
         cs = None

@@ -37,6 +37,19 @@ def _export_formats() -> tuple[str, ...]:
     return tuple(EXPORT_FORMATS)
 
 
+def _check_export_out(out: Path, fmt: str) -> None:
+    """``ParameterError`` (``--out``) for a suffix that is not the format's or a missing folder."""
+    from layers.io import EXPORT_FORMATS, READ_FORMATS
+
+    allowed = {EXPORT_FORMATS[fmt].extension} | {
+        ext for ext, name in READ_FORMATS.items() if name.split("-")[0] == fmt and ext != ".kmz"}
+    if out.suffix.lower() not in allowed:
+        raise ParameterError(f"--out must end in {' or '.join(sorted(allowed))} for --format {fmt}, "
+                             f"got '{out.name}'.", "out")
+    if not out.parent.exists():
+        raise ParameterError(f"--out: folder '{out.parent}' does not exist; create it first.", "out")
+
+
 def _parse_epsg(value: str | int | None, param: str) -> int | None:
     if value is None or str(value).strip() == "":
         return None
@@ -311,6 +324,7 @@ def export(home, kind, fmt, out, crs, start, end, categories, zacs, bbox, hours,
     GeoJSON member, GeoPackage table, provenance.txt in the shapefile zip, CSV sidecar
     NAME.provenance.json, KML description. Filters other than --bbox apply to incidents only.
     """
+    _check_export_out(Path(out), fmt)
     settings = _settings(home)
     epsg = _parse_epsg(crs, "crs")
     filters = parse_filters(

@@ -33,6 +33,8 @@ def _format_of(out: str, *, several: bool) -> str:
             f"--out must end in .gpkg, .geojson or .csv, got '{out}'.", "out"
         )
     fmt = _FORMATS[ext]
+    if not Path(out).parent.exists():
+        raise ParameterError(f"--out: folder '{Path(out).parent}' does not exist; create it first.", "out")
     if several and fmt != "gpkg":
         raise ParameterError(
             "this command writes several layers: use a .gpkg file for --out.", "out"
@@ -60,7 +62,8 @@ def _write(layers: dict, out: str, fmt: str, provenance: dict) -> None:
 
 def _read_incidents(home, start, end, categories):
     tz = home.settings.timezone
-    filters = parse_filters(start=start, end=end, categories=list(categories) or None, tz=tz)
+    filters = parse_filters(start=start, end=end, categories=list(categories) or None, tz=tz,
+                            taxonomy=home.taxonomy)
     inc = home.store.read("incidents", filters, tz=tz)
     if len(inc) == 0:
         raise InputError(
@@ -107,7 +110,7 @@ def recommend():
 
 
 @recommend.command("cctv")
-@click.option("--new", "k", type=int, default=None, metavar="K", help="Number of new cameras.")
+@click.option("--new", "k", type=click.IntRange(min=1), default=None, metavar="K", help="Number of new cameras.")
 @click.option("--target", type=float, default=None, metavar="SHARE",
               help="Instead of --new: the fewest cameras covering this share (0-1) of the demand.")
 @click.option("--radius", type=float, default=100.0, show_default=True, metavar="M",
@@ -235,11 +238,11 @@ def _hotspot_areas(inc, crs, home, include_sensitive):
 
 
 @click.command("context")
-@click.option("--school-radius", type=float, default=150.0, show_default=True, metavar="M")
-@click.option("--shop-radius", type=float, default=50.0, show_default=True, metavar="M")
+@click.option("--school-radius", type=click.FloatRange(min=0, min_open=True), default=150.0, show_default=True, metavar="M")
+@click.option("--shop-radius", type=click.FloatRange(min=0, min_open=True), default=50.0, show_default=True, metavar="M")
 @click.option("--months", type=int, default=3, show_default=True,
               help="Length of the periods compared per ZAC and area.")
-@click.option("--rtm-distance", type=float, default=150.0, show_default=True, metavar="M")
+@click.option("--rtm-distance", type=click.FloatRange(min=0, min_open=True), default=150.0, show_default=True, metavar="M")
 @click.option("--rtm-model", type=click.Choice(["poisson", "negbin"]), default="negbin",
               show_default=True)
 @click.option("--cell-size", type=float, default=200.0, show_default=True, metavar="M",
