@@ -273,6 +273,7 @@ class Services:
         # per store version, whatever the filters (frames, columns, darkness, grid): kept apart
         # so that many filter combinations never evict them
         self._base = _Cache(32)
+        self._views = _Cache(cache_size)
 
     # -- deployment -------------------------------------------------------------------------
     @property
@@ -300,7 +301,7 @@ class Services:
         return None
 
     def _cached(self, name: str, params: tuple, fn: Callable[[], Any]):
-        cache = self._base if name in _PER_VERSION else self._cache
+        cache = self._base if name in _PER_VERSION else self._views if name.startswith("view_") else self._cache
         return cache.get((self.version(), self.cache_scope(), name, params), fn)
 
     # -- reads ------------------------------------------------------------------------------
@@ -365,6 +366,15 @@ class Services:
         """Boolean mask of the stored incidents passing ``filters`` (and in the dark when
         ``night``), cached per store version and filters; do not modify."""
         filters = filters or Filters()
+        if filters.bbox is not None:  # the map's view: not cached (every pan is a new bbox)
+            cols = self.columns()
+            minx, miny, maxx, maxy = filters.bbox
+            m = self.mask(filters.replace(bbox=None), night=night).copy()
+            rows = np.flatnonzero(m)
+            lon, lat = cols.lon[rows], cols.lat[rows]
+            m[rows] = (lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy)
+            m.flags.writeable = False
+            return m
 
         def compute():
             zac = Services.frame(self, "zac") if filters.zac else None
@@ -434,7 +444,9 @@ class Services:
                 box_ = tuple(self.frame(kind).total_bounds) if len(gdf) else (0, 0, 1, 1)
             return grid_counts(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), box_, cells=cells)
 
-        return self._cached("grid", (kind, filters, bbox, cells, night), compute)
+        # per-view grids (the API, one per pan) live in their own cache: they never evict analyses
+        name = "view_grid" if filters is not None and filters.bbox is not None else "grid"
+        return self._cached(name, (kind, filters, bbox, cells, night), compute)
 
     def extent(self) -> tuple[float, float, float, float] | None:
         """lon/lat bounds of the deployment: the areas, else the incidents, else None."""

@@ -252,3 +252,23 @@ def test_hotspot_areas_from_counts_equal_the_per_incident_summary(app):
     for c in ("hotspot_id", "n", "n_cells", "categories", "top_category", "zac", "areas", "n_schools", "n_shops"):
         assert list(got[c]) == list(want[c]), c
     np.testing.assert_allclose(got["night_share"].to_numpy(), want["night_share"].to_numpy())
+
+
+def test_panning_the_map_never_evicts_the_dashboard_analyses(client, monkeypatch):
+    """Per-view results (one bbox per pan) have their own cache: 100 pans later the dashboard
+    is still served from the cache, Gi* not recomputed."""
+    from layers import hotspots
+
+    calls = []
+    real = hotspots.gistar_counts
+    monkeypatch.setattr(hotspots, "gistar_counts", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert client.get("/").status_code == 200
+    n = len(calls)
+    assert n >= 1
+    for i in range(100):
+        x = 3.85 + i * 0.0005
+        bbox = f"{x:.4f},43.59,{x + 0.01:.4f},43.62"
+        assert client.get(f"/api/layers/incidents/grid?bbox={bbox}").status_code == 200
+        assert client.get(f"/api/layers/incidents?bbox={bbox}&limit=5").status_code == 200
+    assert client.get("/").status_code == 200
+    assert len(calls) == n
