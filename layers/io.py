@@ -501,6 +501,13 @@ def _detect_encoding(p: Path) -> str:
         f.seek(0)
         if start.startswith(codecs.BOM_UTF8):
             return "utf-8"  # pandas/pyarrow drop the BOM
+        if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"  # Excel's "Unicode text" export
+        if b"\x00" in f.read(4096):
+            raise InputError(
+                f"{p.name} is not a text file (it holds binary bytes): save it again as CSV (UTF-8)."
+            )
+        f.seek(0)
         dec = codecs.getincrementaldecoder("utf-8")()
         try:
             for chunk in iter(lambda: f.read(1 << 22), b""):

@@ -178,7 +178,7 @@ def check_crs_trap(x, y, *, source: str, declared: str = "no CRS") -> None:
         epsg = guess_projected_crs(x[proj], y[proj])
         i = int(np.flatnonzero(proj)[0])
         raise InputError(
-            f"{source}: the coordinates (e.g. {x[i]:.1f}, {y[i]:.1f}) {_projected_hint(epsg)}. "
+            f"{source}: the coordinates (e.g. {x[i]:.10g}, {y[i]:.10g}) {_projected_hint(epsg)}. "
             f"The file declares {declared}, so they were read as WGS84 longitude/latitude, "
             f"but {int(proj.sum())} of {int(finite.sum())} rows are outside ±180°."
         )
