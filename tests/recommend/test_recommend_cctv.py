@@ -217,3 +217,25 @@ def test_night_share_of_each_site():
     # without a night column the darkness classes are computed (12:00 UTC in June: day)
     out = site_cameras(incidents(CLUSTERS), candidates=points(CANDS), k=1)
     assert out["night_share"].tolist() == [0.0]
+
+
+@pytest.mark.slow
+def test_demo_city_cameras_exact_and_greedy(demo_home):
+    import math
+
+    crs = demo_home.settings.analysis_crs
+    inc = demo_home.store.read("incidents")
+    lights = demo_home.store.read("lights")
+    cams = demo_home.store.read("cameras")
+    exact = site_cameras(inc, candidates=lights, existing=cams, k=10, crs=crs, method="exact")
+    greedy = site_cameras(inc, candidates=lights, existing=cams, k=10, crs=crs, method="greedy")
+    e, g = exact.attrs["vigie"], greedy.attrs["vigie"]
+    assert e["n_existing"] == len(cams) and e["coverage_before"]["share"] > 0
+    assert e["status"] == "optimal" or e["gap"] <= 0.01
+    assert g["objective"] <= e["objective"] + 1e-6
+    assert g["objective"] >= (1 - 1 / math.e) * e["objective"]
+    assert g["bound"] >= e["objective"] - 1e-6
+    # the marginal gains add up to the coverage gained, and sites are distinct supports
+    assert exact["marginal_gain"].sum() == pytest.approx(e["objective"])
+    assert exact["candidate"].is_unique
+    assert e["coverage_after"]["weight"] == pytest.approx(e["coverage_before"]["weight"] + e["objective"])
