@@ -229,18 +229,39 @@ class _Cache:
         self.size = size
         self._d: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+        self._pending: dict = {}  # key -> lock held while one thread computes it
 
     def get(self, key, fn: Callable[[], Any]):
+        """The cached value of ``key``, else ``fn()`` stored. One thread computes a missing key;
+        the others asking for it meanwhile wait for that result (the server's warm-up thread and
+        the first visitor never both read a million incidents)."""
         with self._lock:
             if key in self._d:
                 self._d.move_to_end(key)
                 return self._d[key]
-        value = fn()
-        with self._lock:
-            self._d[key] = value
-            while len(self._d) > self.size:
-                self._d.popitem(last=False)
-        return value
+            pending = self._pending.get(key)
+            owner = pending is None
+            if owner:
+                pending = self._pending[key] = threading.Lock()
+                pending.acquire()
+        if not owner:
+            with pending:  # released when the computing thread is done
+                pass
+            with self._lock:
+                if key in self._d:
+                    return self._d[key]
+            return self.get(key, fn)  # it failed: try here (and raise here)
+        try:
+            value = fn()
+            with self._lock:
+                self._d[key] = value
+                while len(self._d) > self.size:
+                    self._d.popitem(last=False)
+            return value
+        finally:
+            with self._lock:
+                self._pending.pop(key, None)
+            pending.release()
 
     def peek(self, key):
         """The cached value or None (never computes)."""

@@ -272,3 +272,31 @@ def test_panning_the_map_never_evicts_the_dashboard_analyses(client, monkeypatch
         assert client.get(f"/api/layers/incidents?bbox={bbox}&limit=5").status_code == 200
     assert client.get("/").status_code == 200
     assert len(calls) == n
+
+
+def test_cache_computes_a_key_once_when_threads_ask_together():
+    import threading
+    import time
+
+    from geo_app.services import _Cache
+
+    cache, calls, out = _Cache(4), [], []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.2)
+        return 42
+
+    threads = [threading.Thread(target=lambda: out.append(cache.get("k", slow))) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert out == [42] * 5 and len(calls) == 1
+
+    def boom():
+        raise ValueError("no")
+
+    with pytest.raises(ValueError):
+        cache.get("e", boom)
+    assert cache.get("e", lambda: 7) == 7  # a failure is not cached
