@@ -42,7 +42,7 @@ demo: install
 	$(GEO_APP) serve --host $(HOST) --port $(PORT)
 
 test: install-test
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --durations=15
 
 bench: install-test
 	$(PY) -m bench
