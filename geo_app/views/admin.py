@@ -59,9 +59,12 @@ def _date(name: str) -> str | None:
     import datetime as dt
 
     try:
-        return dt.date.fromisoformat(v).isoformat()
+        day = dt.date.fromisoformat(v)
     except ValueError:
         raise ParameterError(f"{name} must be a date YYYY-MM-DD, got '{v}'.", name) from None
+    if not 1900 <= day.year <= 2100:
+        raise ParameterError(f"{name} must be a date between 1900 and 2100, got '{v}'.", name)
+    return day.isoformat()
 
 
 @bp.get("/audit")
