@@ -68,6 +68,8 @@ def parse_date(value: str, *, param: str, tz: str | ZoneInfo) -> pd.Timestamp:
         raise ParameterError(
             f"{param} must be a date as YYYY-MM-DD (or YYYY-MM-DDTHH:MM), got '{value}'.", param
         ) from None
+    if not 1900 <= ts.year <= 2100:  # also keeps every bound inside datetime64[ns]
+        raise ParameterError(f"{param} must be a date between 1900 and 2100, got '{value}'.", param)
     if ts.tzinfo is None:
         ts = ts.tz_localize(tzinfo, ambiguous=False, nonexistent="shift_forward")
     return ts

@@ -78,7 +78,7 @@ def parse_month(value, *, param: str = "month") -> pd.Period:
     if isinstance(value, pd.Period):
         return value.asfreq("M")
     m = _MONTH_RE.match(str(value)) if value is not None else None
-    if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1900:
+    if not m or not 1 <= int(m.group(2)) <= 12 or not 1900 <= int(m.group(1)) <= 2100:
         raise ParameterError(
             f"{param} must be a month written YYYY-MM (for example 2025-10), got '{value}'.", param
         )

@@ -54,8 +54,8 @@ PARSE_ONLY = {"demo", "serve"}
 
 #: option value garbage (by option flag) for every command that has the option
 FILTER_GARBAGE = {
-    "--from": ["31/02/2024", "yesterday"],
-    "--to": ["2024-13-45"],
+    "--from": ["31/02/2024", "yesterday", "0001-01-01"],
+    "--to": ["2024-13-45", "9999-12-31"],
     "--category": ["<script>"],
     "--zac": ["nowhere"],
     "--hours": ["99", "3-x"],
@@ -82,7 +82,7 @@ SEMANTIC = [
     ("recommend lighting", "--cell-size", "0"), ("recommend lighting", "--cell-size", "-5"),
     ("context", "--school-radius", "-1"), ("context", "--shop-radius", "-1"), ("context", "--months", "0"),
     ("context", "--rtm-distance", "-1"), ("context", "--cell-size", "0"),
-    ("report", "--month", "2024-13"), ("report", "--month", "garbage"), ("report", "--zac", "nowhere"),
+    ("report", "--month", "2024-13"), ("report", "--month", "garbage"), ("report", "--month", "9999-12"), ("report", "--zac", "nowhere"),
     ("emerging", "--cell-size", "0"), ("emerging", "--cell-size", "-5"), ("emerging", "--time-window", "-1"),
     ("profile", "--max-window", "forever"), ("profile", "--max-window", "-3 days"),
     ("knox", "--space-bands", "abc"), ("knox", "--space-bands", "-5,10"), ("knox", "--time-bands", "x"),
