@@ -172,7 +172,11 @@ def main() -> None:
             _agreement(app, inc)
         browser = None
         if "--browser" in sys.argv or os.environ.get("VIGIE_BENCH_BROWSER"):
+            import logging
+
             import waitress
+
+            logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth" notes
 
             srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
             th = threading.Thread(target=srv.run, daemon=True)
