@@ -134,3 +134,13 @@ class Home:
 
         self.path.mkdir(parents=True, exist_ok=True)
         return open_store(self.store_url)
+
+    def study_area(self):
+        """The study-area polygons of ``Settings.study_area`` (EPSG:4326), or None
+        (``layers.grid.study_area`` over the stored layer the setting names)."""
+        from layers.grid import study_area
+        from layers.settings import parse_study_area
+
+        spec = self.settings.study_area
+        kind, _ = parse_study_area(spec)
+        return study_area(spec, **{kind: self.store.read(kind)})

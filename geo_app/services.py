@@ -512,16 +512,14 @@ class Services:
 
     # -- analyses ---------------------------------------------------------------------------
     def study_area(self) -> gpd.GeoDataFrame | None:
-        """Polygons grids are clipped to (``Settings.study_area``), or None."""
+        """Polygons grids are clipped to (``Settings.study_area``, ``layers.grid.study_area`` over
+        the cached layer), or None."""
+        from layers.grid import study_area
+        from layers.settings import parse_study_area
+
         spec = self.settings.study_area
-        if spec:
-            kind, _, level = spec.partition(":")
-            g = self.frame(kind)
-            if level and "level" in g:
-                g = g[g["level"] == level]
-            return g if len(g) else None
-        areas = self.frame("areas")
-        return areas if len(areas) else None
+        kind, _ = parse_study_area(spec)
+        return study_area(spec, **{kind: self.frame(kind)})
 
     def analysis_grid(self, *, cell_size=None, shape: str = "square") -> gpd.GeoDataFrame:
         """The analysis grid (``layers.grid.make_grid``, analysis CRS) over the study area, else

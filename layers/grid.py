@@ -33,8 +33,9 @@ from scipy import sparse
 from scipy.spatial import cKDTree
 
 from layers.errors import InputError, ParameterError, VigieWarning
+from layers.settings import parse_study_area
 
-__all__ = ["MAX_CELLS_WARNING", "auto_cell_size", "cell_index", "make_grid", "neighbours"]
+__all__ = ["MAX_CELLS_WARNING", "auto_cell_size", "cell_index", "make_grid", "neighbours", "study_area"]
 
 #: above this many cells ``make_grid`` warns (``VigieWarning``): the analyses slow down and the map
 #: becomes unreadable.
@@ -375,6 +376,49 @@ def make_grid(area, *, cell_size=None, shape: str = "square", origin=None) -> gp
             stacklevel=2,
         )
     return grid
+
+
+def study_area(spec, *, areas=None, zac=None) -> gpd.GeoDataFrame | None:
+    """The study-area polygons named by a ``Settings.study_area`` value, or None.
+
+    Parameters
+    ----------
+    spec : str or None
+        ``"areas:<level>"`` (areas whose ``level`` is ``<level>``, e.g. ``areas:commune``),
+        ``"areas"`` (every area), ``"zac"`` (every ZAC) or ``None`` (every area if any, else
+        None: the caller then falls back on the incidents' extent).
+    areas, zac : GeoDataFrame, optional
+        The stored ``areas`` and ``zac`` layers (any CRS; ``None`` counts as empty). Only the
+        layer the spec names is read.
+
+    Returns
+    -------
+    GeoDataFrame or None
+        The selected rows of ``areas`` or ``zac`` (same columns and CRS, not copied), or None.
+
+    Raises
+    ------
+    ParameterError
+        ``spec`` is not one of the forms above (param ``study_area``).
+    InputError
+        An explicit ``spec`` selects nothing: the layer is not imported, or has no such level.
+    """
+    kind, level = parse_study_area(spec)
+    layer = areas if kind == "areas" else zac
+    if layer is not None and level is not None:
+        if "level" not in layer.columns:
+            layer = layer.iloc[:0]
+        else:
+            layer = layer[(layer["level"].astype(str) == level).to_numpy()]
+    if layer is not None and len(layer):
+        return layer
+    if spec is None or str(spec).strip() == "":
+        return None
+    raise InputError(
+        f"the study area '{spec}' is empty in the store: import the {kind} layer"
+        + (f" with a level '{level}'" if level else "")
+        + " (geo-app import), or change study_area in config.toml."
+    )
 
 
 # ------------------------------------------------------------------------------- neighbours

@@ -14,7 +14,7 @@ from pyproj.exceptions import CRSError
 
 from layers.errors import ParameterError
 
-__all__ = ["Settings", "parse_bbox"]
+__all__ = ["Settings", "parse_bbox", "parse_study_area"]
 
 
 def parse_bbox(value, *, param: str = "bbox") -> tuple[float, float, float, float] | None:
@@ -48,6 +48,25 @@ def parse_bbox(value, *, param: str = "bbox") -> tuple[float, float, float, floa
     if minx > maxx or miny > maxy:
         raise ParameterError(f"{param}: min must not exceed max, got '{value}'.", param)
     return nums
+
+
+def parse_study_area(spec) -> tuple[str, str | None]:
+    """Parse a ``study_area`` setting into ``(kind, level)``.
+
+    ``None`` or ``""`` -> ``("areas", None)`` (every area); ``"areas"`` -> ``("areas", None)``;
+    ``"areas:<level>"`` -> ``("areas", level)``; ``"zac"`` -> ``("zac", None)``. Anything else
+    raises ``ParameterError`` naming ``study_area``.
+    """
+    if spec is None or str(spec).strip() == "":
+        return "areas", None
+    kind, sep, level = str(spec).strip().partition(":")
+    level = level.strip()
+    if (kind == "areas" and (not sep or level)) or (kind == "zac" and not sep):
+        return kind, level or None
+    raise ParameterError(
+        f"study_area must be 'areas', 'areas:<level>' (e.g. areas:commune) or 'zac', got '{spec}'.",
+        "study_area",
+    )
 
 
 @dataclass(frozen=True)
@@ -108,12 +127,8 @@ class Settings:
             ) from None
         if self.territory is not None:
             object.__setattr__(self, "territory", parse_bbox(self.territory, param="territory"))
-        if self.study_area is not None and str(self.study_area).partition(":")[0] not in ("areas", "zac"):
-            raise ParameterError(
-                f"study_area must be 'areas', 'areas:<level>' (e.g. areas:commune) or 'zac', "
-                f"got '{self.study_area}'.",
-                "study_area",
-            )
+        if self.study_area is not None:
+            parse_study_area(self.study_area)
         if int(self.k_anonymity) < 1:
             raise ParameterError("k_anonymity must be at least 1.", "k_anonymity")
 

@@ -20,37 +20,11 @@ from geo_app.cli import pass_home
 from layers.errors import InputError, ParameterError, VigieWarning
 from layers.filters import parse_filters
 
-__all__ = ["COMMANDS", "OUTPUT_DRIVERS", "hotspots", "study_area_of"]
+__all__ = ["COMMANDS", "OUTPUT_DRIVERS", "hotspots"]
 
 #: output file extension -> OGR driver
 OUTPUT_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}
 METHODS = ("counts", "kde", "gistar", "lisa")
-
-
-def study_area_of(store, spec: str | None):
-    """The study-area polygons named by ``Settings.study_area`` (EPSG:4326), or None.
-
-    ``"areas:commune"``: areas whose ``level`` is ``commune``; ``"areas"``: every area;
-    ``"zac"``: every ZAC; ``None``: every area if any, else None (the incidents' extent).
-    """
-    if not spec:
-        areas = store.read("areas")
-        return areas if len(areas) else None
-    kind, _, level = str(spec).partition(":")
-    if kind not in ("areas", "zac"):
-        raise ParameterError(
-            f"study_area must be 'areas', 'areas:<level>' or 'zac', got '{spec}'.", "study_area"
-        )
-    layer = store.read(kind)
-    if level:
-        layer = layer[layer["level"].astype(str) == level]
-    if len(layer) == 0:
-        raise InputError(
-            f"the study area '{spec}' is empty in the store: import the {kind} layer"
-            + (f" with a level '{level}'" if level else "")
-            + " or change study_area in config.toml."
-        )
-    return layer
 
 
 def _number(value, name):
@@ -161,7 +135,7 @@ def hotspots(home, method, shape, cell_size, bandwidth, kernel, distance, start,
     if len(incidents) == 0:
         raise InputError("no incidents match the filters: widen the period or the categories, or import incidents.")
     crs = settings.analysis_crs
-    area = study_area_of(store, settings.study_area)
+    area = home.study_area()
     if area is not None:
         # grid in the analysis CRS; the incidents stay in EPSG:4326 (their coordinates are
         # transformed by layers.hotspots, faster than reprojecting every point geometry)

@@ -52,20 +52,10 @@ def _read_incidents(home, start, end, categories, zac, hours, weekdays, bbox):
     return to_analysis(gdf, settings.analysis_crs), settings, filters
 
 
-def _study_area(home, settings, crs):
-    """The deployment's study area (``Settings.study_area``) as one geometry, or None."""
-    spec = settings.study_area
-    if not spec:
-        return None
-    kind, _, level = spec.partition(":")
-    if kind not in ("areas", "zac"):
-        raise ParameterError(f"study_area must be 'areas', 'areas:<level>' or 'zac', got '{spec}'.", "study_area")
-    layer = home.store.read(kind)
-    if level:
-        layer = layer[layer["level"] == level]
-    if len(layer) == 0:
-        return None
-    return layer.to_crs(crs).union_all()
+def _study_area(home, crs):
+    """The deployment's study area (``Home.study_area``) in ``crs``, or None."""
+    area = home.study_area()
+    return None if area is None else area.to_crs(crs)
 
 
 def _out_path(out: str, allowed: tuple[str, ...], param: str = "out") -> Path:
@@ -109,7 +99,7 @@ def emerging(home, period, cell_size, time_window, start, end, categories, zac, 
     if time_window < 0:
         raise ParameterError("--time-window must be 0 or more periods.", "time-window")
     gdf, settings, filters = _read_incidents(home, start, end, categories, zac, hours, weekdays, bbox)
-    area = _study_area(home, settings, gdf.crs)
+    area = _study_area(home, gdf.crs)
     result = emerging_hotspots(gdf, cell_size=cell_size, period=period, tz=settings.timezone,
                                study_area=area, time_window=time_window,
                                start=filters.start, end=filters.end)
@@ -246,7 +236,7 @@ def backtest_cmd(home, coverages, methods, period, cell_size, min_history, start
     if min_history < 1:
         raise ParameterError("--min-history must be at least 1.", "min-history")
     gdf, settings, _ = _read_incidents(home, start, end, categories, zac, hours, weekdays, bbox)
-    area = _study_area(home, settings, gdf.crs)
+    area = _study_area(home, gdf.crs)
     res = backtest(gdf, cell_size=cell_size, study_area=area, methods=methods or METHODS,
                    coverages=coverages, period=period, tz=settings.timezone, min_history=min_history)
     meta = res.attrs["vigie"]

@@ -88,18 +88,6 @@ def _read_incidents(home, month: pd.Period, months: int) -> gpd.GeoDataFrame:
     return inc[keep]
 
 
-def _study_area(home):
-    spec = home.settings.study_area
-    kind, _, level = (spec or "areas").partition(":")
-    try:
-        g = home.store.read(kind)
-    except Exception:  # noqa: BLE001 - an unknown kind means no study area
-        return None
-    if level and "level" in g.columns:
-        g = g[g["level"] == level]
-    return g if len(g) else None
-
-
 def _fmt_count(v, k: int | None) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
         return f"< {k}" if k else "—"
@@ -513,7 +501,7 @@ def build_report(
     zlayer = _zac_layer(home)
     zlayer_a = to_analysis(zlayer, crs) if len(zlayer) else zlayer
     zac_geom = zlayer_a[zlayer_a["name"] == zac].geometry.union_all() if zac else None
-    area = _study_area(home)
+    area = home.study_area()
     area_a = to_analysis(area, crs) if area is not None else None
 
     inc_a = to_analysis(inc, crs)
