@@ -56,6 +56,7 @@ BLUEPRINTS = [
     "geo_app.views.exports",
     "geo_app.views.admin",
     "geo_app.views.reports",
+    "geo_app.views.imports",
 ]
 
 _INT_KEYS = {"POINTS_MIN_ZOOM", "POINTS_LIMIT", "GRID_CELLS", "API_DEFAULT_LIMIT", "API_MAX_LIMIT"}

@@ -1,0 +1,244 @@
+"""The import page (admin role only, permission ``import``): upload a file as one batch, list
+the batches, roll one back.
+
+- ``GET /admin/imports``: the batches, newest first (id, kind, file, sha256 prefix, user, date,
+  rows read / stored / rejected, simulated), each with a rollback button, and the upload form;
+- ``POST /admin/imports``: form fields ``kind`` (a kind of ``layers.registry.LAYERS``),
+  ``file`` (the upload), ``crs``, ``layer``, ``labels`` (empty or a shipped table of
+  ``LABEL_MAPPINGS``), ``date_format``, ``mapping`` (``FIELD=COLUMN`` lines), ``skip_invalid``
+  and ``dry_run`` (checkboxes). The upload is saved in a temporary folder of the deployment
+  under its sanitised name and passed to ``geo_app.imports.import_file`` (THE import pipeline,
+  which validates, stores one batch and writes the audit record). The page shows the report:
+  counts, column mapping, the first ``REPORT_ROWS`` problems with row and field, unmapped
+  labels. A rejected file or a bad field answers 400 with the report or the message naming the
+  field, and the store is unchanged;
+- ``POST /admin/imports/<batch_id>/rollback``: remove a batch (404 for an unknown id).
+
+Uploads larger than ``MAX_CONTENT_LENGTH`` (default ``MAX_UPLOAD_BYTES``, 200 MB; ``[web]
+max_content_length`` in config.toml) are refused with 413 and a message saying so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from werkzeug.utils import secure_filename
+
+from geo_app.auth import audit, current_account
+from geo_app.imports import import_file
+from geo_app.services import get_services
+from layers.errors import InputError, ParameterError
+from layers.registry import LABEL_MAPPINGS, LAYERS
+
+__all__ = ["MAX_UPLOAD_BYTES", "REPORT_ROWS", "bp", "parse_mapping"]
+
+bp = Blueprint("imports", __name__, url_prefix="/admin/imports")
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+REPORT_ROWS = 50
+_TRUE, _FALSE = ("1", "on", "true", "yes", "oui"), ("", "0", "off", "false", "no", "non")
+
+#: the CLI options named in the pipeline's messages -> the fields of this form
+_WEB_WORDS = {
+    "(--skip-invalid)": "(« ignorer les lignes invalides »)",
+    "--map FIELD=COLUMN": "mapping FIELD=COLUMN",
+    "--map ": "mapping ",
+    "--crs": "crs",
+    "--date-format": "date_format",
+    "--labels": "labels",
+    "--layer": "layer",
+}
+
+
+@bp.record_once
+def _upload_limit(state) -> None:
+    """A request-size limit for uploads unless the deployment set one (Flask's default is none)."""
+    if state.app.config.get("MAX_CONTENT_LENGTH") is None:
+        state.app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES
+
+
+@bp.errorhandler(413)
+def _too_large(_err):
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or MAX_UPLOAD_BYTES
+    body = {"error": "RequestEntityTooLarge", "param": "file",
+            "message": f"the file is larger than the upload limit of {limit / 1e6:.0f} MB: split it, or "
+                       "import it with the command line (geo-app import), or raise [web] "
+                       "max_content_length in config.toml."}
+    from geo_app import wants_json
+
+    if wants_json():
+        return jsonify(body), 413
+    return render_template("error.html", status=413, error=body), 413
+
+
+# ------------------------------------------------------------------------------------------
+# Form parsing (each helper raises ParameterError naming its field)
+
+
+def parse_mapping(text: str) -> dict[str, str]:
+    """``FIELD=COLUMN`` lines (blank lines ignored) -> ``{field: column}``."""
+    mapping: dict[str, str] = {}
+    for i, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        field, sep, column = line.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise ParameterError(
+                f"mapping, line {i}: write FIELD=COLUMN (e.g. occurred_from=DATE_FAITS), got '{line.strip()[:80]}'.",
+                "mapping")
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
+def _kind(value: str | None) -> str:
+    kind = (value or "").strip()
+    if kind not in LAYERS:
+        raise ParameterError(f"kind: choose a layer kind among {', '.join(LAYERS)}, got '{kind[:40]}'.", "kind")
+    return kind
+
+
+def _labels(value: str | None) -> str | None:
+    # only the shipped tables: a path typed in a web form must never be read on the server
+    name = (value or "").strip()
+    if not name or name == "none":
+        return None
+    if name not in LABEL_MAPPINGS:
+        raise ParameterError(f"labels: choose none or one of {', '.join(LABEL_MAPPINGS)}, got '{name[:40]}'.",
+                             "labels")
+    return name
+
+
+def _date_format(value: str | None) -> str | None:
+    fmt = (value or "").strip()
+    if not fmt:
+        return None
+    try:
+        sample = dt.datetime(2024, 5, 31, 14, 30).strftime(fmt)
+        dt.datetime.strptime(sample, fmt)
+    except ValueError as e:
+        raise ParameterError(f"date_format: '{fmt[:40]}' is not a valid strftime format ({e}); "
+                             "e.g. %d/%m/%Y %H:%M.", "date_format") from None
+    return fmt
+
+
+def _flag(name: str) -> bool:
+    v = (request.form.get(name) or "").strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise ParameterError(f"{name} must be checked or not (1 or 0), got '{v[:20]}'.", name)
+
+
+def _text(name: str) -> str | None:
+    v = (request.form.get(name) or "").strip()
+    if len(v) > 200:
+        raise ParameterError(f"{name} is too long (200 characters at most).", name)
+    return v or None
+
+
+def _options() -> dict:
+    """The import options of the form (everything but the file)."""
+    return {
+        "kind": _kind(request.form.get("kind")),
+        "crs": _text("crs"),
+        "layer": _text("layer"),
+        "labels": _labels(request.form.get("labels")),
+        "date_format": _date_format(request.form.get("date_format")),
+        "mapping": parse_mapping(request.form.get("mapping", "")),
+        "skip_invalid": _flag("skip_invalid"),
+        "dry_run": _flag("dry_run"),
+    }
+
+
+def _upload():
+    """``(FileStorage, safe file name)`` of the form's ``file`` field."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ParameterError("file: choose a file to import (GeoJSON, GeoPackage, zipped Shapefile, CSV, KML).",
+                             "file")
+    name = secure_filename(upload.filename)
+    if not name or "." not in name.strip("."):
+        raise ParameterError(f"file: the name '{upload.filename[:80]}' has no usable name and extension "
+                             "(e.g. incidents.csv); rename the file.", "file")
+    return upload, name
+
+
+def _web_message(message: str) -> str:
+    for cli, web in _WEB_WORDS.items():
+        message = message.replace(cli, web)
+    return message
+
+
+# ------------------------------------------------------------------------------------------
+# Views
+
+
+def _page(status: int = 200, **context):
+    svc = get_services()
+    batches = sorted(svc.home.store.batches(), key=lambda b: (b.created, b.id), reverse=True)
+    context.setdefault("form", request.form if request.method == "POST" else {})
+    return render_template("imports.html", batches=batches, kinds=list(LAYERS), label_tables=list(LABEL_MAPPINGS),
+                           report_rows=REPORT_ROWS, max_mb=(current_app.config.get("MAX_CONTENT_LENGTH")
+                                                            or MAX_UPLOAD_BYTES) / 1e6, **context), status
+
+
+@bp.get("")
+def index():
+    """The batches and the upload form."""
+    return _page()
+
+
+@bp.post("")
+def upload():
+    """Import the uploaded file (see the module docstring); 400 with the report when rejected."""
+    svc = get_services()
+    try:
+        options = _options()
+        upload, name = _upload()
+    except ParameterError as e:
+        return _page(400, error={"message": _web_message(e.message), "param": e.param})
+    folder = Path(svc.home.path) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="import-", dir=folder))
+    try:
+        path = tmp / name
+        upload.save(path)
+        outcome = import_file(svc.home, options.pop("kind"), path, user=current_account().name, file_name=name,
+                              **options)
+    except ParameterError as e:
+        return _page(400, error={"message": _web_message(e.message), "param": e.param})
+    except InputError as e:
+        problems = [{"row": p.row, "field": p.field, "message": p.message, "severity": p.severity}
+                    for p in e.problems]
+        return _page(400, error={"message": _web_message(e.message), "param": "file"}, problems=problems,
+                     file_name=name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return _page(200, outcome=outcome, problems=outcome.report, file_name=name)
+
+
+@bp.post("/<batch_id>/rollback")
+def rollback(batch_id: str):
+    """Remove every feature of a batch (``NotFound`` -> 404 for an unknown id)."""
+    if len(batch_id) > 100:
+        raise ParameterError("batch_id is too long: copy the id from the list of batches.", "batch_id")
+    b = get_services().home.store.rollback(batch_id)
+    audit("rollback", target=b.id, detail={"kind": b.kind, "file": b.file_name, "removed": b.n_stored})
+    flash(_("Lot %(id)s annulé : %(n)s objet(s) « %(kind)s » retiré(s) (%(file)s).", id=b.id, n=b.n_stored,
+            kind=b.kind, file=b.file_name), "success")
+    return redirect(url_for("imports.index"))

@@ -1,0 +1,292 @@
+"""The admin import page (``geo_app.views.imports``) through the Flask test client.
+
+Each test builds a small deployment (two ZAC boxes near Montpellier, the five demo accounts)
+in ``tmp_path``; uploads are a real file of ``tests/data`` (Montpellier's 7 quartiers,
+GeoJSON) and small CSVs written here, whose good and bad rows are known by heart.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import box
+
+PASSWORD = "imports-password"
+QUARTIERS = Path(__file__).parents[1] / "data" / "montpellier" / "VilleMTP_MTP_Quartiers.geojson"
+
+#: three incidents, all valid (WGS84, Montpellier centre)
+GOOD_CSV = (
+    "category,date,lon,lat,description\n"
+    "theft,2024-03-01 10:00,3.8767,43.6108,vol a l'arrachee\n"
+    "burglary,2024-03-02 23:30,3.8800,43.6090,cambriolage\n"
+    "nuisance,2024-03-03 02:15,3.8700,43.6050,tapage\n"
+)
+#: row 2 has a date that is not one: the file is refused, or stored without row 2 when skipping
+BAD_CSV = (
+    "category,date,lon,lat\n"
+    "theft,2024-03-01 10:00,3.8767,43.6108\n"
+    "burglary,le 2 mars,3.8800,43.6090\n"
+    "nuisance,2024-03-03 02:15,3.8700,43.6050\n"
+)
+
+
+@pytest.fixture(scope="module")
+def city_template(tmp_path_factory):
+    """A deployment with two ZACs (one batch) and one account per role, built once."""
+    from geo_app.accounts import create_demo_accounts
+    from geo_app.config import Home, write_config
+    from geo_app.imports import import_frame
+
+    path = tmp_path_factory.mktemp("imports-web") / "home"
+    write_config(path / "config.toml", {"analysis_crs": 2154, "timezone": "Europe/Paris"})
+    home = Home(path)
+    zacs = gpd.GeoDataFrame({"name": ["Alpha", "Beta"], "manager": ["SA3M", "SERM"]},
+                            geometry=[box(3.87, 43.60, 3.88, 43.61), box(3.89, 43.60, 3.90, 43.61)], crs=4326)
+    import_frame(home, "zac", zacs, file_name="zacs.geojson", user="setup")
+    create_demo_accounts(home, PASSWORD)
+    return path
+
+
+@pytest.fixture
+def city(city_template, tmp_path):
+    """A private copy of the template deployment (tests write to it)."""
+    from geo_app.config import Home
+
+    shutil.copytree(city_template, tmp_path / "home")
+    return Home(tmp_path / "home")
+
+
+def make_app(home, **extra):
+    from geo_app import create_app
+
+    cfg = {"TESTING": True, "HOME": str(home.path), "SECRET_KEY": "test", "TILE_URL": "",
+           "WTF_CSRF_ENABLED": False}
+    cfg.update(extra)
+    return create_app(cfg)
+
+
+def login(app, name="admin"):
+    client = app.test_client()
+    r = client.post("/login", data={"username": name, "password": PASSWORD})
+    assert r.status_code == 302, r.get_data(as_text=True)[:300]
+    return client
+
+
+@pytest.fixture
+def app(city):
+    return make_app(city)
+
+
+@pytest.fixture
+def admin(app):
+    return login(app)
+
+
+def upload(client, content, name, **fields):
+    data = {"kind": "incidents", **fields}
+    if content is not None:
+        data["file"] = (io.BytesIO(content.encode() if isinstance(content, str) else content), name)
+    return client.post("/admin/imports", data=data, content_type="multipart/form-data")
+
+
+def text(r) -> str:
+    return r.get_data(as_text=True)
+
+
+# ------------------------------------------------------------------------------------------
+# Uploads that store
+
+
+def test_upload_csv_stores_a_batch_with_the_admin_name(admin, city):
+    before = city.store.count("incidents")
+    r = upload(admin, GOOD_CSV, "faits mars.csv")
+    assert r.status_code == 200, text(r)[:2000]
+    assert city.store.count("incidents") == before + 3
+    batch = city.store.batches("incidents")[-1]
+    assert (batch.user, batch.file_name, batch.n_stored, batch.n_rejected) == ("admin", "faits_mars.csv", 3, 0)
+    page = text(r)
+    assert 'id="n-stored">3<' in page and 'id="n-read">3<' in page
+    assert batch.id in page and f'id="batch-{batch.id}" class="table-success"' in page
+    # the column mapping detected by the pipeline is shown
+    assert re.search(r"<code>occurred_from</code></td><td>date</td>", page)
+    # the list of batches, on a later visit, names the admin
+    listing = text(admin.get("/admin/imports"))
+    row = re.search(rf'<tr id="batch-{batch.id}">(.*?)</tr>', listing, re.DOTALL).group(1)
+    assert '<td class="batch-user">admin</td>' in row and batch.checksum[:12] in row
+    # the temporary upload is gone
+    assert not any((city.path / "uploads").iterdir())
+
+
+def test_upload_real_geojson(admin, city):
+    r = upload(admin, QUARTIERS.read_bytes(), QUARTIERS.name, kind="areas",
+               mapping="name=LIBQUART\n\ncode=QUARTMNO\n")
+    assert r.status_code == 200, text(r)[:3000]
+    src = gpd.read_file(QUARTIERS)
+    stored = city.store.read("areas")
+    assert len(stored) == len(src) == 7
+    assert sorted(stored["name"]) == sorted(src["LIBQUART"])
+    assert city.store.batches("areas")[-1].file_name == QUARTIERS.name
+
+
+def test_dry_run_stores_nothing(admin, city):
+    version = city.store.version
+    r = upload(admin, GOOD_CSV, "faits.csv", dry_run="1")
+    assert r.status_code == 200
+    assert 'id="n-valid">3<' in text(r) and 'id="n-stored">0<' in text(r)
+    assert city.store.version == version and city.store.count("incidents") == 0
+
+
+def test_skip_invalid_stores_the_valid_rows(admin, city):
+    r = upload(admin, BAD_CSV, "faits.csv", skip_invalid="1")
+    assert r.status_code == 200, text(r)[:2000]
+    assert city.store.count("incidents") == 2
+    batch = city.store.batches("incidents")[-1]
+    assert (batch.n_read, batch.n_stored, batch.n_rejected) == (3, 2, 1)
+    page = text(r)
+    # the report keeps the rejected row, with its row number and field
+    assert re.search(r"<td>2</td>\s*<td>occurred_from</td>", page), page[page.find("import-problems"):][:1500]
+
+
+# ------------------------------------------------------------------------------------------
+# Rejected uploads: 400, the row and field named, the store unchanged
+
+
+def test_bad_row_is_refused_naming_row_and_field(admin, city):
+    version = city.store.version
+    r = upload(admin, BAD_CSV, "faits.csv")
+    assert r.status_code == 400
+    page = text(r)
+    assert re.search(r"<td>2</td>\s*<td>occurred_from</td>", page)
+    assert "le 2 mars" in page and "nothing was stored" in page
+    assert city.store.version == version and city.store.count("incidents") == 0
+
+
+@pytest.mark.parametrize("fields, content, name, param", [
+    ({}, None, None, "file"),
+    ({"kind": "volcanoes"}, GOOD_CSV, "faits.csv", "kind"),
+    ({"crs": "EPSG:99999"}, GOOD_CSV, "faits.csv", "crs"),
+    ({"crs": "banana"}, GOOD_CSV, "faits.csv", "crs"),
+    ({"mapping": "occurred_from"}, GOOD_CSV, "faits.csv", "mapping"),
+    ({"mapping": "nofield=date"}, GOOD_CSV, "faits.csv", "mapping"),
+    ({"mapping": "category=nocolumn"}, GOOD_CSV, "faits.csv", "mapping"),
+    ({"labels": "/etc/passwd"}, GOOD_CSV, "faits.csv", "labels"),
+    ({"date_format": "%Q"}, GOOD_CSV, "faits.csv", "date_format"),
+    ({"dry_run": "maybe"}, GOOD_CSV, "faits.csv", "dry_run"),
+    ({}, GOOD_CSV, "../../", "file"),
+    ({}, "", "empty.csv", "file"),
+    ({}, b"\x00\x01\x02garbage", "faits.csv", "file"),
+])
+def test_bad_form_fields_answer_400_naming_the_field(admin, city, fields, content, name, param):
+    version = city.store.version
+    r = upload(admin, content, name, **fields)
+    page = text(r)
+    assert r.status_code == 400, page[:1500]
+    alert = re.search(r'id="import-error">(.*?)</div>', page, re.DOTALL).group(1)
+    assert f"<strong>{param}</strong>" in alert, alert
+    assert "Traceback" not in page
+    assert city.store.version == version
+
+
+def test_upload_over_the_size_limit_is_413_with_a_message(city):
+    app = make_app(city, MAX_CONTENT_LENGTH=2000)
+    client = login(app)
+    r = upload(client, GOOD_CSV * 40, "big.csv")
+    assert r.status_code == 413
+    assert "upload limit" in text(r) and "MB" in text(r)
+    assert city.store.count("incidents") == 0
+
+
+def test_default_upload_limit_is_200_mb(app):
+    assert app.config["MAX_CONTENT_LENGTH"] == 200 * 1024 * 1024
+
+
+# ------------------------------------------------------------------------------------------
+# Rollback, roles, CSRF, audit
+
+
+def test_rollback_removes_the_batch_and_unknown_is_404(admin, city):
+    assert upload(admin, GOOD_CSV, "faits.csv").status_code == 200
+    batch = city.store.batches("incidents")[-1]
+    r = admin.post(f"/admin/imports/{batch.id}/rollback")
+    assert r.status_code == 302
+    assert city.store.count("incidents") == 0
+    assert batch.id not in [b.id for b in city.store.batches()]
+    assert batch.id in text(admin.get("/admin/imports"))  # the flash message names it
+    version = city.store.version
+    assert admin.post(f"/admin/imports/{batch.id}/rollback").status_code == 404
+    assert admin.post("/admin/imports/nope/rollback").status_code == 404
+    assert admin.get(f"/admin/imports/{batch.id}/rollback").status_code == 405
+    assert city.store.version == version
+
+
+def test_import_and_rollback_are_in_the_audit_log(admin, app, city):
+    from geo_app.auth import get_db
+
+    assert upload(admin, GOOD_CSV, "faits.csv").status_code == 200
+    batch = city.store.batches("incidents")[-1]
+    admin.post(f"/admin/imports/{batch.id}/rollback")
+    log = get_db(app).audit_log()
+    imports = [a for a in log if a["action"] == "import" and a["target"] == batch.id]
+    rollbacks = [a for a in log if a["action"] == "rollback" and a["target"] == batch.id]
+    assert len(imports) == 1 and len(rollbacks) == 1
+    assert imports[0]["user"] == "admin" and rollbacks[0]["user"] == "admin"
+
+
+@pytest.mark.parametrize("role", ["coordinator", "police", "zac_manager", "planner"])
+def test_other_roles_get_403(app, city, role):
+    client = login(app, role)
+    version = city.store.version
+    assert client.get("/admin/imports").status_code == 403
+    assert upload(client, GOOD_CSV, "faits.csv").status_code == 403
+    assert client.post("/admin/imports/test/rollback").status_code == 403
+    assert city.store.version == version
+    assert 'id="nav-imports"' not in text(client.get("/"))
+
+
+def test_admin_sees_the_nav_link(admin):
+    page = text(admin.get("/admin/imports"))
+    assert 'id="nav-imports"' in page and 'id="import-form"' in page
+
+
+def test_anonymous_is_sent_to_login(app):
+    r = app.test_client().get("/admin/imports")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_missing_csrf_token_is_400(city):
+    app = make_app(city, WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', text(client.get("/login"))).group(1)
+    assert client.post("/login", data={"username": "admin", "password": PASSWORD,
+                                       "csrf_token": token}).status_code == 302
+    version = city.store.version
+    r = upload(client, GOOD_CSV, "faits.csv")
+    assert r.status_code == 400 and "csrf" in text(r).lower()
+    assert city.store.version == version and city.store.count("incidents") == 0
+    # with the page's token the same upload goes through
+    page = text(client.get("/admin/imports"))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert upload(client, GOOD_CSV, "faits.csv", csrf_token=token).status_code == 200
+    assert city.store.count("incidents") == 3
+
+
+def test_route_permissions_are_import():
+    from geo_app.access import PERMISSIONS, permission_for_endpoint
+
+    for endpoint in ("imports.index", "imports.upload", "imports.rollback"):
+        assert permission_for_endpoint(endpoint) == "import"
+    assert [r for r, s in PERMISSIONS["import"].items() if s.value != "none"] == ["admin"]
+
+
+def test_parse_mapping():
+    from geo_app.views.imports import parse_mapping
+    from layers.errors import ParameterError
+
+    assert parse_mapping("a=b\n\n c = d e \r\n") == {"a": "b", "c": "d e"}
+    with pytest.raises(ParameterError, match="line 2"):
+        parse_mapping("a=b\n=x")
