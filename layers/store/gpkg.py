@@ -206,10 +206,18 @@ class GeoPackageStore(Store):
         """A read-only SQLite connection on the current file (``None`` if there is no store)."""
         if not self.path.exists():
             return None
+        con = None
         try:
-            return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
-        except sqlite3.Error as e:  # pragma: no cover - unreadable file
-            raise StoreError(f"Cannot open the store {self.path}: {e}") from None
+            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            con.execute("SELECT 1 FROM sqlite_master LIMIT 1")  # sqlite opens lazily: probe the file
+            return con
+        except sqlite3.Error as e:  # unreadable or not a GeoPackage at all
+            if con is not None:
+                con.close()
+            raise StoreError(
+                f"Cannot open the store {self.path}: {e}. Restore the file from a backup, or point "
+                "GEO_APP_STORE_URL at the right GeoPackage."
+            ) from None
 
     def _tables(self, con: sqlite3.Connection) -> set[str]:
         return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}

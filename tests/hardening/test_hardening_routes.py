@@ -190,6 +190,14 @@ def test_every_get_route_without_parameters(app, client, hotspot_id, small_demo)
         r = client.get(url)
         _check_answer(r, url=url)
         seen.append(rule.endpoint)
+    # every layer kind and every lazy map layer, not just the ones above
+    from layers.registry import LAYERS
+
+    for kind in LAYERS:
+        for url in (f"/api/layers/{kind}?limit=3", f"/api/layers/{kind}/grid"):
+            _check_answer(client.get(url), url=url)
+    for key in ("kde", "emerging", "proposals"):
+        _check_answer(client.get(f"/api/map/{key}?from=2024-01-01"), url=f"/api/map/{key}")
     assert small_demo.store.version == version
     assert len(seen) >= 20
 
