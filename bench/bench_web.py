@@ -28,10 +28,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.gen import clustered_incidents  # noqa: E402
-from layers.filters import apply_filters  # noqa: E402
-from layers.registry import LAYERS  # noqa: E402
-from layers.store.base import Store  # noqa: E402
+from bench.gen import clustered_incidents
+from layers.filters import apply_filters
+from layers.registry import LAYERS
+from layers.store.base import Store
 
 SIZES = [int(s) for s in os.environ.get("VIGIE_BENCH_SIZES", "10000,100000,1000000").split(",")]
 NAIVE_MAX = int(os.environ.get("VIGIE_BENCH_NAIVE_MAX", "10000"))

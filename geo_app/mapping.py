@@ -19,8 +19,8 @@ from __future__ import annotations
 import html
 import json
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
 
 import folium
 import geopandas as gpd
@@ -35,18 +35,18 @@ from folium.template import Template
 from layers.registry import LAYERS
 
 __all__ = [
+    "GI_BIN_COLORS",
+    "LABELS",
     "DynamicLayer",
     "LazyLayer",
+    "Legend",
+    "MapLayers",
+    "build_map",
+    "layer_names",
     "lazy_features",
     "lazy_legend",
-    "Legend",
-    "build_map",
-    "use_assets",
-    "LABELS",
-    "GI_BIN_COLORS",
-    "layer_names",
-    "MapLayers",
     "render_parts",
+    "use_assets",
 ]
 
 #: Gi* bin (-3..3, ArcGIS Gi_Bin semantics) -> fill colour
@@ -594,7 +594,7 @@ def build_map(
     layers: MapLayers | None = None,
     *,
     dynamic: Sequence[DynamicLayer] = (),
-    lazy: Sequence["LazyLayer"] = (),
+    lazy: Sequence[LazyLayer] = (),
     bounds: tuple[float, float, float, float] | None = None,
     tile_url: str = "",
     tile_attribution: str = "",

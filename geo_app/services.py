@@ -25,8 +25,9 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -38,8 +39,16 @@ from layers.errors import ParameterError, VigieError
 from layers.filters import Filters
 from layers.registry import get_spec
 
-__all__ = ["Services", "KeyFigures", "IncidentColumns", "incident_columns", "filter_mask", "init_app",
-           "get_services", "grid_counts"]
+__all__ = [
+    "IncidentColumns",
+    "KeyFigures",
+    "Services",
+    "filter_mask",
+    "get_services",
+    "grid_counts",
+    "incident_columns",
+    "init_app",
+]
 
 #: hotspot methods of layers.hotspots the API and pages offer
 ANALYSES = ("gistar", "kde", "counts", "lisa")
@@ -340,8 +349,10 @@ class Services:
             self.columns()
             self.darkness_codes()
             self.dashboard(Filters())
-        except Exception:  # noqa: BLE001 - warming is best effort; the request will report
-            pass
+        except Exception as e:  # noqa: BLE001 - warming is best effort; the request will report
+            import logging
+
+            logging.getLogger(__name__).warning("warming the dashboard failed: %s", e)
 
     def counts(self, *, user=None) -> dict[str, int]:
         """Feature count of every kind."""

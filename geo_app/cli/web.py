@@ -9,7 +9,7 @@ import click
 from geo_app.cli import pass_home
 from layers.errors import ParameterError
 
-__all__ = ["serve", "COMMANDS"]
+__all__ = ["COMMANDS", "serve"]
 
 
 @click.command()

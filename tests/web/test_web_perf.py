@@ -13,11 +13,10 @@ import pandas as pd
 import pymannkendall
 import pytest
 
+from geo_app.mapping import LazyLayer, MapLayers, build_map, layer_names, render_parts
 from layers.crs import to_analysis
 from layers.filters import Filters, apply_filters, parse_filters
 from layers.registry import default_taxonomy
-
-from geo_app.mapping import LazyLayer, MapLayers, build_map, layer_names, render_parts
 
 
 def _services(app):
@@ -25,13 +24,13 @@ def _services(app):
 
 
 FILTERS = [
-    dict(),
-    dict(categories="theft,burglary"),
-    dict(start="2024-03-01", end="2024-06-30"),
-    dict(hours="22-5"),
-    dict(weekdays="5,6"),
-    dict(zac="ZAC Centre"),
-    dict(bbox="3.875,43.603,3.884,43.610", categories="violence_public,drugs,theft", hours="8-20"),
+    {},
+    {"categories": "theft,burglary"},
+    {"start": "2024-03-01", "end": "2024-06-30"},
+    {"hours": "22-5"},
+    {"weekdays": "5,6"},
+    {"zac": "ZAC Centre"},
+    {"bbox": "3.875,43.603,3.884,43.610", "categories": "violence_public,drugs,theft", "hours": "8-20"},
 ]
 
 
@@ -60,7 +59,7 @@ def test_night_mask_is_the_darkness_of_layers_temporal(app, cats):
     assert sorted(night["fid"]) == sorted(want["fid"])
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(categories="theft,drugs,robbery,violence_public")])
+@pytest.mark.parametrize("kw", [{}, {"categories": "theft,drugs,robbery,violence_public"}])
 def test_fast_gistar_and_kde_equal_the_geodataframe_path(app, kw):
     """Gi* and KDE of the cached columns == layers.hotspots on the reprojected frame."""
     from layers import hotspots
