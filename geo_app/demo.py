@@ -45,14 +45,13 @@ class _Source:
     kind: str
     file: str
     mapping: dict = field(default_factory=dict)
-    constants: dict = field(default_factory=dict)  # field -> same value on every row
+    constants: dict = field(default_factory=dict)  # field -> same value on every row (--set)
 
 
 #: the real layers, in import order (see data/README.md for sources and licences)
 DEMO_SOURCES = (
-    # the commune file has only ID, AREA, LEN: the reader needs a column for the required name,
-    # so ID stands in for it and is replaced by the fixed name
-    _Source("areas", "VilleMTP_MTP_LimiteCommune.geojson", {"name": "ID"},
+    # the commune file has only ID, AREA, LEN: its name, code and level are given
+    _Source("areas", "VilleMTP_MTP_LimiteCommune.geojson", {},
             {"name": "Montpellier", "code": "34172", "level": "commune"}),
     _Source("areas", "VilleMTP_MTP_Quartiers.geojson",
             {"name": "LIBQUART", "code": "QUARTMNO"}, {"level": "quartier"}),
@@ -70,33 +69,13 @@ DEMO_SOURCES = (
 def _import_source(home: Home, src: _Source, data_dir: Path) -> dict:
     """Import one real file through the import pipeline; returns its counts (``read``,
     ``stored``, ``rejected``)."""
-    from geo_app.imports import file_checksum, import_file, import_frame
+    from geo_app.imports import import_file
 
     path = data_dir / src.file
     if not path.exists():
         raise InputError(f"The demo file {path} is missing: restore data/ from the repository.")
-    if not src.constants:
-        outcome = import_file(home, src.kind, path, mapping=src.mapping, user="demo")
-        return outcome.counts
-    # fields the file does not hold (an area's level, the commune's name): read with the same
-    # reader, set the fixed values, store through the frame entry point of the same pipeline
-    from layers.io import read_layer
-
-    result = read_layer(path, src.kind, settings=home.settings, taxonomy=home.taxonomy,
-                        mapping=src.mapping or None)
-    fatal = [p for p in result.errors if p.field not in src.constants]
-    if fatal:
-        raise InputError(f"The demo file {src.file} did not read cleanly.", fatal)
-    data = result.data
-    if len(data) != int(result.n_read):
-        raise InputError(f"The demo file {src.file}: {result.n_read - len(data)} rows refused.",
-                         list(result.errors))
-    data = data.drop(columns=[c for c in ("source_row",) if c in data.columns])
-    data = data.assign(**src.constants)
-    outcome = import_frame(
-        home, src.kind, data, file_name=path.name, checksum=file_checksum(path), user="demo",
-        options={"mapping": src.mapping, "constants": src.constants},
-    )
+    outcome = import_file(home, src.kind, path, mapping=src.mapping or None,
+                          constants=src.constants or None, user="demo")
     return outcome.counts
 
 
@@ -174,7 +153,7 @@ def build_demo(
         lights=store.read("lights"),
         areas=areas[areas["level"] != "commune"],
         zac=store.read("zac"),
-        study_area=areas[areas["level"] == "commune"],
+        study_area=home.study_area(),
         seed=seed,
         start=DEMO_START,
         months=DEMO_MONTHS,

@@ -153,6 +153,7 @@ def import_file(
     simulated: bool = False,
     progress: Progress | None = None,
     file_name: str | None = None,
+    constants: dict | None = None,
 ) -> ImportOutcome:
     """Read, validate and store one file as one batch.
 
@@ -164,10 +165,10 @@ def import_file(
         Layer kind (``incidents``, ``zac``…).
     path : str or Path
         The file (GeoJSON, GeoPackage, zipped Shapefile, CSV, KML).
-    crs, layer, mapping, labels, date_format
+    crs, layer, mapping, labels, date_format, constants
         Passed to ``layers.io.read_layer``: the source CRS when the file does not declare it,
         the layer of a multi-layer file, field -> column overrides, the label mapping table
-        (name or CSV path), the date format.
+        (name or CSV path), the date format, field -> value given to every row (``--set``).
     skip_invalid : bool
         Store the valid rows even if some rows have errors (the report stays with the batch).
     dry_run : bool
@@ -201,7 +202,7 @@ def import_file(
     settings = home.settings
     result = read_layer(
         path, kind, settings=settings, taxonomy=home.taxonomy, crs=crs, layer=layer,
-        mapping=mapping, labels=labels, date_format=date_format,
+        mapping=mapping, labels=labels, date_format=date_format, constants=constants,
     )
     errors = list(result.errors)
     data = result.data
@@ -222,7 +223,7 @@ def import_file(
     if dry_run:
         return ImportOutcome(batch=None, counts=counts, dry_run=True, **common)
     options = {
-        "crs": crs, "layer": layer, "mapping": mapping or {}, "labels": labels,
+        "crs": crs, "layer": layer, "mapping": mapping or {}, "constants": constants or {}, "labels": labels,
         "date_format": date_format, "skip_invalid": skip_invalid,
         "column_mapping": common["column_mapping"], "source_crs": common["source_crs"],
         "unmapped_labels": common["unmapped_labels"],

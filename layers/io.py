@@ -665,6 +665,40 @@ def _map_columns(columns, spec, mapping: dict | None, used: set, display: str) -
     return out
 
 
+def _check_constants(spec, constants: dict | None, mapping: dict | None, *, tz, date_format) -> dict[str, str]:
+    """``{field: value as text}`` of ``--set FIELD=VALUE``, checked against the kind's fields."""
+    out: dict[str, str] = {}
+    for fld, value in (constants or {}).items():
+        given = f"--set {fld}={value}"
+        if fld not in spec.column_names:
+            raise ParameterError(
+                f"{given}: '{fld}' is not a field of layer kind '{spec.name}' "
+                f"(fields: {', '.join(spec.column_names)}).",
+                "set",
+            )
+        if fld in (mapping or {}):
+            raise ParameterError(f"{given}: '{fld}' is also given by --map; give it once.", "set")
+        text = "" if value is None else str(value).strip()
+        col = spec.column(fld)
+        if text == "":
+            raise ParameterError(f"{given}: give a value (--set {fld}=VALUE).", "set")
+        one = pd.Series([text], dtype="str")
+        if col.type in ("float", "int"):
+            v, bad = _to_float(one)
+            ok = not bad[0] and (col.type == "float" or float(v[0]).is_integer())
+        elif col.type == "bool":
+            ok = text.lower() in _TRUE | _FALSE
+        elif col.type in ("date", "datetime"):
+            ok = not _parse_when(one, column=given, tz=tz, date_format=date_format, display=given,
+                                 rows=np.ones(1, dtype=np.int64)).bad[0]
+        else:
+            ok = True
+        if not ok:
+            raise ParameterError(f"{given}: '{text}' is not a valid {col.type} for field '{fld}'.", "set")
+        out[fld] = text
+    return out
+
+
 def _check_required_columns(spec, colmap: dict, columns, display: str) -> None:
     missing = []
     for name in spec.required:
@@ -931,6 +965,7 @@ def read_layer(
     labels=None,
     date_format: str | None = None,
     now: pd.Timestamp | None = None,
+    constants: dict | None = None,
 ) -> ReadResult:
     """Read and validate one file as a layer of ``kind``.
 
@@ -965,6 +1000,10 @@ def read_layer(
         strptime format for every date column (e.g. ``'%m/%d/%Y'`` for US files).
     now : Timestamp, optional
         "Now" for the future-date check (tests); default the current time.
+    constants : dict, optional
+        ``{field: value}`` given to every row (``geo-app import --set level=quartier``),
+        replacing any column of the file for that field; read and checked like a column of the
+        file, and a required field given here counts as present.
 
     Returns
     -------
@@ -977,9 +1016,11 @@ def read_layer(
     InputError
         The whole file is unusable (see the module docstring); nothing is returned.
     ParameterError
-        A bad option (unknown CRS, ``mapping`` naming a missing column or field).
+        A bad option (unknown CRS, ``mapping`` naming a missing column or field, ``constants``
+        naming an unknown field or a value of the wrong type).
     """
     spec = get_spec(kind)
+    constants = _check_constants(spec, constants, mapping, tz=settings.timezone, date_format=date_format)
     p = Path(path)
     _check_file(p)
     override = _parse_crs(crs)
@@ -992,6 +1033,9 @@ def read_layer(
 
     # whole-file checks first: columns, CRS, CRS traps (nothing row-level has run yet)
     colmap = _map_columns(raw.attrs.columns, spec, mapping, set(raw.coord_mapping.values()), p.name)
+    for fld, value in constants.items():  # a column of the constant, read like the file's own
+        raw.attrs = raw.attrs.assign(**{f"--set {fld}": value})
+        colmap[fld] = f"--set {fld}"
     _check_required_columns(spec, colmap, raw.attrs.columns, p.name)
     src = _source_crs(raw, override, log, p.name)
     lon, lat, geoms = _locate(raw, spec, src, override=override, settings=settings, log=log,

@@ -154,14 +154,16 @@ def config(home):
 # ------------------------------------------------------------------------------------ import
 
 
-def _parse_map(items) -> dict[str, str]:
-    mapping = {}
+def _parse_pairs(items, option: str, example: str) -> dict[str, str]:
+    """``FIELD=VALUE`` items of a repeated option (``--map``, ``--set``) as a dict."""
+    pairs = {}
     for item in items:
-        field, sep, column = item.partition("=")
-        if not sep or not field.strip() or not column.strip():
-            raise ParameterError(f"--map takes FIELD=COLUMN (e.g. occurred_from=DATE_FAITS), got '{item}'.", "map")
-        mapping[field.strip()] = column.strip()
-    return mapping
+        field, sep, value = item.partition("=")
+        if not sep or not field.strip() or not value.strip():
+            name = "COLUMN" if option == "map" else "VALUE"
+            raise ParameterError(f"--{option} takes FIELD={name} (e.g. {example}), got '{item}'.", option)
+        pairs[field.strip()] = value.strip()
+    return pairs
 
 
 class _Bar:
@@ -218,6 +220,8 @@ def _echo_report(outcome, kind: str) -> None:
 @click.option("--layer", default=None, metavar="NAME", help="Layer to read in a GeoPackage or a zip holding several.")
 @click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN",
               help="Map a layer field onto a source column (repeat).")
+@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE",
+              help="Give a field the same value on every row, e.g. level=quartier (repeat).")
 @click.option("--labels", default=None, metavar="NAME|FILE",
               help="Label mapping onto the taxonomy: a shipped table (police_uk) or a CSV source_label,category.")
 @click.option("--date-format", default=None, metavar="FMT",
@@ -226,7 +230,7 @@ def _echo_report(outcome, kind: str) -> None:
 @click.option("--dry-run", is_flag=True, help="Only read and report; write nothing.")
 @click.option("--user", default="cli", show_default=True, help="Who imports (kept with the batch).")
 @pass_home
-def import_cmd(home, kind, file, crs, layer, maps, labels, date_format, skip_invalid, dry_run, user):
+def import_cmd(home, kind, file, crs, layer, maps, sets, labels, date_format, skip_invalid, dry_run, user):
     """Import FILE as a batch of layer KIND (nothing is stored if any row has an error).
 
     KIND is one of incidents, zac, areas, schools, shops, lights, cameras. FILE is GeoJSON,
@@ -236,7 +240,8 @@ def import_cmd(home, kind, file, crs, layer, maps, labels, date_format, skip_inv
     from geo_app.imports import import_file
 
     epsg = _parse_epsg(crs, "crs")
-    mapping = _parse_map(maps)
+    mapping = _parse_pairs(maps, "map", "occurred_from=DATE_FAITS")
+    constants = _parse_pairs(sets, "set", "level=quartier")
     _settings(home)  # bad settings are a usage error before reading anything
     click.echo(f"Reading {file} …", err=True)
     bar = _Bar(f"Storing {kind}")
@@ -244,7 +249,7 @@ def import_cmd(home, kind, file, crs, layer, maps, labels, date_format, skip_inv
         outcome = import_file(
             home, kind, file, crs=epsg, layer=layer, mapping=mapping or None, labels=labels,
             date_format=date_format, skip_invalid=skip_invalid, dry_run=dry_run, user=user,
-            progress=bar,
+            progress=bar, constants=constants or None,
         )
     finally:
         bar.close()
