@@ -44,6 +44,31 @@ EN = {
     "Propositions indisponibles : %(why)s": "Proposals unavailable: %(why)s",
     "Aucune proposition à moins de %(m)s m de cette zone pour ces filtres.":
         "No proposal within %(m)s m of this area for these filters.",
+    # import page (geo_app/views/imports.py, templates/imports.html)
+    "Imports": "Imports", "Rien n’a été enregistré.": "Nothing was stored.",
+    "Simulation (rien n’a été enregistré) : %(n)s ligne(s) seraient enregistrées depuis %(file)s.":
+        "Dry run (nothing was stored): %(n)s row(s) would be stored from %(file)s.",
+    "Lot %(id)s enregistré : %(n)s ligne(s) depuis %(file)s.": "Batch %(id)s stored: %(n)s row(s) from %(file)s.",
+    "Lot %(id)s annulé : %(n)s objet(s) « %(kind)s » retiré(s) (%(file)s).":
+        "Batch %(id)s rolled back: %(n)s %(kind)s feature(s) removed (%(file)s).",
+    "Rapport": "Report", "Lues": "Read", "valides": "valid", "enregistrées": "stored", "rejetées": "rejected",
+    "SCR du fichier": "File CRS", "Champ": "Field", "Colonne du fichier": "File column",
+    "Libellés sans catégorie (enregistrés comme « other »)": "Labels without a category (stored as “other”)",
+    "Problèmes": "Problems", "les %(n)s premiers": "the first %(n)s", "Ligne": "Row", "Gravité": "Severity",
+    "Message": "Message", "erreur": "error", "avertissement": "warning", "Importer un fichier": "Import a file",
+    "Couche": "Layer kind",
+    "Fichier (GeoJSON, GeoPackage, Shapefile zippé, CSV, KML ; %(mb)s Mo au plus)":
+        "File (GeoJSON, GeoPackage, zipped Shapefile, CSV, KML; %(mb)s MB at most)",
+    "SCR (si le fichier ne le déclare pas)": "CRS (when the file does not declare it)",
+    "Couche du fichier": "Layer in the file", "Correspondance des libellés": "Label mapping", "aucune": "none",
+    "Format des dates": "Date format", "Colonnes (une ligne CHAMP=COLONNE)": "Columns (one FIELD=COLUMN per line)",
+    "Ignorer les lignes invalides (le rapport reste avec le lot)":
+        "Skip invalid rows (the report stays with the batch)",
+    "Simulation (lire et vérifier sans rien enregistrer)": "Dry run (read and check, store nothing)",
+    "Importer": "Import", "Lots importés": "Imported batches", "Lot": "Batch", "Fichier": "File", "Par": "By",
+    "Date": "Date", "Enregistrées": "Stored", "Rejetées": "Rejected", "Simulé": "Simulated",
+    "Retirer toutes les données de ce lot": "Remove every feature of this batch", "Annuler le lot": "Roll back",
+    "Aucun lot importé.": "No batch imported.", "oui": "yes", "non": "no",
 }
 
 here = Path(__file__).parent

@@ -290,3 +290,9 @@ def test_parse_mapping():
     assert parse_mapping("a=b\n\n c = d e \r\n") == {"a": "b", "c": "d e"}
     with pytest.raises(ParameterError, match="line 2"):
         parse_mapping("a=b\n=x")
+
+
+def test_page_in_english(admin):
+    page = text(admin.get("/admin/imports?lang=en"))
+    assert "Imported batches" in page and "Dry run (read and check, store nothing)" in page
+    assert "Lots importés" not in page
