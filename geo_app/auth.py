@@ -5,11 +5,13 @@ audit helper.
 ``init_app(app, db_path)`` binds all of it to an application; the route gate itself (which role
 reaches which endpoint) is ``geo_app.access``.
 
-Open mode: while the deployment has no account at all (a fresh ``geo-app init`` before the first
-``geo-app user add``), requests *from this machine* (loopback addresses) are served as a local
-``admin`` called ``local`` and every page says so; other addresses must log in, which nobody
-can yet. As soon as one account exists every page but ``/login`` and static files requires a
-login. ``app.config["LOGIN_DISABLED"] = True`` keeps the open mode on for every client.
+Every page but ``/login`` and static files requires a login. A fresh deployment has no account
+until an administrator creates one (``geo-app user add NAME --role admin``); the login page
+says so. There is no implicit open access: a deployment behind a reverse proxy on the same host
+sees every visitor as a loopback client, so the client address never grants anything. Only
+``app.config["LOGIN_DISABLED"] = True`` (set explicitly, e.g. by tests or a single-user
+notebook session) serves every request as a local ``admin`` called ``local``, and every page
+says so.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ __all__ = [
     "get_db",
     "hash_password",
     "init_app",
+    "is_local_path",
     "verify_password",
 ]
 
@@ -146,10 +149,9 @@ def get_db(app=None) -> AppDB:
 
 
 def _open_mode(app=None) -> bool:
+    """Is every request served as the local administrator? Only when LOGIN_DISABLED is set."""
     app = app or current_app
-    if app.config.get("LOGIN_DISABLED"):
-        return True
-    return not get_db(app).has_users()
+    return bool(app.config.get("LOGIN_DISABLED"))
 
 
 def current_account() -> Account:
@@ -160,22 +162,12 @@ def current_account() -> Account:
     user = current_user
     if getattr(user, "is_authenticated", False) and isinstance(user, Account):
         acc = user
-    elif _open_mode() and (current_app.config.get("LOGIN_DISABLED") or _loopback()):
+    elif _open_mode():
         acc = LOCAL_ACCOUNT
     else:
         acc = ANONYMOUS
     g.vigie_account = acc
     return acc
-
-
-def _loopback() -> bool:
-    """Is the client on this machine? (open mode serves only local clients)"""
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(request.remote_addr or "").is_loopback
-    except ValueError:
-        return False
 
 
 def _client_ip() -> str:
@@ -286,8 +278,21 @@ def _limits() -> tuple[int, int, float]:
     )
 
 
+def is_local_path(target: str | None) -> bool:
+    """Is ``target`` a path of this site (``/…``), never another host? Browsers drop tabs and
+    newlines and read a backslash as ``/``, so ``/<tab>/evil.org`` and ``/<backslash>evil.org``
+    would lead away too: any control character or backslash is refused."""
+    return (
+        bool(target)
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not any(c < " " or c in "\\\x7f" for c in target)
+        and not urlsplit(target).netloc
+    )
+
+
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if is_local_path(target):
         return target
     if any(r.rule == "/" for r in current_app.url_map.iter_rules()):
         return "/"
@@ -332,7 +337,7 @@ def login():
         status = 401
     return render_template("access/login.html", error=error,
                            username=request.form.get("username", ""),
-                           open_mode=_open_mode()), status
+                           open_mode=not get_db().has_users()), status
 
 
 @bp.route("/logout", methods=["POST"])

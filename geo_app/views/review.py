@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from geo_app import access
-from geo_app.auth import audit, current_account, get_db
+from geo_app.auth import audit, current_account, get_db, is_local_path
 from geo_app.db import STATUSES
 from geo_app.services import get_services
 from layers.errors import NotFound, ParameterError, VigieError
@@ -115,7 +115,7 @@ def show(hotspot_id: str):
 
 def _back(hotspot_id: str):
     target = request.form.get("next") or ""
-    if target.startswith("/") and not target.startswith("//"):
+    if is_local_path(target):
         return redirect(target)
     return redirect(url_for("review.show", hotspot_id=hotspot_id))
 

@@ -355,3 +355,36 @@ def test_oversized_request_body_is_refused(app, client, hotspot_id, small_demo):
     _check_answer(r, url="/review/comments (20 MB)")
     assert 400 <= r.status_code < 500
     assert _db_state(small_demo) == db
+
+
+# ------------------------------------------------------------------------------------------
+# Redirect targets (``next``): never another host
+
+EVIL_NEXT = ["//evil.example", "/\\evil.example", "https://evil.example", "javascript:alert(1)",
+             "/\t/evil.example", "/\n/evil.example", " //evil.example", "/%09/evil.example"]
+
+
+def _leaves_site(location: str | None) -> bool:
+    from urllib.parse import urlsplit
+
+    if not location:
+        return False
+    cleaned = "".join(c for c in location if c >= " ").replace("\\", "/")
+    parts = urlsplit(cleaned)
+    return bool(parts.netloc and parts.netloc != "localhost") or cleaned.startswith("//") or parts.scheme not in ("", "http")
+
+
+@pytest.mark.parametrize("target", EVIL_NEXT, ids=[repr(t) for t in EVIL_NEXT])
+def test_login_and_review_never_redirect_to_another_host(app, small_demo, hotspot_id, target):
+    from urllib.parse import quote
+
+    c = app.test_client()
+    r = c.post("/login?next=" + quote(target, safe=""), data={"username": "admin", "password": PASSWORD})
+    assert r.status_code == 302
+    assert not _leaves_site(r.headers.get("Location")), (target, r.headers.get("Location"))
+    r = c.post(f"/review/{hotspot_id}/comments", data={"body": "vu", "next": target})
+    assert r.status_code == 302
+    assert not _leaves_site(r.headers.get("Location")), (target, r.headers.get("Location"))
+    r = c.post(f"/review/{hotspot_id}/status", data={"status": "en examen", "next": target})
+    assert r.status_code == 302
+    assert not _leaves_site(r.headers.get("Location")), (target, r.headers.get("Location"))
