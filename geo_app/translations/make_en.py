@@ -68,7 +68,9 @@ EN = {
     "Importer": "Import", "Lots importés": "Imported batches", "Lot": "Batch", "Fichier": "File", "Par": "By",
     "Date": "Date", "Enregistrées": "Stored", "Rejetées": "Rejected", "Simulé": "Simulated",
     "Retirer toutes les données de ce lot": "Remove every feature of this batch", "Annuler le lot": "Roll back",
-    "Aucun lot importé.": "No batch imported.", "oui": "yes", "non": "no",
+    "Aucun lot importé.": "No batch imported.",
+    "Valeurs communes à toutes les lignes (une ligne CHAMP=VALEUR)": "Values for every row (one FIELD=VALUE per line)",
+    "oui": "yes", "non": "no",
 }
 
 here = Path(__file__).parent

@@ -5,8 +5,9 @@ the batches, roll one back.
   rows read / stored / rejected, simulated), each with a rollback button, and the upload form;
 - ``POST /admin/imports``: form fields ``kind`` (a kind of ``layers.registry.LAYERS``),
   ``file`` (the upload), ``crs``, ``layer``, ``labels`` (empty or a shipped table of
-  ``LABEL_MAPPINGS``), ``date_format``, ``mapping`` (``FIELD=COLUMN`` lines), ``skip_invalid``
-  and ``dry_run`` (checkboxes). The upload is saved in a temporary folder of the deployment
+  ``LABEL_MAPPINGS``), ``date_format``, ``mapping`` (``FIELD=COLUMN`` lines), ``constants``
+  (``FIELD=VALUE`` lines given to every row, e.g. ``level=quartier``), ``skip_invalid`` and
+  ``dry_run`` (checkboxes). The upload is saved in a temporary folder of the deployment
   under its sanitised name and passed to ``geo_app.imports.import_file`` (THE import pipeline,
   which validates, stores one batch and writes the audit record). The page shows the report:
   counts, column mapping, the first ``REPORT_ROWS`` problems with row and field, unmapped
@@ -56,7 +57,8 @@ _TRUE, _FALSE = ("1", "on", "true", "yes", "oui"), ("", "0", "off", "false", "no
 _WEB_WORDS = {
     "(--skip-invalid)": "(« ignorer les lignes invalides »)",
     "--map FIELD=COLUMN": "mapping FIELD=COLUMN",
-    "--map ": "mapping ",
+    "--map": "mapping",
+    "--set": "constants",
     "--crs": "crs",
     "--date-format": "date_format",
     "--labels": "labels",
@@ -89,19 +91,24 @@ def _too_large(_err):
 # Form parsing (each helper raises ParameterError naming its field)
 
 
-def parse_mapping(text: str) -> dict[str, str]:
-    """``FIELD=COLUMN`` lines (blank lines ignored) -> ``{field: column}``."""
-    mapping: dict[str, str] = {}
+#: the pipeline's parameter names -> the fields of this form
+_FORM_FIELDS = {"map": "mapping", "set": "constants"}
+
+
+def parse_mapping(text: str, *, param: str = "mapping", example: str = "occurred_from=DATE_FAITS") -> dict[str, str]:
+    """``FIELD=COLUMN`` (or ``FIELD=VALUE``) lines, blank lines ignored -> ``{field: text}``;
+    ``ParameterError(param)`` naming the bad line."""
+    pairs: dict[str, str] = {}
     for i, line in enumerate((text or "").splitlines(), start=1):
         if not line.strip():
             continue
-        field, sep, column = line.partition("=")
-        if not sep or not field.strip() or not column.strip():
+        field, sep, value = line.partition("=")
+        if not sep or not field.strip() or not value.strip():
             raise ParameterError(
-                f"mapping, line {i}: write FIELD=COLUMN (e.g. occurred_from=DATE_FAITS), got '{line.strip()[:80]}'.",
-                "mapping")
-        mapping[field.strip()] = column.strip()
-    return mapping
+                f"{param}, line {i}: write FIELD={'COLUMN' if param == 'mapping' else 'VALUE'} (e.g. {example}), "
+                f"got '{line.strip()[:80]}'.", param)
+        pairs[field.strip()] = value.strip()
+    return pairs
 
 
 def _kind(value: str | None) -> str:
@@ -160,6 +167,8 @@ def _options() -> dict:
         "labels": _labels(request.form.get("labels")),
         "date_format": _date_format(request.form.get("date_format")),
         "mapping": parse_mapping(request.form.get("mapping", "")),
+        "constants": parse_mapping(request.form.get("constants", ""), param="constants",
+                                   example="level=quartier") or None,
         "skip_invalid": _flag("skip_invalid"),
         "dry_run": _flag("dry_run"),
     }
@@ -178,10 +187,12 @@ def _upload():
     return upload, name
 
 
-def _web_message(message: str) -> str:
+def _web_error(e: ParameterError) -> dict:
+    """A pipeline error in the words of this form (its field names rather than CLI options)."""
+    message = e.message
     for cli, web in _WEB_WORDS.items():
         message = message.replace(cli, web)
-    return message
+    return {"message": message, "param": _FORM_FIELDS.get(e.param, e.param)}
 
 
 # ------------------------------------------------------------------------------------------
@@ -211,7 +222,7 @@ def upload():
         options = _options()
         upload, name = _upload()
     except ParameterError as e:
-        return _page(400, error={"message": _web_message(e.message), "param": e.param})
+        return _page(400, error=_web_error(e))
     folder = Path(svc.home.path) / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="import-", dir=folder))
@@ -221,11 +232,11 @@ def upload():
         outcome = import_file(svc.home, options.pop("kind"), path, user=current_account().name, file_name=name,
                               **options)
     except ParameterError as e:
-        return _page(400, error={"message": _web_message(e.message), "param": e.param})
+        return _page(400, error=_web_error(e))
     except InputError as e:
         problems = [{"row": p.row, "field": p.field, "message": p.message, "severity": p.severity}
                     for p in e.problems]
-        return _page(400, error={"message": _web_message(e.message), "param": "file"}, problems=problems,
+        return _page(400, error={**_web_error(ParameterError(e.message)), "param": "file"}, problems=problems,
                      file_name=name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -124,12 +124,13 @@ def test_upload_csv_stores_a_batch_with_the_admin_name(admin, city):
 
 def test_upload_real_geojson(admin, city):
     r = upload(admin, QUARTIERS.read_bytes(), QUARTIERS.name, kind="areas",
-               mapping="name=LIBQUART\n\ncode=QUARTMNO\n")
+               mapping="name=LIBQUART\n\ncode=QUARTMNO\n", constants="level=quartier")
     assert r.status_code == 200, text(r)[:3000]
     src = gpd.read_file(QUARTIERS)
     stored = city.store.read("areas")
     assert len(stored) == len(src) == 7
     assert sorted(stored["name"]) == sorted(src["LIBQUART"])
+    assert set(stored["level"]) == {"quartier"}
     assert city.store.batches("areas")[-1].file_name == QUARTIERS.name
 
 
@@ -175,6 +176,9 @@ def test_bad_row_is_refused_naming_row_and_field(admin, city):
     ({"mapping": "nofield=date"}, GOOD_CSV, "faits.csv", "mapping"),
     ({"mapping": "category=nocolumn"}, GOOD_CSV, "faits.csv", "mapping"),
     ({"labels": "/etc/passwd"}, GOOD_CSV, "faits.csv", "labels"),
+    ({"constants": "source"}, GOOD_CSV, "faits.csv", "constants"),
+    ({"constants": "colour=red"}, GOOD_CSV, "faits.csv", "constants"),
+    ({"constants": "simulated=perhaps"}, GOOD_CSV, "faits.csv", "constants"),
     ({"date_format": "%Q"}, GOOD_CSV, "faits.csv", "date_format"),
     ({"dry_run": "maybe"}, GOOD_CSV, "faits.csv", "dry_run"),
     ({}, GOOD_CSV, "../../", "file"),
@@ -290,6 +294,9 @@ def test_parse_mapping():
     assert parse_mapping("a=b\n\n c = d e \r\n") == {"a": "b", "c": "d e"}
     with pytest.raises(ParameterError, match="line 2"):
         parse_mapping("a=b\n=x")
+    with pytest.raises(ParameterError, match="constants, line 1: write FIELD=VALUE") as e:
+        parse_mapping("level", param="constants", example="level=quartier")
+    assert e.value.param == "constants"
 
 
 def test_page_in_english(admin):
