@@ -14,9 +14,11 @@ from pathlib import Path
 
 import click
 import geopandas as gpd
+import numpy as np
 import shapely
 
 from geo_app.cli import pass_home
+from geo_app.provenance import source_provenance
 from layers.errors import InputError, ParameterError, VigieWarning
 from layers.filters import parse_filters
 
@@ -76,16 +78,18 @@ def _describe(meta: dict) -> list[str]:
     return lines
 
 
-def _write(gdf: gpd.GeoDataFrame, out: Path) -> None:
-    driver = OUTPUT_DRIVERS[out.suffix.lower()]
-    gdf = gdf.to_crs(4326)
-    for col in gdf.columns:
-        if col != "geometry" and gdf[col].dtype == bool:
-            gdf[col] = gdf[col].astype("int8")
-    if out.exists():
-        out.unlink()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    gdf.to_file(out, driver=driver, layer=out.stem if driver == "GPKG" else None, engine="pyogrio")
+def _write(gdf: gpd.GeoDataFrame, out: Path, *, name: str, provenance: dict) -> None:
+    """Write ``gdf`` (EPSG:4326) with its provenance through ``layers.io.write_layer``."""
+    from layers.io import write_layer
+
+    fmt = OUTPUT_DRIVERS[out.suffix.lower()].lower()
+    write_layer(gdf, out, fmt, name=name, provenance=provenance)
+
+
+def _scalars(meta: dict) -> dict:
+    """The automatic choices of ``attrs['vigie']`` that fit a provenance record (no arrays)."""
+    return {k: v.item() if isinstance(v, np.generic) else v for k, v in meta.items()
+            if v is None or isinstance(v, (str, int, float, bool, np.generic))}
 
 
 @click.command("hotspots")
@@ -179,7 +183,11 @@ def hotspots(home, method, shape, cell_size, bandwidth, kernel, distance, start,
     for line in _describe(meta):
         click.echo(line)
     cols = [c for c in result.columns if c not in ("col", "row")]
-    _write(result[cols], out)
+    name = "hotspot_areas" if areas_flag else method
+    prov = source_provenance(store, ["incidents"], filters=filters, batch_ids=set(incidents["batch_id"]),
+                             command=f"hotspots --method {'gistar' if areas_flag else method}"
+                             + (" --areas" if areas_flag else ""), **_scalars(meta))
+    _write(result[cols], out, name=name, provenance=prov)
     what = "hotspot areas" if areas_flag else "cells"
     click.echo(f"wrote {len(result)} {what} to {out}")
 

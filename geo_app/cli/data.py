@@ -6,7 +6,6 @@ Exit codes (mapped by ``geo_app.cli.main``): 0 done, 1 input rejected (the store
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from pathlib import Path
 
@@ -338,23 +337,12 @@ def export(home, kind, fmt, out, crs, start, end, categories, zacs, bbox, hours,
     )
     store = home.store
     gdf = store.read(kind, filters, tz=settings.timezone)
+    from geo_app.provenance import source_provenance
     from layers.io import write_layer
 
-    batch_ids = sorted(set(gdf["batch_id"]))
-    by_id = {b.id: b for b in store.batches(kind)}
-    used = [by_id[i] for i in batch_ids if i in by_id]
-    simulated = bool(kind == "incidents" and len(gdf) and gdf["simulated"].any())
-    provenance = {
-        "kind": kind,
-        "exported": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "features": len(gdf),
-        "filters": filters.describe(),
-        "batches": [{"id": b.id, "file_name": b.file_name, "checksum": b.checksum, "created": b.created,
-                     "simulated": b.simulated} for b in used],
-        "simulated": simulated,
-        "data": "simulated" if simulated else "real",
-        "store_version": store.version,
-    }
+    provenance = source_provenance(store, [kind], filters=filters, batch_ids=set(gdf["batch_id"]),
+                                   command=f"export {kind}", kind=kind, features=len(gdf))
+    simulated = provenance["simulated"]
     out = Path(out)
     if fmt == "shp" and out.suffix.lower() != ".zip":
         out = out.with_suffix(".zip")  # a shapefile is several files: Vigie writes them zipped

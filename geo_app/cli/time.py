@@ -116,7 +116,13 @@ def emerging(home, period, cell_size, time_window, start, end, categories, zac, 
     if path.suffix.lower() == ".csv":
         result.drop(columns="geometry").to_csv(path, index=False)
     else:
-        result.to_crs(4326).to_file(path, driver="GPKG" if path.suffix.lower() == ".gpkg" else "GeoJSON")
+        from geo_app.provenance import source_provenance
+        from layers.io import write_layer
+
+        prov = source_provenance(home.store, ["incidents"], filters=filters, batch_ids=set(gdf["batch_id"]),
+                                 command=f"emerging --period {meta['period']}", cell_size_m=meta.get("cell_size"),
+                                 time_window=meta.get("time_window"))
+        write_layer(result, path, path.suffix.lower().lstrip("."), name="emerging", provenance=prov)
     click.echo(f"wrote {path}")
 
 

@@ -111,7 +111,7 @@ def test_commands_clip_to_the_study_area(small_home, tmp_path, monkeypatch, caps
     monkeypatch.setenv("GEO_APP_STUDY_AREA", "areas:quartier")
     out = tmp_path / "out.gpkg"
     assert main([*args, "--out", str(out)]) == 0, capsys.readouterr().err
-    back = gpd.read_file(out).to_crs(2154)
+    back = gpd.read_file(out, layer=args[0] if args[0] == "emerging" else "counts").to_crs(2154)
     # a 480 m square quartier inside 5 x 5 cells of 100 m (the incidents cover 1 km²)
     assert len(back) == 25
     assert back.total_bounds.tolist() == pytest.approx([770_000, 6_278_000, 770_500, 6_278_500], abs=0.01)
