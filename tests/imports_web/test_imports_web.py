@@ -120,6 +120,9 @@ def test_upload_csv_stores_a_batch_with_the_admin_name(admin, city):
     assert '<td class="batch-user">admin</td>' in row and batch.checksum[:12] in row
     # the temporary upload is gone
     assert not any((city.path / "uploads").iterdir())
+    # the service sees the new store version at once (its caches are keyed by version)
+    feats = admin.get("/api/layers/incidents").json["features"]
+    assert sorted(f["properties"]["category"] for f in feats) == ["burglary", "nuisance", "theft"]
 
 
 def test_upload_real_geojson(admin, city):
@@ -140,6 +143,16 @@ def test_dry_run_stores_nothing(admin, city):
     assert r.status_code == 200
     assert 'id="n-valid">3<' in text(r) and 'id="n-stored">0<' in text(r)
     assert city.store.version == version and city.store.count("incidents") == 0
+
+
+def test_dry_run_reports_bad_rows_and_stores_nothing(admin, city):
+    version = city.store.version
+    r = upload(admin, BAD_CSV, "faits.csv", dry_run="1")
+    assert r.status_code == 200
+    page = text(r)
+    assert 'id="n-valid">2<' in page and 'id="n-rejected">1<' in page
+    assert re.search(r"<td>2</td>\s*<td>occurred_from</td>", page)
+    assert city.store.version == version
 
 
 def test_skip_invalid_stores_the_valid_rows(admin, city):
@@ -303,3 +316,14 @@ def test_page_in_english(admin):
     page = text(admin.get("/admin/imports?lang=en"))
     assert "Imported batches" in page and "Dry run (read and check, store nothing)" in page
     assert "Lots importés" not in page
+
+
+def test_report_shows_the_first_50_problems(admin, city):
+    rows = "".join(f"theft,pas une date {i},3.8767,43.6108\n" for i in range(60))
+    r = upload(admin, "category,date,lon,lat\ntheft,2024-03-01 10:00,3.8767,43.6108\n" + rows, "faits.csv")
+    assert r.status_code == 400
+    page = text(r)
+    assert "Problèmes (60)" in page and "les 50 premiers" in page
+    shown = re.findall(r'<tr class="table-danger"><td>(\d+)</td>', page)
+    assert shown == [str(i) for i in range(2, 52)]  # data rows 2..51 (row 1 is the good one)
+    assert city.store.count("incidents") == 0
