@@ -290,9 +290,18 @@ def test_anonymous_is_sent_to_login_once_accounts_exist(fresh):
     assert c.get("/login").status_code == 200
 
 
-def test_open_mode_without_accounts(small_home):
+def test_no_account_means_no_access_and_the_login_page_says_how_to_create_one(small_home):
     c = make_app(small_home).test_client()
-    assert c.get("/admin/").status_code == 200  # the local administrator
+    r = c.get("/admin/")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    assert c.get("/api/layers").status_code == 401
+    page = c.get("/login").get_data(as_text=True)
+    assert "geo-app user add" in page
+
+
+def test_login_disabled_serves_the_local_administrator(small_home):
+    c = make_app(small_home, LOGIN_DISABLED=True).test_client()
+    assert c.get("/admin/").status_code == 200
     assert "accès ouvert" in c.get("/").get_data(as_text=True)
 
 
@@ -502,12 +511,13 @@ def test_logout_ends_the_session(fresh):
     assert get_db(app).audit_log(action="logout")[0]["user"] == "police"
 
 
-def test_open_mode_serves_only_this_machine(small_home):
+@pytest.mark.parametrize("addr", ["127.0.0.1", "::1", "192.168.1.20"])
+def test_the_client_address_never_grants_access(small_home, addr):
+    # behind a reverse proxy on the same host every visitor comes from loopback
     c = make_app(small_home).test_client()
-    r = c.get("/hotspots", environ_base={"REMOTE_ADDR": "192.168.1.20"})
+    r = c.get("/hotspots", environ_base={"REMOTE_ADDR": addr})
     assert r.status_code == 302 and "/login" in r.headers["Location"]
-    assert c.get("/api/layers", environ_base={"REMOTE_ADDR": "192.168.1.20"}).status_code == 401
-    assert c.get("/hotspots", environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+    assert c.get("/api/layers", environ_base={"REMOTE_ADDR": addr}).status_code == 401
 
 
 def test_new_password_ends_open_sessions(fresh):

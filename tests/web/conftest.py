@@ -21,7 +21,9 @@ def store(city):
 def app(home, store):
     from geo_app import create_app
 
-    return create_app({"TESTING": True, "STORE": store, "TILE_URL": "", "SECRET_KEY": "test"})
+    # pages are tested as the local administrator (LOGIN_DISABLED); roles are tests/access's
+    return create_app({"TESTING": True, "STORE": store, "TILE_URL": "", "SECRET_KEY": "test",
+                       "LOGIN_DISABLED": True})
 
 
 @pytest.fixture
