@@ -49,7 +49,8 @@ __all__ = ["MAX_UPLOAD_BYTES", "REPORT_ROWS", "bp", "parse_mapping"]
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/imports")
 
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+_MB = 1024 * 1024
+MAX_UPLOAD_BYTES = 200 * _MB
 REPORT_ROWS = 50
 _TRUE, _FALSE = ("1", "on", "true", "yes", "oui"), ("", "0", "off", "false", "no", "non")
 
@@ -73,11 +74,15 @@ def _upload_limit(state) -> None:
         state.app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES
 
 
+def _size(n: int) -> str:
+    return f"{n / _MB:.0f} MB" if n >= _MB else f"{n} bytes"
+
+
 @bp.errorhandler(413)
 def _too_large(_err):
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or MAX_UPLOAD_BYTES
     body = {"error": "RequestEntityTooLarge", "param": "file",
-            "message": f"the file is larger than the upload limit of {limit / 1e6:.0f} MB: split it, or "
+            "message": f"the file is larger than the upload limit of {_size(limit)}: split it, or "
                        "import it with the command line (geo-app import), or raise [web] "
                        "max_content_length in config.toml."}
     from geo_app import wants_json
@@ -187,12 +192,20 @@ def _upload():
     return upload, name
 
 
-def _web_error(e: ParameterError) -> dict:
-    """A pipeline error in the words of this form (its field names rather than CLI options)."""
-    message = e.message
+def _web_words(message: str) -> str:
+    """A pipeline message in the words of this form (its field names rather than CLI options)."""
     for cli, web in _WEB_WORDS.items():
         message = message.replace(cli, web)
-    return {"message": message, "param": _FORM_FIELDS.get(e.param, e.param)}
+    return message
+
+
+def _web_error(e: ParameterError) -> dict:
+    return {"message": _web_words(e.message), "param": _FORM_FIELDS.get(e.param, e.param)}
+
+
+def _web_problems(problems) -> list[dict]:
+    return [{"row": p["row"], "field": p["field"], "message": _web_words(p["message"]), "severity": p["severity"]}
+            for p in problems]
 
 
 # ------------------------------------------------------------------------------------------
@@ -205,7 +218,7 @@ def _page(status: int = 200, **context):
     context.setdefault("form", request.form if request.method == "POST" else {})
     return render_template("imports.html", batches=batches, kinds=list(LAYERS), label_tables=list(LABEL_MAPPINGS),
                            report_rows=REPORT_ROWS, max_mb=(current_app.config.get("MAX_CONTENT_LENGTH")
-                                                            or MAX_UPLOAD_BYTES) / 1e6, **context), status
+                                                            or MAX_UPLOAD_BYTES) / _MB, **context), status
 
 
 @bp.get("")
@@ -234,13 +247,13 @@ def upload():
     except ParameterError as e:
         return _page(400, error=_web_error(e))
     except InputError as e:
-        problems = [{"row": p.row, "field": p.field, "message": p.message, "severity": p.severity}
-                    for p in e.problems]
+        problems = _web_problems({"row": p.row, "field": p.field, "message": p.message, "severity": p.severity}
+                                 for p in e.problems)
         return _page(400, error={**_web_error(ParameterError(e.message)), "param": "file"}, problems=problems,
                      file_name=name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return _page(200, outcome=outcome, problems=outcome.report, file_name=name)
+    return _page(200, outcome=outcome, problems=_web_problems(outcome.report), file_name=name)
 
 
 @bp.post("/<batch_id>/rollback")

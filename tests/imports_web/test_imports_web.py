@@ -177,6 +177,9 @@ def test_bad_row_is_refused_naming_row_and_field(admin, city):
     page = text(r)
     assert re.search(r"<td>2</td>\s*<td>occurred_from</td>", page)
     assert "le 2 mars" in page and "nothing was stored" in page
+    # the messages name the form's fields, not the command line's options
+    assert "pass date_format for other layouts" in page and "--date-format" not in page
+    assert "(« ignorer les lignes invalides »)" in page and "--skip-invalid" not in page
     assert city.store.version == version and city.store.count("incidents") == 0
 
 
@@ -214,12 +217,13 @@ def test_upload_over_the_size_limit_is_413_with_a_message(city):
     client = login(app)
     r = upload(client, GOOD_CSV * 40, "big.csv")
     assert r.status_code == 413
-    assert "upload limit" in text(r) and "MB" in text(r)
+    assert "larger than the upload limit of 2000 bytes" in text(r)
     assert city.store.count("incidents") == 0
 
 
-def test_default_upload_limit_is_200_mb(app):
+def test_default_upload_limit_is_200_mb(app, admin):
     assert app.config["MAX_CONTENT_LENGTH"] == 200 * 1024 * 1024
+    assert "KML ; 200 Mo au plus" in text(admin.get("/admin/imports"))
 
 
 # ------------------------------------------------------------------------------------------
