@@ -9,7 +9,7 @@ from babel.messages.pofile import read_po, write_po
 EN = {
     "Du": "From", "Au": "To", "Catégories": "Categories", "sensible": "sensitive", "Heures": "Hours",
     "Nuit seulement": "Night only", "Jours": "Days", "Appliquer": "Apply", "Réinitialiser": "Reset",
-    "Carte": "Map", "Points chauds": "Hotspots",
+    "Carte": "Map", "Points chauds": "Hotspots", "Rapport mensuel": "Monthly report",
     "Données simulées : les faits de cette démonstration sont générés, pas réels.":
         "Simulated data: the incidents of this demonstration are generated, not real.",
     "Faits (filtres)": "Incidents (filters)", "Faits dans la vue": "Incidents in view", "Évolution": "Change",
