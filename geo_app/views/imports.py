@@ -81,10 +81,16 @@ def _size(n: int) -> str:
 @bp.errorhandler(413)
 def _too_large(_err):
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or MAX_UPLOAD_BYTES
-    body = {"error": "RequestEntityTooLarge", "param": "file",
-            "message": f"the file is larger than the upload limit of {_size(limit)}: split it, or "
-                       "import it with the command line (geo-app import), or raise [web] "
-                       "max_content_length in config.toml."}
+    if request.content_length is not None and request.content_length > limit:
+        body = {"error": "RequestEntityTooLarge", "param": "file",
+                "message": f"the file is larger than the upload limit of {_size(limit)}: split it, or import it "
+                           "with the command line (geo-app import), or raise [web] max_content_length in "
+                           "config.toml."}
+    else:  # werkzeug's limit on the text fields (MAX_FORM_MEMORY_SIZE)
+        fields = current_app.config.get("MAX_FORM_MEMORY_SIZE") or 500_000
+        body = {"error": "RequestEntityTooLarge", "param": "mapping",
+                "message": f"a text field of the form (mapping, constants…) is longer than {_size(fields)}: "
+                           "give only the lines needed."}
     from geo_app import wants_json
 
     if wants_json():

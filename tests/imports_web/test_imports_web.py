@@ -221,6 +221,13 @@ def test_upload_over_the_size_limit_is_413_with_a_message(city):
     assert city.store.count("incidents") == 0
 
 
+def test_oversized_text_field_is_413_naming_the_form_field(admin, city):
+    r = upload(admin, GOOD_CSV, "faits.csv", mapping="category=category\n" * 40_000)  # 720 kB
+    assert r.status_code == 413
+    assert "longer than 500000 bytes" in text(r) and "upload limit" not in text(r)
+    assert city.store.count("incidents") == 0
+
+
 def test_default_upload_limit_is_200_mb(app, admin):
     assert app.config["MAX_CONTENT_LENGTH"] == 200 * 1024 * 1024
     assert "KML ; 200 Mo au plus" in text(admin.get("/admin/imports"))
