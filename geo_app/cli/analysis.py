@@ -18,9 +18,9 @@ import numpy as np
 import shapely
 
 from geo_app.cli import pass_home
+from geo_app.cli.options import filter_options, incident_filters, read_incidents
 from geo_app.provenance import source_provenance
-from layers.errors import InputError, ParameterError, VigieWarning
-from layers.filters import parse_filters
+from layers.errors import ParameterError, VigieWarning
 
 __all__ = ["COMMANDS", "OUTPUT_DRIVERS", "hotspots"]
 
@@ -101,18 +101,15 @@ def _scalars(meta: dict) -> dict:
 @click.option("--kernel", type=click.Choice(["quartic", "gaussian"]), default="quartic", show_default=True)
 @click.option("--distance", default=None, metavar="M|auto",
               help="Gi*/LISA distance band in metres, or 'auto' (default: queen contiguity).")
-@click.option("--from", "start", default=None, metavar="DATE", help="First day (YYYY-MM-DD, local time).")
-@click.option("--to", "end", default=None, metavar="DATE", help="Last day, inclusive.")
-@click.option("--category", "categories", multiple=True, metavar="C", help="Category or group code (repeatable).")
-@click.option("--zac", "zac", multiple=True, metavar="NAME", help="Only incidents inside this ZAC (repeatable).")
-@click.option("--permutations", default=999, show_default=True, type=click.IntRange(min=1), help="LISA permutations.")
+@filter_options
+@click.option("--permutations", default=999, show_default=True, type=click.IntRange(1, 99999), help="LISA permutations.")
 @click.option("--seed", default=0, show_default=True, type=int, help="LISA random seed.")
 @click.option("--areas", "areas_flag", is_flag=True,
               help="Write the hotspot areas (merged significant Gi* hot cells) instead of the cells.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output .gpkg or .geojson.")
 @pass_home
 def hotspots(home, method, shape, cell_size, bandwidth, kernel, distance, start, end, categories, zac,
-             permutations, seed, areas_flag, out):
+             hours, weekdays, bbox, permutations, seed, areas_flag, out):
     """Hotspot analysis of the stored incidents, written as grid cells (or hotspot areas)."""
     from layers import hotspots as hs
     from layers.crs import to_analysis
@@ -132,12 +129,9 @@ def hotspots(home, method, shape, cell_size, bandwidth, kernel, distance, start,
     dist = _number(distance, "distance")
     settings = home.settings
     tz = settings.timezone
-    filters = parse_filters(start=start, end=end, categories=list(categories) or None, zac=list(zac) or None,
-                            tz=tz, taxonomy=home.taxonomy)
+    filters = incident_filters(home, start, end, categories, zac, hours, weekdays, bbox)
     store = home.store
-    incidents = store.read("incidents", filters, tz=tz)
-    if len(incidents) == 0:
-        raise InputError("no incidents match the filters: widen the period or the categories, or import incidents.")
+    incidents = read_incidents(home, filters)
     crs = settings.analysis_crs
     area = home.study_area()
     if area is not None:

@@ -12,9 +12,9 @@ from pathlib import Path
 import click
 
 from geo_app.cli import pass_home
+from geo_app.cli.options import filter_options, incident_filters
 from geo_app.config import SETTING_ENV, write_config
 from layers.errors import InputError, ParameterError
-from layers.filters import parse_filters
 from layers.registry import LAYERS
 from layers.settings import Settings
 
@@ -312,16 +312,9 @@ def rollback(home, batch_id):
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="Output file (shp is written as a .zip).")
 @click.option("--crs", default=None, metavar="EPSG", help="CRS of the output (default EPSG:4326).")
-@click.option("--from", "start", default=None, metavar="DATE", help="First local day (YYYY-MM-DD).")
-@click.option("--to", "end", default=None, metavar="DATE", help="Last local day, inclusive.")
-@click.option("--category", "categories", multiple=True, metavar="C",
-              help="Category or group code of the taxonomy (repeat).")
-@click.option("--zac", "zacs", multiple=True, metavar="NAME", help="Only incidents inside this ZAC (repeat).")
-@click.option("--bbox", default=None, metavar="MINX,MINY,MAXX,MAXY", help="lon/lat box.")
-@click.option("--hours", default=None, metavar="H", help="Local hours, e.g. 22-5 or 8,9,10.")
-@click.option("--weekdays", default=None, metavar="D", help="Local weekdays 0 (Monday)..6, e.g. 5,6.")
+@filter_options
 @pass_home
-def export(home, kind, fmt, out, crs, start, end, categories, zacs, bbox, hours, weekdays):
+def export(home, kind, fmt, out, crs, start, end, categories, zac, hours, weekdays, bbox):
     """Export the stored features of KIND (filtered) to a file, with provenance.
 
     The provenance (batches, filters, date, simulated or real) goes where each format allows:
@@ -331,10 +324,7 @@ def export(home, kind, fmt, out, crs, start, end, categories, zacs, bbox, hours,
     _check_export_out(Path(out), fmt)
     settings = _settings(home)
     epsg = _parse_epsg(crs, "crs")
-    filters = parse_filters(
-        bbox=bbox, start=start, end=end, categories=list(categories) or None, zac=list(zacs) or None,
-        hours=hours, weekdays=weekdays, tz=settings.timezone, taxonomy=home.taxonomy,
-    )
+    filters = incident_filters(home, start, end, categories, zac, hours, weekdays, bbox)
     store = home.store
     gdf = store.read(kind, filters, tz=settings.timezone)
     from geo_app.provenance import source_provenance

@@ -18,8 +18,8 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_app.cli import pass_home
+from geo_app.cli.options import incident_filters, read_incidents
 from layers.errors import InputError, ParameterError
-from layers.filters import parse_filters
 
 __all__ = ["COMMANDS", "context", "recommend"]
 
@@ -61,15 +61,8 @@ def _write(layers: dict, out: str, fmt: str, provenance: dict) -> None:
 
 
 def _read_incidents(home, start, end, categories):
-    tz = home.settings.timezone
-    filters = parse_filters(start=start, end=end, categories=list(categories) or None, tz=tz,
-                            taxonomy=home.taxonomy)
-    inc = home.store.read("incidents", filters, tz=tz)
-    if len(inc) == 0:
-        raise InputError(
-            "no incidents match the filters: widen the period or the categories, or import incidents."
-        )
-    return inc, filters
+    filters = incident_filters(home, start, end, categories)
+    return read_incidents(home, filters), filters
 
 
 def _read_exclusion(path: str, crs):

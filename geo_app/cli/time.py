@@ -15,41 +15,19 @@ import numpy as np
 import pandas as pd
 
 from geo_app.cli import pass_home
-from layers.errors import InputError, ParameterError
+from geo_app.cli.options import filter_options, incident_filters, read_incidents
+from layers.errors import ParameterError
 
 __all__ = ["COMMANDS", "backtest_cmd", "emerging", "knox", "profile"]
-
-
-def _filter_options(f):
-    """The shared incident filters as click options."""
-    for opt in reversed([
-        click.option("--from", "start", default=None, metavar="DATE", help="First local date (YYYY-MM-DD)."),
-        click.option("--to", "end", default=None, metavar="DATE", help="Last local date, inclusive."),
-        click.option("--category", "categories", multiple=True, metavar="CODE",
-                     help="Category or group code of the taxonomy (repeatable)."),
-        click.option("--zac", multiple=True, metavar="NAME", help="Only incidents inside this ZAC (repeatable)."),
-        click.option("--hours", default=None, metavar="H", help="Local hours, e.g. 22-5 or 8,9,10."),
-        click.option("--weekdays", default=None, metavar="D", help="Weekdays 0 (Monday) .. 6, e.g. 4-6."),
-        click.option("--bbox", default=None, metavar="MINX,MINY,MAXX,MAXY", help="lon/lat box."),
-    ]):
-        f = opt(f)
-    return f
 
 
 def _read_incidents(home, start, end, categories, zac, hours, weekdays, bbox):
     """Incidents passing the filters, in the analysis CRS, with the settings used."""
     from layers.crs import to_analysis
-    from layers.filters import parse_filters
 
-    settings = home.settings
-    filters = parse_filters(
-        bbox=bbox, start=start, end=end, categories=list(categories) or None, zac=list(zac) or None,
-        hours=hours, weekdays=weekdays, tz=settings.timezone, taxonomy=home.taxonomy,
-    )
-    gdf = home.store.read("incidents", filters, tz=settings.timezone)
-    if len(gdf) == 0:
-        raise InputError("no incidents match these filters: widen the period or the categories.")
-    return to_analysis(gdf, settings.analysis_crs), settings, filters
+    filters = incident_filters(home, start, end, categories, zac, hours, weekdays, bbox)
+    gdf = read_incidents(home, filters)
+    return to_analysis(gdf, home.settings.analysis_crs), home.settings, filters
 
 
 def _study_area(home, crs):
@@ -86,7 +64,7 @@ def _write_table(df: pd.DataFrame, path: Path) -> None:
 @click.option("--cell-size", type=float, default=None, metavar="M", help="Cell size in metres (default automatic).")
 @click.option("--time-window", type=int, default=1, show_default=True,
               help="Neighbourhood time step (previous periods in the Gi* neighbourhood; 0 = space only).")
-@_filter_options
+@filter_options
 @click.option("--out", required=True, metavar="FILE", help="Output: .gpkg, .geojson or .csv (no geometry).")
 @pass_home
 def emerging(home, period, cell_size, time_window, start, end, categories, zac, hours, weekdays, bbox, out):
@@ -132,7 +110,7 @@ def emerging(home, period, cell_size, time_window, start, end, categories, zac, 
 @click.command("profile")
 @click.option("--max-window", default="7 days", show_default=True, metavar="DURATION",
               help="Time windows longer than this are left out of time-of-day profiles.")
-@_filter_options
+@filter_options
 @click.option("--out", required=True, metavar="FILE", help="Output: .csv or .json.")
 @pass_home
 def profile(home, max_window, start, end, categories, zac, hours, weekdays, bbox, out):
@@ -184,7 +162,7 @@ def profile(home, max_window, start, end, categories, zac, hours, weekdays, bbox
 @click.option("--iterations", type=int, default=99, show_default=True, help="Monte Carlo permutations.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the permutations.")
 @click.option("--metric", type=click.Choice(["euclidean", "manhattan"]), default="euclidean", show_default=True)
-@_filter_options
+@filter_options
 @click.option("--out", required=True, metavar="FILE.csv", help="Output CSV, one row per band pair.")
 @pass_home
 def knox(home, space_bands, time_bands, iterations, seed, metric, start, end, categories, zac, hours,
@@ -224,7 +202,7 @@ def knox(home, space_bands, time_bands, iterations, seed, metric, start, end, ca
               type=click.Choice(["day", "week", "month", "quarter", "year"]))
 @click.option("--cell-size", type=float, default=None, metavar="M", help="Cell size in metres (default automatic).")
 @click.option("--min-history", type=int, default=3, show_default=True, help="Periods before the first forecast.")
-@_filter_options
+@filter_options
 @click.option("--out", required=True, metavar="FILE.csv", help="Output CSV: one row per period, method, coverage.")
 @pass_home
 def backtest_cmd(home, coverages, methods, period, cell_size, min_history, start, end, categories, zac,

@@ -1,0 +1,53 @@
+"""Options shared by the commands that read incidents: one set of filter options
+(``--from --to --category --zac --hours --weekdays --bbox``) and one reader over
+``layers.filters.parse_filters`` and the store.
+"""
+
+from __future__ import annotations
+
+import click
+
+from layers.errors import InputError
+
+__all__ = ["COMMANDS", "filter_options", "incident_filters", "read_incidents"]
+
+#: helpers only (``geo_app.cli`` registers the ``COMMANDS`` of every module of the package)
+COMMANDS: list = []
+
+_FILTER_OPTIONS = (
+    click.option("--from", "start", default=None, metavar="DATE", help="First local date (YYYY-MM-DD)."),
+    click.option("--to", "end", default=None, metavar="DATE", help="Last local date, inclusive."),
+    click.option("--category", "categories", multiple=True, metavar="CODE",
+                 help="Category or group code of the taxonomy (repeatable)."),
+    click.option("--zac", multiple=True, metavar="NAME", help="Only incidents inside this ZAC (repeatable)."),
+    click.option("--hours", default=None, metavar="H", help="Local hours, e.g. 22-5 or 8,9,10."),
+    click.option("--weekdays", default=None, metavar="D", help="Local weekdays 0 (Monday) .. 6, e.g. 4-6."),
+    click.option("--bbox", default=None, metavar="MINX,MINY,MAXX,MAXY", help="lon/lat box."),
+)
+
+
+def filter_options(f):
+    """The incident filters as click options (parameters ``start``, ``end``, ``categories``,
+    ``zac``, ``hours``, ``weekdays``, ``bbox``)."""
+    for opt in reversed(_FILTER_OPTIONS):
+        f = opt(f)
+    return f
+
+
+def incident_filters(home, start=None, end=None, categories=(), zac=(), hours=None, weekdays=None, bbox=None):
+    """``layers.filters.Filters`` of the filter options, in the deployment's time zone and taxonomy
+    (a bad value is a ``ParameterError`` naming the option)."""
+    from layers.filters import parse_filters
+
+    return parse_filters(
+        bbox=bbox, start=start, end=end, categories=list(categories) or None, zac=list(zac) or None,
+        hours=hours, weekdays=weekdays, tz=home.settings.timezone, taxonomy=home.taxonomy,
+    )
+
+
+def read_incidents(home, filters):
+    """The stored incidents passing ``filters`` (EPSG:4326); ``InputError`` when none does."""
+    inc = home.store.read("incidents", filters, tz=home.settings.timezone)
+    if len(inc) == 0:
+        raise InputError("no incidents match the filters: widen the period or the categories, or import incidents.")
+    return inc

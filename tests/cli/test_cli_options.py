@@ -1,0 +1,58 @@
+"""The incident filter options are one set (``geo_app.cli.options``) for every command that reads
+incidents; ``hotspots`` gained ``--hours``, ``--weekdays`` and ``--bbox`` from it."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from geo_app.cli import cli, main
+from geo_app.imports import import_frame
+
+FILTERS = {"start": "--from", "end": "--to", "categories": "--category", "zac": "--zac",
+           "hours": "--hours", "weekdays": "--weekdays", "bbox": "--bbox"}
+
+
+def _options(command):
+    return {p.name: (tuple(p.opts), p.metavar, p.multiple) for p in command.params if p.name in FILTERS}
+
+
+@pytest.mark.parametrize("name", ["export", "hotspots", "emerging", "profile", "knox", "backtest"])
+def test_same_filter_options_everywhere(name):
+    got = _options(cli.commands[name])
+    assert got == _options(cli.commands["emerging"])
+    assert {k: v[0][0] for k, v in got.items()} == FILTERS
+
+
+@pytest.fixture
+def night_and_day(home):
+    rng = np.random.default_rng(5)
+    n = 240
+    xy = rng.uniform([3.86, 43.60], [3.88, 43.62], (n, 2))
+    # local hours 2:00 (night) for the first 60, 14:00 for the others (January: UTC+1)
+    hour = np.where(np.arange(n) < 60, 1, 13)
+    when = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(np.arange(n) % 28, unit="D") \
+        + pd.to_timedelta(hour, unit="h")
+    gdf = gpd.GeoDataFrame({"category": ["theft"] * n, "occurred_from": when},
+                           geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=4326)
+    import_frame(home, "incidents", gdf, file_name="inc.csv")
+    return home
+
+
+def test_hotspots_hours_filter(night_and_day, tmp_path, capsys):
+    out = tmp_path / "c.gpkg"
+    assert main(["hotspots", "--method", "counts", "--hours", "0-5", "--out", str(out)]) == 0
+    assert "60 incidents read" in capsys.readouterr().out
+    assert gpd.read_file(out, layer="counts")["n"].sum() == 60
+
+
+@pytest.mark.parametrize("args, name", [
+    (["--bbox", "1,2,3"], "bbox"),
+    (["--hours", "25"], "hours"),
+    (["--weekdays", "monday"], "weekdays"),
+])
+def test_hotspots_bad_filters_are_usage_errors(night_and_day, tmp_path, capsys, args, name):
+    assert main(["hotspots", *args, "--out", str(tmp_path / "c.gpkg")]) == 2
+    assert name in capsys.readouterr().err
