@@ -806,7 +806,14 @@ def _parse_when(raw: pd.Series, *, column: str, tz, date_format: str | None, dis
 
         if date_format:
             idx = np.flatnonzero(todo)
-            p = pd.to_datetime(text.iloc[idx], format=date_format, errors="coerce")
+            try:
+                p = pd.to_datetime(text.iloc[idx], format=date_format, errors="coerce")
+            except ValueError as exc:  # a bad directive ('%Q', a stray '%'), whatever the data
+                raise ParameterError(
+                    f"--date-format '{date_format}' is not a valid strptime format ({exc}); "
+                    "e.g. '%d/%m/%Y %H:%M'.",
+                    "date_format",
+                ) from None
             if getattr(p.dt, "tz", None) is not None:
                 v = p.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
                 ok = ~np.isnat(v)
