@@ -388,3 +388,21 @@ def test_login_and_review_never_redirect_to_another_host(app, small_demo, hotspo
     r = c.post(f"/review/{hotspot_id}/status", data={"status": "en examen", "next": target})
     assert r.status_code == 302
     assert not _leaves_site(r.headers.get("Location")), (target, r.headers.get("Location"))
+
+
+def test_anonymous_requests_get_a_json_401_under_api_and_the_login_page_elsewhere(app, hotspot_id):
+    anon = app.test_client()
+    n_api = 0
+    for rule in _get_rules(app):
+        if rule.endpoint in ("static", "vendor.vendor", "auth.login"):
+            continue
+        url = _url_for(app, rule, **_good_args(rule, hotspot_id)) + "?bbox=abc&from=yesterday"
+        r = anon.get(url)
+        _check_answer(r, url=url)
+        if url.startswith("/api") and rule.endpoint != "api.openapi":
+            n_api += 1
+            assert r.status_code == 401 and r.is_json, (url, r.status_code)
+            assert r.json["error"] and "log in" in r.json["message"], r.json
+        elif not url.startswith("/api"):
+            assert r.status_code == 302 and "/login" in r.headers["Location"], (url, r.status_code)
+    assert n_api >= 6
