@@ -18,7 +18,7 @@ import numpy as np
 import shapely
 
 from geo_app.cli import pass_home
-from geo_app.cli.options import filter_options, incident_filters, read_incidents
+from geo_app.cli.options import filter_options, incident_filters, out_path, read_incidents
 from geo_app.provenance import source_provenance
 from layers.errors import ParameterError, VigieWarning
 
@@ -115,11 +115,7 @@ def hotspots(home, method, shape, cell_size, bandwidth, kernel, distance, start,
     from layers.crs import to_analysis
     from layers.grid import make_grid
 
-    out = Path(out)
-    if out.suffix.lower() not in OUTPUT_DRIVERS:
-        raise ParameterError(f"--out must end in .gpkg or .geojson, got '{out.name}'.", "out")
-    if not out.parent.exists():
-        raise ParameterError(f"--out: folder '{out.parent}' does not exist; create it first.", "out")
+    out = out_path(out, OUTPUT_DRIVERS)
     cs = _number(cell_size, "cell-size")
     if cs == "auto":
         cs = None

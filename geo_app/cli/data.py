@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from geo_app.cli import pass_home
-from geo_app.cli.options import filter_options, incident_filters
+from geo_app.cli.options import filter_options, incident_filters, out_path
 from geo_app.config import SETTING_ENV, write_config
 from layers.errors import InputError, ParameterError
 from layers.registry import LAYERS
@@ -42,11 +42,7 @@ def _check_export_out(out: Path, fmt: str) -> None:
 
     allowed = {EXPORT_FORMATS[fmt].extension} | {
         ext for ext, name in READ_FORMATS.items() if name.split("-")[0] == fmt and ext != ".kmz"}
-    if out.suffix.lower() not in allowed:
-        raise ParameterError(f"--out must end in {' or '.join(sorted(allowed))} for --format {fmt}, "
-                             f"got '{out.name}'.", "out")
-    if not out.parent.exists():
-        raise ParameterError(f"--out: folder '{out.parent}' does not exist; create it first.", "out")
+    out_path(out, sorted(allowed), hint=f" for --format {fmt}")
 
 
 def _parse_epsg(value: str | int | None, param: str) -> int | None:

@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from layers.errors import InputError
+from layers.errors import InputError, ParameterError
 
-__all__ = ["COMMANDS", "filter_options", "incident_filters", "read_incidents"]
+__all__ = ["COMMANDS", "filter_options", "incident_filters", "out_path", "read_incidents"]
 
 #: helpers only (``geo_app.cli`` registers the ``COMMANDS`` of every module of the package)
 COMMANDS: list = []
@@ -51,3 +53,16 @@ def read_incidents(home, filters):
     if len(inc) == 0:
         raise InputError("no incidents match the filters: widen the period or the categories, or import incidents.")
     return inc
+
+
+def out_path(out, allowed, *, hint: str = "") -> Path:
+    """``--out`` as a Path, its suffix one of ``allowed`` (``".gpkg"``…, any case) and its folder
+    existing: checked before anything is computed (``ParameterError`` naming ``--out``)."""
+    path = Path(out)
+    allowed = tuple(allowed)
+    if path.suffix.lower() not in allowed:
+        listed = ", ".join(allowed[:-1]) + " or " + allowed[-1] if len(allowed) > 1 else allowed[0]
+        raise ParameterError(f"--out must end in {listed}{hint}, got '{path.name}'.", "out")
+    if not path.resolve().parent.is_dir():
+        raise ParameterError(f"--out: folder '{path.parent}' does not exist; create it first.", "out")
+    return path

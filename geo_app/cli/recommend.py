@@ -18,7 +18,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_app.cli import pass_home
-from geo_app.cli.options import incident_filters, read_incidents
+from geo_app.cli.options import incident_filters, out_path, read_incidents
 from layers.errors import InputError, ParameterError
 
 __all__ = ["COMMANDS", "context", "recommend"]
@@ -27,14 +27,7 @@ _FORMATS = {".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".csv": 
 
 
 def _format_of(out: str, *, several: bool) -> str:
-    ext = Path(out).suffix.lower()
-    if ext not in _FORMATS:
-        raise ParameterError(
-            f"--out must end in .gpkg, .geojson or .csv, got '{out}'.", "out"
-        )
-    fmt = _FORMATS[ext]
-    if not Path(out).parent.exists():
-        raise ParameterError(f"--out: folder '{Path(out).parent}' does not exist; create it first.", "out")
+    fmt = _FORMATS[out_path(out, _FORMATS).suffix.lower()]
     if several and fmt != "gpkg":
         raise ParameterError(
             "this command writes several layers: use a .gpkg file for --out.", "out"

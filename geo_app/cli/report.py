@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import click
 
 from geo_app.cli import pass_home
-from layers.errors import ParameterError
+from geo_app.cli.options import out_path
 from layers.report import parse_month
 
 __all__ = ["COMMANDS", "report"]
@@ -35,16 +34,12 @@ def report(home, month, zac, lang, audience, sensitive, out):
     from geo_app.report import build_report, check_zac, write_report
 
     p = parse_month(month, param="--month")
-    out_path = Path(out)
-    if out_path.suffix.lower() not in (".html", ".htm", ".pdf"):
-        raise ParameterError(f"--out must end with .html or .pdf, got '{out_path.name}'.", "--out")
-    if not out_path.resolve().parent.exists():
-        raise ParameterError(f"--out: the folder {out_path.resolve().parent} does not exist.", "--out")
+    path = out_path(out, (".html", ".htm", ".pdf"))
     check_zac(home, zac, param="--zac")
     t0 = time.perf_counter()
     rep = build_report(home, month=p, zac=zac, lang=lang, audience=audience, include_sensitive=sensitive)
     t1 = time.perf_counter()
-    write_report(rep, out_path)
+    write_report(rep, path)
     t2 = time.perf_counter()
     meta = rep["meta"]
     ch = rep["methods"]["choices"]
@@ -55,7 +50,7 @@ def report(home, month, zac, lang, audience, sensitive, out):
                f"{' (automatic)' if ch['cell_size_auto'] else ''}, neighbourhood {ch['neighbourhood']}, "
                f"{ch['correction']}; emerging cube {ch['emerging_periods']} months x "
                f"{ch['emerging_cell_size']} m cells; k = {ch['k'] or '-'}")
-    click.echo(f"wrote {out_path} (built in {t1 - t0:.1f} s, written in {t2 - t1:.1f} s)")
+    click.echo(f"wrote {path} (built in {t1 - t0:.1f} s, written in {t2 - t1:.1f} s)")
 
 
 COMMANDS = [report]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from geo_app.cli import pass_home
-from geo_app.cli.options import filter_options, incident_filters, read_incidents
+from geo_app.cli.options import filter_options, incident_filters, out_path, read_incidents
 from layers.errors import ParameterError
 
 __all__ = ["COMMANDS", "backtest_cmd", "emerging", "knox", "profile"]
@@ -34,18 +34,6 @@ def _study_area(home, crs):
     """The deployment's study area (``Home.study_area``) in ``crs``, or None."""
     area = home.study_area()
     return None if area is None else area.to_crs(crs)
-
-
-def _out_path(out: str, allowed: tuple[str, ...], param: str = "out") -> Path:
-    path = Path(out)
-    ext = path.suffix.lower().lstrip(".")
-    if ext not in allowed:
-        raise ParameterError(
-            f"--{param} must end with one of {', '.join('.' + a for a in allowed)}, got '{out}'.", param
-        )
-    if not path.parent.exists():
-        raise ParameterError(f"--{param}: folder '{path.parent}' does not exist.", param)
-    return path
 
 
 def _write_table(df: pd.DataFrame, path: Path) -> None:
@@ -71,7 +59,7 @@ def emerging(home, period, cell_size, time_window, start, end, categories, zac, 
     """Emerging hot spots: ArcGIS's 17 categories per grid cell, with trends and per-period bins."""
     from layers.spacetime import emerging_hotspots
 
-    path = _out_path(out, ("gpkg", "geojson", "csv"))
+    path = out_path(out, (".gpkg", ".geojson", ".csv"))
     if cell_size is not None and not cell_size > 0:
         raise ParameterError("--cell-size must be a positive number of metres.", "cell-size")
     if time_window < 0:
@@ -117,7 +105,7 @@ def profile(home, max_window, start, end, categories, zac, hours, weekdays, bbox
     """Hour x weekday profile (aoristic) and day / twilight / night shares."""
     from layers.temporal import darkness_shares, hour_weekday_profile
 
-    path = _out_path(out, ("csv", "json"))
+    path = out_path(out, (".csv", ".json"))
     try:
         mw = pd.Timedelta(max_window)
     except ValueError:
@@ -170,7 +158,7 @@ def knox(home, space_bands, time_bands, iterations, seed, metric, start, end, ca
     """Knox test of near repeats over space and time bands."""
     from layers.nearrepeat import knox_test, parse_bands
 
-    path = _out_path(out, ("csv",))
+    path = out_path(out, (".csv",))
     parse_bands(space_bands, param="space-bands")
     parse_bands(time_bands, param="time-bands")
     if not 1 <= iterations <= 9999:
@@ -210,7 +198,7 @@ def backtest_cmd(home, coverages, methods, period, cell_size, min_history, start
     """Rolling-origin backtest of hotspot methods; prints the recommended method."""
     from layers.evaluate import METHODS, backtest, backtest_summary, recommend_method
 
-    path = _out_path(out, ("csv",))
+    path = out_path(out, (".csv",))
     coverages = coverages or (0.01, 0.05, 0.10)
     for c in coverages:
         if not 0 < c < 1:

@@ -56,3 +56,28 @@ def test_hotspots_hours_filter(night_and_day, tmp_path, capsys):
 def test_hotspots_bad_filters_are_usage_errors(night_and_day, tmp_path, capsys, args, name):
     assert main(["hotspots", *args, "--out", str(tmp_path / "c.gpkg")]) == 2
     assert name in capsys.readouterr().err
+
+
+def test_out_path_checks_suffix_and_folder(tmp_path):
+    from geo_app.cli.options import out_path
+    from layers.errors import ParameterError
+
+    assert out_path(tmp_path / "a.GPKG", (".gpkg", ".csv")) == tmp_path / "a.GPKG"
+    with pytest.raises(ParameterError, match=r"--out must end in \.gpkg or \.csv for --format x, got 'a\.exe'") as e:
+        out_path(tmp_path / "a.exe", (".gpkg", ".csv"), hint=" for --format x")
+    assert e.value.param == "out"
+    with pytest.raises(ParameterError, match="folder .* does not exist") as e:
+        out_path(tmp_path / "missing" / "a.csv", (".csv",))
+    assert e.value.param == "out"
+
+
+@pytest.mark.parametrize("args, ext", [
+    (["hotspots"], ".gpkg"), (["emerging"], ".gpkg"), (["profile"], ".csv"), (["backtest"], ".csv"),
+    (["recommend", "lighting"], ".gpkg"), (["report", "--month", "2024-01"], ".html"),
+    (["export", "incidents", "--format", "gpkg"], ".gpkg"),
+])
+def test_every_writer_refuses_a_bad_out_before_reading(home, tmp_path, capsys, args, ext):
+    assert main([*args, "--out", str(tmp_path / "x.exe")]) == 2
+    assert "--out must end in" in capsys.readouterr().err
+    assert main([*args, "--out", str(tmp_path / "no" / f"x{ext}")]) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -118,7 +118,7 @@ def test_areas_writes_hotspot_polygons(city, tmp_path, capsys):
 @pytest.mark.parametrize(
     "args, code, text",
     [
-        (["--out", "x.txt"], 2, ".gpkg or .geojson"),
+        (["--out", "x.txt"], 2, ".gpkg, .geojson or .json"),
         (["--cell-size", "-5", "--out", "x.gpkg"], 2, "cell-size"),
         (["--cell-size", "big", "--out", "x.gpkg"], 2, "cell-size"),
         (["--distance", "far", "--out", "x.gpkg"], 2, "distance"),
