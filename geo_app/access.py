@@ -624,21 +624,38 @@ def _scoped_services_class():
             out = self._inner(super().emerging, f, night=night, months=months)
             return self._cut_cells(user, filters, out)
 
-        def proposals(self, filters=None, *, night=False, k=5, user=None):
+        def proposals(self, filters=None, *, night=False, k=5, include_sensitive=False, user=None):
             """Proposals never use sensitive categories (DESIGN §3): the situational,
-            non-sensitive categories of the role's aggregates only."""
+            non-sensitive categories of the role's aggregates only, unless a police user asks
+            (``include_sensitive=True``; ``Forbidden`` for any other role), which is audited
+            (``view_points``, target "proposals (sensitive categories)")."""
             user = self._who(user)
             if user is None:
-                return super().proposals(filters, night=night, k=k)
+                return super().proposals(filters, night=night, k=k, include_sensitive=include_sensitive)
             check(user, "hotspots", what="proposals")
+            usable = proposal_categories(user, self.taxonomy, include_sensitive=include_sensitive)
+            if include_sensitive and (filters is None or filters.categories is None):
+                filters = (filters or Filters()).replace(categories=tuple(sorted(usable)))
             f = self._analysis_filters(user, filters)
-            usable = proposal_categories(user, self.taxonomy)
             cats = tuple(sorted(usable)) if f.categories is None else tuple(c for c in f.categories if c in usable)
-            out = self._inner(super().proposals, f.replace(categories=cats), night=night, k=k)
+            out = self._inner(super().proposals, f.replace(categories=cats), night=night, k=k,
+                              include_sensitive=include_sensitive)
             zacs = self._zac_view(user)
             if zacs is not None:
                 out = _clip_to_zacs(out, super().frame("zac"), zacs)
+            if include_sensitive:
+                self._audit_sensitive_proposals(user, f.replace(categories=cats), len(out))
             return out
+
+        def _audit_sensitive_proposals(self, user, filters, n):
+            try:
+                from geo_app.auth import audit
+
+                audit("view_points", target="proposals (sensitive categories)",
+                      detail={"n": int(n), "include_sensitive": True, "filters": filters.describe()},
+                      account=user)
+            except (RuntimeError, KeyError):  # outside a request: nothing to attribute
+                pass
 
         def hotspot_areas(self, filters=None, *, night=False, user=None):
             user = self._who(user)

@@ -752,13 +752,16 @@ class Services:
         return self._cached("emerging", (filters, night, months), compute)
 
     def proposals(self, filters: Filters | None = None, *, night: bool = False, k: int = 5,
-                  user=None) -> gpd.GeoDataFrame:
+                  include_sensitive: bool = False, user=None) -> gpd.GeoDataFrame:
         """Situational-prevention proposals for the filtered incidents (``layers.recommend``):
         ``k`` new CCTV sites (``site_cameras``, existing cameras locked in) and ``k`` lamp
         positions (``propose_lamps``, working lamps locked in), EPSG:4326, with ``kind``
         ("cctv" or "lamp"), ``rank``, ``covered`` (incidents it adds), ``reason_fr``/``_en``,
         ``technique_fr``/``_en``, ``evidence_fr``/``_en``. A part that cannot run (no night
-        incident, no candidate) is left out and named in ``attrs["notes"]``. Cached.
+        incident, no candidate) is left out and named in ``attrs["notes"]``; the categories
+        the recommenders counted are in ``attrs["categories"]``. Sensitive categories are dropped
+        unless ``include_sensitive`` (police users only: ``geo_app.access`` checks the role).
+        Cached.
 
         Both run the lazy greedy (within (1 - 1/e) of the optimum) with a 1-second budget for
         its Lagrangian upper bound, so that a map layer stays interactive; ``geo-app recommend``
@@ -776,14 +779,14 @@ class Services:
             inc = self.analysis_points(rows, darkness=True)
             crs = self.settings.analysis_crs
             cams, lights = self.frame("cameras"), self.frame("lights")
-            parts, notes = [], []
+            parts, notes, used = [], [], set()
             runs = (
                 ("cctv", "new_incidents", lambda: recommend.site_cameras(
                     inc, existing=cams if len(cams) else None, k=k, taxonomy=self.taxonomy, tz=self.tz,
-                    crs=crs, method="greedy", time_limit_s=3.0)),
+                    crs=crs, method="greedy", time_limit_s=3.0, include_sensitive=include_sensitive)),
                 ("lamp", "new_night_incidents", lambda: recommend.propose_lamps(
                     inc, lights, k=k, taxonomy=self.taxonomy, tz=self.tz, crs=crs, method="greedy",
-                    time_limit_s=3.0)),
+                    time_limit_s=3.0, include_sensitive=include_sensitive)),
             )
             for kind, covered, run in runs:
                 try:
@@ -793,6 +796,7 @@ class Services:
                         raise
                     notes.append(f"{kind}: {e.message}")
                     continue
+                used |= set((got.attrs.get("vigie") or {}).get("categories") or ())
                 if not len(got):
                     continue
                 cols = [c for c in ("rank", "reason_fr", "reason_en", "technique_fr", "technique_en",
@@ -806,9 +810,10 @@ class Services:
             else:
                 out = gpd.GeoDataFrame({"kind": [], "rank": []}, geometry=gpd.GeoSeries([], crs=4326), crs=4326)
             out.attrs["notes"] = notes
+            out.attrs["categories"] = sorted(used)
             return out
 
-        return self._cached("proposals", (filters, night, k), compute)
+        return self._cached("proposals", (filters, night, k, bool(include_sensitive)), compute)
 
     def dashboard(self, filters: Filters | None, *, night: bool = False, cells: int = 60,
                   user=None) -> dict:
@@ -865,16 +870,20 @@ class Services:
             "notes": notes,
         }
 
-    def lazy_layer(self, name: str, filters: Filters | None, *, night: bool = False, user=None):
-        """The GeoDataFrame of a hidden dashboard layer loaded on demand (``LAZY_LAYERS``)."""
+    def lazy_layer(self, name: str, filters: Filters | None, *, night: bool = False,
+                   include_sensitive: bool = False, user=None):
+        """The GeoDataFrame of a hidden dashboard layer loaded on demand (``LAZY_LAYERS``);
+        ``include_sensitive`` applies to ``proposals`` only (see ``proposals``)."""
         if name not in LAZY_LAYERS:
             raise ParameterError(f"layer must be one of {', '.join(LAZY_LAYERS)}, got '{name}'.", "layer")
+        if include_sensitive and name != "proposals":
+            raise ParameterError(f"sensitive=1 applies to the proposals layer only, not to '{name}'.", "sensitive")
         filters = (filters or Filters()).replace(bbox=None)
         if name == "kde":
             return self.analysis("kde", filters, night=night, user=user)
         if name == "emerging":
             return self.emerging(filters, night=night, user=user)
-        return self.proposals(filters, night=night, user=user)
+        return self.proposals(filters, night=night, include_sensitive=include_sensitive, user=user)
 
     def review_status(self, hotspot_ids) -> tuple[dict, bool]:
         """Review status of each hotspot and whether review tables exist (issue 7 fills this).

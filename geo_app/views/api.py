@@ -17,7 +17,7 @@ from layers.errors import ParameterError
 from layers.registry import LAYERS, get_spec
 
 from geo_app.services import get_services
-from geo_app.views.common import int_param, request_filters
+from geo_app.views.common import int_param, request_filters, sensitive_param
 from geo_app.views.openapi import openapi_document
 
 __all__ = ["bp", "geojson"]
@@ -159,12 +159,13 @@ def hotspot_areas():
 def map_layer(key: str):
     """A hidden dashboard layer (``kde``, ``emerging``, ``proposals``) computed on demand for the
     filters, as the map draws it: features with an escaped ``_popup`` and a ``_style``, the
-    layer's ``style``, ``point`` style and ``legend``."""
+    layer's ``style``, ``point`` style and ``legend``. ``sensitive=1`` (proposals, police
+    only, audited) lets the proposals use the sensitive categories too."""
     from geo_app.mapping import lazy_features
     from geo_app.views.i18n import current_lang
 
     filters, night = request_filters(with_bbox=False)
-    gdf = get_services().lazy_layer(key, filters, night=night)
+    gdf = get_services().lazy_layer(key, filters, night=night, include_sensitive=sensitive_param())
     body = lazy_features(key, gdf, current_lang())
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/geo+json")
 

@@ -12,7 +12,8 @@ from layers.settings import parse_bbox
 
 from geo_app.services import get_services
 
-__all__ = ["FILTER_PARAMS", "request_filters", "filter_query", "int_param", "bool_param", "parse_bbox"]
+__all__ = ["FILTER_PARAMS", "request_filters", "filter_query", "int_param", "bool_param", "sensitive_param",
+           "parse_bbox"]
 
 #: query-string parameters of the filters (the same on pages and API)
 FILTER_PARAMS = ("from", "to", "category", "zac", "hours", "weekdays", "night", "bbox")
@@ -32,6 +33,19 @@ def bool_param(name: str, default: bool = False) -> bool:
     if v.lower() in ("0", "false", "no", "off", "non"):
         return False
     raise ParameterError(f"{name} must be 1 or 0 (true or false), got '{v}'.", name)
+
+
+def sensitive_param() -> bool:
+    """``sensitive`` of the query string, parsed strictly: ``1``/``true`` asks for proposals
+    that also use the sensitive categories (police only; ``geo_app.access`` checks the role),
+    ``0``/``false`` or absent for the default; anything else is a ``ParameterError``."""
+    v = (request.args.get("sensitive") or "").strip().lower()
+    if v in ("", "0", "false"):
+        return False
+    if v in ("1", "true"):
+        return True
+    raise ParameterError(f"sensitive must be 1 or 0 (true or false), got '{request.args.get('sensitive')}'.",
+                         "sensitive")
 
 
 def int_param(name: str, default: int, *, lo: int, hi: int) -> int:

@@ -21,7 +21,7 @@ from flask import Blueprint, after_this_request, render_template, request, send_
 from geo_app import access
 from geo_app.auth import audit, current_account
 from geo_app.services import get_services
-from geo_app.views.common import FILTER_PARAMS, filter_query, request_filters
+from geo_app.views.common import FILTER_PARAMS, filter_query, request_filters, sensitive_param
 from layers.errors import Forbidden, ParameterError
 from layers.io import EXPORT_FORMATS, write_layers
 from layers.privacy import aggregate_to_grid
@@ -65,12 +65,19 @@ def _suppress(user, filters) -> bool:
         user, svc.default_filters(filters), taxonomy=svc.taxonomy)
 
 
-def export_layers(user, names: list[str], filters, *, night: bool = False) -> tuple[dict, dict]:
+def export_layers(user, names: list[str], filters, *, night: bool = False,
+                  include_sensitive: bool = False) -> tuple[dict, dict]:
     """The GeoDataFrames to export for ``user`` and the facts for their provenance.
+
+    ``include_sensitive`` lets the ``proposals`` layer use the sensitive categories (police
+    only: ``Forbidden`` for other roles; ``ParameterError`` without that layer).
 
     Raises ``Forbidden`` for a layer the role may not export, ``ParameterError`` for an
     unknown one.
     """
+    if include_sensitive and "proposals" not in names:
+        raise ParameterError("sensitive=1 applies to the 'proposals' layer only: add layer=proposals "
+                             "or remove sensitive.", "sensitive")
     svc = get_services()
     allowed = _available(user)
     k = int(svc.settings.k_anonymity)
@@ -107,7 +114,9 @@ def export_layers(user, names: list[str], filters, *, night: bool = False) -> tu
         elif name == "emerging":
             gdf = svc.emerging(filters.replace(bbox=None), night=night, user=user)
         elif name == "proposals":
-            gdf = svc.proposals(filters.replace(bbox=None), night=night, user=user)
+            gdf = svc.proposals(filters.replace(bbox=None), night=night, include_sensitive=include_sensitive,
+                                user=user)
+            facts["proposals_sensitive_categories"] = "used" if include_sensitive else "not used"
         else:
             gdf = svc.read(name, filters if filters.bbox else None, user=user)
         gdf = gdf.copy()
@@ -261,7 +270,7 @@ def download():
     fmt = EXPORT_FORMATS[fmt_name]
     names = _names()
     filters, night = request_filters()
-    frames, facts = export_layers(user, names, filters, night=night)
+    frames, facts = export_layers(user, names, filters, night=night, include_sensitive=sensitive_param())
     prov = _provenance(user, names, filters, night, facts)
     tmp = Path(tempfile.mkdtemp(prefix="vigie-export-"))
     stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%d-%H%M")

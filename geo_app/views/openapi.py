@@ -23,6 +23,9 @@ _P = {
     "offset": ("offset", "rows to skip (paging; follow the `next` link)", "integer", 0),
     "cells": ("cells", "grid columns across the bbox (2..200, default 48)", "integer", 48),
     "method": ("method", "hotspot method: gistar (Getis-Ord Gi* with FDR), kde, counts or lisa", "string", "gistar"),
+    "sensitive": ("sensitive", ("proposals only: 1 (or true) to let the proposals use the sensitive "
+                                "categories too; police role only (403 otherwise), audited; default 0"),
+                  "string", "0"),
     "cell_size": ("cell_size", "grid cell size in metres (default: automatic, about 50 cells across)", "integer", None),
 }
 
@@ -32,6 +35,8 @@ def _param(name: str) -> dict:
     p = {"name": pname, "in": "query", "required": False, "description": desc, "schema": {"type": typ}}
     if name == "method":
         p["schema"]["enum"] = ["gistar", "kde", "counts", "lisa"]
+    if name == "sensitive":
+        p["schema"]["enum"] = ["0", "1", "false", "true"]
     if example is not None:
         p["example"] = example
     return p
@@ -98,9 +103,11 @@ def openapi_document(app=None) -> dict:
                 "operationId": "getMapLayer",
                 "parameters": [{"name": "key", "in": "path", "required": True,
                                 "schema": {"type": "string", "enum": ["kde", "emerging", "proposals"]}}]
-                              + [_param(p) for p in _FILTERS if p != "bbox"],
+                              + [_param(p) for p in _FILTERS if p != "bbox"] + [_param("sensitive")],
                 "responses": {"200": {"description": "features with an escaped _popup and a _style; the layer's "
-                                                     "style, point style and legend", "content": _GEOJSON}, **_ERRORS},
+                                                     "style, point style and legend", "content": _GEOJSON}, **_ERRORS,
+                              "403": {"description": "sensitive=1 asked by a role other than police",
+                                      "content": _ERRORS["400"]["content"]}},
             }},
             "/api/openapi.json": {"get": {
                 "summary": "This document",

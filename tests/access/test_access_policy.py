@@ -180,7 +180,8 @@ def test_service_proposals_never_get_sensitive_categories(role, monkeypatch, hom
 
     seen = []
 
-    def spy(self, filters=None, *, night=False, k=5, user=None):
+    def spy(self, filters=None, *, night=False, k=5, include_sensitive=False, user=None):
+        assert include_sensitive is False  # nobody asked (sensitive=1: test_access_sensitive_proposals)
         seen.append(filters)
         return gpd.GeoDataFrame({"kind": []}, geometry=[], crs=4326)
 
