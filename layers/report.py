@@ -32,7 +32,6 @@ suppress_counts(table, columns, *, k)
 from __future__ import annotations
 
 import re
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import geopandas as gpd
 import numpy as np
@@ -40,6 +39,7 @@ import pandas as pd
 from scipy import stats
 
 from layers.errors import InputError, ParameterError
+from layers.settings import parse_tz
 from layers.spacetime import EMERGING_CATEGORIES
 
 __all__ = [
@@ -85,11 +85,7 @@ def parse_month(value, *, param: str = "month") -> pd.Period:
     return pd.Period(year=int(m.group(1)), month=int(m.group(2)), freq="M")
 
 
-def _check_tz(tz) -> ZoneInfo:
-    try:
-        return tz if isinstance(tz, ZoneInfo) else ZoneInfo(str(tz))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ParameterError(f"time zone '{tz}' is unknown: use an IANA name such as Europe/Paris.", "tz") from None
+_check_tz = parse_tz  # ParameterError naming tz
 
 
 def month_window(month, *, tz) -> tuple[pd.Timestamp, pd.Timestamp]:

@@ -14,7 +14,7 @@ from pyproj.exceptions import CRSError
 
 from layers.errors import ParameterError
 
-__all__ = ["Settings", "parse_bbox", "parse_study_area"]
+__all__ = ["Settings", "parse_bbox", "parse_study_area", "parse_tz"]
 
 
 def parse_bbox(value, *, param: str = "bbox") -> tuple[float, float, float, float] | None:
@@ -48,6 +48,19 @@ def parse_bbox(value, *, param: str = "bbox") -> tuple[float, float, float, floa
     if minx > maxx or miny > maxy:
         raise ParameterError(f"{param}: min must not exceed max, got '{value}'.", param)
     return nums
+
+
+def parse_tz(value, *, param: str = "tz") -> ZoneInfo:
+    """A time zone from its IANA name (``Europe/Paris``) or a ``ZoneInfo``; ``ParameterError``
+    naming ``param`` when it is unknown."""
+    if isinstance(value, ZoneInfo):
+        return value
+    try:
+        return ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ParameterError(
+            f"time zone '{value}' is unknown: use an IANA name such as Europe/Paris.", param
+        ) from None
 
 
 def parse_study_area(spec) -> tuple[str, str | None]:
@@ -118,13 +131,7 @@ class Settings:
                     "analysis_crs",
                 )
             object.__setattr__(self, "analysis_crs", int(self.analysis_crs))
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ParameterError(
-                f"time zone '{self.timezone}' is unknown: use an IANA name such as Europe/Paris.",
-                "timezone",
-            ) from None
+        parse_tz(self.timezone, param="timezone")
         if self.territory is not None:
             object.__setattr__(self, "territory", parse_bbox(self.territory, param="territory"))
         if self.study_area is not None:

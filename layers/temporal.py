@@ -17,13 +17,14 @@ All functions take incidents with the registry columns ``occurred_from`` / ``occ
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from layers.errors import InputError, ParameterError, RowProblem
+from layers.settings import parse_tz
 
 __all__ = [
     "DARKNESS_CLASSES",
@@ -53,15 +54,7 @@ _DEFAULT_MAX_WINDOW = pd.Timedelta(days=7)
 # --------------------------------------------------------------------------- checks
 
 
-def _check_tz(tz) -> ZoneInfo:
-    if isinstance(tz, ZoneInfo):
-        return tz
-    try:
-        return ZoneInfo(str(tz))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ParameterError(
-            f"time zone '{tz}' is unknown: use an IANA name such as Europe/Paris.", "tz"
-        ) from None
+_check_tz = parse_tz  # ParameterError naming tz
 
 
 def _check_max_window(max_window) -> pd.Timedelta:

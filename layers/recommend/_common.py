@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import geopandas as gpd
 import numpy as np
@@ -12,6 +11,7 @@ from pyproj import CRS
 
 from layers.errors import InputError, ParameterError
 from layers.registry import Taxonomy, default_taxonomy
+from layers.settings import parse_tz
 
 
 def _check_frame(gdf, name: str, *, kinds=("Point",), allow_empty: bool = False):
@@ -63,13 +63,7 @@ def _xy(gdf) -> np.ndarray:
     return np.column_stack([gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()])
 
 
-def _check_tz(tz) -> ZoneInfo:
-    if isinstance(tz, ZoneInfo):
-        return tz
-    try:
-        return ZoneInfo(str(tz))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ParameterError(f"time zone '{tz}' is unknown: use an IANA name such as Europe/Paris.", "tz") from None
+_check_tz = parse_tz  # ParameterError naming tz
 
 
 def _positive(value, name: str, *, allow_none: bool = False):
