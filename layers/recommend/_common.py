@@ -57,6 +57,13 @@ def _to(gdf, crs):
     return gdf.to_crs(crs) if not gdf.crs.equals(crs) else gdf.copy()
 
 
+def _in_metric(incidents: gpd.GeoDataFrame, cats, crs) -> tuple[gpd.GeoDataFrame, CRS]:
+    """The incidents whose category is in ``cats``, in the metric CRS (``_metric_crs`` of all
+    the incidents), and that CRS. The input is not modified."""
+    acrs = _metric_crs(incidents, crs)
+    return _to(incidents[incidents["category"].isin(cats)], acrs), acrs
+
+
 def _xy(gdf) -> np.ndarray:
     if len(gdf) == 0:
         return np.empty((0, 2))

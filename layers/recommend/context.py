@@ -19,7 +19,7 @@ from layers.recommend._common import (
     _check_frame,
     _check_incidents,
     _check_tz,
-    _metric_crs,
+    _in_metric,
     _positive,
     _to,
     _xy,
@@ -132,9 +132,7 @@ def context_schools(
                              "school_hours")
     tzi = _check_tz(tz)
     cats = _categories(taxonomy, include_sensitive, categories)
-    acrs = _metric_crs(incidents, crs)
-    inc = _to(incidents, acrs)
-    inc = inc[inc["category"].isin(cats)]
+    inc, acrs = _in_metric(incidents, cats, crs)
     sch = _to(schools, acrs)
     local = inc["occurred_from"].dt.tz_convert(tzi)
     in_hours = (
@@ -213,9 +211,7 @@ def context_shops(
     r = _positive(radius_m, "radius_m")
     tax = taxonomy or default_taxonomy()
     cats = _categories(tax, include_sensitive, categories)
-    acrs = _metric_crs(incidents, crs)
-    inc = _to(incidents, acrs)
-    inc = inc[inc["category"].isin(cats)]
+    inc, acrs = _in_metric(incidents, cats, crs)
     sh = _to(shops, acrs)
     near = cKDTree(_xy(inc)).query_ball_point(_xy(sh), r) if len(inc) else [[] for _ in range(len(sh))]
     cat = inc["category"].to_numpy()
@@ -306,9 +302,7 @@ def zone_summary(
         raise ParameterError("months must be between 1 and 12.", "months")
     tzi = _check_tz(tz)
     cats = _categories(taxonomy, include_sensitive, categories)
-    acrs = _metric_crs(incidents, crs)
-    inc = _to(incidents, acrs)
-    inc = inc[inc["category"].isin(cats)]
+    inc, acrs = _in_metric(incidents, cats, crs)
     zn = _to(zones, acrs)
     local = inc["occurred_from"].dt.tz_convert(tzi)
     if end is None:

@@ -20,7 +20,7 @@ from layers.errors import InputError, ParameterError
 from layers.recommend._common import (
     _check_frame,
     _check_incidents,
-    _metric_crs,
+    _in_metric,
     _positive,
     _to,
     _xy,
@@ -161,9 +161,7 @@ def dark_hotspots(
     tax = taxonomy or default_taxonomy()
     cats = situational_categories(taxonomy=tax, include_sensitive=include_sensitive,
                                   categories=categories)
-    acrs = _metric_crs(incidents, crs)
-    inc = _to(incidents, acrs)
-    inc = inc[inc["category"].isin(cats)]
+    inc, acrs = _in_metric(incidents, cats, crs)
     if len(inc) == 0:
         raise InputError("No incident of the categories lighting can act on in the selection.")
     night = night_flags(inc, tz=tz, count_twilight=count_twilight)
@@ -308,9 +306,7 @@ def propose_lamps(
     tax = taxonomy or default_taxonomy()
     cats = situational_categories(taxonomy=tax, include_sensitive=include_sensitive,
                                   categories=categories)
-    acrs = _metric_crs(incidents, crs)
-    inc = _to(incidents, acrs)
-    inc = inc[inc["category"].isin(cats)]
+    inc, acrs = _in_metric(incidents, cats, crs)
     night = night_flags(inc, tz=tz, count_twilight=count_twilight) if len(inc) else np.zeros(0, bool)
     inc = inc[night]
     if len(inc) == 0:
