@@ -19,8 +19,9 @@ def source_provenance(store, kinds, *, filters=None, batch_ids=None, command: st
     ----------
     store : layers.store.base.Store
         Where the data was read.
-    kinds : iterable of str
-        Layer kinds the data comes from (``["incidents"]``).
+    kinds : iterable of str or None
+        Layer kinds the data comes from (``["incidents"]``); None: any kind (with
+        ``batch_ids``).
     filters : layers.filters.Filters, optional
         The filters applied (``Filters.describe()`` is recorded).
     batch_ids : iterable of str, optional
@@ -40,9 +41,10 @@ def source_provenance(store, kinds, *, filters=None, batch_ids=None, command: st
         ``"mixed (simulated and real)"``, or ``"none"`` without any batch), ``store_version``,
         then ``extra``.
     """
-    kinds = set(kinds)
+    kinds = None if kinds is None else set(kinds)
     wanted = None if batch_ids is None else {str(b) for b in batch_ids}
-    used = [b for b in store.batches() if b.kind in kinds and (wanted is None or b.id in wanted)]
+    used = [b for b in store.batches() if (kinds is None or b.kind in kinds)
+            and (wanted is None or b.id in wanted)]
     flags = {bool(b.simulated) for b in used}
     data = ("none" if not used else "mixed (simulated and real)" if len(flags) == 2
             else "simulated" if flags == {True} else "real")

@@ -46,6 +46,15 @@ def _flat(gdf: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _sources(home, filters, *frames, command: str) -> dict:
+    """Provenance of the stored rows read (``geo_app.provenance.source_provenance``): their
+    batches, the filters, simulated or real."""
+    from geo_app.provenance import source_provenance
+
+    ids = set().union(*(set(f["batch_id"]) for f in frames if "batch_id" in f.columns))
+    return source_provenance(home.store, None, filters=filters, batch_ids=ids, command=command)
+
+
 def _write(layers: dict, out: str, fmt: str, provenance: dict) -> None:
     from layers.io import write_layers
 
@@ -127,7 +136,7 @@ def cctv(home, k, target, radius, fov, exclude, half_life, include_sensitive, me
         raise ParameterError("give either --new K or --target SHARE.", "new")
     fmt = _format_of(out, several=False)
     crs = home.settings.analysis_crs
-    inc, _ = _read_incidents(home, start, end, categories)
+    inc, filters = _read_incidents(home, start, end, categories)
     lights = home.store.read("lights")
     cameras = home.store.read("cameras")
     excl = _read_exclusion(exclude, inc.crs) if exclude else None
@@ -150,7 +159,8 @@ def cctv(home, k, target, radius, fov, exclude, half_life, include_sensitive, me
         layers["existing_cameras"] = cameras
     if fmt != "gpkg":
         layers = {"cctv_sites": sites}
-    _write(layers, out, fmt, {"command": "recommend cctv", **_json_safe(meta)})
+    _write(layers, out, fmt, {**_sources(home, filters, inc, lights, cameras, command="recommend cctv"),
+                              **_json_safe(meta)})
     click.echo(f"{len(sites)} sites written to {out}")
 
 
@@ -183,7 +193,7 @@ def lighting(home, k, reach, night_threshold, min_incidents, cell_size, places, 
     fmt = _format_of(out, several=True)
     crs = home.settings.analysis_crs
     tz = home.settings.timezone
-    inc, _ = _read_incidents(home, start, end, categories)
+    inc, filters = _read_incidents(home, start, end, categories)
     lights = home.store.read("lights")
     areas = _hotspot_areas(inc, crs, home, include_sensitive) if places == "hotspots" else None
     dark = dark_hotspots(inc, lights, cells_or_areas=areas, tz=tz, night_threshold=night_threshold,
@@ -200,7 +210,7 @@ def lighting(home, k, reach, night_threshold, min_incidents, cell_size, places, 
                           include_sensitive=include_sensitive, taxonomy=home.taxonomy, crs=crs)
     _echo_cover(lamps.attrs["vigie"], "night incidents within a lamp's reach")
     _write({"dark_hotspots": dark, "proposed_lamps": lamps}, out, fmt,
-           {"command": "recommend lighting", "dark_hotspots": _json_safe(m),
+           {**_sources(home, filters, inc, lights, command="recommend lighting"), "dark_hotspots": _json_safe(m),
             "proposed_lamps": _json_safe(lamps.attrs["vigie"])})
     click.echo(f"{len(dark)} dark hotspots and {len(lamps)} lamps written to {out}")
 
@@ -255,10 +265,10 @@ def context(home, school_radius, shop_radius, months, rtm_distance, rtm_model, c
     fmt = _format_of(out, several=True)
     crs = home.settings.analysis_crs
     tz = home.settings.timezone
-    inc, _ = _read_incidents(home, start, end, ())
+    inc, filters = _read_incidents(home, start, end, ())
     store = home.store
     common = {"include_sensitive": include_sensitive, "taxonomy": home.taxonomy, "crs": crs}
-    layers, prov = {}, {"command": "context"}
+    layers, prov = {}, {}
     schools, shops = store.read("schools"), store.read("shops")
     zac, areas, lights = store.read("zac"), store.read("areas"), store.read("lights")
     if len(schools):
@@ -301,7 +311,8 @@ def context(home, school_radius, shop_radius, months, rtm_distance, rtm_model, c
         layers["risk_cells"] = risk_surface(grid, rr, features=features)
     if not layers:
         raise InputError("no schools, shops, ZAC or areas are stored: import them first.")
-    _write(layers, out, fmt, prov)
+    _write(layers, out, fmt, {**_sources(home, filters, inc, schools, shops, zac, areas, lights, command="context"),
+                              **prov})
     click.echo(f"{', '.join(layers)} written to {out}")
 
 

@@ -74,3 +74,22 @@ def test_emerging_geojson_carries_its_provenance(home, tmp_path, capsys):
     assert prov["command"].startswith("emerging --period ") and prov["data"] == "simulated"
     assert [b["id"] for b in prov["batches"]] == [sim.id] and prov["cell_size_m"] == 500
     assert len(doc["features"]) > 0
+
+
+def test_recommend_cctv_records_incident_light_and_camera_batches(home, tmp_path, capsys):
+    from shapely.geometry import Point
+
+    inc = gpd.GeoDataFrame({"category": ["theft"] * 6,
+                            "occurred_from": pd.to_datetime(["2024-03-01T10:00Z"] * 6)},
+                           geometry=[Point(3.88, 43.61)] * 6, crs=4326)
+    b_inc = import_frame(home, "incidents", inc, file_name="sim", simulated=True).batch
+    lights = gpd.GeoDataFrame({"type": ["LANTERNE"]}, geometry=[Point(3.8801, 43.61)], crs=4326)
+    b_lights = import_frame(home, "lights", lights, file_name="lights.csv").batch
+    cams = gpd.GeoDataFrame({"name": ["C1"]}, geometry=[Point(3.82, 43.60)], crs=4326)
+    b_cams = import_frame(home, "cameras", cams, file_name="cams.csv").batch
+    out = tmp_path / "cctv.gpkg"
+    assert main(["recommend", "cctv", "--new", "1", "--out", str(out)]) == 0, capsys.readouterr().err
+    prov = _gpkg_provenance(out)
+    assert prov["command"] == "recommend cctv" and prov["data"] == "mixed (simulated and real)"
+    assert {b["id"] for b in json.loads(prov["batches"])} == {b_inc.id, b_lights.id, b_cams.id}
+    assert "coverage_after" in prov  # the command's own facts are kept
