@@ -18,7 +18,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_app.cli import pass_home
-from geo_app.cli.options import incident_filters, out_path, read_incidents
+from geo_app.cli.options import filter_options, incident_filters, out_path, read_incidents
 from layers.errors import InputError, ParameterError
 
 __all__ = ["COMMANDS", "context", "recommend"]
@@ -62,8 +62,9 @@ def _write(layers: dict, out: str, fmt: str, provenance: dict) -> None:
     write_layers({k: _flat(v) for k, v in layers.items()}, out, fmt, provenance=provenance)
 
 
-def _read_incidents(home, start, end, categories):
-    filters = incident_filters(home, start, end, categories)
+def _read_incidents(home, *options):
+    """Incidents passing the filter options (``geo_app.cli.options``), and the filters."""
+    filters = incident_filters(home, *options)
     return read_incidents(home, filters), filters
 
 
@@ -121,14 +122,12 @@ def recommend():
 @click.option("--method", type=click.Choice(["auto", "exact", "greedy"]), default="auto",
               show_default=True)
 @click.option("--time-limit", type=float, default=30.0, show_default=True, metavar="S")
-@click.option("--from", "start", default=None, metavar="DATE")
-@click.option("--to", "end", default=None, metavar="DATE")
-@click.option("--category", "categories", multiple=True, metavar="C")
+@filter_options
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="Output .gpkg (sites + existing cameras), .geojson or .csv (sites).")
 @pass_home
 def cctv(home, k, target, radius, fov, exclude, half_life, include_sensitive, method, time_limit,
-         start, end, categories, out):
+         start, end, categories, zac, hours, weekdays, bbox, out):
     """Choose new CCTV sites among the street-light supports (maximal covering)."""
     from layers.recommend import site_cameras
 
@@ -136,7 +135,7 @@ def cctv(home, k, target, radius, fov, exclude, half_life, include_sensitive, me
         raise ParameterError("give either --new K or --target SHARE.", "new")
     fmt = _format_of(out, several=False)
     crs = home.settings.analysis_crs
-    inc, filters = _read_incidents(home, start, end, categories)
+    inc, filters = _read_incidents(home, start, end, categories, zac, hours, weekdays, bbox)
     lights = home.store.read("lights")
     cameras = home.store.read("cameras")
     excl = _read_exclusion(exclude, inc.crs) if exclude else None
@@ -179,21 +178,19 @@ def _json_safe(meta: dict) -> dict:
               show_default=True,
               help="Rank grid cells, or the Gi* hotspot areas of the incidents (95 %, FDR).")
 @click.option("--include-sensitive", is_flag=True)
-@click.option("--from", "start", default=None, metavar="DATE")
-@click.option("--to", "end", default=None, metavar="DATE")
-@click.option("--category", "categories", multiple=True, metavar="C")
+@filter_options
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="Output .gpkg (dark_hotspots + proposed_lamps).")
 @pass_home
 def lighting(home, k, reach, night_threshold, min_incidents, cell_size, places, include_sensitive,
-             start, end, categories, out):
+             start, end, categories, zac, hours, weekdays, bbox, out):
     """Dark hotspots and proposed lamp positions."""
     from layers.recommend import dark_hotspots, propose_lamps
 
     fmt = _format_of(out, several=True)
     crs = home.settings.analysis_crs
     tz = home.settings.timezone
-    inc, filters = _read_incidents(home, start, end, categories)
+    inc, filters = _read_incidents(home, start, end, categories, zac, hours, weekdays, bbox)
     lights = home.store.read("lights")
     areas = _hotspot_areas(inc, crs, home, include_sensitive) if places == "hotspots" else None
     dark = dark_hotspots(inc, lights, cells_or_areas=areas, tz=tz, night_threshold=night_threshold,

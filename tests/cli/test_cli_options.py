@@ -19,9 +19,12 @@ def _options(command):
     return {p.name: (tuple(p.opts), p.metavar, p.multiple) for p in command.params if p.name in FILTERS}
 
 
-@pytest.mark.parametrize("name", ["export", "hotspots", "emerging", "profile", "knox", "backtest"])
+@pytest.mark.parametrize("name", ["export", "hotspots", "emerging", "profile", "knox", "backtest",
+                                  "recommend cctv", "recommend lighting"])
 def test_same_filter_options_everywhere(name):
-    got = _options(cli.commands[name])
+    group, _, sub = name.partition(" ")
+    command = cli.commands[group]
+    got = _options(command.commands[sub] if sub else command)
     assert got == _options(cli.commands["emerging"])
     assert {k: v[0][0] for k, v in got.items()} == FILTERS
 
