@@ -37,6 +37,17 @@ pass_home = click.make_pass_decorator(Home)
 def cli(ctx: click.Context, home: str) -> None:
     """Vigie: incidents, hotspots and situational-prevention proposals for a CLSPD."""
     ctx.obj = Home.from_env(home)
+    # a mistyped --home must not silently start a new, empty deployment
+    if ctx.invoked_subcommand not in _NO_DEPLOYMENT_NEEDED and not ctx.obj.config_path.exists():
+        raise click.UsageError(
+            f"no deployment in {ctx.obj.path} (no config.toml): check --home / GEO_APP_HOME, or "
+            f"create one with: geo-app --home {ctx.obj.path} init --crs EPSG --timezone ZONE",
+            ctx=ctx,
+        )
+
+
+#: commands that run without an existing deployment (they create it)
+_NO_DEPLOYMENT_NEEDED = {"init", "demo", None}
 
 
 for _name in COMMAND_MODULES:

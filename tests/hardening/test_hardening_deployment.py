@@ -78,3 +78,15 @@ def test_home_that_is_a_file(tmp_path, capsys):
     f.write_text("x")
     code, text = _run(capsys, f, ["batches"], tmp_path)
     assert code == 2 and "--home" in text, text
+
+
+@pytest.mark.parametrize("args", [["batches"], ["import", "incidents", "{csv}"], ["config"],
+                                  ["user", "list"]], ids=["batches", "import", "config", "user-list"])
+def test_home_without_a_deployment_is_a_usage_error(tmp_path, capsys, args):
+    """A mistyped --home (or GEO_APP_HOME) used to create an empty folder and answer "No batches."
+    — or store an import under default settings; now it says to run ``geo-app init``."""
+    missing = tmp_path / "no-such-home"
+    code, text = _run(capsys, missing, args, tmp_path)
+    assert code == 2, text
+    assert "no deployment" in text and " init " in text and str(missing) in text, text
+    assert not missing.exists()
