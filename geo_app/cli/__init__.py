@@ -7,6 +7,7 @@ exposes ``COMMANDS``, a list of click commands; it is found automatically). Exit
 
 from __future__ import annotations
 
+import functools
 import sys
 import pkgutil
 from importlib import import_module
@@ -21,7 +22,28 @@ __all__ = ["cli", "main", "pass_home"]
 #: modules under geo_app.cli that contribute commands (every module of the package)
 COMMAND_MODULES = tuple(sorted(m.name for m in pkgutil.iter_modules(__path__)))
 
-pass_home = click.make_pass_decorator(Home)
+_pass_home_object = click.make_pass_decorator(Home)
+
+#: commands that run without an existing deployment (they create it)
+_NO_DEPLOYMENT_NEEDED = {"init", "demo"}
+
+
+def pass_home(f):
+    """Pass the deployment (``Home``) as the command's first argument. Commands other than
+    ``init`` and ``demo`` refuse a folder without config.toml (a mistyped --home or
+    GEO_APP_HOME must not silently start a new, empty deployment)."""
+
+    @functools.wraps(f)
+    def checked(home, *args, **kwargs):
+        name = click.get_current_context().command.name
+        if name not in _NO_DEPLOYMENT_NEEDED and not home.config_path.exists():
+            raise click.UsageError(
+                f"no deployment in {home.path} (no config.toml): check --home / GEO_APP_HOME, or "
+                f"create one with: geo-app --home {home.path} init --crs EPSG --timezone ZONE"
+            )
+        return f(home, *args, **kwargs)
+
+    return _pass_home_object(checked)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,17 +59,6 @@ pass_home = click.make_pass_decorator(Home)
 def cli(ctx: click.Context, home: str) -> None:
     """Vigie: incidents, hotspots and situational-prevention proposals for a CLSPD."""
     ctx.obj = Home.from_env(home)
-    # a mistyped --home must not silently start a new, empty deployment
-    if ctx.invoked_subcommand not in _NO_DEPLOYMENT_NEEDED and not ctx.obj.config_path.exists():
-        raise click.UsageError(
-            f"no deployment in {ctx.obj.path} (no config.toml): check --home / GEO_APP_HOME, or "
-            f"create one with: geo-app --home {ctx.obj.path} init --crs EPSG --timezone ZONE",
-            ctx=ctx,
-        )
-
-
-#: commands that run without an existing deployment (they create it)
-_NO_DEPLOYMENT_NEEDED = {"init", "demo", None}
 
 
 for _name in COMMAND_MODULES:

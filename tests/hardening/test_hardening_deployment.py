@@ -90,3 +90,8 @@ def test_home_without_a_deployment_is_a_usage_error(tmp_path, capsys, args):
     assert code == 2, text
     assert "no deployment" in text and " init " in text and str(missing) in text, text
     assert not missing.exists()
+
+
+def test_help_needs_no_deployment(tmp_path, capsys):
+    code, text = _run(capsys, tmp_path / "no-such-home", ["hotspots", "--help"], tmp_path)
+    assert code == 0 and "--cell-size" in text, text
