@@ -8,8 +8,8 @@ exposes ``COMMANDS``, a list of click commands; it is found automatically). Exit
 from __future__ import annotations
 
 import functools
-import sys
 import pkgutil
+import sys
 from importlib import import_module
 
 import click

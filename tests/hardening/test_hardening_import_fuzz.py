@@ -40,8 +40,9 @@ FILES = [
      "incidents", ["row 1", "lon", "lat", "range", "coordinate"]),
     ("nan.csv", "lon,lat,date,category\nnan,43.6,2024-01-15,theft\ninf,-inf,2024-01-16,theft\n", "incidents",
      ["row 1", "lon", "lat", "coordinate"]),
-    ("nan.geojson", '{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point",'
-     '"coordinates":[NaN,Infinity]},"properties":{"category":"theft","date":"2024-01-15"}}]}', "incidents",
+    ("nan.geojson", ('{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point",'
+                     '"coordinates":[NaN,Infinity]},"properties":{"category":"theft","date":"2024-01-15"}}]}'),
+     "incidents",
      ["row 1", "geometry", "coordinate", "json", "nan"]),
     ("huge.geojson", _fc(_feature(1e300, 1e300), _feature(-1e308, 43.6)), "incidents",
      ["row 1", "coordinate", "range", "lon"]),

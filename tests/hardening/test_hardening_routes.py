@@ -224,7 +224,7 @@ def test_every_get_route_with_garbage(app, client, hotspot_id, small_demo, param
             _check_answer(client.get(url), url=url, param=param, must_refuse=must)
         except AssertionError as e:
             failures.append(str(e))
-        except Exception as e:  # TESTING propagates the exception of a 500
+        except Exception as e:  # noqa: BLE001 -- TESTING propagates the exception of a 500
             failures.append(f"{url}: 500 {type(e).__name__}: {e}")
     assert not failures, "\n\n".join(failures)
     assert small_demo.store.version == version
@@ -250,7 +250,7 @@ BAD_PATHS = [
 ]
 
 
-@pytest.mark.parametrize("endpoint, args", BAD_PATHS, ids=[f"{e}-{list(a.values())[0]}" for e, a in BAD_PATHS])
+@pytest.mark.parametrize("endpoint, args", BAD_PATHS, ids=[f"{e}-{next(iter(a.values()))}" for e, a in BAD_PATHS])
 def test_bad_path_ids(app, client, endpoint, args):
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     url = _url_for(app, rule, **args)
@@ -323,7 +323,7 @@ def test_post_forms_with_bad_fields(app, client, hotspot_id, small_demo):
             assert _db_state(small_demo) == db, f"POST {url} {sorted(data)}: the database changed"
         except AssertionError as e:
             failures.append(str(e)[:1500])
-        except Exception as e:  # TESTING propagates the exception of a 500
+        except Exception as e:  # noqa: BLE001 -- TESTING propagates the exception of a 500
             failures.append(f"POST {url} {sorted(data)}: 500 {type(e).__name__}: {e}"[:1500])
     assert not failures, "\n\n".join(failures)
     assert small_demo.store.version == version

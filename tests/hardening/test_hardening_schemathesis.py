@@ -12,8 +12,8 @@ import pytest
 
 schemathesis = pytest.importorskip("schemathesis", reason="pip install -e '.[test]' installs schemathesis")
 
-from hypothesis import HealthCheck, settings  # noqa: E402  (installed with schemathesis)
-from schemathesis.checks import not_a_server_error  # noqa: E402
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
 
 
 @pytest.fixture(scope="module")
