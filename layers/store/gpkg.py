@@ -161,6 +161,25 @@ class _Columns:
         return cls(version, frame, frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(), t, codes, index)
 
 
+
+def _as_type(s: pd.Series, type_: str, *, unit: str) -> pd.Series:
+    """``s`` with the registry type ``type_`` (see ``layers.registry``); datetimes at ``unit``
+    precision: ``ms`` as GeoPackage stores them, ``ns`` as the store returns them."""
+    if type_ == "datetime":
+        return pd.to_datetime(s, utc=True).astype(f"datetime64[{unit}, UTC]")
+    if type_ == "date":
+        s = pd.to_datetime(s)
+        if s.dt.tz is not None:
+            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+        return s.astype(f"datetime64[{unit}]")
+    if type_ == "bool":
+        return s.astype("boolean").fillna(False).astype(bool)
+    if type_ == "float":
+        return pd.to_numeric(s).astype("float64")
+    if type_ == "int":
+        return pd.to_numeric(s).astype("Int64")
+    return s.astype("str")
+
 class GeoPackageStore(Store):
     """Layers and import batches in one GeoPackage file.
 
@@ -396,25 +415,8 @@ class GeoPackageStore(Store):
         """Give every column its registry dtype (GDAL returns ms datetimes, nullable bools…)."""
         gdf = gdf.copy()
         for col in spec.columns:
-            if col.name not in gdf.columns:
-                continue
-            s = gdf[col.name]
-            if col.type == "datetime":
-                s = pd.to_datetime(s, utc=True).astype("datetime64[ns, UTC]")
-            elif col.type == "date":
-                s = pd.to_datetime(s)
-                if s.dt.tz is not None:
-                    s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-                s = s.astype("datetime64[ns]")
-            elif col.type == "bool":
-                s = s.astype("boolean").fillna(False).astype(bool)
-            elif col.type == "float":
-                s = s.astype("float64")
-            elif col.type == "int":
-                s = s.astype("Int64")
-            else:
-                s = s.astype("str")
-            gdf[col.name] = s
+            if col.name in gdf.columns:
+                gdf[col.name] = _as_type(gdf[col.name], col.type, unit="ns")
         gdf["batch_id"] = gdf["batch_id"].astype("str")
         return gdf
 
@@ -554,21 +556,7 @@ class GeoPackageStore(Store):
         n = len(gdf)
         for col in spec.columns:
             s = gdf[col.name] if col.name in gdf.columns else pd.Series([None] * n, index=gdf.index)
-            if col.type == "datetime":
-                s = pd.to_datetime(s, utc=True).astype("datetime64[ms, UTC]")
-            elif col.type == "date":
-                s = pd.to_datetime(s)
-                if s.dt.tz is not None:
-                    s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-                s = s.astype("datetime64[ms]")
-            elif col.type == "bool":
-                s = s.astype("boolean").fillna(False).astype(bool)
-            elif col.type == "float":
-                s = pd.to_numeric(s).astype("float64")
-            elif col.type == "int":
-                s = pd.to_numeric(s).astype("Int64")
-            else:
-                s = s.astype("str")
+            s = _as_type(s, col.type, unit="ms")
             data[col.name] = s.to_numpy() if col.type in ("bool", "float") else s.array
         if batch_id is None:
             data["batch_id"] = gdf["batch_id"].astype("str").array
