@@ -20,6 +20,7 @@ from flask import Blueprint, after_this_request, render_template, request, send_
 
 from geo_app import access
 from geo_app.auth import audit, current_account
+from geo_app.provenance import source_provenance
 from geo_app.services import get_services
 from geo_app.views.common import FILTER_PARAMS, filter_query, request_filters, sensitive_param
 from layers.errors import Forbidden, ParameterError
@@ -126,29 +127,27 @@ def export_layers(user, names: list[str], filters, *, night: bool = False,
 
 
 def _provenance(user, names, filters, night, facts) -> dict:
+    """The shared provenance record (``geo_app.provenance.source_provenance``: batches,
+    filters, simulated or real) plus who exported and which privacy rules applied."""
     svc = get_services()
-    kinds = {EXPORT_LAYERS[n][1] for n in names}
-    batches = [b for b in svc.store.batches() if b.kind in kinds]
-    simulated = sorted({bool(b.simulated) for b in batches if b.kind == "incidents"})
-    return {
-        "source_batches": [
-            {"id": b.id, "kind": b.kind, "file": b.file_name, "imported": b.created, "simulated": bool(b.simulated)}
-            for b in batches
-        ],
-        "filters": {**filters.describe(), **({"night": True} if night else {})},
-        "incidents": ("simulated" if simulated == [True] else "real" if simulated == [False]
-                      else "mixed (simulated and real)" if simulated else "none"),
-        "exported_by": user.name,
-        "role": user.role,
-        "privacy": {
+    sensitive = access.scope(user, "sensitive_points")
+    return source_provenance(
+        svc.store,
+        {EXPORT_LAYERS[n][1] for n in names},
+        filters=filters,
+        command="web export " + ",".join(names),
+        **({"night": True} if night else {}),
+        exported_by=user.name,
+        role=user.role,
+        privacy={
             "k_anonymity": int(svc.settings.k_anonymity),
-            "sensitive_categories": ("included as points" if access.scope(user, "sensitive_points") is access.Scope.ALL
-                                     else "aggregated" if access.scope(user, "sensitive_points") is not access.Scope.NONE
+            "sensitive_categories": ("included as points" if sensitive is access.Scope.ALL
+                                     else "aggregated" if sensitive is not access.Scope.NONE
                                      else "excluded"),
             "cells_under_k": "removed" if _suppress(user, filters) else "kept",
             **facts,
         },
-    }
+    )
 
 
 # ------------------------------------------------------------------------------------------

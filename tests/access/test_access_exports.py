@@ -70,10 +70,10 @@ def test_coordinator_export_every_format(app, tmp_path, fmt):
     if fmt == "gpkg":
         prov = dict(pyogrio.read_dataframe(p, layer="provenance", read_geometry=False).values)
         assert json.loads(prov["filters"])["categories"] == ["theft"]
-        assert prov["incidents"] == "simulated"
-        assert "medium-incidents" in prov["source_batches"]
+        assert prov["data"] == "simulated"
+        assert "medium-incidents" in prov["batches"]
     elif fmt == "geojson":
-        assert json.loads(p.read_text())["provenance"]["incidents"] == "simulated"
+        assert json.loads(p.read_text())["provenance"]["data"] == "simulated"
     else:
         blob = p.read_bytes() if fmt == "kml" else b"".join(
             zipfile.ZipFile(p).read(n) for n in zipfile.ZipFile(p).namelist() if "provenance" in n)
