@@ -3,6 +3,8 @@
 - ``home``: a fresh, empty deployment folder (GEO_APP_HOME) with Lambert-93 / Europe/Paris.
 - ``demo_home``: a deployment holding the demo city, built once per test run (shared by the
   xdist workers through a file lock) and copied per test module that wants to write to it.
+- ``read_result``: re-reads a file a command wrote (a GeoPackage holds the result layer and a
+  ``provenance`` table: the result layer is returned).
 - ``require_chromium``: skips with a visible reason when Debian's chromium is missing, except
   under CI=true where its absence is a failure.
 """
@@ -67,3 +69,20 @@ def require_chromium():
             pytest.fail("Debian's chromium is required under CI=true (.ci/run installs it).")
         pytest.skip("Debian's chromium is not installed (apt-get install chromium); browser test skipped")
     return CHROMIUM
+
+
+def _read_result(path):
+    import geopandas as gpd
+    import pyogrio
+
+    if str(path).endswith(".gpkg"):
+        names = [n for n, _ in pyogrio.list_layers(path) if n != "provenance"]
+        assert len(names) == 1, f"{path} should hold one result layer besides provenance: {names}"
+        return gpd.read_file(path, layer=names[0])
+    return gpd.read_file(path)
+
+
+@pytest.fixture
+def read_result():
+    """A function re-reading a written result (see the module docstring)."""
+    return _read_result

@@ -14,16 +14,6 @@ from layers.store.base import Batch
 X0, Y0 = 770_000.0, 6_278_000.0  # Montpellier, Lambert-93
 
 
-def _read(path):
-    """Re-read a written result; a GeoPackage holds the result layer and a provenance table."""
-    import pyogrio
-
-    if str(path).endswith(".gpkg"):
-        names = [n for n, _ in pyogrio.list_layers(path) if n != "provenance"]
-        assert len(names) == 1, names
-        return gpd.read_file(path, layer=names[0])
-    return gpd.read_file(path)
-
 
 def batch(kind, bid, n):
     return Batch(id=bid, kind=kind, file_name=f"{bid}.csv", checksum="0" * 64, user="test",
@@ -61,13 +51,13 @@ def run(args, capsys):
     return code, out.out, out.err
 
 
-def test_gistar_to_geopackage(city, tmp_path, capsys):
+def test_gistar_to_geopackage(city, tmp_path, capsys, read_result):
     _, inc = city
     out = tmp_path / "gi.gpkg"
     code, text, err = run(["--method", "gistar", "--cell-size", "100", "--out", str(out)], capsys)
     assert code == 0, err
     assert "cell size: 100 m (given)" in text and "Benjamini-Hochberg" in text and "queen" in text
-    back = _read(out)
+    back = read_result(out)
     assert {"cell_id", "n", "z", "p", "p_adj", "bin"} <= set(back.columns)
     assert back.crs.to_epsg() == 4326 and len(back) == 600
     assert back["n"].sum() == len(inc)
@@ -75,25 +65,25 @@ def test_gistar_to_geopackage(city, tmp_path, capsys):
     assert centre["bin"].item() == 3
 
 
-def test_kde_to_geojson_prints_the_bandwidth(city, tmp_path, capsys):
+def test_kde_to_geojson_prints_the_bandwidth(city, tmp_path, capsys, read_result):
     out = tmp_path / "kde.geojson"
     code, text, err = run(["--method", "kde", "--out", str(out)], capsys)
     assert code == 0, err
     assert "cell size: 50 m (automatic" in text and "bandwidth:" in text and "Silverman" in text
-    back = _read(out)
+    back = read_result(out)
     assert {"cell_id", "n", "kde"} <= set(back.columns) and back["kde"].max() > 0
     code, text, _ = run(["--method", "kde", "--bandwidth", "300", "--kernel", "gaussian", "--from", "2024-01-01",
                          "--to", "2024-12-31", "--out", str(out)], capsys)
     assert code == 0 and "300 m (given)" in text and "per year" in text
 
 
-def test_counts_lisa_hex_and_filters(city, tmp_path, capsys):
+def test_counts_lisa_hex_and_filters(city, tmp_path, capsys, read_result):
     _, inc = city
     out = tmp_path / "c.gpkg"
     code, text, err = run(["--method", "counts", "--grid", "hex", "--cell-size", "200", "--category", "burglary",
                            "--from", "2024-03-01", "--to", "2024-06-30", "--out", str(out)], capsys)
     assert code == 0, err
-    back = _read(out)
+    back = read_result(out)
     local = inc["occurred_from"].dt.tz_convert("Europe/Paris")
     expected = ((inc["category"] == "burglary") & (local >= pd.Timestamp("2024-03-01", tz="Europe/Paris"))
                 & (local < pd.Timestamp("2024-07-01", tz="Europe/Paris"))).sum()
@@ -102,17 +92,17 @@ def test_counts_lisa_hex_and_filters(city, tmp_path, capsys):
     code, text, err = run(["--method", "lisa", "--cell-size", "200", "--permutations", "99", "--zac", "ZAC Gare",
                            "--out", str(out)], capsys)
     assert code == 0, err
-    back = _read(out)
+    back = read_result(out)
     assert {"cell_id", "n", "quadrant", "p", "I", "cluster"} <= set(back.columns)
     assert set(back["quadrant"]) <= {"HH", "LH", "LL", "HL"}
     assert "permutations: 99" in text
 
 
-def test_areas_writes_hotspot_polygons(city, tmp_path, capsys):
+def test_areas_writes_hotspot_polygons(city, tmp_path, capsys, read_result):
     out = tmp_path / "areas.geojson"
     code, text, err = run(["--areas", "--cell-size", "100", "--out", str(out)], capsys)
     assert code == 0, err
-    back = _read(out)
+    back = read_result(out)
     assert len(back) >= 1 and back["hotspot_id"].str.startswith("HS-").all()
     top = back.iloc[0]
     assert top["zac"] == "ZAC Gare" and "Centre" in top["areas"] and "Commune" in top["areas"]
@@ -123,7 +113,7 @@ def test_areas_writes_hotspot_polygons(city, tmp_path, capsys):
     # same data, same ids
     out2 = tmp_path / "areas2.geojson"
     assert run(["--areas", "--cell-size", "100", "--out", str(out2)], capsys)[0] == 0
-    assert _read(out2)["hotspot_id"].tolist() == back["hotspot_id"].tolist()
+    assert read_result(out2)["hotspot_id"].tolist() == back["hotspot_id"].tolist()
 
 
 @pytest.mark.parametrize(
@@ -150,18 +140,18 @@ def test_bad_input(city, tmp_path, capsys, monkeypatch, args, code, text):
 
 
 @pytest.mark.slow
-def test_demo_city_all_methods(demo_home, tmp_path, capsys):
+def test_demo_city_all_methods(demo_home, tmp_path, capsys, read_result):
     for method, cols in (("counts", {"n"}), ("kde", {"kde"}), ("gistar", {"z", "p", "bin"}), ("lisa", {"quadrant", "p"})):
         out = tmp_path / f"{method}.gpkg"
         code, _text, err = run(["--method", method, "--permutations", "99", "--out", str(out)], capsys)
         assert code == 0, err
-        back = _read(out)
+        back = read_result(out)
         assert {"cell_id", "n"} | cols <= set(back.columns)
         assert back["n"].sum() > 0
     out = tmp_path / "areas.geojson"
     code, _, err = run(["--areas", "--out", str(out)], capsys)
     assert code == 0, err
-    areas = _read(out)
+    areas = read_result(out)
     assert len(areas) >= 1 and areas["hotspot_id"].is_unique
     # the demo's simulated incidents are densest in the historic centre (Écusson / Comédie)
     comedie = gpd.GeoSeries([shapely.Point(3.8800, 43.6085)], crs=4326).to_crs(2154).iloc[0]

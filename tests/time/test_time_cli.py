@@ -4,23 +4,11 @@ from __future__ import annotations
 
 import json
 
-import geopandas as gpd
 import pandas as pd
 import pytest
 
 from geo_app.cli import main
 from layers.store.base import Batch
-
-
-def _read(path):
-    """Re-read a written result; a GeoPackage holds the result layer and a provenance table."""
-    import pyogrio
-
-    if str(path).endswith(".gpkg"):
-        names = [n for n, _ in pyogrio.list_layers(path) if n != "provenance"]
-        assert len(names) == 1, names
-        return gpd.read_file(path, layer=names[0])
-    return gpd.read_file(path)
 
 
 @pytest.fixture
@@ -49,11 +37,11 @@ def test_knox_writes_one_row_per_band_pair(filled_home, tmp_path, capsys):
     assert "(lo, hi]" in capsys.readouterr().out
 
 
-def test_emerging_writes_a_geopackage(filled_home, tmp_path, capsys):
+def test_emerging_writes_a_geopackage(filled_home, tmp_path, capsys, read_result):
 
     out = tmp_path / "ehsa.gpkg"
     assert main(["emerging", "--period", "month", "--cell-size", "500", "--out", str(out)]) == 0
-    back = _read(out)
+    back = read_result(out)
     assert {"category", "trend_z", "trend_p", "bin_2023-01", "bin_2023-12"} <= set(back.columns)
     assert back.crs.to_epsg() == 4326
     text = capsys.readouterr().out
