@@ -7,6 +7,10 @@
   ``provenance`` table: the result layer is returned).
 - ``require_chromium``: skips with a visible reason when Debian's chromium is missing, except
   under CI=true where its absence is a failure.
+- ``chromium_browser``: Debian's chromium driven by Playwright (headless; same skip rule);
+  ``serve_app(app)``: runs a Flask app on a real waitress server on a free localhost port and
+  returns its URL; ``open_page(browser, **context_options)``: a new page that records console
+  errors (``page.vigie_errors``) and the hosts it requests (``page.vigie_hosts``).
 """
 
 from __future__ import annotations
@@ -62,13 +66,73 @@ def demo_home(demo_home_path, monkeypatch):
     return Home(demo_home_path)
 
 
-@pytest.fixture
-def require_chromium():
+def _chromium_or_skip() -> str:
     if CHROMIUM is None:
         if os.environ.get("CI") == "true":
             pytest.fail("Debian's chromium is required under CI=true (.ci/run installs it).")
         pytest.skip("Debian's chromium is not installed (apt-get install chromium); browser test skipped")
     return CHROMIUM
+
+
+@pytest.fixture
+def require_chromium():
+    return _chromium_or_skip()
+
+
+#: Chromium flags for this closed network (no background connections, no sandbox as root)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def chromium_browser():
+    path = _chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def serve_app():
+    """Start apps on real waitress servers (stopped at the end of the module)."""
+    import threading
+
+    import waitress
+
+    running = []
+
+    def start(app) -> str:
+        srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        running.append((srv, thread))
+        return f"http://127.0.0.1:{srv.effective_port}"
+
+    yield start
+    for srv, thread in running:
+        srv.close()
+        thread.join(timeout=5)
+
+
+def _open_page(browser, **context_options):
+    from urllib.parse import urlsplit
+
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, **context_options)
+    page = ctx.new_page()
+    page.vigie_errors, page.vigie_hosts = [], set()
+    page.on("console", lambda m: page.vigie_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.vigie_errors.append(str(e)))
+    page.on("request", lambda r: page.vigie_hosts.add(urlsplit(r.url).hostname))
+    return ctx, page
+
+
+@pytest.fixture
+def open_page():
+    """A function opening a watched page in a new browser context: ``ctx, page = open_page(b)``."""
+    return _open_page
 
 
 def _read_result(path):

@@ -5,9 +5,7 @@ that never asks for points. Screenshots go to tests/output/screenshots/access-*.
 from __future__ import annotations
 
 import shutil
-import threading
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -15,53 +13,26 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "tests" / "output" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
 PASSWORD = "demo-password"  # given to build_demo by tests/conftest.py
 
 
 @pytest.fixture(scope="module")
-def server(request, tmp_path_factory):
-    import waitress
-
+def server(request, tmp_path_factory, serve_app):
     from geo_app import create_app
 
     src = request.getfixturevalue("demo_home_path")
     home = tmp_path_factory.mktemp("access-browser") / "home"
     shutil.copytree(src, home)  # the shared demo is read-only: reviews go to a copy
-    app = create_app({"HOME": str(home), "TILE_URL": "", "SECRET_KEY": "access-browser-test"})
-    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
-    thread.join(timeout=5)
+    return serve_app(create_app({"HOME": str(home), "TILE_URL": "", "SECRET_KEY": "access-browser-test"}))
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:  # the same rule as tests/conftest.py's require_chromium
-        import os
-
-        if os.environ.get("CI") == "true":
-            pytest.fail("Debian's chromium is required under CI=true (.ci/run installs it).")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium); browser test skipped")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
-        yield b
-        b.close()
+def browser(chromium_browser):
+    return chromium_browser
 
 
-def _page(browser, server, role):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 900})  # CSP enforced
-    pg = ctx.new_page()
-    pg.vigie_errors, pg.vigie_hosts = [], set()
-    pg.on("console", lambda m: pg.vigie_errors.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: pg.vigie_errors.append(str(e)))
-    pg.on("request", lambda r: pg.vigie_hosts.add(urlsplit(r.url).hostname))
+def _page(open_page, browser, server, role):
+    ctx, pg = open_page(browser)  # CSP enforced
     pg.goto(server + "/hotspots")
     assert "/login" in pg.url  # anonymous visitors are sent to the login page
     pg.fill("#username", role)
@@ -78,8 +49,8 @@ def _shot(pg, name, selector=None):
     target.screenshot(path=str(SHOTS / f"access-{name}.png"))
 
 
-def test_police_reviews_a_hotspot(browser, server):
-    ctx, pg = _page(browser, server, "police")
+def test_police_reviews_a_hotspot(browser, server, open_page):
+    ctx, pg = _page(open_page, browser, server, "police")
     try:
         pg.locator("a.hotspot-link").first.click()
         pg.wait_for_load_state("load")
@@ -108,8 +79,8 @@ def test_police_reviews_a_hotspot(browser, server):
         ctx.close()
 
 
-def test_planner_dashboard_asks_for_no_points(browser, server):
-    ctx, pg = _page(browser, server, "planner")
+def test_planner_dashboard_asks_for_no_points(browser, server, open_page):
+    ctx, pg = _page(open_page, browser, server, "planner")
     try:
         statuses = []
         pg.on("response", lambda r: statuses.append((r.status, r.url)))
@@ -123,8 +94,8 @@ def test_planner_dashboard_asks_for_no_points(browser, server):
         ctx.close()
 
 
-def test_admin_reads_the_audit_log(browser, server):
-    ctx, pg = _page(browser, server, "admin")
+def test_admin_reads_the_audit_log(browser, server, open_page):
+    ctx, pg = _page(open_page, browser, server, "admin")
     try:
         pg.goto(server + "/admin/audit?action=login")
         rows = pg.locator("#audit tbody tr")

@@ -7,9 +7,7 @@ is a copy of the dashboard's made by hand (a test run never changes a tracked fi
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -17,52 +15,21 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "tests" / "output" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
-
-
 @pytest.fixture(scope="module")
-def server(request):
+def server(request, serve_app):
     import os
-
-    import waitress
 
     from geo_app import create_app
 
     # VIGIE_TEST_DEMO_HOME: an already built demo deployment (saves the build while developing)
     home = os.environ.get("VIGIE_TEST_DEMO_HOME") or request.getfixturevalue("demo_home_path")
-    app = create_app({"HOME": str(home), "TILE_URL": "", "SECRET_KEY": "browser-test"})
-    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
-    thread.join(timeout=5)
-
-
-@pytest.fixture(scope="module")
-def browser(request):
-    from conftest_chromium import chromium_path
-
-    path = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=ARGS, headless=True)
-        yield b
-        b.close()
+    return serve_app(create_app({"HOME": str(home), "TILE_URL": "", "SECRET_KEY": "browser-test"}))
 
 
 @pytest.fixture
-def page(browser, require_chromium, server):
+def page(chromium_browser, open_page, server):
     # bypass_csp: Playwright evaluates its wait predicates with eval, which the CSP forbids
-    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True)
-    pg = ctx.new_page()
-    pg.vigie_errors = []
-    pg.vigie_hosts = set()
-    pg.on("console", lambda m: pg.vigie_errors.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: pg.vigie_errors.append(str(e)))
-    pg.on("request", lambda r: pg.vigie_hosts.add(urlsplit(r.url).hostname))
+    ctx, pg = open_page(chromium_browser, bypass_csp=True)
     # the demo city has one account per role (password given to build_demo in tests/conftest.py)
     pg.goto(server + "/login")
     pg.fill("input[name=username]", "coordinator")
