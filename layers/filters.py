@@ -23,6 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from layers.columns import filter_mask, frame_columns
 from layers.errors import ParameterError
 from layers.settings import parse_bbox
 
@@ -189,41 +190,6 @@ def apply_filters(
     """
     if filters is None or filters.is_empty or len(incidents) == 0:
         return incidents.copy()
-    keep = np.ones(len(incidents), dtype=bool)
-    if filters.bbox is not None:
-        pts = incidents.geometry
-        if incidents.crs is not None and not incidents.crs.equals("EPSG:4326"):
-            pts = pts.to_crs(4326)
-        x, y = pts.x.to_numpy(), pts.y.to_numpy()
-        minx, miny, maxx, maxy = filters.bbox
-        keep &= (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
-    if filters.start is not None or filters.end is not None or filters.hours or filters.weekdays:
-        t = incidents["occurred_from"]
-        if filters.start is not None:
-            keep &= (t >= filters.start).to_numpy()
-        if filters.end is not None:
-            keep &= (t < filters.end).to_numpy()
-        if filters.hours is not None or filters.weekdays is not None:
-            tzinfo = ZoneInfo(tz) if isinstance(tz, str) else tz
-            local = t.dt.tz_convert(tzinfo)
-            if filters.hours is not None:
-                keep &= local.dt.hour.isin(filters.hours).to_numpy()
-            if filters.weekdays is not None:
-                keep &= local.dt.day_of_week.isin(filters.weekdays).to_numpy()
-    if filters.categories is not None:
-        keep &= incidents["category"].isin(filters.categories).to_numpy()
-    if filters.zac is not None:
-        if zac_layer is None:
-            raise ParameterError("filtering by ZAC needs the ZAC layer in the store.", "zac")
-        known = set(zac_layer["name"])
-        unknown = [z for z in filters.zac if z not in known]
-        if unknown:
-            raise ParameterError(
-                f"unknown ZAC {', '.join(map(repr, unknown))}; known ZACs: "
-                f"{', '.join(sorted(known)[:50])}.",
-                "zac",
-            )
-        polys = zac_layer[zac_layer["name"].isin(filters.zac)].to_crs(incidents.crs)
-        inside = incidents.geometry.intersects(polys.union_all()).to_numpy()
-        keep &= inside
+    tzname = tz if isinstance(tz, str) else str(tz)
+    keep = filter_mask(frame_columns(incidents, tz=tzname), filters, zac_layer=zac_layer)
     return incidents.loc[keep].copy()

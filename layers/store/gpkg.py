@@ -46,9 +46,9 @@ Two paths, measured in ``bench/bench_store.py``:
 A filtered read takes the pushdown path while the columns are not loaded, the first time it
 sees a version; the second filtered read of the same version (or ``warm()``) loads them.
 Unfiltered reads never load them. ``cache=False`` always pushes down. Both paths give the
-semantics of ``layers.filters`` (the pushdown path calls ``apply_filters`` on what GDAL returns;
-the in-memory path masks bbox, period and categories the same way and calls ``apply_filters``
-for hours, weekdays and ZAC), so both return the same rows: the test suite runs on both.
+semantics of ``layers.filters``: the pushdown path calls ``apply_filters`` on what GDAL returns,
+the in-memory path calls ``layers.columns.filter_mask`` (which ``apply_filters`` calls too) on
+the cached columns, so both return the same rows: the test suite runs on both.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -68,6 +68,7 @@ import pandas as pd
 import pyogrio
 from filelock import FileLock, Timeout
 
+from layers.columns import filter_mask, frame_columns
 from layers.errors import InputError, NotFound, ParameterError, StoreError
 from layers.filters import Filters, apply_filters
 from layers.registry import LAYERS, LayerSpec, get_spec
@@ -139,27 +140,18 @@ def _fsync(path: Path) -> None:
 
 @dataclass(frozen=True)
 class _Columns:
-    """A large point layer held in memory: the frame, and the arrays the masks work on."""
+    """A large point layer held in memory: the frame and, per time zone, the lazy column view
+    that ``layers.columns.filter_mask`` reads (arrays computed once, on first use)."""
 
     version: str
     frame: gpd.GeoDataFrame
-    x: np.ndarray
-    y: np.ndarray
-    t: np.ndarray | None  # occurred_from as int64 ns since the epoch (NaT: the int64 minimum)
-    category_codes: np.ndarray | None
-    category_index: dict
+    views: dict = field(default_factory=dict)
 
-    @classmethod
-    def build(cls, version: str, frame: gpd.GeoDataFrame) -> _Columns:
-        t = codes = None
-        index = {}
-        if "occurred_from" in frame.columns:
-            t = frame["occurred_from"].array.asi8
-        if "category" in frame.columns:
-            codes, uniques = pd.factorize(frame["category"])
-            index = {str(u): i for i, u in enumerate(uniques)}
-        return cls(version, frame, frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(), t, codes, index)
-
+    def columns(self, tz: str):
+        view = self.views.get(tz)
+        if view is None:
+            view = self.views[tz] = frame_columns(self.frame, tz=tz)
+        return view
 
 
 def _as_type(s: pd.Series, type_: str, *, unit: str) -> pd.Series:
@@ -325,31 +317,17 @@ class GeoPackageStore(Store):
             if c is None or c.version != version:
                 self._columns.pop(spec.name, None)  # free the stale copy before loading
                 gdf = self._coerce(spec, self._read_raw(spec.name, None, list(spec.column_names)))
-                c = _Columns.build(version, gdf)
+                c = _Columns(version, gdf)
                 self._columns[spec.name] = c
             return c
 
     def _read_cached(self, spec: LayerSpec, filters: Filters | None, tz) -> gpd.GeoDataFrame:
         c = self._cached(spec)
-        if filters is None:
+        if filters is None or filters.is_empty:
             return c.frame.copy()
-        keep = np.ones(len(c.frame), dtype=bool)
-        if filters.bbox is not None:
-            minx, miny, maxx, maxy = filters.bbox
-            keep &= (c.x >= minx) & (c.x <= maxx) & (c.y >= miny) & (c.y <= maxy)
-        if filters.start is not None:
-            keep &= c.t >= pd.Timestamp(filters.start).as_unit("ns").value
-        if filters.end is not None:
-            keep &= c.t < pd.Timestamp(filters.end).as_unit("ns").value
-        if filters.categories is not None:
-            wanted = [c.category_index[k] for k in filters.categories if k in c.category_index]
-            keep &= np.isin(c.category_codes, wanted)
-        out = c.frame.iloc[np.flatnonzero(keep)]
-        rest = Filters(zac=filters.zac, hours=filters.hours, weekdays=filters.weekdays)
-        if not rest.is_empty and len(out):
-            zac_layer = self.read("zac") if filters.zac else None
-            out = apply_filters(out, rest, tz=tz, zac_layer=zac_layer)
-        return out
+        zac_layer = self.read("zac") if filters.zac else None
+        keep = filter_mask(c.columns(str(tz)), filters, zac_layer=zac_layer)
+        return c.frame.iloc[np.flatnonzero(keep)]
 
     def _check_columns(self, spec: LayerSpec, columns) -> list[str]:
         if columns is None:
