@@ -6,9 +6,12 @@
    (lower-case keys: ``tile_url = "…"``), then ``GEO_APP_<KEY>`` environment variables
    (``GEO_APP_TILE_URL``, ``GEO_APP_TILE_ATTRIBUTION``, ``GEO_APP_SECRET_KEY``…), then
    ``test_config``;
-2. resources attached with ``init_app``: the data services (``geo_app.services``), the
-   self-hosted assets (``geo_app.assets``), the translations (Flask-Babel);
-3. one blueprint per feature, registered from ``BLUEPRINTS``;
+2. resources attached with ``init_app``: the workspace (``geo_app.workspace``: every read and
+   analysis, cached per store version), the self-hosted assets (``geo_app.assets``), the
+   translations (Flask-Babel), accounts and the request's viewer (``geo_app.auth``);
+3. one blueprint per feature, registered from ``BLUEPRINTS``; a view whose store changed under
+   it (an import landing mid-request: ``workspace.VersionChanged``) runs again on the new
+   version;
 4. one error handler mapping ``layers.errors.VigieError`` (and HTTP 404/405) to an HTML page or
    a JSON body ``{"error", "message", "param"}`` (JSON under ``/api`` or when the client
    accepts JSON only).
@@ -26,7 +29,7 @@ from werkzeug.exceptions import HTTPException
 
 from layers.errors import ParameterError, VigieError
 
-__all__ = ["create_app", "DEFAULTS", "BLUEPRINTS"]
+__all__ = ["BLUEPRINTS", "DEFAULTS", "create_app"]
 
 #: configuration keys, their defaults (also the keys of config.toml's [web] table, lower-case)
 DEFAULTS: dict = {
@@ -44,9 +47,10 @@ DEFAULTS: dict = {
     "HOME": None,  # deployment folder; default GEO_APP_HOME or ./instance
     "STORE": None,  # a Store object replacing the home's (tests, benchmarks)
     "VENDOR_DIR": None,  # where npm installed the assets (default: node_modules/)
+    "CACHE_MB": 2048,  # memory budget of the workspace's caches, MB
 }
 
-#: feature blueprints, each module exposing ``bp`` (issue 7 appends auth, review, exports…)
+#: feature blueprints, each module exposing ``bp``
 BLUEPRINTS = [
     "geo_app.views.maps",
     "geo_app.views.hotspots",
@@ -59,7 +63,7 @@ BLUEPRINTS = [
     "geo_app.views.imports",
 ]
 
-_INT_KEYS = {"POINTS_MIN_ZOOM", "POINTS_LIMIT", "GRID_CELLS", "API_DEFAULT_LIMIT", "API_MAX_LIMIT"}
+_INT_KEYS = {"CACHE_MB", "POINTS_MIN_ZOOM", "POINTS_LIMIT", "GRID_CELLS", "API_DEFAULT_LIMIT", "API_MAX_LIMIT"}
 
 
 def _coerce(key: str, value):
@@ -131,16 +135,40 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.logger.setLevel(logging.INFO)
     _load_config(app, test_config)
 
-    from geo_app import assets, services
+    from geo_app import assets, auth, workspace
     from geo_app.views import i18n
 
-    services.init_app(app)
+    workspace.init_app(app)
     assets.init_app(app)
     i18n.init_app(app)
-    from geo_app import auth
-
-    auth.init_app(app)  # accounts, CSRF, role gate, security headers; scopes the services (issue 7)
+    auth.init_app(app)  # accounts, CSRF, role gate, security headers, the request's viewer
     for name in BLUEPRINTS:
         app.register_blueprint(import_module(name).bp)
+    for endpoint, view in list(app.view_functions.items()):
+        app.view_functions[endpoint] = _rerun_on_new_version(view)
     _register_errors(app)
     return app
+
+
+#: how many times a view runs again when imports keep landing under it
+_RERUNS = 3
+
+
+def _rerun_on_new_version(view):
+    """``view`` run again (on the store's new version) when the store changed under it."""
+    from functools import wraps
+
+    from geo_app.auth import forget_viewer
+    from geo_app.workspace import VersionChanged
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        for attempt in range(_RERUNS + 1):
+            try:
+                return view(*args, **kwargs)
+            except VersionChanged:
+                if attempt == _RERUNS:
+                    raise
+                forget_viewer()
+
+    return wrapper

@@ -18,14 +18,14 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, send_from_directory
 
 __all__ = [
-    "VENDOR_PACKAGES",
     "FOLIUM_ASSETS",
     "PAGE_ASSETS",
-    "vendor_dir",
-    "self_hosted",
-    "missing_assets",
+    "VENDOR_PACKAGES",
     "bp",
     "init_app",
+    "missing_assets",
+    "self_hosted",
+    "vendor_dir",
 ]
 
 #: npm packages whose files the service may serve under /vendor/

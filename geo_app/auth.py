@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
+from functools import wraps
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
@@ -168,6 +169,36 @@ def current_account() -> Account:
         acc = ANONYMOUS
     g.vigie_account = acc
     return acc
+
+
+def get_viewer() -> access.Viewer:
+    """The current request's viewer: the app's workspace pinned to the store version of the
+    request's first read, seen by the current account (one per request)."""
+    if "vigie_viewer" not in g:
+        db = current_app.extensions.get("vigie_db")
+        g.vigie_viewer = access.Viewer(current_app.extensions["vigie"].pinned(), current_account(),
+                                       audit=audit if db is not None else None, reviews=db)
+    return g.vigie_viewer
+
+
+def forget_viewer() -> None:
+    """Drop the request's viewer (the next ``get_viewer`` pins the store's new version)."""
+    g.pop("vigie_viewer", None)
+
+
+def require(permission: str):
+    """View decorator: the current user must hold ``permission`` (any scope but ``none``)."""
+
+    def deco(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            access.check(current_account(), permission, what="this page")
+            return view(*args, **kwargs)
+
+        wrapper.required_permission = permission
+        return wrapper
+
+    return deco
 
 
 def _client_ip() -> str:
@@ -365,20 +396,17 @@ def init_app(app, db_path=None) -> None:
     """Bind accounts, CSRF, the route gate and security headers to ``app``.
 
     ``db_path``: the SQLite file; default ``app.config["APP_DB"]``, else the deployment's
-    ``home.app_db``. Call it after ``geo_app.services.init_app``: the service layer is wrapped
-    by ``geo_app.access.scoped_services`` so that every read is cut to the user's role.
+    ``home.app_db``. Call it after ``geo_app.workspace.init_app``: requests read the workspace
+    through ``get_viewer()``.
     """
-    services = app.extensions.get("vigie")
+    workspace = app.extensions.get("vigie")
     path = db_path or app.config.get("APP_DB")
-    if path is None and services is not None:
-        path = services.home.app_db
+    if path is None and workspace is not None:
+        path = workspace.home.app_db
     if path is None:
         from geo_app.config import Home
 
         path = Home.from_env(app.config.get("HOME")).app_db
-    if services is not None:
-        # every read of the web service now goes through the role rules (geo_app.access)
-        app.extensions["vigie"] = access.scoped_services(services)
     app.extensions["vigie_db"] = AppDB(path)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secrets.token_hex(32)
@@ -423,15 +451,9 @@ def init_app(app, db_path=None) -> None:
     app.before_request(_guard)
     app.after_request(_security_headers)
 
-    def _review(hotspot_id):
-        from geo_app.views.review import review_context
-
-        return review_context(current_account(), hotspot_id)
-
     @app.context_processor
     def _inject():
         return {"vigie_account": current_account(), "vigie_open_mode": _open_mode(),
                 "vigie_can": lambda perm: access.can(current_account(), perm),
-                "vigie_review": _review,
-                "vigie_sees_points": lambda: access.incident_access(
-                    current_account(), app.extensions["vigie"].taxonomy).points}
+                "vigie_review": lambda hotspot_id: get_viewer().review(hotspot_id),
+                "vigie_sees_points": lambda: get_viewer().sees_points}

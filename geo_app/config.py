@@ -25,7 +25,7 @@ from layers.errors import ParameterError
 from layers.registry import Taxonomy, load_taxonomy
 from layers.settings import Settings
 
-__all__ = ["Home", "SETTING_ENV", "write_config"]
+__all__ = ["SETTING_ENV", "Home", "write_config"]
 
 #: setting name -> environment variable that overrides it
 SETTING_ENV = {
@@ -66,7 +66,7 @@ class Home:
     path: Path
 
     @classmethod
-    def from_env(cls, path: str | Path | None = None) -> "Home":
+    def from_env(cls, path: str | Path | None = None) -> Home:
         return cls(Path(path or os.environ.get("GEO_APP_HOME") or "instance").resolve())
 
     @property

@@ -96,7 +96,7 @@ LABELS = {
         "zoom_in": "Zoomez pour voir les points",
         "level": "niveau", "manager": "gestionnaire", "kind": "type", "address": "adresse",
         "installed": "installée",
-        "cctv": "Caméra proposée", "lamp": "Point lumineux proposé",
+        "cctv": "Caméra proposée", "lighting": "Point lumineux proposé",
         "covered": "faits couverts", "loading": "Calcul en cours…",
         "emerging_hot": "point chaud émergent / persistant", "emerging_cold": "point froid",
     },
@@ -125,7 +125,7 @@ LABELS = {
         "zoom_in": "Zoom in to see points",
         "level": "level", "manager": "manager", "kind": "kind", "address": "address",
         "installed": "installed",
-        "cctv": "Proposed camera", "lamp": "Proposed lamp",
+        "cctv": "Proposed camera", "lighting": "Proposed lamp",
         "covered": "incidents covered", "loading": "Computing…",
         "emerging_hot": "emerging / persistent hot spot", "emerging_cold": "cold spot",
     },
@@ -521,10 +521,10 @@ def _layer_proposals(pr: gpd.GeoDataFrame, lab: dict, lang: str):
                 "_style": {"color": _PROPOSAL_COLORS.get(kind, "#01665e")}}
 
     return (_features(pr, props), {"color": "#01665e", "weight": 2}, {"radius": 7, "color": "#01665e"},
-            [(_PROPOSAL_COLORS[k], lab[k]) for k in ("cctv", "lamp")])
+            [(_PROPOSAL_COLORS[k], lab[k]) for k in ("cctv", "lighting")])
 
 
-_PROPOSAL_COLORS = {"cctv": "#01665e", "lamp": "#b8860b"}
+_PROPOSAL_COLORS = {"cctv": "#01665e", "lighting": "#b8860b"}
 
 #: hidden dashboard layers computed and loaded on demand: key -> features builder
 LAZY_BUILDERS = {"kde": lambda g, lab, lang: _layer_kde(g, lab),
@@ -554,7 +554,7 @@ def lazy_legend(key: str, lang: str = "fr") -> list:
                 (_EMERGING_COLORS["diminishing"], _emerging_label("diminishing hot spot", lang)),
                 (_EMERGING_COLORS["historical"], _emerging_label("historical hot spot", lang)),
                 ("#2166ac", lab["emerging_cold"])]
-    return [(_PROPOSAL_COLORS[k], lab[k]) for k in ("cctv", "lamp")]
+    return [(_PROPOSAL_COLORS[k], lab[k]) for k in ("cctv", "lighting")]
 
 
 class LazyLayer(JSCSSMixin, Layer, _SafeMacro):

@@ -17,6 +17,8 @@ aggregate_to_areas(incidents, areas, *, k=5, name="name")
     a count per polygon, counts under k blanked.
 suppress_small(counts, *, k=5, column="n")
     any table of counts with rows under k dropped.
+blank_small_counts(result, *, k=5)
+    an analysis result (cells, areas) whose counts under k, and densities over them, are blanked.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
     "DEFAULT_CELL_SIZE",
     "aggregate_to_areas",
     "aggregate_to_grid",
+    "blank_small_counts",
     "drop_sensitive",
     "suppress_small",
 ]
@@ -111,6 +114,35 @@ def suppress_small(counts: pd.DataFrame, *, k: int = 5, column: str = "n") -> pd
     keep = (n >= k).to_numpy()
     out = counts.loc[keep].copy()
     out.attrs = {**counts.attrs, "k": k, "suppressed": int((~keep).sum())}
+    return out
+
+
+#: count columns of analysis results (cells, areas) that ``blank_small_counts`` blanks
+COUNT_COLUMNS = ("n", "count", "incidents")
+
+
+def blank_small_counts(result: pd.DataFrame, *, k: int = 5) -> pd.DataFrame:
+    """A copy of an analysis result whose counts under ``k`` are blanked (NaN).
+
+    Rows are kept (a hotspot cell stays on the map with its class), only their counts go: the
+    columns of ``COUNT_COLUMNS`` under ``k`` become NaN, and so does the ``kde`` density of a
+    row counting fewer than ``k`` incidents (a density bump would point at them). Zero counts
+    are blanked too. ``attrs`` are kept.
+    """
+    k = _check_k(k)
+    if result is None or not hasattr(result, "columns"):
+        return result
+    cols = [c for c in COUNT_COLUMNS if c in result.columns]
+    if not cols:
+        return result
+    out = result.copy()
+    out.attrs = dict(result.attrs)
+    if "kde" in out.columns and "n" in out.columns:
+        n = pd.to_numeric(out["n"], errors="coerce")
+        out["kde"] = pd.to_numeric(out["kde"], errors="coerce").astype("float64").where(~(n < k), np.nan)
+    for c in cols:
+        v = pd.to_numeric(out[c], errors="coerce").astype("float64")
+        out[c] = v.where(~(v < k), np.nan)
     return out
 
 

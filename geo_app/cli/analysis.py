@@ -18,7 +18,13 @@ import numpy as np
 import shapely
 
 from geo_app.cli import pass_home
-from geo_app.cli.options import filter_options, incident_filters, out_path, read_incidents
+from geo_app.cli.options import (
+    filter_options,
+    hotspot_areas,
+    incident_filters,
+    out_path,
+    read_incidents,
+)
 from geo_app.provenance import source_provenance
 from layers.errors import ParameterError, VigieWarning
 
@@ -124,9 +130,20 @@ def hotspots(home, method, shape, cell_size, bandwidth, kernel, distance, start,
         bw = None
     dist = _number(distance, "distance")
     settings = home.settings
-    tz = settings.timezone
     filters = incident_filters(home, start, end, categories, zac, hours, weekdays, bbox)
     store = home.store
+    if areas_flag:
+        for name, given in (("distance", dist), ("grid", shape != "square" or None)):
+            if given is not None:
+                raise ParameterError(f"--{name} does not apply to --areas: hotspot areas are the ones the web "
+                                     "shows (Gi* on square cells, queen neighbours).", name)
+        areas = hotspot_areas(home, filters, cell_size=cs)
+        prov = source_provenance(store, ["incidents"], filters=filters, command="hotspots --areas",
+                                 **_scalars(areas.attrs.get("vigie", {})))
+        _write(areas.drop(columns=[c for c in ("status",) if c in areas.columns]), out, name="hotspot_areas",
+               provenance=prov)
+        click.echo(f"wrote {len(areas)} hotspot areas to {out}")
+        return
     incidents = read_incidents(home, filters)
     crs = settings.analysis_crs
     area = home.study_area()
@@ -141,7 +158,7 @@ def hotspots(home, method, shape, cell_size, bandwidth, kernel, distance, start,
                                                  if not filters.is_empty else ""))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", VigieWarning)
-        if areas_flag or method == "gistar":
+        if method == "gistar":
             result = hs.gistar(inc, cell_size=cs, shape=shape, distance=dist, study_area=area)
         elif method == "counts":
             grid_area = area if area is not None else gpd.GeoSeries(
@@ -154,32 +171,16 @@ def hotspots(home, method, shape, cell_size, bandwidth, kernel, distance, start,
         else:
             result = hs.lisa(inc, cell_size=cs, shape=shape, distance=dist, study_area=area,
                              permutations=permutations, seed=seed)
-        if areas_flag:
-            cells_epsg = result.crs.to_epsg()
-
-            def layer(kind):
-                g = store.read(kind)
-                return to_analysis(g, cells_epsg) if len(g) else None
-
-            if "darkness" not in inc.columns and "occurred_from" in inc.columns:
-                from layers.temporal import darkness  # day / twilight / night -> night share
-
-                inc = inc.assign(darkness=darkness(inc, tz=tz))
-            result = hs.hotspot_areas(result, inc, zac=layer("zac"), areas=layer("areas"),
-                                      schools=layer("schools"), shops=layer("shops"))
     for w in caught:
         click.echo(f"Warning: {w.message}", err=True)
     meta = result.attrs.get("vigie", {})
     for line in _describe(meta):
         click.echo(line)
     cols = [c for c in result.columns if c not in ("col", "row")]
-    name = "hotspot_areas" if areas_flag else method
     prov = source_provenance(store, ["incidents"], filters=filters, batch_ids=set(incidents["batch_id"]),
-                             command=f"hotspots --method {'gistar' if areas_flag else method}"
-                             + (" --areas" if areas_flag else ""), **_scalars(meta))
-    _write(result[cols], out, name=name, provenance=prov)
-    what = "hotspot areas" if areas_flag else "cells"
-    click.echo(f"wrote {len(result)} {what} to {out}")
+                             command=f"hotspots --method {method}", **_scalars(meta))
+    _write(result[cols], out, name=method, provenance=prov)
+    click.echo(f"wrote {len(result)} cells to {out}")
 
 
 COMMANDS = [hotspots]

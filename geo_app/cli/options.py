@@ -11,7 +11,7 @@ import click
 
 from layers.errors import InputError, ParameterError
 
-__all__ = ["COMMANDS", "filter_options", "incident_filters", "out_path", "read_incidents"]
+__all__ = ["COMMANDS", "filter_options", "hotspot_areas", "incident_filters", "out_path", "read_incidents"]
 
 #: helpers only (``geo_app.cli`` registers the ``COMMANDS`` of every module of the package)
 COMMANDS: list = []
@@ -53,6 +53,29 @@ def read_incidents(home, filters):
     if len(inc) == 0:
         raise InputError("no incidents match the filters: widen the period or the categories, or import incidents.")
     return inc
+
+
+def hotspot_areas(home, filters, *, cell_size=None):
+    """The hotspot areas of ``filters`` as the web shows them (``Workspace.hotspot_areas`` with
+    the same default categories: the ordinary ones unless ``--category`` is given), EPSG:4326,
+    cut to ``--bbox`` (areas touching it) when one is given. ``InputError`` when there is none.
+    """
+    from shapely import box
+
+    from geo_app.workspace import Workspace
+
+    ws = Workspace(home).pinned()
+    f = ws.default_filters(filters)
+    areas = ws.hotspot_areas(f, cell_size=cell_size)
+    if filters.bbox is not None:
+        areas = areas[areas.intersects(box(*filters.bbox))]
+    cell = ws.analysis("gistar", f, **({} if cell_size is None else {"cell_size": float(cell_size)})).attrs.get("vigie", {}).get("cell_size")
+    cats = "ordinary categories" if filters.categories is None else ", ".join(f.categories)
+    click.echo(f"hotspot areas: {len(areas)} ({cats}; Gi* cells of {cell} m, hot at 95 % after FDR: "
+               "the areas shown on the web)")
+    if not len(areas):
+        raise InputError("no hotspot area matches the filters: widen the period or the categories.")
+    return areas
 
 
 def out_path(out, allowed, *, hint: str = "") -> Path:

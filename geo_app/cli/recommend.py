@@ -18,7 +18,13 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_app.cli import pass_home
-from geo_app.cli.options import filter_options, incident_filters, out_path, read_incidents
+from geo_app.cli.options import (
+    filter_options,
+    hotspot_areas,
+    incident_filters,
+    out_path,
+    read_incidents,
+)
 from layers.errors import InputError, ParameterError
 
 __all__ = ["COMMANDS", "context", "recommend"]
@@ -176,7 +182,7 @@ def _json_safe(meta: dict) -> dict:
 @click.option("--cell-size", type=float, default=100.0, show_default=True, metavar="M")
 @click.option("--places", type=click.Choice(["cells", "hotspots"]), default="cells",
               show_default=True,
-              help="Rank grid cells, or the Gi* hotspot areas of the incidents (95 %, FDR).")
+              help="Rank grid cells, or the hotspot areas partners review on the web (Gi* 95 %, FDR).")
 @click.option("--include-sensitive", is_flag=True)
 @filter_options
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
@@ -192,7 +198,7 @@ def lighting(home, k, reach, night_threshold, min_incidents, cell_size, places, 
     tz = home.settings.timezone
     inc, filters = _read_incidents(home, start, end, categories, zac, hours, weekdays, bbox)
     lights = home.store.read("lights")
-    areas = _hotspot_areas(inc, crs, home, include_sensitive) if places == "hotspots" else None
+    areas = hotspot_areas(home, filters).to_crs(crs) if places == "hotspots" else None
     dark = dark_hotspots(inc, lights, cells_or_areas=areas, tz=tz, night_threshold=night_threshold,
                          lamp_reach_m=reach, min_incidents=min_incidents, cell_size_m=cell_size,
                          include_sensitive=include_sensitive, taxonomy=home.taxonomy, crs=crs)
@@ -210,24 +216,6 @@ def lighting(home, k, reach, night_threshold, min_incidents, cell_size, places, 
            {**_sources(home, filters, inc, lights, command="recommend lighting"), "dark_hotspots": _json_safe(m),
             "proposed_lamps": _json_safe(lamps.attrs["vigie"])})
     click.echo(f"{len(dark)} dark hotspots and {len(lamps)} lamps written to {out}")
-
-
-def _hotspot_areas(inc, crs, home, include_sensitive):
-    """Gi* hotspot areas (95 % after FDR) of the incidents lighting can act on."""
-    from layers.hotspots import gistar, hotspot_areas
-    from layers.recommend._common import situational_categories
-
-    cats = situational_categories(taxonomy=home.taxonomy, include_sensitive=include_sensitive)
-    ainc = inc[inc["category"].isin(cats)]
-    ainc = ainc.to_crs(crs) if crs else ainc.to_crs(ainc.estimate_utm_crs())
-    cells = gistar(ainc, tz=home.settings.timezone)
-    areas = hotspot_areas(cells, ainc)
-    meta = cells.attrs.get("vigie", {})
-    click.echo(f"Gi* hotspot areas: {len(areas)} (cells of {meta.get('cell_size', '?')} m, "
-               "hot at 95 % after FDR)")
-    if len(areas) == 0:
-        raise InputError("no hotspot area in the selection: use --places cells.")
-    return areas
 
 
 @click.command("context")

@@ -59,11 +59,13 @@ def _zac_layer(home) -> gpd.GeoDataFrame:
     return z[["name", "geometry"]].dissolve(by="name", as_index=False)
 
 
-def check_zac(home, zac: str | None, *, param: str = "zac") -> str | None:
-    """``zac`` if it names a stored ZAC (``ParameterError`` listing the known ones otherwise)."""
+def check_zac(source, zac: str | None, *, param: str = "zac") -> str | None:
+    """``zac`` if it names a stored ZAC (``ParameterError`` listing the known ones otherwise);
+    ``source`` is a workspace or a deployment."""
     if zac is None or zac == "":
         return None
-    names = sorted(set(home.store.read("zac", columns=["name"])["name"].astype(str)))
+    store = source.store
+    names = sorted(set(store.read("zac", columns=["name"])["name"].astype(str)))
     if zac not in names:
         raise ParameterError(
             f"{param}: unknown ZAC '{zac}'; known ZACs: {', '.join(names[:40]) or 'none'}.", param
@@ -170,25 +172,21 @@ def _figures_section(fig: dict, *, taxonomy, lang: str, k: int | None, L: dict) 
     return {"total": total, "groups": rows, "categories": top}
 
 
-def _hotspots(home, inc_month_a, *, area_a, crs) -> tuple[gpd.GeoDataFrame | None, gpd.GeoDataFrame | None, str | None]:
-    """Gi* cells and hotspot areas of the month (analysis CRS), or a reason."""
-    from layers import hotspots, temporal
-    from layers.crs import to_analysis
+def _hotspots(ws, month: pd.Period, *, n_month: int) -> tuple[gpd.GeoDataFrame | None, gpd.GeoDataFrame | None, str | None]:
+    """Gi* cells and hotspot areas of the month (analysis CRS), or a reason.
 
-    if len(inc_month_a) < 30:
-        return None, None, f"{len(inc_month_a)} incidents (Gi* needs at least 30)."
+    They are the workspace's (``Workspace.hotspot_areas``) for the month and the ordinary
+    categories: the areas, ids and counts the partners review on the web for the same month."""
+
+    if n_month < 30:
+        return None, None, f"{n_month} incidents (Gi* needs at least 30)."
+    tz = ws.tz
+    start = pd.Timestamp(month.start_time).tz_localize(tz)
+    end = pd.Timestamp((month + 1).start_time).tz_localize(tz)
+    filters = ws.default_filters(Filters(start=start, end=end))
     try:
-        gi = hotspots.gistar(inc_month_a, study_area=area_a)
-        inc = inc_month_a.copy()
-        inc["darkness"] = temporal.darkness(inc, tz=home.settings.timezone)
-        ctx = {}
-        for kind in ("zac", "schools", "shops"):
-            g = home.store.read(kind)
-            ctx[kind] = to_analysis(g, crs) if len(g) else None
-        areas = home.store.read("areas")
-        areas = areas[areas["level"] != "commune"] if "level" in areas.columns else areas
-        ctx["areas"] = to_analysis(areas, crs) if len(areas) else None
-        ha = hotspots.hotspot_areas(gi, inc, **ctx)
+        gi = ws.analysis("gistar", filters)
+        ha = ws.hotspot_areas(filters).to_crs(gi.crs)
     except (InputError, ParameterError) as e:
         return None, None, e.message
     return gi, ha, None
@@ -424,7 +422,7 @@ def _batches(home, L) -> list[dict]:
 
 
 def build_report(
-    home,
+    source,
     *,
     month,
     zac: str | None = None,
@@ -438,8 +436,9 @@ def build_report(
 
     Parameters
     ----------
-    home : geo_app.config.Home
-        The deployment (store, settings, taxonomy, app.db).
+    source : geo_app.workspace.Workspace or geo_app.config.Home
+        The workspace to read (the web passes the request's, pinned to one store version), or
+        a deployment (a workspace is made for it).
     month : str or Period
         The report month, ``YYYY-MM``.
     zac : str, optional
@@ -472,9 +471,12 @@ def build_report(
     ParameterError
         Bad month, language, audience or ZAC, naming the field.
     """
+    from geo_app.workspace import Workspace
     from layers.crs import to_analysis
     from layers.privacy import DEFAULT_CELL_SIZE, aggregate_to_grid, drop_sensitive
 
+    ws = source if isinstance(source, Workspace) else Workspace(source).pinned()
+    home = ws.home
     t0 = time.perf_counter()
     p = parse_month(month)
     _check_choice(lang, LANGS, "lang")
@@ -521,7 +523,7 @@ def build_report(
 
     # 2. hotspots of the month (city-wide Gi*; cut to the ZAC when one is asked)
     t = time.perf_counter()
-    gi, ha, hs_reason = _hotspots(home, spatial[sp_month], area_a=area_a, crs=crs)
+    gi, ha, hs_reason = _hotspots(ws, p, n_month=int(sp_month.sum()))
     ha = _with_changes(ha, spatial, month=p, tz=tz)
     tables["hotspots"] = _hotspot_rows(ha, k=k, lang=lang, taxonomy=taxonomy, L=L, zac=zac)
     tables["hotspots_reason"] = hs_reason

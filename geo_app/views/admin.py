@@ -14,7 +14,7 @@ from geo_app import access
 from geo_app.accounts import add_user, set_active, store_zac_names
 from geo_app.auth import audit, get_db
 from geo_app.db import AUDIT_ACTIONS
-from geo_app.services import get_services
+from geo_app.workspace import get_workspace
 from layers.errors import ParameterError
 
 __all__ = ["bp"]
@@ -27,15 +27,15 @@ PAGE = 200
 @bp.get("/")
 def index():
     """Accounts and the form to add one."""
-    svc = get_services()
+    ws = get_workspace()
     return render_template("access/admin_users.html", users=get_db().users(), roles=access.ROLES,
-                           role_labels=access.ROLE_LABELS, zacs=store_zac_names(svc.home))
+                           role_labels=access.ROLE_LABELS, zacs=store_zac_names(ws.home))
 
 
 @bp.post("/users")
 def add():
-    svc = get_services()
-    rec = add_user(svc.home, request.form.get("name", ""), role=access.check_role(request.form.get("role", "")),
+    ws = get_workspace()
+    rec = add_user(ws.home, request.form.get("name", ""), role=access.check_role(request.form.get("role", "")),
                    password=request.form.get("password", ""), zacs=request.form.getlist("zac"))
     audit("user_add", target=rec.name, detail={"role": rec.role, "zacs": list(rec.zacs)})
     flash(f"Compte « {rec.name} » créé ({rec.role}).", "success")
@@ -47,7 +47,7 @@ def activate(name: str):
     value = request.form.get("active", "")
     if value not in ("0", "1"):
         raise ParameterError("active must be 1 or 0.", "active")
-    set_active(get_services().home, name, value == "1")
+    set_active(get_workspace().home, name, value == "1")
     audit("user_change", target=name, detail={"active": value == "1"})
     return redirect(url_for("admin.index"))
 

@@ -13,12 +13,11 @@ import numpy as np
 import pandas as pd
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from layers.errors import ParameterError
-from layers.registry import LAYERS, get_spec
-
-from geo_app.services import get_services
+from geo_app.auth import get_viewer
 from geo_app.views.common import int_param, request_filters, sensitive_param
 from geo_app.views.openapi import openapi_document
+from layers.errors import ParameterError
+from layers.registry import LAYERS, get_spec
 
 __all__ = ["bp", "geojson"]
 
@@ -76,7 +75,7 @@ def _kind(kind: str):
 @bp.get("/layers")
 def layers():
     """Every layer kind with its count and its URLs."""
-    counts = get_services().counts()
+    counts = get_viewer().counts()
     return jsonify({
         "layers": [
             {"kind": k, "label_fr": s.label_fr, "label_en": s.label_en, "count": int(counts.get(k, 0)),
@@ -95,14 +94,14 @@ def layer(kind: str):
     limit = int_param("limit", cfg["API_DEFAULT_LIMIT"], lo=0, hi=cfg["API_MAX_LIMIT"])
     offset = int_param("offset", 0, lo=0, hi=10**9)
     filters, night = request_filters()
-    page, total = get_services().page(kind, filters, limit=limit, offset=offset, night=night)
+    page, total = get_viewer().page(kind, filters, limit=limit, offset=offset, night=night)
     links = []
     if offset + limit < total and limit > 0:
         args = request.args.to_dict(flat=False)
         args["offset"] = [str(offset + limit)]
         args["limit"] = [str(limit)]
         links.append({"rel": "next", "href": url_for("api.layer", kind=kind, **args)})
-    body = geojson(page, extra={"numberMatched": int(total), "numberReturned": int(len(page)),
+    body = geojson(page, extra={"numberMatched": int(total), "numberReturned": len(page),
                                 "links": links, "filters": filters.describe()})
     body["next"] = links[0]["href"] if links else None
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/geo+json")
@@ -114,7 +113,7 @@ def layer_grid(kind: str):
     _kind(kind)
     cells = int_param("cells", 48, lo=2, hi=200)
     filters, night = request_filters()
-    grid = get_services().grid(kind, filters, cells=cells, night=night)
+    grid = get_viewer().grid(kind, filters, cells=cells, night=night)
     body = geojson(grid, precision=6, extra={"cell_m": grid.attrs.get("cell_m"), "total": int(grid["n"].sum())})
     return Response(json.dumps(body), mimetype="application/geo+json")
 
@@ -129,7 +128,7 @@ def hotspots():
     if request.args.get("cell_size"):
         params["cell_size"] = float(int_param("cell_size", 0, lo=10, hi=5000))
     filters, night = request_filters()
-    result = get_services().analysis(method, filters, night=night, **params)
+    result = get_viewer().analysis(method, filters, night=night, **params)
     attrs = {k: _jsonable(v) if not isinstance(v, (dict, list, tuple)) else v for k, v in result.attrs.items()}
     body = geojson(result, extra={"method": method, "parameters": _safe(attrs)})
     return Response(json.dumps(body, default=str), mimetype="application/geo+json")
@@ -147,10 +146,7 @@ def _safe(d):
 def hotspot_areas():
     """Hotspot areas (merged significant hot cells, stable ``hotspot_id``) as GeoJSON."""
     filters, night = request_filters()
-    svc = get_services()
-    areas = svc.hotspot_areas(filters, night=night)
-    status, _ = svc.review_status(list(areas["hotspot_id"]))
-    areas = areas.assign(status=[status.get(h) for h in areas["hotspot_id"]])
+    areas = get_viewer().hotspot_areas(filters, night=night)
     body = geojson(areas, extra={"parameters": _safe(dict(areas.attrs))})
     return Response(json.dumps(body, default=str), mimetype="application/geo+json")
 
@@ -165,7 +161,7 @@ def map_layer(key: str):
     from geo_app.views.i18n import current_lang
 
     filters, night = request_filters(with_bbox=False)
-    gdf = get_services().lazy_layer(key, filters, night=night, include_sensitive=sensitive_param())
+    gdf = get_viewer().lazy_layer(key, filters, night=night, include_sensitive=sensitive_param())
     body = lazy_features(key, gdf, current_lang())
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/geo+json")
 

@@ -6,14 +6,20 @@ from urllib.parse import urlencode
 
 from flask import request
 
+from geo_app.auth import get_viewer
 from layers.errors import ParameterError
 from layers.filters import Filters, parse_filters
 from layers.settings import parse_bbox
 
-from geo_app.services import get_services
-
-__all__ = ["FILTER_PARAMS", "request_filters", "filter_query", "int_param", "bool_param", "sensitive_param",
-           "parse_bbox"]
+__all__ = [
+    "FILTER_PARAMS",
+    "bool_param",
+    "filter_query",
+    "int_param",
+    "parse_bbox",
+    "request_filters",
+    "sensitive_param",
+]
 
 #: query-string parameters of the filters (the same on pages and API)
 FILTER_PARAMS = ("from", "to", "category", "zac", "hours", "weekdays", "night", "bbox")
@@ -37,7 +43,7 @@ def bool_param(name: str, default: bool = False) -> bool:
 
 def sensitive_param() -> bool:
     """``sensitive`` of the query string, parsed strictly: ``1``/``true`` asks for proposals
-    that also use the sensitive categories (police only; ``geo_app.access`` checks the role),
+    that also use the sensitive categories (police only; the viewer checks the role),
     ``0``/``false`` or absent for the default; anything else is a ``ParameterError``."""
     v = (request.args.get("sensitive") or "").strip().lower()
     if v in ("", "0", "false"):
@@ -63,7 +69,7 @@ def int_param(name: str, default: int, *, lo: int, hi: int) -> int:
 
 def request_filters(*, with_bbox: bool = True) -> tuple[Filters, bool]:
     """``(Filters, night)`` from the query string (``ParameterError`` names the bad field)."""
-    svc = get_services()
+    viewer = get_viewer()
     filters = parse_filters(
         bbox=request.args.get("bbox") if with_bbox else None,
         start=request.args.get("from") or None,
@@ -72,11 +78,11 @@ def request_filters(*, with_bbox: bool = True) -> tuple[Filters, bool]:
         zac=_joined("zac"),
         hours=_joined("hours"),
         weekdays=_joined("weekdays"),
-        tz=svc.tz,
-        taxonomy=svc.taxonomy,
+        tz=viewer.tz,
+        taxonomy=viewer.taxonomy,
     )
     if filters.zac:
-        known = set(svc.frame("zac")["name"])
+        known = set(viewer.zac_names())
         unknown = [z for z in filters.zac if z not in known]
         if unknown:
             raise ParameterError(

@@ -19,15 +19,13 @@ import pandas as pd
 from flask import Blueprint, after_this_request, render_template, request, send_file
 
 from geo_app import access
-from geo_app.auth import audit, current_account
+from geo_app.auth import audit, get_viewer
 from geo_app.provenance import source_provenance
-from geo_app.services import get_services
 from geo_app.views.common import FILTER_PARAMS, filter_query, request_filters, sensitive_param
-from layers.errors import Forbidden, ParameterError
+from layers.errors import ParameterError
 from layers.io import EXPORT_FORMATS, write_layers
-from layers.privacy import aggregate_to_grid
 
-__all__ = ["EXPORT_LAYERS", "bp", "export_layers", "write_styles"]
+__all__ = ["EXPORT_LAYERS", "bp", "write_styles"]
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 
@@ -49,90 +47,19 @@ EXPORT_LAYERS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _available(user) -> list[str]:
-    """The layers ``user`` may export (incident points only with point rights and full
-    export rights)."""
-    mode = access.export_mode(user)
-    names = list(EXPORT_LAYERS)
-    acc = access.incident_access(user, get_services().taxonomy)
-    if mode.aggregates_only or not acc.points:
-        names.remove("incidents")
-    return names
+def _suppress(viewer, filters) -> bool:
+    """Are cells under k suppressed in this account's aggregates?"""
+    return access.export_mode(viewer.account).aggregates_only or access.needs_suppression(
+        viewer.account, viewer.workspace.default_filters(filters), taxonomy=viewer.taxonomy)
 
 
-def _suppress(user, filters) -> bool:
-    svc = get_services()
-    return access.export_mode(user).aggregates_only or access.needs_suppression(
-        user, svc.default_filters(filters), taxonomy=svc.taxonomy)
-
-
-def export_layers(user, names: list[str], filters, *, night: bool = False,
-                  include_sensitive: bool = False) -> tuple[dict, dict]:
-    """The GeoDataFrames to export for ``user`` and the facts for their provenance.
-
-    ``include_sensitive`` lets the ``proposals`` layer use the sensitive categories (police
-    only: ``Forbidden`` for other roles; ``ParameterError`` without that layer).
-
-    Raises ``Forbidden`` for a layer the role may not export, ``ParameterError`` for an
-    unknown one.
-    """
-    if include_sensitive and "proposals" not in names:
-        raise ParameterError("sensitive=1 applies to the 'proposals' layer only: add layer=proposals "
-                             "or remove sensitive.", "sensitive")
-    svc = get_services()
-    allowed = _available(user)
-    k = int(svc.settings.k_anonymity)
-    out, facts = {}, {"suppressed_cells": {}}
-    suppress = _suppress(user, filters)
-    for name in names:
-        if name not in EXPORT_LAYERS:
-            raise ParameterError(
-                f"unknown layer '{name}'; layers you may export: {', '.join(allowed)}.", "layer")
-        if name not in allowed:
-            raise Forbidden(
-                f"the role '{user.role}' exports incidents as aggregates only: choose "
-                "'incidents_grid' instead of '{name}'.".replace("{name}", name))
-        if name == "incidents":
-            gdf = svc.read("incidents", filters, night=night, user=user)
-        elif name == "incidents_grid":
-            f = access.aggregate_filters(user, svc.default_filters(filters), taxonomy=svc.taxonomy)
-            if f.categories is None or f.categories:
-                inc = svc._inner(svc.read, "incidents", f, night=night)
-            else:
-                inc = svc._inner(svc.frame, "incidents").iloc[0:0]
-            crs = svc.settings.analysis_crs or 2154
-            gdf = aggregate_to_grid(inc, crs=crs, k=k if suppress else 1)
-            facts["suppressed_cells"][name] = int(gdf.attrs.get("suppressed", 0))
-            facts["cell_size_m"] = gdf.attrs.get("cell_size")
-        elif name == "hotspots":
-            gdf = svc.hotspot_areas(filters.replace(bbox=None), night=night, user=user)
-            if suppress:
-                gdf = access._blank_small_counts(gdf, k)
-        elif name in ("gistar", "kde"):
-            gdf = svc.analysis(name, filters.replace(bbox=None), night=night, user=user)
-            if suppress:
-                gdf = access._blank_small_counts(gdf, k)
-        elif name == "emerging":
-            gdf = svc.emerging(filters.replace(bbox=None), night=night, user=user)
-        elif name == "proposals":
-            gdf = svc.proposals(filters.replace(bbox=None), night=night, include_sensitive=include_sensitive,
-                                user=user)
-            facts["proposals_sensitive_categories"] = "used" if include_sensitive else "not used"
-        else:
-            gdf = svc.read(name, filters if filters.bbox else None, user=user)
-        gdf = gdf.copy()
-        gdf.attrs = {}
-        out[name] = gdf.drop(columns=[c for c in ("batch_id",) if c in gdf.columns and name != "incidents"])
-    return out, facts
-
-
-def _provenance(user, names, filters, night, facts) -> dict:
+def _provenance(viewer, names, filters, night, facts) -> dict:
     """The shared provenance record (``geo_app.provenance.source_provenance``: batches,
     filters, simulated or real) plus who exported and which privacy rules applied."""
-    svc = get_services()
+    user = viewer.account
     sensitive = access.scope(user, "sensitive_points")
     return source_provenance(
-        svc.store,
+        viewer.workspace.store,
         {EXPORT_LAYERS[n][1] for n in names},
         filters=filters,
         command="web export " + ",".join(names),
@@ -140,11 +67,11 @@ def _provenance(user, names, filters, night, facts) -> dict:
         exported_by=user.name,
         role=user.role,
         privacy={
-            "k_anonymity": int(svc.settings.k_anonymity),
+            "k_anonymity": viewer.k,
             "sensitive_categories": ("included as points" if sensitive is access.Scope.ALL
                                      else "aggregated" if sensitive is not access.Scope.NONE
                                      else "excluded"),
-            "cells_under_k": "removed" if _suppress(user, filters) else "kept",
+            "cells_under_k": "removed" if _suppress(viewer, filters) else "kept",
             **facts,
         },
     )
@@ -240,12 +167,13 @@ def write_styles(path: Path, colours: dict[str, str]) -> int:
 @bp.get("/")
 def index():
     """What the user may export, with links carrying the current filters."""
-    user = current_account()
-    names = _available(user)
+    viewer = get_viewer()
+    user = viewer.account
+    names = viewer.exportable()
     return render_template(
         "access/exports.html", layers=[(n, EXPORT_LAYERS[n][0]) for n in names],
         formats=[(f.name, f.label) for f in EXPORT_FORMATS.values()], query=filter_query(exclude=()),
-        mode=access.export_mode(user).value, k=int(get_services().settings.k_anonymity),
+        mode=access.export_mode(user).value, k=viewer.k,
         filter_pairs=[(k, v) for k, v in request.args.items(multi=True) if k in FILTER_PARAMS and v],
     )
 
@@ -261,7 +189,8 @@ def _names() -> list[str]:
 @bp.get("/download")
 def download():
     """The chosen layers in the chosen format, with the current filters."""
-    user = current_account()
+    viewer = get_viewer()
+    user = viewer.account
     fmt_name = (request.args.get("format") or "gpkg").lower()
     if fmt_name not in EXPORT_FORMATS:
         raise ParameterError(f"unknown export format '{fmt_name}': use one of {', '.join(EXPORT_FORMATS)}.",
@@ -269,8 +198,8 @@ def download():
     fmt = EXPORT_FORMATS[fmt_name]
     names = _names()
     filters, night = request_filters()
-    frames, facts = export_layers(user, names, filters, night=night, include_sensitive=sensitive_param())
-    prov = _provenance(user, names, filters, night, facts)
+    frames, facts = viewer.export_layers(names, filters, night=night, include_sensitive=sensitive_param())
+    prov = _provenance(viewer, names, filters, night, facts)
     tmp = Path(tempfile.mkdtemp(prefix="vigie-export-"))
     stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%d-%H%M")
     base = f"vigie-{'-'.join(names) if len(names) <= 3 else 'layers'}-{stamp}"

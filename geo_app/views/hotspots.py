@@ -8,15 +8,14 @@ import pandas as pd
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
-from layers.errors import ParameterError
-
+from geo_app.auth import get_viewer
 from geo_app.mapping import MapLayers, build_map, render_parts
-from geo_app.services import get_services
 from geo_app.views.common import filter_query, request_filters
 from geo_app.views.i18n import current_lang
 from geo_app.views.maps import dynamic_layers, map_assets, page_context
+from layers.errors import ParameterError
 
-__all__ = ["bp", "SORT_KEYS"]
+__all__ = ["SORT_KEYS", "bp"]
 
 bp = Blueprint("hotspots", __name__)
 
@@ -25,7 +24,7 @@ SORT_KEYS = ("hotspot_id", "n", "area_km2", "trend", "night_share", "zac", "stat
 
 
 def _trend_label(code) -> str | None:
-    """``up`` / ``down`` / ``stable`` (services.hotspot_areas) in the current language."""
+    """``up`` / ``down`` / ``stable`` (Workspace.hotspot_areas) in the current language."""
     return {"up": _("hausse"), "down": _("baisse"), "stable": _("stable")}.get(code) if isinstance(code, str) else None
 
 
@@ -35,7 +34,7 @@ def _proposals(d: dict, lang: str) -> list[dict]:
     if pr is None or not len(pr):
         return []
     sfx = "en" if lang == "en" else "fr"
-    title = {"cctv": _("Caméra proposée"), "lamp": _("Point lumineux proposé")}
+    title = {"cctv": _("Caméra proposée"), "lighting": _("Point lumineux proposé")}
     return [{"kind": r.get("kind"), "title": f"{title.get(r.get('kind'), '')} #{r.get('rank')}",
              "covered": None if pd.isna(r.get("covered")) else int(r.get("covered")),
              "technique": r.get(f"technique_{sfx}") or "", "reason": r.get(f"reason_{sfx}") or "",
@@ -53,9 +52,9 @@ def hotspot_list():
         raise ParameterError(f"sort must be one of {', '.join(SORT_KEYS)}, got '{sort}'.", "sort")
     if order not in ("asc", "desc"):
         raise ParameterError(f"order must be asc or desc, got '{order}'.", "order")
-    svc = get_services()
-    areas = svc.hotspot_areas(filters, night=night)
-    status, reviewed = svc.review_status(list(areas["hotspot_id"]))
+    viewer = get_viewer()
+    areas = viewer.hotspot_areas(filters, night=night)
+    _status, reviewed = viewer.review_status([])
     rows = []
     for _i, r in areas.iterrows():
         zac = r.get("zac")
@@ -69,14 +68,14 @@ def hotspot_list():
             "trend_p": float(r["trend_p"]) if "trend_p" in r and pd.notna(r.get("trend_p")) else None,
             "night_share": float(r["night_share"]) if "night_share" in r and pd.notna(r["night_share"]) else None,
             "zac": ", ".join(zac) if isinstance(zac, (list, tuple)) else (zac if isinstance(zac, str) else ""),
-            "status": status.get(r["hotspot_id"], ""),
+            "status": r.get("status", ""),
         })
 
     def key(row):
         v = row[sort]
         return (v is None, v if v is not None else 0) if not isinstance(v, str) else (False, v)
 
-    wanted = request.args.get("status") or None  # review status filter (issue 7)
+    wanted = request.args.get("status") or None
     if wanted is not None:
         from geo_app.db import STATUSES
 
@@ -94,10 +93,10 @@ def hotspot_list():
 def hotspot_page(hotspot_id: str):
     """One hotspot: map, monthly counts, hour × weekday, categories, context, proposals, review."""
     filters, night = request_filters(with_bbox=False)
-    svc = get_services()
+    viewer = get_viewer()
     lang = current_lang()
-    d = svc.hotspot_detail(hotspot_id, filters, night=night)
-    tax = svc.taxonomy
+    d = viewer.hotspot_detail(hotspot_id, filters, night=night)
+    tax = viewer.taxonomy
     query = filter_query()
     bounds = tuple(d["area"].total_bounds)
     pad = 0.003
@@ -120,7 +119,7 @@ def hotspot_page(hotspot_id: str):
         profile = {"hours": list(range(24)), "rows": [[round(float(v), 2) for v in row] for row in d["profile"].to_numpy()]}
     cats = [(tax[c].label(lang) if c in tax else c, int(n), tax[c].sensitive if c in tax else False)
             for c, n in d["categories"].items()]
-    status, reviewed = svc.review_status([hotspot_id])
+    status, reviewed = viewer.review_status([hotspot_id])
     row = d["area"].iloc[0]
     return render_template(
         "hotspot.html", hotspot_id=hotspot_id, row=row, d=d, cats=cats,

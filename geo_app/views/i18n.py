@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request, session
 from flask_babel import Babel
 
-__all__ = ["bp", "init_app", "select_locale", "current_lang"]
+__all__ = ["bp", "current_lang", "init_app", "select_locale"]
 
 bp = Blueprint("i18n", __name__)
 

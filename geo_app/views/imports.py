@@ -41,7 +41,7 @@ from werkzeug.utils import secure_filename
 
 from geo_app.auth import audit, current_account
 from geo_app.imports import import_file
-from geo_app.services import get_services
+from geo_app.workspace import get_workspace
 from layers.errors import InputError, ParameterError
 from layers.registry import LABEL_MAPPINGS, LAYERS
 
@@ -219,8 +219,8 @@ def _web_problems(problems) -> list[dict]:
 
 
 def _page(status: int = 200, **context):
-    svc = get_services()
-    batches = sorted(svc.home.store.batches(), key=lambda b: (b.created, b.id), reverse=True)
+    ws = get_workspace()
+    batches = sorted(ws.home.store.batches(), key=lambda b: (b.created, b.id), reverse=True)
     context.setdefault("form", request.form if request.method == "POST" else {})
     return render_template("imports.html", batches=batches, kinds=list(LAYERS), label_tables=list(LABEL_MAPPINGS),
                            report_rows=REPORT_ROWS, max_mb=(current_app.config.get("MAX_CONTENT_LENGTH")
@@ -236,19 +236,19 @@ def index():
 @bp.post("")
 def upload():
     """Import the uploaded file (see the module docstring); 400 with the report when rejected."""
-    svc = get_services()
+    ws = get_workspace()
     try:
         options = _options()
         upload, name = _upload()
     except ParameterError as e:
         return _page(400, error=_web_error(e))
-    folder = Path(svc.home.path) / "uploads"
+    folder = Path(ws.home.path) / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="import-", dir=folder))
     try:
         path = tmp / name
         upload.save(path)
-        outcome = import_file(svc.home, options.pop("kind"), path, user=current_account().name, file_name=name,
+        outcome = import_file(ws.home, options.pop("kind"), path, user=current_account().name, file_name=name,
                               **options)
     except ParameterError as e:
         return _page(400, error=_web_error(e))
@@ -267,7 +267,7 @@ def rollback(batch_id: str):
     """Remove every feature of a batch (``NotFound`` -> 404 for an unknown id)."""
     if len(batch_id) > 100:
         raise ParameterError("batch_id is too long: copy the id from the list of batches.", "batch_id")
-    b = get_services().home.store.rollback(batch_id)
+    b = get_workspace().home.store.rollback(batch_id)
     audit("rollback", target=b.id, detail={"kind": b.kind, "file": b.file_name, "removed": b.n_stored})
     flash(_("Lot %(id)s annulé : %(n)s objet(s) « %(kind)s » retiré(s) (%(file)s).", id=b.id, n=b.n_stored,
             kind=b.kind, file=b.file_name), "success")

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 from flask import Blueprint, current_app, render_template, request, url_for
-from flask_babel import gettext as _
 
 from geo_app.assets import self_hosted
-from geo_app.mapping import DynamicLayer, LazyLayer, build_map, layer_names, render_parts
-from geo_app.services import get_services
+from geo_app.auth import get_viewer
+from geo_app.mapping import DynamicLayer, LazyLayer, MapLayers, build_map, layer_names, render_parts
 from geo_app.views.common import filter_query, request_filters
 from geo_app.views.i18n import current_lang
 
-__all__ = ["bp", "page_context", "map_assets"]
+__all__ = ["bp", "map_assets", "page_context"]
 
 bp = Blueprint("maps", __name__)
 
@@ -26,7 +25,7 @@ def _date(ts) -> str:
     """A timestamp as a local date (YYYY-MM-DD)."""
     if ts is None or pd.isna(ts):
         return ""
-    return pd.Timestamp(ts).tz_convert(get_services().tz).strftime("%Y-%m-%d")
+    return pd.Timestamp(ts).tz_convert(get_viewer().tz).strftime("%Y-%m-%d")
 
 
 def map_assets() -> dict:
@@ -36,27 +35,16 @@ def map_assets() -> dict:
 
 def page_context() -> dict:
     """Template values of the filter form (taxonomy groups, weekdays, ZAC names)."""
-    svc = get_services()
-    tax, lang = svc.taxonomy, current_lang()
+    viewer = get_viewer()
+    tax, lang = viewer.taxonomy, current_lang()
     groups = [(g, [c for c in tax.categories if c.group == g.code]) for g in tax.groups]
     days_fr = ["lun", "mar", "mer", "jeu", "ven", "sam", "dim"]
     days_en = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-    zac = svc.frame("zac")
     return {
         "category_groups": [(g, cats) for g, cats in groups if cats],
         "weekday_names": list(enumerate(days_en if lang == "en" else days_fr)),
-        "zac_names": sorted(zac["name"].dropna().unique()) if len(zac) else [],
+        "zac_names": viewer.zac_names(),
     }
-
-
-def sees_points() -> bool:
-    """May the current user see incidents as points (``geo_app.access``)?"""
-    if "vigie_db" not in current_app.extensions:
-        return True
-    from geo_app.access import incident_access
-    from geo_app.auth import current_account
-
-    return incident_access(current_account(), get_services().taxonomy).points
 
 
 def dynamic_layers(kinds, query: str, lang: str) -> list[DynamicLayer]:
@@ -65,7 +53,7 @@ def dynamic_layers(kinds, query: str, lang: str) -> list[DynamicLayer]:
     names = layer_names(lang)
     out = []
     for kind in kinds:
-        if kind == "incidents" and not sees_points():  # issue 7: roles without points
+        if kind == "incidents" and not get_viewer().sees_points:
             continue
         out.append(DynamicLayer(
             names[kind], kind=kind, url=url_for("api.layer", kind=kind), query=query,
@@ -86,13 +74,14 @@ def lazy_layers(keys, query: str, lang: str) -> list[LazyLayer]:
 def dashboard():
     """Dashboard: aggregated incidents, context layers, hotspot results; points on demand."""
     filters, night = request_filters(with_bbox=False)
-    svc = get_services()
+    viewer = get_viewer()
     lang = current_lang()
-    data = svc.dashboard(filters, night=night, cells=current_app.config["GRID_CELLS"])
+    data = viewer.dashboard(filters, night=night, cells=current_app.config["GRID_CELLS"])
     query = filter_query()
-    tax = svc.taxonomy
+    tax = viewer.taxonomy
     m = build_map(
-        data["layers"],
+        MapLayers(context=data["context"], incident_grid=data["incident_grid"], gistar=data["gistar"],
+                  hotspots=data["hotspots"]),
         dynamic=dynamic_layers(data["dynamic"], query, lang),
         lazy=lazy_layers(data.get("lazy", ()), query, lang),
         bounds=data["extent"],
@@ -104,14 +93,12 @@ def dashboard():
         category_labels={c.code: c.label(lang) for c in tax.categories},
         script_url=url_for("static", filename="js/vigie-map.js"),
     )
-    notes = [_("Les résultats de points chauds ne sont pas encore disponibles.") if n == "hotspots_unavailable" else n
-             for n in data["notes"]]
     return render_template(
         "dashboard.html",
         map_parts=render_parts(m),
         figures=data["figures"],
         counts=data["counts"],
-        notes=notes,
+        notes=data["notes"],
         query=query,
         share_url=request.path + ("?" + query if query else ""),
         layer_names=m.vigie_layers,

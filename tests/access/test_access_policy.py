@@ -145,51 +145,49 @@ def test_endpoint_permissions():
     assert access.permission_for_endpoint("maps.dashboard") == "map"
 
 
-#: Services methods that need no cut of their own (reviewed by hand): no incident data
-#: (settings, counts per kind, the empty analysis grid), or internal arrays never serialised by a
-#: view and only indexed by the filters of a scoped caller (columns, darkness_codes, mask,
-#: analysis_points), or dispatchers to scoped methods (lazy_layer -> analysis, emerging,
-#: proposals)
-HARMLESS = {"store", "settings", "taxonomy", "tz", "version", "cache_scope", "warm", "counts",
-            "study_area", "analysis_grid", "columns", "darkness_codes", "mask", "analysis_points",
-            "lazy_layer"}
+
+#: Workspace methods that return no incident data a role could be denied: deployment facts,
+#: context layers, plumbing used by the viewer's own methods (columns, masks, grids, points
+#: indexed by already-cut filters), or results that the viewer cuts in its own method
+HARMLESS = {"store", "settings", "taxonomy", "tz", "k", "version", "pinned", "cached", "default_filters",
+            "warm", "counts", "extent", "study_area", "analysis_grid", "columns", "darkness_codes", "mask",
+            "rows", "analysis_points", "frame", "context", "near", "embedded", "hotspot", "clear"}
 
 
-def test_every_service_read_is_scoped_or_reviewed():
-    """A new public method of the service layer must be cut by role in ScopedServices (or be
-    reviewed as returning no incident data): this fails until someone decides."""
-    from geo_app.access import _scoped_services_class
-    from geo_app.services import Services
+def test_every_workspace_read_has_a_viewer_rule():
+    """A new public method of the workspace must have its counterpart in the Viewer (where
+    the role rules apply) or be reviewed as returning nothing a role may be denied."""
+    from geo_app.access import Viewer
+    from geo_app.workspace import Workspace
 
-    scoped = _scoped_services_class()
-    public = {n for n in dir(Services) if not n.startswith("_")}
-    overridden = {n for n in public if n in scoped.__dict__}
-    assert not public - overridden - HARMLESS, (
-        f"Services methods with no role rule: {sorted(public - overridden - HARMLESS)}; add an "
-        "override to geo_app.access.ScopedServices or list them in HARMLESS with a reason.")
+    public = {n for n in dir(Workspace) if not n.startswith("_")}
+    ruled = {n for n in public if n in Viewer.__dict__}
+    assert not public - ruled - HARMLESS, (
+        f"Workspace methods with no role rule: {sorted(public - ruled - HARMLESS)}; add a Viewer method "
+        "applying the rules, or list them in HARMLESS with a reason.")
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_service_proposals_never_get_sensitive_categories(role, monkeypatch, home):
-    """ScopedServices.proposals hands the recommender situational, non-sensitive categories
-    only, whatever the role (police included) and whatever was asked."""
+    """Viewer.proposals hands the recommender situational, non-sensitive categories only,
+    whatever the role (police included) and whatever was asked."""
     import geopandas as gpd
 
-    from geo_app.access import scoped_services
-    from geo_app.services import Services
+    from geo_app.access import Viewer
+    from geo_app.workspace import Workspace
 
     seen = []
 
-    def spy(self, filters=None, *, night=False, k=5, include_sensitive=False, user=None):
+    def spy(self, filters=None, *, night=False, k=5, include_sensitive=False):
         assert include_sensitive is False  # nobody asked (sensitive=1: test_access_sensitive_proposals)
         seen.append(filters)
         return gpd.GeoDataFrame({"kind": []}, geometry=[], crs=4326)
 
-    monkeypatch.setattr(Services, "proposals", spy)
-    svc = scoped_services(Services(home))
+    monkeypatch.setattr(Workspace, "proposals", spy)
+    viewer = Viewer(Workspace(home).pinned(), user(role, ["Alpha"]))
     asked = Filters(categories=("theft", "domestic_violence", "weapons"))
-    svc.proposals(asked, user=user(role, ["Alpha"]))
-    svc.proposals(None, user=user(role, ["Alpha"]))
+    viewer.proposals(asked)
+    viewer.proposals(None)
     for f in seen:
         assert f.categories is not None and not set(f.categories) & SENSITIVE
         assert set(f.categories) <= TAX.situational

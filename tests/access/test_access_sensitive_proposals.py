@@ -67,13 +67,13 @@ def _near(sites, where, m=100.0) -> bool:
 
 
 def _services_result(app, role, **kw):
-    """The scoped services' proposals for ``role`` (with their attrs), inside a request."""
+    """A viewer's proposals for ``role`` (with their attrs)."""
     from types import SimpleNamespace
 
-    svc = app.extensions["vigie"]
+    from geo_app.access import Viewer
+
     u = SimpleNamespace(name=role, role=role, zacs=("Alpha",) if role == "zac_manager" else ())
-    with app.test_request_context():
-        return svc.proposals(None, user=u, **kw)
+    return Viewer(app.extensions["vigie"].pinned(), u).proposals(None, **kw)
 
 
 def test_police_asking_gets_proposals_fed_by_sensitive_incidents(app):

@@ -97,13 +97,17 @@ def hotspot_ids(app):
     """role -> {ZAC name: hotspot id} of the hotspot areas that role's analysis gives."""
     from types import SimpleNamespace
 
-    svc = app.extensions["vigie"]
+    from geo_app.access import aggregate_filters
+
+    ws = app.extensions["vigie"].pinned()
     out = {}
-    with app.test_request_context():
-        for role in ROLES:
-            u = SimpleNamespace(name=role, role=role, zacs=("Alpha",) if role == "zac_manager" else ())
-            areas = svc._inner(svc.hotspot_areas, svc._analysis_filters(u, None))
-            out[role] = {str(z): str(h) for h, z in zip(areas["hotspot_id"], areas["zac"])}
+    for role in ROLES:
+        u = SimpleNamespace(name=role, role=role, zacs=("Alpha",) if role == "zac_manager" else ())
+        f = ws.default_filters(None)
+        # every role shares the analysis (whole territory, its aggregate categories)
+        areas = ws.hotspot_areas(f.replace(categories=aggregate_filters(u, f, taxonomy=ws.taxonomy).categories,
+                                           zac=None))
+        out[role] = {str(z): str(h) for h, z in zip(areas["hotspot_id"], areas["zac"])}
     assert {"Alpha", "Beta"} <= set(out["coordinator"]) and {"Alpha", "Beta"} <= set(out["zac_manager"])
     return out
 

@@ -129,7 +129,7 @@ def test_lighting_on_hotspot_areas(demo_home, tmp_path, capsys):
     code, text, err = run(capsys, "recommend", "lighting", "--places", "hotspots", "--k", 2,
                           "--out", out)
     assert code == 0, err
-    assert "Gi* hotspot areas:" in text
+    assert "hotspot areas: " in text and "the areas shown on the web" in text
     assert re.search(r"faulty lamps; \d+ hotspot areas", text)
     layers = set(pyogrio.list_layers(out)[:, 0])
     assert {"dark_hotspots", "proposed_lamps"} <= layers

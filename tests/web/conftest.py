@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from web_fakes import MemoryStore, small_city
 
 

@@ -8,10 +8,17 @@ import re
 import folium
 import folium.plugins
 import pytest
+from web_fakes import small_city
 
 from geo_app.assets import FOLIUM_ASSETS, self_hosted
-from geo_app.mapping import DynamicLayer, MapLayers, build_map, layer_names, render_parts, use_assets
-from web_fakes import XSS, small_city
+from geo_app.mapping import (
+    DynamicLayer,
+    MapLayers,
+    build_map,
+    layer_names,
+    render_parts,
+    use_assets,
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +67,7 @@ def test_use_assets_replaces_every_folium_cdn_and_refuses_unknown_ones():
 
 
 def test_aggregates_are_drawn_with_legends(city):
-    from geo_app.services import grid_counts
+    from layers.columns import display_grid as grid_counts
 
     inc = city["incidents"]
     g = grid_counts(inc.geometry.x.to_numpy(), inc.geometry.y.to_numpy(), tuple(inc.total_bounds), cells=20)

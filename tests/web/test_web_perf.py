@@ -1,4 +1,4 @@
-"""The column cache of ``geo_app.services`` (filters as masks, analyses on binned counts) agrees
+"""The column cache of ``geo_app.workspace`` (filters as masks, analyses on binned counts) agrees
 with the reference paths (``layers.filters.apply_filters``, ``layers.hotspots`` on
 GeoDataFrames, pymannkendall); the lazy layers (KDE, emerging hotspots, proposals) are in the
 layer control and answered by ``/api/map/<key>``; the trend column and the proposals of a
@@ -163,7 +163,7 @@ def test_build_map_draws_lazy_and_embedded_emerging_and_proposals(city):
     em = gpd.GeoDataFrame({"category": ["intensifying hot spot", "no pattern", "persistent cold spot"], "n": [9, 0, 1]},
                           geometry=[box(3.87, 43.60, 3.871, 43.601), box(3.871, 43.60, 3.872, 43.601),
                                     box(3.872, 43.60, 3.873, 43.601)], crs=4326)
-    pr = gpd.GeoDataFrame({"kind": ["cctv", "lamp"], "rank": [1, 1], "covered": [12, 4],
+    pr = gpd.GeoDataFrame({"kind": ["cctv", "lighting"], "rank": [1, 1], "covered": [12, 4],
                            "reason_fr": ["<b>raison</b>", "nuit"], "reason_en": ["reason", "night"],
                            "technique_fr": ["surveillance formelle", "éclairage"],
                            "technique_en": ["formal surveillance", "lighting"]},
@@ -226,7 +226,7 @@ def test_night_share_of_hotspots_same_with_partial_or_whole_darkness(app):
     svc = _services(app)
     with app.app_context():
         partial = svc.hotspot_areas(Filters())["night_share"].to_numpy()
-        svc._cache.clear()
+        svc.clear()
         svc.darkness_codes()
         whole = svc.hotspot_areas(Filters())["night_share"].to_numpy()
     assert np.isfinite(partial).all() and (partial > 0).any()
@@ -234,7 +234,7 @@ def test_night_share_of_hotspots_same_with_partial_or_whole_darkness(app):
 
 
 def test_hotspot_areas_from_counts_equal_the_per_incident_summary(app):
-    """Services summarises hot cells from counts (``count=``); layers.hotspots.hotspot_areas on
+    """The workspace summarises hot cells from counts (``count=``); layers.hotspots.hotspot_areas on
     every incident gives the same areas, counts, category shares and night shares."""
     from layers import hotspots, temporal
 
@@ -245,7 +245,7 @@ def test_hotspot_areas_from_counts_equal_the_per_incident_summary(app):
         full = svc.frame("incidents")
         inc = to_analysis(full, 2154)
         inc["darkness"] = temporal.darkness(full, tz="Europe/Paris").to_numpy()
-        want = hotspots.hotspot_areas(gi, inc, zac=svc.frame("zac"), areas=svc.frame("areas"),
+        want = hotspots.hotspot_areas(gi, inc, zac=svc.frame("zac"), areas=svc.context("areas"),
                                       schools=svc.frame("schools"), shops=svc.frame("shops"))
     assert len(got) == len(want) >= 1
     for c in ("hotspot_id", "n", "n_cells", "categories", "top_category", "zac", "areas", "n_schools", "n_shops"):
@@ -277,9 +277,9 @@ def test_cache_computes_a_key_once_when_threads_ask_together():
     import threading
     import time
 
-    from geo_app.services import _Cache
+    from geo_app.workspace import ByteCache
 
-    cache, calls, out = _Cache(4), [], []
+    cache, calls, out = ByteCache(2**20), [], []
 
     def slow():
         calls.append(1)

@@ -7,7 +7,6 @@ import json
 import re
 
 import pytest
-
 from web_fakes import XSS
 
 
@@ -59,10 +58,10 @@ def test_key_figures_compare_with_previous_period(app, store, city):
     from layers.filters import parse_filters
 
     with app.app_context():
-        from geo_app.services import get_services
+        from geo_app.workspace import get_workspace
 
         f = parse_filters(start="2024-07-01", end="2024-09-30", tz="Europe/Paris")
-        kf = get_services().key_figures(f)
+        kf = get_workspace().key_figures(f)
     t = city["incidents"]["occurred_from"]
     cur = ((t >= f.start) & (t < f.end)).sum()
     prev = ((t >= f.start - (f.end - f.start)) & (t < f.start)).sum()
@@ -146,10 +145,10 @@ def test_layer_bbox_matches_a_hand_count(client, city, store):
     grid = client.get("/api/layers/incidents/grid?cells=10&bbox=" + ",".join(map(str, bbox))).get_json()
     # the API may suppress small cells (privacy, issue 7): never more than the hand count
     assert 0 < sum(f["properties"]["n"] for f in grid["features"]) <= expected
-    from geo_app.services import Services
+    from geo_app.workspace import Workspace
     from layers.filters import Filters
 
-    svc = Services(None, store=store)
+    svc = Workspace(None, store=store)
     svc.home = type("H", (), {"settings": __import__("layers.settings").settings.Settings(), "taxonomy": None})()
     cells = svc.grid("incidents", Filters(bbox=bbox), cells=10)
     assert cells["n"].sum() == expected

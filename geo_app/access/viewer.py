@@ -1,0 +1,475 @@
+"""The viewer: one user's view of the workspace, with the role rules applied once.
+
+``Viewer(workspace, account)`` is composed over a ``geo_app.workspace.Workspace`` (never a
+subclass of it): every method asks the workspace for a result computed for everyone, and
+narrows the filters, cuts the result (own ZAC, small counts, sensitive categories) and writes
+the audit line that the user's role calls for (``geo_app.access.policy``). Pages, the API,
+exports and the report all read through a viewer, so the rules hold the same everywhere. It
+knows no Flask: the web passes the account, an audit function and the review store.
+
+Analyses run on the whole territory with the ordinary categories by default
+(``Workspace.default_filters``), so hotspot ids and review threads are the same for every role;
+what a role may not see is cut from the result, never from the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import geopandas as gpd
+
+from geo_app.access.policy import (
+    Forbidden,
+    Scope,
+    aggregate_filters,
+    can,
+    check,
+    check_hotspot,
+    export_mode,
+    incident_access,
+    needs_suppression,
+    point_filters,
+    proposal_categories,
+    scope,
+    visible_hotspots,
+)
+from geo_app.db import DEFAULT_STATUS, STATUSES
+from layers.errors import NotFound, ParameterError, VigieError
+from layers.filters import Filters
+from layers.privacy import blank_small_counts, suppress_small
+
+__all__ = ["EXPORTS", "Viewer"]
+
+#: what can be exported, in the order the export page lists them
+EXPORTS = ("incidents", "incidents_grid", "hotspots", "gistar", "kde", "emerging", "proposals",
+           "zac", "areas", "schools", "shops", "lights", "cameras")
+
+#: the dashboard's hidden layers, computed when switched on
+LAZY_LAYERS = ("kde", "emerging", "proposals")
+
+#: point layers with more features than this are loaded per bbox by the pages, never whole
+EMBED_MAX = 500
+
+
+def _no_audit(action: str, *, target: str = "", detail: dict | None = None) -> None:
+    return None
+
+
+def _clip_to_zacs(gdf, zac_layer, zacs):
+    """Rows of ``gdf`` intersecting the named ZAC polygons (an own-ZAC role's view)."""
+    if gdf is None or len(gdf) == 0:
+        return gdf
+    polys = zac_layer[zac_layer["name"].isin(zacs)]
+    if len(polys) == 0:
+        return gdf.iloc[0:0]
+    shape = polys.to_crs(gdf.crs).union_all() if gdf.crs is not None else polys.union_all()
+    out = gdf[gdf.intersects(shape)]
+    out.attrs = dict(gdf.attrs)
+    return out
+
+
+class Viewer:
+    """What ``account`` may see of ``workspace``.
+
+    Parameters
+    ----------
+    workspace : geo_app.workspace.Workspace
+        Pinned to one store version for a request (``Workspace.pinned()``).
+    account
+        An object with ``role``, ``zacs`` and ``name`` (``geo_app.auth.Account``).
+    audit : callable, optional
+        ``audit(action, target=, detail=)``, called for every read of point-level data.
+    reviews : geo_app.db.AppDB, optional
+        The review store (statuses, history, comments); without it every hotspot is new.
+    """
+
+    def __init__(self, workspace, account, *, audit: Callable | None = None, reviews=None):
+        self.workspace = workspace
+        self.account = account
+        self._audit = audit or _no_audit
+        self._reviews = reviews
+
+    # -- the deployment, as everyone sees it ------------------------------------------------
+    @property
+    def taxonomy(self):
+        return self.workspace.taxonomy
+
+    @property
+    def settings(self):
+        return self.workspace.settings
+
+    @property
+    def tz(self) -> str:
+        return self.workspace.tz
+
+    @property
+    def k(self) -> int:
+        return self.workspace.k
+
+    @property
+    def version(self) -> str:
+        return self.workspace.version
+
+    def counts(self) -> dict[str, int]:
+        return self.workspace.counts()
+
+    def extent(self):
+        return self.workspace.extent()
+
+    def context(self, kind: str) -> gpd.GeoDataFrame:
+        """A whole context layer (ZAC, areas, schools…; never incidents)."""
+        if kind == "incidents":
+            raise ParameterError("incidents are read with read() or page(), which apply the role's rules.", "kind")
+        return self.workspace.frame(kind)
+
+    def zac_names(self) -> list[str]:
+        zac = self.workspace.frame("zac")
+        return sorted(zac["name"].dropna().astype(str).unique()) if len(zac) else []
+
+    @property
+    def sees_points(self) -> bool:
+        """May this account see some incidents as points?"""
+        return incident_access(self.account, self.taxonomy).points
+
+    def can(self, permission: str) -> bool:
+        return can(self.account, permission)
+
+    # -- rules ------------------------------------------------------------------------------
+    def _analysis_filters(self, filters: Filters | None) -> Filters:
+        """Default categories cut to the role's aggregates; a ZAC manager's own ZAC checked
+        but the analysis run on the whole territory (results are clipped afterwards)."""
+        filters = self.workspace.default_filters(filters)
+        cut = aggregate_filters(self.account, filters, taxonomy=self.taxonomy)
+        return filters.replace(categories=cut.categories)
+
+    def _suppress(self, filters: Filters | None) -> bool:
+        return needs_suppression(self.account, self.workspace.default_filters(filters), taxonomy=self.taxonomy)
+
+    def _own_zacs(self):
+        return incident_access(self.account, self.taxonomy).zacs
+
+    def _cut_cells(self, filters: Filters | None, out):
+        zacs = self._own_zacs()
+        if zacs is not None:
+            out = _clip_to_zacs(out, self.workspace.frame("zac"), zacs)
+        if self._suppress(filters):
+            out = blank_small_counts(out, k=self.k)
+        return out
+
+    def _audit_points(self, target: str, filters: Filters, n: int, **extra) -> None:
+        self._audit("view_points", target=target, detail={"n": int(n), "filters": filters.describe(), **extra})
+
+    # -- points -----------------------------------------------------------------------------
+    def read(self, kind: str, filters: Filters | None = None, *, night: bool = False) -> gpd.GeoDataFrame:
+        """Features of ``kind``; incidents cut to the account's point rights, and audited."""
+        if kind != "incidents":
+            return self.workspace.read(kind, filters, night=night)
+        f = point_filters(self.account, filters, taxonomy=self.taxonomy)
+        if f.categories is not None and not f.categories:
+            out = self.workspace.frame(kind).iloc[0:0].copy()
+        else:
+            out = self.workspace.read(kind, f, night=night)
+        self._audit_points(kind, f, len(out))
+        return out
+
+    def page(self, kind: str, filters: Filters | None, *, limit: int, offset: int = 0,
+             night: bool = False) -> tuple[gpd.GeoDataFrame, int]:
+        """One page of features and the total matched; incidents cut and audited."""
+        if kind != "incidents":
+            return self.workspace.page(kind, filters, limit=limit, offset=offset, night=night)
+        f = point_filters(self.account, filters, taxonomy=self.taxonomy)
+        if f.categories is not None and not f.categories:
+            gdf, total = self.workspace.frame(kind).iloc[0:0].copy(), 0
+        else:
+            gdf, total = self.workspace.page(kind, f, limit=limit, offset=offset, night=night)
+        self._audit_points(kind, f, len(gdf))
+        return gdf, total
+
+    # -- aggregates -------------------------------------------------------------------------
+    def grid(self, kind: str, filters: Filters | None, *, bbox=None, cells: int = 48,
+             night: bool = False) -> gpd.GeoDataFrame:
+        """Display counts per cell; for incidents the role's categories and ZACs, cells under
+        k dropped when the account may not see every counted incident as a point."""
+        if kind != "incidents":
+            return self.workspace.grid(kind, filters, bbox=bbox, cells=cells, night=night)
+        filters = self.workspace.default_filters(filters)
+        f = aggregate_filters(self.account, filters, taxonomy=self.taxonomy)
+        out = self.workspace.grid(kind, f, bbox=bbox, cells=cells, night=night)
+        if self._suppress(filters):
+            kept = suppress_small(out, k=self.k, column="n")
+            kept.attrs = {**out.attrs, **kept.attrs}
+            out = kept
+        return out
+
+    def key_figures(self, filters: Filters | None, *, night: bool = False):
+        f = aggregate_filters(self.account, self.workspace.default_filters(filters), taxonomy=self.taxonomy)
+        return self.workspace.key_figures(f, night=night)
+
+    def analysis(self, method: str, filters: Filters | None, *, night: bool = False, **params):
+        check(self.account, "hotspots", what="hotspots")
+        out = self.workspace.analysis(method, self._analysis_filters(filters), night=night, **params)
+        return self._cut_cells(filters, out)
+
+    def emerging(self, filters: Filters | None = None, *, night: bool = False, months: int = 24):
+        check(self.account, "hotspots", what="emerging hotspots")
+        out = self.workspace.emerging(self._analysis_filters(filters), night=night, months=months)
+        return self._cut_cells(filters, out)
+
+    def proposals(self, filters: Filters | None = None, *, night: bool = False, k: int = 5,
+                  include_sensitive: bool = False):
+        """Proposals never use sensitive categories (DESIGN §3) unless a police user asks
+        (``include_sensitive=True``; ``Forbidden`` for any other role), which is audited."""
+        check(self.account, "hotspots", what="proposals")
+        usable = proposal_categories(self.account, self.taxonomy, include_sensitive=include_sensitive)
+        if include_sensitive and (filters is None or filters.categories is None):
+            filters = (filters or Filters()).replace(categories=tuple(sorted(usable)))
+        f = self._analysis_filters(filters)
+        cats = tuple(sorted(usable)) if f.categories is None else tuple(c for c in f.categories if c in usable)
+        f = f.replace(categories=cats)
+        out = self.workspace.proposals(f, night=night, k=k, include_sensitive=include_sensitive)
+        zacs = self._own_zacs()
+        if zacs is not None:
+            out = _clip_to_zacs(out, self.workspace.frame("zac"), zacs)
+        if include_sensitive:
+            self._audit("view_points", target="proposals (sensitive categories)",
+                        detail={"n": len(out), "include_sensitive": True, "filters": f.describe()})
+        return out
+
+    def lazy_layer(self, name: str, filters: Filters | None, *, night: bool = False,
+                   include_sensitive: bool = False):
+        """A hidden dashboard layer loaded on demand (``LAZY_LAYERS``)."""
+        if name not in LAZY_LAYERS:
+            raise ParameterError(f"layer must be one of {', '.join(LAZY_LAYERS)}, got '{name}'.", "layer")
+        if include_sensitive and name != "proposals":
+            raise ParameterError(f"sensitive=1 applies to the proposals layer only, not to '{name}'.", "sensitive")
+        if name == "kde":
+            return self.analysis("kde", filters, night=night)
+        if name == "emerging":
+            return self.emerging(filters, night=night)
+        return self.proposals(filters, night=night, include_sensitive=include_sensitive)
+
+    # -- hotspots ---------------------------------------------------------------------------
+    def hotspot_areas(self, filters: Filters | None = None, *, night: bool = False) -> gpd.GeoDataFrame:
+        """The hotspot areas the account may see, with their review ``status``."""
+        check(self.account, "hotspots", what="hotspots")
+        out = visible_hotspots(self.account, self.workspace.hotspot_areas(self._analysis_filters(filters), night=night))
+        status, _ = self.review_status(list(out["hotspot_id"]))
+        out = out.assign(status=[status.get(h, DEFAULT_STATUS) for h in out["hotspot_id"]])
+        return out
+
+    def hotspot_detail(self, hotspot_id: str, filters: Filters | None = None, *, night: bool = False,
+                       near_m: float = 200.0) -> dict:
+        """What a hotspot page shows (``Workspace.hotspot_detail``), with the proposals within
+        ``near_m`` metres; categories under k dropped for roles that see aggregates only."""
+        check(self.account, "hotspots", what="hotspots")
+        f = self._analysis_filters(filters)
+        d = dict(self.workspace.hotspot_detail(hotspot_id, f, night=night, near_m=near_m))
+        check_hotspot(self.account, d["area"].iloc[0])
+        if self._suppress(filters):
+            cats = d["categories"]
+            d["categories"] = cats[cats >= self.k]
+        d["proposals"], d["proposals_note"] = None, None
+        try:
+            props = self.proposals(filters, night=night)
+            d["proposals"] = self.workspace.near(props, d["area"], near_m)
+        except VigieError as e:
+            if e.status >= 500:
+                raise
+            d["proposals_note"] = e.message
+        return d
+
+    def find_hotspot(self, hotspot_id: str, permission: str = "review.read") -> dict | None:
+        """The hotspot area ``hotspot_id`` (default filters) as a dict, or None when it is no
+        longer in the results but has a review record. ``Forbidden`` when the account may not
+        see it, ``NotFound`` when it is unknown."""
+        check(self.account, permission, what="reviews")
+        hid = str(hotspot_id)
+        try:
+            everyone = self.workspace.hotspot_areas(self._analysis_filters(None))
+        except VigieError:
+            everyone = None
+        if everyone is not None and hid in set(everyone["hotspot_id"].astype(str)):
+            row = everyone[everyone["hotspot_id"].astype(str) == hid].iloc[0]
+            check_hotspot(self.account, row, permission)
+            return {k: row[k] for k in everyone.columns if k != "geometry"}
+        db = self._reviews
+        if db is None or (db.review(hid)["updated"] is None and not db.comments(hid)):
+            raise NotFound(f"no hotspot area '{hid}' (see the hotspot list).")
+        if scope(self.account, permission).own_zac:
+            raise Forbidden("this hotspot is no longer in the results: its ZAC cannot be checked.")
+        return None
+
+    # -- reviews ----------------------------------------------------------------------------
+    def review_status(self, hotspot_ids) -> tuple[dict, bool]:
+        """Review status of each hotspot, and whether a review store is attached."""
+        if self._reviews is None:
+            return {h: DEFAULT_STATUS for h in hotspot_ids}, False
+        stored = self._reviews.reviews()
+        return {h: stored.get(str(h), {}).get("status", DEFAULT_STATUS) for h in hotspot_ids}, True
+
+    def review(self, hotspot_id: str) -> dict:
+        """What the review panel shows for one hotspot area."""
+        db = self._reviews
+        area = self.find_hotspot(hotspot_id)
+        try:
+            check_hotspot(self.account, area or {"zac": None}, "review.write")
+            writable = can(self.account, "review.write")
+        except Forbidden:
+            writable = False
+        return {
+            "hotspot_id": str(hotspot_id), "area": area, "review": db.review(hotspot_id),
+            "history": db.history(hotspot_id), "comments": db.comments(hotspot_id), "can_write": writable,
+            "statuses": STATUSES,
+        }
+
+    def reviewed_areas(self) -> list[dict]:
+        """The hotspot areas of the default filters the account may see, with their review."""
+        try:
+            areas = self.hotspot_areas(None)
+        except VigieError:
+            return []
+        stored = self._reviews.reviews() if self._reviews is not None else {}
+        rows = []
+        for _, r in areas.iterrows():
+            rev = stored.get(str(r["hotspot_id"]), {})
+            rows.append({"hotspot_id": str(r["hotspot_id"]), "n": r.get("n"), "zac": r.get("zac") or "",
+                         "status": rev.get("status", DEFAULT_STATUS), "owner": rev.get("owner", ""),
+                         "updated": rev.get("updated")})
+        return rows
+
+    # -- the dashboard ----------------------------------------------------------------------
+    def dashboard(self, filters: Filters | None, *, night: bool = False, cells: int = 60) -> dict:
+        """Everything the dashboard map draws, aggregated server-side and cut for the account.
+
+        Returns a dict: ``context`` (small layers embedded, polygons simplified), ``dynamic``
+        (kinds loaded per bbox by the page), ``incident_grid``, ``gistar``, ``hotspots``,
+        ``lazy`` (hidden layers loaded from ``/api/map/<name>``), ``figures``, ``counts``,
+        ``extent`` and ``notes`` (why a layer is missing).
+        """
+        from layers.registry import get_spec
+
+        filters = (filters or Filters()).replace(bbox=None)
+        ws = self.workspace
+        counts = self.counts()
+        context, dynamic = {}, (["incidents"] if self.sees_points else [])
+        for kind in ("zac", "areas", "schools", "shops", "cameras", "lights"):
+            if not counts.get(kind):
+                continue
+            if get_spec(kind).large or counts[kind] > EMBED_MAX:
+                dynamic.append(kind)
+            else:
+                context[kind] = ws.embedded(kind)
+        out = {"context": context, "dynamic": dynamic, "incident_grid": None, "gistar": None, "hotspots": None,
+               "lazy": [], "notes": [], "counts": counts, "extent": self.extent(),
+               "figures": self.key_figures(filters, night=night)}
+        if counts.get("incidents"):
+            out["incident_grid"] = self.grid("incidents", filters, bbox=self.extent(), cells=cells, night=night)
+            try:
+                out["gistar"] = self.analysis("gistar", filters, night=night)
+                out["hotspots"] = self.hotspot_areas(filters, night=night)
+                out["lazy"] = list(LAZY_LAYERS)
+            except VigieError as e:  # too few incidents for these filters: say why, draw the rest
+                if e.status >= 500:
+                    raise
+                out["notes"].append(e.message)
+        return out
+
+    # -- exports ----------------------------------------------------------------------------
+    def exportable(self) -> list[str]:
+        """The layers the account may export (incident points only with point rights and full
+        export rights)."""
+        mode = export_mode(self.account)
+        names = list(EXPORTS)
+        if mode.aggregates_only or not self.sees_points:
+            names.remove("incidents")
+        return names
+
+    def export_layers(self, names: list[str], filters: Filters, *, night: bool = False,
+                      include_sensitive: bool = False) -> tuple[dict, dict]:
+        """The GeoDataFrames to export and the facts for their provenance.
+
+        ``include_sensitive`` lets the ``proposals`` layer use the sensitive categories (police
+        only). ``Forbidden`` for a layer the role may not export, ``ParameterError`` for an
+        unknown one.
+        """
+        from layers.privacy import aggregate_to_grid
+
+        if include_sensitive and "proposals" not in names:
+            raise ParameterError("sensitive=1 applies to the 'proposals' layer only: add layer=proposals "
+                                 "or remove sensitive.", "sensitive")
+        allowed = self.exportable()
+        mode = export_mode(self.account)
+        suppress = mode.aggregates_only or self._suppress(filters)
+        whole = filters.replace(bbox=None)
+        out, facts = {}, {"suppressed_cells": {}}
+        for name in names:
+            if name not in EXPORTS:
+                raise ParameterError(f"unknown layer '{name}'; layers you may export: {', '.join(allowed)}.", "layer")
+            if name not in allowed:
+                raise Forbidden(f"the role '{self.account.role}' exports incidents as aggregates only: choose "
+                                f"'incidents_grid' instead of '{name}'.")
+            if name == "incidents":
+                gdf = self.read("incidents", filters, night=night)
+            elif name == "incidents_grid":
+                f = aggregate_filters(self.account, self.workspace.default_filters(filters), taxonomy=self.taxonomy)
+                inc = (self.workspace.read("incidents", f, night=night) if f.categories is None or f.categories
+                       else self.workspace.frame("incidents").iloc[0:0])
+                gdf = aggregate_to_grid(inc, crs=self.settings.analysis_crs or 2154, k=self.k if suppress else 1)
+                facts["suppressed_cells"][name] = int(gdf.attrs.get("suppressed", 0))
+                facts["cell_size_m"] = gdf.attrs.get("cell_size")
+            elif name == "hotspots":
+                gdf = self.hotspot_areas(whole, night=night)
+                gdf = blank_small_counts(gdf, k=self.k) if suppress else gdf
+            elif name in ("gistar", "kde"):
+                gdf = self.analysis(name, whole, night=night)
+                gdf = blank_small_counts(gdf, k=self.k) if suppress else gdf
+            elif name == "emerging":
+                gdf = self.emerging(whole, night=night)
+            elif name == "proposals":
+                gdf = self.proposals(whole, night=night, include_sensitive=include_sensitive)
+                facts["proposals_sensitive_categories"] = "used" if include_sensitive else "not used"
+            else:
+                gdf = self.read(name, filters if filters.bbox else None)
+            gdf = gdf.copy()
+            gdf.attrs = {}
+            out[name] = gdf.drop(columns=[c for c in ("batch_id",) if c in gdf.columns and name != "incidents"])
+        return out, facts
+
+    # -- the monthly report -----------------------------------------------------------------
+    @property
+    def report_audience(self) -> str:
+        """``police`` for roles seeing sensitive categories as points, else ``partners``."""
+        return "police" if scope(self.account, "sensitive_points") is Scope.ALL else "partners"
+
+    def report_zac(self, zac: str | None) -> str | None:
+        """The ZAC a report may cover: a ZAC manager's own (their first by default)."""
+        if scope(self.account, "hotspots").own_zac:
+            own = tuple(getattr(self.account, "zacs", ()) or ())
+            if not own:
+                raise Forbidden("your account is not attached to any ZAC: ask the administrator.")
+            if zac is None:
+                return own[0]
+            if zac not in own:
+                raise Forbidden(f"the ZAC '{zac}' is outside your ZACs ({', '.join(own)}).")
+        return zac
+
+    def report_zac_choices(self) -> tuple[list[str], bool]:
+        """The ZACs the account may ask a report for, and whether the whole city is allowed."""
+        if scope(self.account, "hotspots").own_zac:
+            return list(getattr(self.account, "zacs", ()) or ()), False
+        return self.zac_names(), True
+
+    def report(self, *, month, zac: str | None = None, lang: str = "fr", images: bool = True) -> dict:
+        """The monthly report for the account: the police version (points, every category)
+        for roles seeing sensitive points, else the partners' version (aggregated, counts
+        under k hidden), without the sensitive categories at all for roles holding no right on
+        them; a ZAC manager's report covers one of their ZACs. The police version is audited."""
+        check(self.account, "hotspots", what="reports")
+        zac = self.report_zac(zac)
+        audience = self.report_audience
+        include_sensitive = scope(self.account, "sensitive_points") is not Scope.NONE
+        rep = self.workspace.report(month=month, zac=zac, lang=lang, audience=audience, images=images,
+                                    include_sensitive=include_sensitive)
+        if audience == "police":
+            self._audit("view_points", target=f"report {month}", detail={"zac": zac})
+        return rep

@@ -1,0 +1,872 @@
+"""The workspace: every read of the store and every analysis, user-agnostic and cached.
+
+The web (through ``geo_app.access.Viewer``), the CLI and the monthly report all read through a
+``Workspace``, so a hotspot area has one pipeline, a filter one implementation
+(``layers.columns.filter_mask``), and the same filters give the same ids and counts wherever
+they are asked.
+
+Versions. Every result is computed from one store version and cached under it. A request pins
+the version it starts with (``Workspace.pinned()``); every result it asks for then comes from
+that version. A layer is read with the version checked before and after the read (the store
+replaces its file atomically on every write), so data of two versions never mix; when an
+import lands in the middle of a request the read raises ``VersionChanged``, which the web
+answers by running the request again on the new version (``geo_app.create_app``).
+
+Caches are bounded in bytes (``cache_mb``), their keys always begin with the store version,
+and loading a new version drops the results of the older ones.
+
+Speed with a million incidents: the incidents of a version are read once and kept as NumPy
+columns (``layers.columns.IncidentColumns``); a filter is a boolean mask over them; counts, Gi*
+and KDE run on binned coordinates (``layers.hotspots.count_xy`` / ``gistar_counts`` /
+``kde_xy``) over one ``analysis_grid`` per version; hotspot summaries take counts per cell ×
+category × darkness class. Costly layers (KDE, emerging hotspots, proposals) are computed only
+when asked.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely import box as shapely_box
+
+from layers.columns import NAT, IncidentColumns, display_grid, filter_mask, incident_columns, utc_ns
+from layers.errors import NotFound, ParameterError, VigieError
+from layers.filters import Filters
+from layers.registry import get_spec
+
+__all__ = [
+    "ANALYSES",
+    "CONTEXT_KINDS",
+    "KeyFigures",
+    "VersionChanged",
+    "Workspace",
+    "get_workspace",
+    "init_app",
+]
+
+log = logging.getLogger(__name__)
+
+#: hotspot methods of layers.hotspots the API and pages offer
+ANALYSES = ("gistar", "kde", "counts", "lisa")
+
+#: every layer kind a page may draw beside the incidents
+CONTEXT_KINDS = ("zac", "areas", "schools", "shops", "cameras", "lights")
+
+#: analysis layers computed only when asked (the dashboard's hidden layers)
+LAZY_LAYERS = ("kde", "emerging", "proposals")
+
+#: results that depend on the store version only: kept in their own cache, so that many
+#: filter combinations never evict them
+_PER_VERSION = frozenset({"frame", "columns", "darkness", "analysis_grid", "counts", "extent"})
+
+
+class VersionChanged(VigieError):
+    """The store changed while a request was reading it (an import or a rollback landed)."""
+
+    status = 503
+
+
+class Unavailable(VigieError):
+    """A feature whose library module is not installed."""
+
+    status = 503
+
+
+@dataclass(frozen=True)
+class KeyFigures:
+    """Counts shown beside the dashboard map."""
+
+    total: int
+    previous: int | None
+    change_pct: float | None
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    prev_start: pd.Timestamp | None
+    prev_end: pd.Timestamp | None
+    simulated: int
+
+
+def nbytes(value) -> int:
+    """Approximate memory held by a cached value, in bytes (arrays, frames, containers)."""
+    if value is None:
+        return 0
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if isinstance(value, IncidentColumns):
+        return value.nbytes
+    if isinstance(value, pd.DataFrame):
+        size = int(value.memory_usage(index=True, deep=False).sum())
+        if isinstance(value, gpd.GeoDataFrame):
+            geoms = value.geometry.values
+            size += int(shapely.get_num_coordinates(np.asarray(geoms)).sum()) * 16 + len(value) * 64
+        return size
+    if isinstance(value, pd.Series):
+        return int(value.memory_usage(index=True, deep=False))
+    if isinstance(value, dict):
+        return sum(nbytes(v) for v in value.values()) + 64 * len(value)
+    if isinstance(value, (list, tuple)):
+        return sum(nbytes(v) for v in value) + 8 * len(value)
+    return sys.getsizeof(value)
+
+
+class ByteCache:
+    """A thread-safe LRU dict bounded in bytes (``nbytes`` of its values).
+
+    One thread computes a missing key; the others asking for it meanwhile wait for that result
+    (the server's warm-up thread and the first visitor never both read a million incidents).
+    A value larger than the whole budget is returned but not kept.
+    """
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = int(max_bytes)
+        self.used = 0
+        self._d: OrderedDict = OrderedDict()
+        self._sizes: dict = {}
+        self._lock = threading.Lock()
+        self._pending: dict = {}
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def keys(self) -> list:
+        with self._lock:
+            return list(self._d)
+
+    def get(self, key, fn: Callable[[], Any]):
+        with self._lock:
+            if key in self._d:
+                self._d.move_to_end(key)
+                return self._d[key]
+            pending = self._pending.get(key)
+            owner = pending is None
+            if owner:
+                pending = self._pending[key] = threading.Lock()
+                pending.acquire()
+        if not owner:
+            with pending:  # released when the computing thread is done
+                pass
+            with self._lock:
+                if key in self._d:
+                    return self._d[key]
+            return self.get(key, fn)  # it failed there: try here (and raise here)
+        try:
+            value = fn()
+            self.put(key, value)
+            return value
+        finally:
+            with self._lock:
+                self._pending.pop(key, None)
+            pending.release()
+
+    def put(self, key, value) -> None:
+        size = nbytes(value)
+        with self._lock:
+            if key in self._d:
+                self.used -= self._sizes.pop(key)
+                del self._d[key]
+            if size > self.max_bytes:
+                return
+            self._d[key] = value
+            self._sizes[key] = size
+            self.used += size
+            while self.used > self.max_bytes and self._d:
+                old, _ = self._d.popitem(last=False)
+                self.used -= self._sizes.pop(old)
+
+    def peek(self, key):
+        """The cached value or None (never computes)."""
+        with self._lock:
+            if key in self._d:
+                self._d.move_to_end(key)
+                return self._d[key]
+            return None
+
+    def drop(self, keep: Callable[[Any], bool]) -> None:
+        """Remove every entry whose key ``keep`` rejects."""
+        with self._lock:
+            for key in [k for k in self._d if not keep(k)]:
+                del self._d[key]
+                self.used -= self._sizes.pop(key)
+
+    def clear(self) -> None:
+        self.drop(lambda key: False)
+
+
+class _Caches:
+    """The caches one workspace and all its pinned copies share."""
+
+    def __init__(self, max_bytes: int):
+        # per version (frames, columns, grid): half the budget, apart from per-filter results
+        self.base = ByteCache(max_bytes // 2)
+        self.results = ByteCache(max_bytes // 2)
+        self.latest: str | None = None
+        self.lock = threading.Lock()
+
+    def seen(self, version: str) -> None:
+        """A layer of ``version`` was loaded: results of older versions will not be asked again
+        (requests pinned to them re-run), so free them."""
+        with self.lock:
+            if self.latest == version:
+                return
+            self.latest = version
+        for cache in (self.base, self.results):
+            cache.drop(lambda key: key[0] == version)
+
+
+class Workspace:
+    """Reads and analyses of one deployment, cached per store version.
+
+    Parameters
+    ----------
+    home : geo_app.config.Home
+        The deployment (settings, taxonomy, store).
+    store : Store, optional
+        A store object to use instead of ``home.store`` (tests, benchmarks).
+    cache_mb : int
+        Memory budget of the caches, in MB (half for per-version data such as the incident
+        columns, half for per-filter results).
+
+    Notes
+    -----
+    A ``Workspace`` follows the store's latest version; ``pinned()`` gives a copy that answers
+    every call from the version current when it is made (one per request or command).
+    """
+
+    def __init__(self, home, *, store=None, cache_mb: int = 2048):
+        self.home = home
+        self._store = store
+        self._caches = _Caches(int(cache_mb) * 2**20)
+        self._pin: str | None = None
+
+    # -- deployment -------------------------------------------------------------------------
+    @property
+    def store(self):
+        return self._store if self._store is not None else self.home.store
+
+    @property
+    def settings(self):
+        return self.home.settings
+
+    @property
+    def taxonomy(self):
+        return self.home.taxonomy
+
+    @property
+    def tz(self) -> str:
+        return self.settings.timezone
+
+    @property
+    def k(self) -> int:
+        """The small-count threshold of the aggregate rules (``k_anonymity``)."""
+        return int(self.settings.k_anonymity)
+
+    def pinned(self) -> Workspace:
+        """A copy sharing this workspace's caches whose every answer comes from the store
+        version current now."""
+        new = object.__new__(Workspace)
+        new.__dict__.update(self.__dict__)
+        new._pin = str(self.store.version)
+        return new
+
+    @property
+    def version(self) -> str:
+        """The store version answers come from (the pinned one, else the store's current)."""
+        return self._pin if self._pin is not None else str(self.store.version)
+
+    def cached(self, name: str, params: tuple, fn: Callable[[], Any]):
+        """``fn()`` cached under this version, ``name`` and ``params`` (hashable)."""
+        cache = self._caches.base if name in _PER_VERSION else self._caches.results
+        return cache.get((self.version, name, params), fn)
+
+    def clear(self) -> None:
+        """Forget every cached result (the next answers are computed anew)."""
+        self._caches.base.clear()
+        self._caches.results.clear()
+
+    def default_filters(self, filters: Filters | None) -> Filters:
+        """``filters`` with, when no category is asked, the ordinary (non-sensitive)
+        categories: maps, hotspots, the report and the CLI show sensitive categories only when
+        they are asked for, so every role and every tool shares the same hotspot areas (and
+        review threads)."""
+        filters = filters or Filters()
+        if filters.categories is None:
+            tax = self.taxonomy
+            filters = filters.replace(categories=tuple(c for c in tax.codes if c not in tax.sensitive))
+        return filters
+
+    # -- reads ------------------------------------------------------------------------------
+    def frame(self, kind: str) -> gpd.GeoDataFrame:
+        """The whole layer ``kind`` at this version (cached; do not mutate)."""
+        get_spec(kind)
+        return self.cached("frame", (kind,), lambda: self._read_whole(kind))
+
+    def _read_whole(self, kind: str) -> gpd.GeoDataFrame:
+        return self._consistent(lambda store: store.read(kind, None, tz=self.tz))
+
+    def _consistent(self, read: Callable[[Any], Any]):
+        """``read(store)`` checked to come whole from this workspace's version: the store's
+        version is compared before and after (``VersionChanged`` when it moved)."""
+        store = self.store
+        before = str(store.version)
+        if before != self.version:
+            raise VersionChanged("the data changed while this answer was prepared; ask again.")
+        out = read(store)
+        if str(store.version) != before:
+            raise VersionChanged("the data changed while this answer was prepared; ask again.")
+        self._caches.seen(before)
+        return out
+
+    def counts(self) -> dict[str, int]:
+        """Feature count of every kind."""
+        return self.cached("counts", (), lambda: dict(self._consistent(lambda store: store.counts())))
+
+    def columns(self) -> IncidentColumns:
+        """The incidents as NumPy columns (reprojected once per store version)."""
+        return self.cached("columns", (), lambda: incident_columns(
+            self.frame("incidents"), crs=self.settings.analysis_crs, tz=self.tz))
+
+    def darkness_codes(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Day (0), civil twilight (1), night (2) or unknown (-1) of the incidents
+        (``layers.temporal.darkness``): all of them (computed once per version and cached), or
+        only ``rows`` (positions), taken from the cached column when it exists."""
+        key = (self.version, "darkness", ())
+        if rows is not None:
+            whole = self._caches.base.peek(key)
+            return whole[rows] if whole is not None else self._darkness(rows)
+
+        def compute():
+            codes = self._darkness(None)
+            codes.flags.writeable = False
+            return codes
+
+        return self._caches.base.get(key, compute)
+
+    def _darkness(self, rows) -> np.ndarray:
+        from layers import temporal
+
+        full = self.frame("incidents")
+        if rows is not None:
+            full = full.iloc[rows]
+        if not len(full):
+            return np.zeros(0, dtype=np.int8)
+        slim = gpd.GeoDataFrame({c: full[c].array for c in ("occurred_from", "occurred_to") if c in full},
+                                geometry=full.geometry.values, crs=full.crs)
+        return np.asarray(temporal.darkness(slim, tz=self.tz).cat.codes, dtype=np.int8)
+
+    def mask(self, filters: Filters | None, *, night: bool = False) -> np.ndarray:
+        """Boolean mask of the incidents passing ``filters`` (and in the dark when ``night``),
+        cached per version and filters; do not modify."""
+        filters = filters or Filters()
+        if filters.bbox is not None:  # the map's view: not cached (every pan is a new bbox)
+            cols = self.columns()
+            minx, miny, maxx, maxy = filters.bbox
+            m = self.mask(filters.replace(bbox=None), night=night).copy()
+            rows = np.flatnonzero(m)
+            lon, lat = cols.lon[rows], cols.lat[rows]
+            m[rows] = (lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy)
+            m.flags.writeable = False
+            return m
+
+        def compute():
+            zac = self.frame("zac") if filters.zac else None
+            m = filter_mask(self.columns(), filters, zac_layer=zac)
+            if night:
+                rows = np.flatnonzero(m)
+                whole = len(rows) > 0.25 * len(m)  # a large selection: the whole cached column
+                m[rows] = (self.darkness_codes()[rows] if whole else self.darkness_codes(rows)) == 2
+            m.flags.writeable = False
+            return m
+
+        return self.cached("mask", (filters, night), compute)
+
+    def rows(self, filters: Filters | None, *, night: bool = False) -> np.ndarray:
+        """Positions of the incidents passing ``filters`` in this version's incident layer."""
+        return np.flatnonzero(self.mask(filters, night=night))
+
+    def read(self, kind: str, filters: Filters | None = None, *, night: bool = False) -> gpd.GeoDataFrame:
+        """Features of ``kind`` passing ``filters`` (EPSG:4326), a new frame.
+
+        For incidents every filter applies (``night``: only incidents in the dark); other kinds
+        take only ``bbox`` (features intersecting it).
+        """
+        spec = get_spec(kind)
+        base = self.frame(kind)
+        if kind == "incidents":
+            if (filters is None or filters.is_empty) and not night:
+                return base.copy()
+            return base.iloc[self.rows(filters, night=night)].copy()
+        if filters is None or filters.bbox is None:
+            return base.copy()
+        if spec.is_point:
+            x, y = base.geometry.x.to_numpy(), base.geometry.y.to_numpy()
+            minx, miny, maxx, maxy = filters.bbox
+            return base[(x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)].copy()
+        return base[base.intersects(shapely_box(*filters.bbox))].copy()
+
+    def page(self, kind: str, filters: Filters | None, *, limit: int, offset: int = 0,
+             night: bool = False) -> tuple[gpd.GeoDataFrame, int]:
+        """One page of features (``limit`` rows from ``offset``) and the total matched."""
+        if kind == "incidents":
+            rows = self.rows(filters, night=night)
+            return self.frame(kind).iloc[rows[offset: offset + limit]].copy(), len(rows)
+        gdf = self.read(kind, filters, night=night)
+        return gdf.iloc[offset: offset + limit], len(gdf)
+
+    def grid(self, kind: str, filters: Filters | None, *, bbox=None, cells: int = 48,
+             night: bool = False) -> gpd.GeoDataFrame:
+        """Display aggregate: counts of ``kind`` per cell over ``bbox`` (default: the filters'
+        bbox, else the layer's extent), ``layers.columns.display_grid``."""
+        if not get_spec(kind).is_point:
+            raise ParameterError(f"grid counts need a point layer; '{kind}' is not one.", "kind")
+        filters = filters or Filters()
+
+        def compute():
+            box_ = bbox or filters.bbox
+            if kind == "incidents":
+                cols = self.columns()
+                m = self.mask(filters, night=night)
+                x, y = cols.lon[m], cols.lat[m]
+                if box_ is None:
+                    ok = np.isfinite(cols.lon)
+                    box_ = ((cols.lon[ok].min(), cols.lat[ok].min(), cols.lon[ok].max(), cols.lat[ok].max())
+                            if ok.any() else (0, 0, 1, 1))
+                return display_grid(x, y, box_, cells=cells)
+            gdf = self.read(kind, filters, night=night)
+            if box_ is None:
+                box_ = tuple(self.frame(kind).total_bounds) if len(gdf) else (0, 0, 1, 1)
+            return display_grid(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), box_, cells=cells)
+
+        return self.cached("grid", (kind, filters, bbox, cells, night), compute)
+
+    def extent(self) -> tuple[float, float, float, float] | None:
+        """lon/lat bounds of the deployment: the areas, else the ZACs, else the incidents."""
+        def compute():
+            for kind in ("areas", "zac", "incidents", "schools", "cameras"):
+                g = self.frame(kind)
+                if len(g):
+                    return tuple(float(v) for v in g.total_bounds)
+            return None
+        return self.cached("extent", (), compute)
+
+    def key_figures(self, filters: Filters | None, *, night: bool = False) -> KeyFigures:
+        """Incidents matching ``filters`` and the change on the previous period of the same
+        length (the last 90 days of data against the 90 before when no period is set)."""
+        filters = filters or Filters()
+
+        def compute():
+            cols = self.columns()
+            m = self.mask(filters, night=night)
+            total = int(m.sum())
+            sim = int((m & cols.simulated).sum())
+            start, end = filters.start, filters.end
+            known = cols.t[cols.t != NAT]
+            if len(known) and (start is None or end is None):
+                tmin = pd.Timestamp(int(known.min()), tz="UTC")
+                tmax = pd.Timestamp(int(known.max()), tz="UTC")
+                if end is None:
+                    end = tmax + pd.Timedelta(seconds=1)
+                if start is None:
+                    start = max(tmin, end - pd.Timedelta(days=90)) if filters.end is None else tmin
+            if start is None or end is None:
+                return KeyFigures(0, None, None, None, None, None, None, 0)
+            length = end - start
+            timeless = self.mask(filters.replace(start=None, end=None), night=night)
+            s, e, p = utc_ns(start), utc_ns(end), utc_ns(start - length)
+            cur = int((timeless & (cols.t >= s) & (cols.t < e)).sum())
+            prev = int((timeless & (cols.t >= p) & (cols.t < s)).sum())
+            change = None if prev == 0 else 100.0 * (cur - prev) / prev
+            return KeyFigures(total, prev, change, start, end, start - length, start, sim)
+
+        return self.cached("key_figures", (filters, night), compute)
+
+    # -- analyses ---------------------------------------------------------------------------
+    def study_area(self) -> gpd.GeoDataFrame | None:
+        """Polygons grids are clipped to (``Settings.study_area`` over the cached layer), or
+        None."""
+        from layers.grid import study_area
+        from layers.settings import parse_study_area
+
+        spec = self.settings.study_area
+        kind, _ = parse_study_area(spec)
+        return study_area(spec, **{kind: self.frame(kind)})
+
+    def analysis_grid(self, *, cell_size=None, shape: str = "square") -> gpd.GeoDataFrame:
+        """The analysis grid (``layers.grid.make_grid``, analysis CRS) over the study area, else
+        over the extent of every stored incident: the same cells whatever the filters, so that
+        results of different filters compare cell by cell."""
+        def compute():
+            from layers.crs import to_analysis
+            from layers.grid import make_grid
+
+            crs = self.settings.analysis_crs
+            area = self.study_area()
+            if area is not None:
+                area = to_analysis(area, crs)
+            else:
+                cols = self.columns()
+                ok = np.isfinite(cols.x)
+                if not ok.any():
+                    raise ParameterError("there are no incidents and no study area to draw a grid on.", "study_area")
+                x, y = cols.x[ok], cols.y[ok]
+                area = gpd.GeoSeries([shapely_box(x.min(), y.min(), x.max() + 1e-3, y.max() + 1e-3)], crs=crs)
+            return make_grid(area, cell_size=cell_size, shape=shape)
+
+        return self.cached("analysis_grid", (cell_size, shape), compute)
+
+    def analysis_points(self, rows: np.ndarray, *, darkness: bool = False) -> gpd.GeoDataFrame:
+        """Incidents ``rows`` (positions) as a small GeoDataFrame in the analysis CRS with
+        ``fid``, ``category``, ``occurred_from``, ``occurred_to`` (and ``darkness``)."""
+        cols = self.columns()
+        full = self.frame("incidents")
+        cats = np.array(list(cols.categories) + [None], dtype=object)
+        data = {"fid": cols.fid[rows], "category": cats[cols.category[rows]]}
+        for c in ("occurred_from", "occurred_to"):
+            if c in full:
+                data[c] = full[c].array.take(rows)
+        if darkness:
+            labels = np.array(["day", "twilight", "night", None], dtype=object)
+            data["darkness"] = labels[self.darkness_codes(rows)]
+        return gpd.GeoDataFrame(data, geometry=shapely.points(cols.x[rows], cols.y[rows]), crs=cols.crs)
+
+    def analysis(self, method: str, filters: Filters | None, *, night: bool = False, **params):
+        """Run a hotspot method of ``layers.hotspots`` on the filtered incidents (cached).
+
+        ``method`` is ``gistar``, ``kde``, ``counts`` or ``lisa``; every method runs on the
+        shared ``analysis_grid`` (``cell_size`` and ``shape`` choose another one). Returns the
+        function's GeoDataFrame in the analysis CRS (automatic choices in ``attrs["vigie"]``).
+        """
+        from layers import hotspots
+
+        if method not in ANALYSES:
+            raise ParameterError(f"method must be one of {', '.join(ANALYSES)}, got '{method}'.", "method")
+        filters = (filters or Filters()).replace(bbox=None)
+
+        def compute():
+            grid_kw = {k: params[k] for k in ("cell_size", "shape") if k in params}
+            rest = {k: v for k, v in params.items() if k not in grid_kw}
+            grid = self.analysis_grid(**grid_kw)
+            cols = self.columns()
+            rows = self.rows(filters, night=night)
+            if method != "counts" and not len(rows):
+                raise ParameterError("no incidents match the filters: nothing to analyse.", "category")
+            x, y = cols.x[rows], cols.y[rows]
+            if method == "counts":
+                return hotspots.count_xy(x, y, grid)
+            if method == "gistar" and not isinstance(rest.get("distance"), str):
+                return hotspots.gistar_counts(hotspots.count_xy(x, y, grid), **rest)
+            if method == "kde":
+                return hotspots.kde_xy(x, y, grid, **rest)
+            return getattr(hotspots, method)(self.analysis_points(rows), grid=grid, **rest)
+
+        return self.cached("analysis", (method, filters, night, tuple(sorted(params.items()))), compute)
+
+    def context(self, kind: str, *, analysis: bool = True) -> gpd.GeoDataFrame | None:
+        """A context layer for summaries (None when empty), in the analysis CRS by default."""
+        from layers.crs import to_analysis
+
+        g = self.frame(kind)
+        if not len(g):
+            return None
+        return to_analysis(g, self.settings.analysis_crs) if analysis else g
+
+    def hotspot_areas(self, filters: Filters | None = None, *, night: bool = False,
+                      cell_size: float | None = None) -> gpd.GeoDataFrame:
+        """Hotspot areas: ``layers.hotspots.hotspot_areas`` over the Gi* of the analysis grid,
+        EPSG:4326, with ``hotspot_id``, ``n``, ``area_km2``, the library's summary columns
+        (ZAC, areas, schools and shops near, night share) and the trend of each area's monthly
+        counts (``trend`` up/down/stable, ``trend_z``, ``trend_p``, ``trend_months``:
+        Mann-Kendall, 5 % level, None under 4 months).
+
+        The one pipeline of hotspot areas: pages, API, exports, ``geo-app hotspots --areas``,
+        ``geo-app recommend lighting --places hotspots`` and the monthly report call it.
+        ``cell_size`` (metres) replaces the automatic cell size of the analysis grid.
+        """
+        from layers import hotspots
+        from layers.grid import cell_index
+
+        filters = (filters or Filters()).replace(bbox=None)
+
+        def compute():
+            gi = self.analysis("gistar", filters, night=night, **grid)
+            cols = self.columns()
+            rows = self.rows(filters, night=night)
+            pos = cell_index(gi, cols.x[rows], cols.y[rows])
+            hot = np.append(gi["bin"].to_numpy() >= 2, False)  # position -1 -> not hot
+            sel, pos_sel = rows[hot[pos]], pos[hot[pos]]
+            # the incidents of hot cells only, as counts per cell, category and darkness class
+            # at the cell centre: thousands of rows, not millions
+            ncat = len(cols.categories) + 1
+            key = (pos_sel * ncat + (cols.category[sel].astype(np.int64) + 1)) * 4 + (self.darkness_codes(sel) + 1)
+            uniq, n = np.unique(key, return_counts=True)
+            cell, cat, dark = uniq // 4 // ncat, (uniq // 4) % ncat - 1, uniq % 4 - 1
+            names = np.array(list(cols.categories) + [None], dtype=object)
+            labels = np.array(["day", "twilight", "night", None], dtype=object)
+            centres = shapely.centroid(gi.geometry.values[cell]) if len(cell) else np.zeros(0, dtype=object)
+            inc = gpd.GeoDataFrame({"category": names[cat], "darkness": labels[dark], "n": n},
+                                   geometry=centres, crs=gi.crs)
+            out = hotspots.hotspot_areas(gi, inc, count="n", **{k: self.context(k) for k in
+                                                                 ("zac", "areas", "schools", "shops")})
+            out = _with_trend(out, gi, cols, rows, sel, pos_sel)
+            return out.to_crs(4326)
+
+        grid = {} if cell_size is None else {"cell_size": float(cell_size)}
+        return self.cached("hotspot_areas", (filters, night, cell_size), compute)
+
+    def hotspot(self, hotspot_id: str, filters: Filters | None = None, *, night: bool = False) -> gpd.GeoDataFrame:
+        """The one-row frame of hotspot area ``hotspot_id`` for these filters; ``NotFound``
+        naming the ids that exist otherwise."""
+        areas = self.hotspot_areas(filters, night=night)
+        row = areas[areas["hotspot_id"].astype(str) == str(hotspot_id)]
+        if not len(row):
+            raise NotFound(f"No hotspot area '{hotspot_id}' for these filters "
+                           f"(known: {', '.join(map(str, areas['hotspot_id'][:20])) or 'none'}).")
+        return row
+
+    def hotspot_detail(self, hotspot_id: str, filters: Filters | None = None, *, night: bool = False,
+                       near_m: float = 200.0) -> dict:
+        """What a hotspot page shows: the area, its incidents, monthly counts, hour × weekday
+        profile, categories, night share, and the schools, shops, cameras and ZACs within
+        ``near_m`` metres. ``NotFound`` when no hotspot area has this id for these filters."""
+        from layers.crs import to_analysis
+
+        filters = (filters or Filters()).replace(bbox=None)
+        row = self.hotspot(hotspot_id, filters, night=night)
+
+        def compute():
+            area = to_analysis(row, self.settings.analysis_crs)
+            poly = area.geometry.iloc[0]
+            shapely.prepare(poly)
+            cols = self.columns()
+            rows = self.rows(filters, night=night)
+            minx, miny, maxx, maxy = poly.bounds
+            x, y = cols.x[rows], cols.y[rows]
+            rows = rows[(x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)]
+            rows = rows[shapely.intersects_xy(poly, cols.x[rows], cols.y[rows])]
+            mine = self.frame("incidents").iloc[rows]
+            local = mine["occurred_from"].dt.tz_convert(self.tz)
+            monthly = local.dt.tz_localize(None).dt.to_period("M").value_counts().sort_index()
+            monthly = monthly.reindex(pd.period_range(monthly.index.min(), monthly.index.max(), freq="M"),
+                                      fill_value=0) if len(monthly) else monthly
+            profile = night_share = None
+            if len(mine):
+                from layers import temporal
+
+                profile = temporal.hour_weekday_profile(mine, tz=self.tz)
+                ns = temporal.night_share(mine, area, tz=self.tz)
+                night_share = float(ns["night_share"].iloc[0]) if pd.notna(ns["night_share"].iloc[0]) else None
+            return {
+                "area": row, "incidents": mine, "monthly": monthly, "profile": profile,
+                "categories": mine["category"].value_counts(), "night_share": night_share,
+                "near": {kind: self.near(self.frame(kind), row, near_m) for kind in ("schools", "shops", "cameras", "zac")},
+                "near_m": near_m,
+                "simulated": int(mine["simulated"].fillna(False).astype(bool).sum()) if "simulated" in mine else 0,
+            }
+
+        return self.cached("hotspot_detail", (str(hotspot_id), filters, night, near_m), compute)
+
+    def near(self, gdf: gpd.GeoDataFrame, area: gpd.GeoDataFrame, near_m: float) -> gpd.GeoDataFrame:
+        """Rows of ``gdf`` within ``near_m`` metres of ``area`` (measured in the analysis CRS)."""
+        from layers.crs import to_analysis
+
+        if gdf is None or not len(gdf):
+            return gdf
+        crs = self.settings.analysis_crs
+        zone = to_analysis(area, crs).geometry.union_all().buffer(near_m)
+        return gdf[to_analysis(gdf, crs).geometry.intersects(zone).to_numpy()]
+
+    def emerging(self, filters: Filters | None = None, *, night: bool = False, months: int = 24) -> gpd.GeoDataFrame:
+        """Emerging-hotspot categories (``layers.spacetime.emerging_hotspots``) of the
+        ``analysis_grid`` cells over the last ``months`` whole months of the filtered incidents,
+        EPSG:4326, only cells with a pattern."""
+        from layers import spacetime
+
+        filters = (filters or Filters()).replace(bbox=None)
+
+        def compute():
+            cols = self.columns()
+            rows = self.rows(filters, night=night)
+            rows = rows[cols.t[rows] != NAT]
+            if not len(rows):
+                raise ParameterError("no incidents match the filters: no space-time trend.", "category")
+            last = int(cols.month[rows].max())
+            first = last - int(months) + 1
+            rows = rows[cols.month[rows] >= first]
+            year, month = divmod(first, 12)
+            start = pd.Timestamp(year=year, month=month + 1, day=1, tz=self.tz)
+            year, month = divmod(last + 1, 12)
+            end = pd.Timestamp(year=year, month=month + 1, day=1, tz=self.tz)
+            out = spacetime.emerging_hotspots(self.analysis_points(rows), grid=self.analysis_grid(), period="month",
+                                              tz=self.tz, start=start, end=end)
+            keep = ["cell_id", "category", "category_code", "sfhotspot_class", "trend_z", "trend_p", "n", "geometry"]
+            out = out[out["category_code"] != 0][[c for c in keep if c in out.columns]]
+            return out.to_crs(4326)
+
+        return self.cached("emerging", (filters, night, months), compute)
+
+    def proposals(self, filters: Filters | None = None, *, night: bool = False, k: int = 5,
+                  include_sensitive: bool = False) -> gpd.GeoDataFrame:
+        """Situational-prevention proposals for the filtered incidents (``layers.recommend``):
+        ``k`` new CCTV sites (``site_cameras``, existing cameras locked in) and ``k`` lamp
+        positions (``propose_lamps``, working lamps locked in), EPSG:4326, with ``kind``
+        (``cctv`` or ``lighting``), ``rank``, ``covered`` (incidents it adds), ``reason_fr``/``_en``,
+        ``technique_fr``/``_en``, ``evidence_fr``/``_en``. A part that cannot run (no night
+        incident, no candidate) is left out and named in ``attrs["notes"]``; the categories
+        the recommenders counted are in ``attrs["categories"]``. Sensitive categories are
+        dropped by the recommenders unless ``include_sensitive``.
+
+        Both run the lazy greedy (within (1 - 1/e) of the optimum) with a short budget for its
+        Lagrangian upper bound, so that a map layer stays interactive; ``geo-app recommend`` is
+        the place for exact solutions."""
+        from layers import recommend
+
+        filters = (filters or Filters()).replace(bbox=None)
+
+        def compute():
+            rows = self.rows(filters, night=night)
+            if not len(rows):
+                raise ParameterError("no incidents match the filters: nothing to propose.", "category")
+            inc = self.analysis_points(rows, darkness=True)
+            crs = self.settings.analysis_crs
+            cams, lights = self.frame("cameras"), self.frame("lights")
+            parts, notes, used = [], [], set()
+            runs = (
+                ("cctv", "new_incidents", lambda: recommend.site_cameras(
+                    inc, existing=cams if len(cams) else None, k=k, taxonomy=self.taxonomy, tz=self.tz,
+                    crs=crs, method="greedy", time_limit_s=3.0, include_sensitive=include_sensitive)),
+                ("lighting", "new_night_incidents", lambda: recommend.propose_lamps(
+                    inc, lights, k=k, taxonomy=self.taxonomy, tz=self.tz, crs=crs, method="greedy",
+                    time_limit_s=3.0, include_sensitive=include_sensitive)),
+            )
+            for kind, covered, run in runs:
+                try:
+                    got = run()
+                except VigieError as e:
+                    if e.status >= 500:
+                        raise
+                    notes.append(f"{kind}: {e.message}")
+                    continue
+                used |= set((got.attrs.get("vigie") or {}).get("categories") or ())
+                if not len(got):
+                    continue
+                cols = [c for c in ("rank", "reason_fr", "reason_en", "technique_fr", "technique_en",
+                                    "evidence_fr", "evidence_en") if c in got.columns]
+                part = gpd.GeoDataFrame(got[cols].copy(), geometry=got.geometry.values, crs=got.crs).to_crs(4326)
+                part.insert(0, "kind", kind)
+                part["covered"] = got[covered].to_numpy() if covered in got.columns else np.nan
+                parts.append(part)
+            if parts:
+                out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=4326)
+            else:
+                out = gpd.GeoDataFrame({"kind": [], "rank": []}, geometry=gpd.GeoSeries([], crs=4326), crs=4326)
+            out.attrs["notes"] = notes
+            out.attrs["categories"] = sorted(used)
+            return out
+
+        return self.cached("proposals", (filters, night, k, bool(include_sensitive)), compute)
+
+    def embedded(self, kind: str) -> gpd.GeoDataFrame:
+        """A small context layer as the map embeds it: polygons simplified to about 2 m."""
+        def compute():
+            gdf = self.frame(kind)
+            if len(gdf) and not get_spec(kind).is_point:
+                gdf = gdf.copy()
+                gdf["geometry"] = gdf.geometry.simplify(0.00002, preserve_topology=True)
+            return gdf
+        return self.cached("embedded", (kind,), compute)
+
+    def report(self, **options) -> dict:
+        """The monthly report (``geo_app.report.build_report``) of this version, cached."""
+        from geo_app.report import build_report
+
+        key = tuple(sorted((k, str(v)) for k, v in options.items()))
+        if not options.get("images", True):
+            with_images = tuple(sorted((k, str(v)) for k, v in {**options, "images": True}.items()))
+            hit = self._caches.results.peek((self.version, "report", with_images))
+            if hit is not None:  # a report with images serves its data too
+                return hit
+        return self.cached("report", key, lambda: build_report(self, **options))
+
+    def warm(self) -> None:
+        """Load every layer and compute the default dashboard's analyses (before the first
+        request of a server, so that the first visitor does not wait)."""
+        for kind in ("incidents", *CONTEXT_KINDS):
+            self.frame(kind)
+        try:
+            filters = self.default_filters(None)
+            self.columns()
+            self.darkness_codes()
+            self.grid("incidents", filters, bbox=self.extent(), cells=60)
+            self.key_figures(filters)
+            self.hotspot_areas(filters)
+        except VigieError as e:  # too few incidents, no study area: the request will say why
+            log.warning("warming the dashboard failed: %s", e.message)
+
+
+def _with_trend(areas: gpd.GeoDataFrame, gi: gpd.GeoDataFrame, cols: IncidentColumns, rows: np.ndarray,
+                sel: np.ndarray, pos_sel: np.ndarray, *, alpha: float = 0.05, min_months: int = 4):
+    """``areas`` with the Mann-Kendall trend of each area's monthly counts.
+
+    Months run from the first to the last month (local time) of the filtered incidents ``rows``,
+    empty months counting 0; ``sel`` are the incidents in hot cells and ``pos_sel`` their cell
+    positions in ``gi``. Columns ``trend`` ("up" / "down" when the two-sided p < ``alpha``, else
+    "stable"; None with fewer than ``min_months`` months), ``trend_z``, ``trend_p``,
+    ``trend_months``. The test is ``layers.spacetime.mann_kendall`` (tie-corrected, checked
+    against pymannkendall); a last month still in progress weighs toward "down".
+    """
+    from layers.spacetime import mann_kendall
+
+    out = areas.copy()
+    out.attrs = dict(areas.attrs)
+    n = len(out)
+    months = cols.month[rows]
+    months = months[months >= 0]
+    span = int(months.max() - months.min() + 1) if len(months) else 0
+    out["trend_months"] = span
+    if n == 0 or span < min_months:
+        out["trend"] = pd.Series([None] * n, index=out.index, dtype=object)
+        out["trend_z"] = np.nan
+        out["trend_p"] = np.nan
+        return out
+    lo = int(months.min())
+    lab_of_pos = np.full(len(gi) + 1, -1)  # position -1 (outside) -> no hotspot
+    index = pd.Index(gi["cell_id"].to_numpy())
+    for h, ids in enumerate(out["cell_ids"]):
+        lab_of_pos[index.get_indexer(json.loads(ids))] = h
+    lab = lab_of_pos[pos_sel]
+    ms = cols.month[sel]
+    ok = (lab >= 0) & (ms >= 0)
+    series = np.bincount(lab[ok] * span + (ms[ok] - lo), minlength=n * span).reshape(n, span)
+    _, z, p = mann_kendall(series)
+    out["trend"] = np.where(p < alpha, np.where(z > 0, "up", "down"), "stable").astype(object)
+    out["trend_z"] = z
+    out["trend_p"] = p
+    out.attrs["vigie"] = {**out.attrs.get("vigie", {}),
+                          "trend": f"Mann-Kendall on monthly counts, {span} months, alpha {alpha}"}
+    return out
+
+
+def init_app(app, *, store=None) -> None:
+    """Attach the ``Workspace`` of the app's deployment (``app.config["HOME"]``)."""
+    from geo_app.config import Home
+
+    home = Home.from_env(app.config.get("HOME"))
+    app.extensions["vigie"] = Workspace(home, store=store or app.config.get("STORE"),
+                                        cache_mb=int(app.config.get("CACHE_MB", 2048)))
+
+
+def get_workspace() -> Workspace:
+    """The app's workspace (following the store's latest version)."""
+    from flask import current_app
+
+    return current_app.extensions["vigie"]
