@@ -95,8 +95,7 @@ def check_metric(gdf, name: str = "incidents", *, allow_none: bool = True,
     crs = getattr(gdf, "crs", None)
     if crs is None:
         if not allow_none:
-            check_crs(gdf, name, hint="reproject to the analysis CRS in metres "
-                                      "(layers.crs.to_analysis)")
+            check_crs(gdf, name)
         return
     if not crs.is_projected:
         raise InputError(
@@ -109,7 +108,9 @@ def check_metric(gdf, name: str = "incidents", *, allow_none: bool = True,
 def check_not_empty(gdf, name: str = "incidents", *, hint: str = "nothing to analyse") -> None:
     """``InputError`` when ``gdf`` has no rows."""
     if len(gdf) == 0:
-        raise InputError(f"The {name} {_is(name)} empty: {hint}.")
+        if _plural(name):
+            raise InputError(f"There are no {name}: {hint}.")
+        raise InputError(f"The {name} is empty: {hint}.")
 
 
 def check_geometries(gdf: gpd.GeoDataFrame, name: str = "incidents", *,
@@ -132,7 +133,7 @@ def check_geometries(gdf: gpd.GeoDataFrame, name: str = "incidents", *,
         found = sorted({_TYPE_NAMES.get(t, str(t)) for t in type_id[wrong][:1000].tolist()})
         plain = " or ".join(dict.fromkeys(_PLAIN.get(k, k) for k in kinds))
         raise InputError(
-            f"The {name} must be {plain} ({' or '.join(kinds)} geometries), found "
+            f"The {name} must hold {' or '.join(kinds)} geometries ({plain}), found "
             f"{', '.join(found)} (rows {_rows(wrong)})."
         )
 
@@ -171,7 +172,7 @@ def check_tz_aware(df, column: str, name: str = "incidents") -> None:
     """``InputError`` when ``df[column]`` does not hold time-zone-aware instants."""
     if not isinstance(df[column].dtype, pd.DatetimeTZDtype):
         raise InputError(
-            f"The {name}' column '{column}' must hold time-zone-aware instants "
+            f"Column '{column}' of the {name} must hold time-zone-aware instants "
             f"(datetime64[ns, UTC]), got {df[column].dtype}: read the layer through the store or "
             "layers.io, which convert them."
         )
