@@ -23,6 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from layers.checks import check_geodataframe, check_metric, check_same_length
 from layers.errors import InputError, ParameterError
 
 __all__ = [
@@ -50,17 +51,6 @@ def _arr(x, name: str) -> np.ndarray:
     return a
 
 
-def _check_same_length(**arrays) -> int:
-    lengths = {k: len(v) for k, v in arrays.items()}
-    if len(set(lengths.values())) > 1:
-        raise ParameterError(
-            "one value per cell is needed in each of "
-            + ", ".join(f"{k} ({n})" for k, n in lengths.items()) + ".",
-            next(iter(lengths)),
-        )
-    return next(iter(lengths.values()))
-
-
 def hit_rate(flagged, counts) -> float:
     """Share of incidents falling in the flagged cells, ``n / N``.
 
@@ -83,7 +73,7 @@ def hit_rate(flagged, counts) -> float:
     """
     f = np.asarray(flagged, dtype=bool)
     c = _arr(counts, "counts")
-    _check_same_length(flagged=f, counts=c)
+    check_same_length(flagged=f, counts=c)
     total = c.sum()
     return float(c[f].sum() / total) if total > 0 else float("nan")
 
@@ -113,7 +103,7 @@ def pai(flagged, counts, areas) -> float:
     f = np.asarray(flagged, dtype=bool)
     a = _arr(areas, "areas")
     c = _arr(counts, "counts")
-    _check_same_length(flagged=f, counts=c, areas=a)
+    check_same_length(flagged=f, counts=c, areas=a)
     share = a[f].sum() / a.sum()
     h = hit_rate(f, c)
     return float(h / share) if share > 0 and not np.isnan(h) else float("nan")
@@ -162,7 +152,7 @@ def pei(flagged, counts, areas) -> float:
     f = np.asarray(flagged, dtype=bool)
     a = _arr(areas, "areas")
     c = _arr(counts, "counts")
-    _check_same_length(flagged=f, counts=c, areas=a)
+    check_same_length(flagged=f, counts=c, areas=a)
     best = _best_count(c, a, a[f].sum())
     return float(c[f].sum() / best) if best > 0 else float("nan")
 
@@ -193,7 +183,7 @@ def rri(flagged, counts_fit, counts_test) -> float:
     f = np.asarray(flagged, dtype=bool)
     c1 = _arr(counts_fit, "counts_fit")
     c2 = _arr(counts_test, "counts_test")
-    _check_same_length(flagged=f, counts_fit=c1, counts_test=c2)
+    check_same_length(flagged=f, counts_fit=c1, counts_test=c2)
     n1, n2, t1, t2 = c1[f].sum(), c2[f].sum(), c1.sum(), c2.sum()
     if n1 <= 0 or t1 <= 0 or t2 <= 0:
         return float("nan")
@@ -215,7 +205,7 @@ def flag_top_cells(scores, areas, *, coverage: float) -> np.ndarray:
         raise ParameterError(f"coverage must be a share of the area in (0, 1), got {coverage}.", "coverage")
     s = _arr(scores, "scores")
     a = _arr(areas, "areas")
-    _check_same_length(scores=s, areas=a)
+    check_same_length(scores=s, areas=a)
     s = np.where(np.isnan(s), -np.inf, s)
     order = np.argsort(-s, kind="stable")
     ca = np.cumsum(a[order])
@@ -356,8 +346,8 @@ def backtest(
     from layers.hotspots import gistar_z, kde_at, silverman_bandwidth
     from layers.spacetime import _area, _period_offsets, period_labels, space_time_cube
 
-    if not isinstance(incidents, gpd.GeoDataFrame) or incidents.crs is None or not incidents.crs.is_projected:
-        raise InputError("incidents must be a GeoDataFrame in a metric CRS (reproject with layers.crs.to_analysis).")
+    check_geodataframe(incidents, of=" of points")
+    check_metric(incidents, allow_none=False)
     methods = tuple(methods)
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:

@@ -32,6 +32,7 @@ import shapely
 from scipy import sparse
 from scipy.spatial import cKDTree
 
+from layers.checks import check_metric, check_one_of, positive_number
 from layers.errors import InputError, ParameterError, VigieWarning
 from layers.settings import parse_study_area
 
@@ -56,11 +57,7 @@ def _check_area(area) -> tuple[shapely.Geometry, object]:
         if len(area) == 0:
             raise InputError("The study area is empty: give at least one polygon.")
         crs = area.crs
-        if crs is not None and not crs.is_projected:
-            raise InputError(
-                f"The study area is in {crs.to_string()}, a geographic CRS (degrees): reproject it "
-                "to the analysis CRS in metres first (layers.crs.to_analysis)."
-            )
+        check_metric(area, "study area")
         parts = area.geometry if isinstance(area, gpd.GeoDataFrame) else area
         parts = parts[parts.notna() & ~parts.is_empty]
         if not parts.is_valid.all():  # real boundaries often hold self-intersections
@@ -82,22 +79,6 @@ def _check_area(area) -> tuple[shapely.Geometry, object]:
             raise InputError("The study area has no extent (a single point or a straight line).")
         geom = shapely.box(minx, miny, maxx, maxy)
     return geom, crs
-
-
-def _check_cell_size(cell_size) -> float:
-    try:
-        cs = float(cell_size)
-    except (TypeError, ValueError):
-        raise ParameterError(f"cell_size must be a number of metres, got {cell_size!r}.", "cell_size") from None
-    if not math.isfinite(cs) or cs <= 0:
-        raise ParameterError(f"cell_size must be a positive number of metres, got {cell_size!r}.", "cell_size")
-    return cs
-
-
-def _check_shape(shape) -> str:
-    if shape not in ("square", "hex"):
-        raise ParameterError(f"shape must be 'square' or 'hex', got {shape!r}.", "shape")
-    return shape
 
 
 # ------------------------------------------------------------------------------- cell size
@@ -315,10 +296,10 @@ def make_grid(area, *, cell_size=None, shape: str = "square", origin=None) -> gp
     (9, 100.0)
     """
     geom, crs = _check_area(area)
-    shape = _check_shape(shape)
+    shape = check_one_of(shape, ("square", "hex"), "shape")
     minx, miny, maxx, maxy = geom.bounds
     auto = cell_size is None
-    cs = auto_cell_size(geom.bounds) if auto else _check_cell_size(cell_size)
+    cs = auto_cell_size(geom.bounds) if auto else positive_number(cell_size, "cell_size", unit="metres")
     if origin is None:
         ox, oy = math.floor(minx / cs) * cs, math.floor(miny / cs) * cs
     else:
@@ -458,14 +439,8 @@ def neighbours(grid: gpd.GeoDataFrame, *, distance=None) -> sparse.csr_matrix:
         raise InputError(f"neighbours needs a GeoDataFrame of cells, got {type(grid).__name__}.")
     n = len(grid)
     if distance is not None:
-        try:
-            d = float(distance)
-        except (TypeError, ValueError):
-            raise ParameterError(f"distance must be a number of metres, got {distance!r}.", "distance") from None
-        if not math.isfinite(d) or d <= 0:
-            raise ParameterError(f"distance must be a positive number of metres, got {distance!r}.", "distance")
-        if grid.crs is not None and not grid.crs.is_projected:
-            raise InputError("The grid is in a geographic CRS (degrees): reproject it to metres first.")
+        d = positive_number(distance, "distance", unit="metres")
+        check_metric(grid, "grid")
         c = grid.geometry.centroid
         xy = np.column_stack([c.x.to_numpy(), c.y.to_numpy()])
         tree = cKDTree(xy)

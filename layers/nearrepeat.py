@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from layers.checks import check_columns, check_geodataframe, check_metric, check_one_of
 from layers.errors import InputError, ParameterError
 from layers.temporal import _check_max_window, _check_tz, _windows
 
@@ -59,21 +60,12 @@ def _band_index(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 
 def _prepare(incidents, *, tz, max_window, metric, space_edges):
-    if not isinstance(incidents, gpd.GeoDataFrame):
-        raise InputError("incidents must be a GeoDataFrame of points.")
-    if incidents.crs is None:
-        raise InputError("The incidents have no CRS: Vigie never guesses one; pass it explicitly.")
-    if not incidents.crs.is_projected:
-        raise InputError(
-            f"The incidents are in {incidents.crs.to_string()}, not a metric CRS: reproject them to "
-            "the analysis CRS (layers.crs.to_analysis) so that distances are in metres."
-        )
-    if metric not in ("euclidean", "manhattan"):
-        raise ParameterError(f"metric must be 'euclidean' or 'manhattan', got '{metric}'.", "metric")
+    check_geodataframe(incidents, of=" of points")
+    check_metric(incidents, allow_none=False)
+    check_one_of(metric, ("euclidean", "manhattan"), "metric")
     tzinfo = _check_tz(tz)
     mw = _check_max_window(max_window)
-    if "occurred_from" not in incidents.columns:
-        raise InputError("incidents have no 'occurred_from' column: dates are required.")
+    check_columns(incidents, ("occurred_from",), hint="dates are required")
     start, end, _ = _windows(incidents)
     keep = (end - start) <= mw.value
     geom = incidents.geometry.to_numpy()[keep]

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from layers.checks import check_columns, check_tz_aware
 from layers.errors import InputError, ParameterError
 from layers.settings import parse_tz
 from layers.spacetime import EMERGING_CATEGORIES
@@ -100,11 +101,9 @@ def month_window(month, *, tz) -> tuple[pd.Timestamp, pd.Timestamp]:
 def _check_incidents(incidents) -> None:
     if not isinstance(incidents, pd.DataFrame):
         raise InputError(f"incidents must be a (Geo)DataFrame, got {type(incidents).__name__}.")
-    missing = [c for c in ("category", "occurred_from") if c not in incidents.columns]
-    if missing:
-        raise InputError(f"incidents have no column {', '.join(missing)}: read them from the store.")
-    if len(incidents) and not isinstance(incidents["occurred_from"].dtype, pd.DatetimeTZDtype):
-        raise InputError("incidents' occurred_from must be time-zone aware (UTC, as the store gives).")
+    check_columns(incidents, ("category", "occurred_from"), hint="read them from the store")
+    if len(incidents):
+        check_tz_aware(incidents, "occurred_from")
 
 
 def local_months(incidents: pd.DataFrame, *, tz) -> pd.Series:

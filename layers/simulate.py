@@ -34,6 +34,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
+from layers.checks import check_layer, whole_number
 from layers.errors import InputError, ParameterError
 from layers.registry import default_taxonomy
 
@@ -235,37 +236,15 @@ _NIGHT_BARS_HOURS = _NIGHT_BARS_HOURS / _NIGHT_BARS_HOURS.sum()
 
 
 def _check_layer(gdf, name: str, types: tuple[str, ...], *, allow_empty: bool = False):
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        raise InputError(f"The {name} layer must be a GeoDataFrame, got {type(gdf).__name__}.")
-    if gdf.crs is None:
-        raise InputError(
-            f"The {name} layer has no CRS: set it (e.g. gdf.set_crs(4326)) before simulating."
-        )
-    if len(gdf) == 0:
-        if allow_empty:
-            return
-        raise InputError(f"The {name} layer is empty: the simulation needs it.")
-    geoms = gdf.geometry
-    bad = ~geoms.geom_type.isin(types) | geoms.is_empty | geoms.isna()
-    if bad.any():
-        first = int(np.flatnonzero(bad.to_numpy())[0]) + 1
-        raise InputError(
-            f"The {name} layer must hold {' or '.join(types)} geometries; {int(bad.sum())} "
-            f"feature(s) do not (first at row {first})."
-        )
+    check_layer(gdf, f"{name} layer", kinds=types, allow_empty=allow_empty,
+                empty_hint="the simulation needs it",
+                crs_hint="set it (e.g. gdf.set_crs(4326)) before simulating")
 
 
 def _check_params(n, months, start, tz, seed):
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ParameterError(f"n must be a positive whole number of incidents, got {n!r}.", "n")
-    if isinstance(months, bool) or not isinstance(months, (int, np.integer)) or months < 12:
-        raise ParameterError(
-            f"months must be a whole number of at least 12 (the planted patterns need a year), "
-            f"got {months!r}.",
-            "months",
-        )
-    if seed is None or isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ParameterError(f"seed must be a whole number, got {seed!r}.", "seed")
+    whole_number(n, "n", minimum=1, why=" (incidents to simulate)")
+    whole_number(months, "months", minimum=12, why=" (the planted patterns need a year)")
+    whole_number(seed, "seed")
     try:
         t0 = pd.Timestamp(start)
     except (ValueError, TypeError):

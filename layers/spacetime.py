@@ -17,6 +17,14 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
+from layers.checks import (
+    check_columns,
+    check_geodataframe,
+    check_metric,
+    check_not_empty,
+    check_one_of,
+)
+from layers.crs import check_same_crs
 from layers.errors import InputError, ParameterError
 from layers.temporal import _check_tz
 
@@ -90,11 +98,7 @@ def choose_period(span: pd.Timedelta) -> str:
 
 
 def _check_period(period) -> str:
-    if period not in PERIODS:
-        raise ParameterError(
-            f"period must be one of {', '.join(PERIODS)}, got '{period}'.", "period"
-        )
-    return period
+    return check_one_of(period, tuple(PERIODS), "period")
 
 
 def period_labels(local_times: pd.Series, period: str) -> pd.PeriodIndex:
@@ -162,15 +166,10 @@ def space_time_cube(
     from layers.grid import cell_index
 
     tzinfo = _check_tz(tz)
-    if not isinstance(incidents, gpd.GeoDataFrame) or "occurred_from" not in incidents.columns:
-        raise InputError("incidents must be a GeoDataFrame with an 'occurred_from' column.")
-    if len(incidents) == 0:
-        raise InputError("there are no incidents to analyse (check the filters).")
-    if grid.crs is None or incidents.crs is None or not incidents.crs.equals(grid.crs):
-        raise InputError(
-            f"The incidents are in {incidents.crs} and the grid in {grid.crs}: reproject the "
-            "incidents to the grid's CRS (layers.crs.to_analysis)."
-        )
+    check_geodataframe(incidents, of=" of points")
+    check_columns(incidents, ("occurred_from",))
+    check_not_empty(incidents, hint="check the filters")
+    check_same_crs(incidents, grid, names=("incidents", "grid"))
     local = incidents["occurred_from"].dt.tz_convert(tzinfo)
     auto = period is None
     lo = local.min() if start is None else min(local.min(), pd.Timestamp(start).tz_convert(tzinfo))
@@ -604,15 +603,9 @@ def emerging_hotspots(
     """
     from layers.grid import make_grid, neighbours
 
-    if not isinstance(incidents, gpd.GeoDataFrame):
-        raise InputError("incidents must be a GeoDataFrame of points.")
-    if incidents.crs is None or not incidents.crs.is_projected:
-        raise InputError(
-            f"The incidents are in {incidents.crs.to_string() if incidents.crs else 'no CRS'}: "
-            "reproject them to the analysis CRS (metres) first (layers.crs.to_analysis)."
-        )
-    if len(incidents) == 0:
-        raise InputError("there are no incidents to analyse (check the filters).")
+    check_geodataframe(incidents, of=" of points")
+    check_metric(incidents, allow_none=False)
+    check_not_empty(incidents, hint="check the filters")
     if not 0 < alpha < 1:
         raise ParameterError(f"alpha must be between 0 and 1, got {alpha}.", "alpha")
     if grid is None:

@@ -23,6 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from layers.checks import check_columns, check_crs, check_geodataframe
 from layers.errors import InputError, ParameterError, RowProblem
 from layers.settings import parse_tz
 
@@ -84,15 +85,10 @@ def _utc_ns(series: pd.Series, name: str) -> np.ndarray:
 def _check_incidents(incidents, *, need_geometry: bool = False) -> None:
     if not isinstance(incidents, pd.DataFrame):
         raise InputError("incidents must be a (Geo)DataFrame of incidents.")
-    if "occurred_from" not in incidents.columns:
-        raise InputError(
-            "incidents have no 'occurred_from' column: the time of each incident is required."
-        )
+    check_columns(incidents, ("occurred_from",), hint="the time of each incident is required")
     if need_geometry:
-        if not isinstance(incidents, gpd.GeoDataFrame):
-            raise InputError("incidents must be a GeoDataFrame with point geometries.")
-        if incidents.crs is None:
-            raise InputError("The incidents have no CRS: Vigie never guesses one; pass it explicitly.")
+        check_geodataframe(incidents, of=" with point geometries")
+        check_crs(incidents)
 
 
 def _windows(incidents) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -559,8 +555,8 @@ def night_share(
     *Campbell Systematic Reviews*, 4(1), 1-51.
     """
     _check_incidents(incidents, need_geometry=True)
-    if not isinstance(areas, gpd.GeoDataFrame) or areas.crs is None:
-        raise InputError("areas must be a GeoDataFrame of polygons with a CRS.")
+    check_geodataframe(areas, "areas", of=" of polygons")
+    check_crs(areas, "areas")
     shares = darkness_shares(incidents, tz=tz, max_window=max_window)
     pts = incidents.geometry.to_crs(areas.crs) if not incidents.crs.equals(areas.crs) else incidents.geometry
     pos = np.arange(len(incidents))

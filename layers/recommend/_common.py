@@ -9,31 +9,10 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from layers.errors import InputError, ParameterError
+from layers.checks import check_columns, check_layer, check_tz_aware, positive_number
+from layers.errors import ParameterError
 from layers.registry import Taxonomy, default_taxonomy
 from layers.settings import parse_tz
-
-
-def _check_frame(gdf, name: str, *, kinds=("Point",), allow_empty: bool = False):
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        raise InputError(f"The {name} layer must be a GeoDataFrame, got {type(gdf).__name__}.")
-    if gdf.crs is None:
-        raise InputError(f"The {name} layer has no CRS: Vigie never guesses one; set it first.")
-    if len(gdf) == 0:
-        if allow_empty:
-            return
-        raise InputError(f"The {name} layer is empty: nothing to analyse.")
-    geom = gdf.geometry
-    bad = geom.isna() | geom.is_empty
-    if bad.any():
-        rows = [int(i) + 1 for i in np.flatnonzero(bad.to_numpy())[:10]]
-        raise InputError(f"The {name} layer has empty geometries (rows {rows}); remove them.")
-    types = set(geom.geom_type.unique())
-    if not types <= set(kinds):
-        raise InputError(
-            f"The {name} layer must hold {' or '.join(kinds)} geometries, found "
-            f"{', '.join(sorted(types))}."
-        )
 
 
 def _metric_crs(incidents: gpd.GeoDataFrame, crs) -> CRS:
@@ -73,18 +52,6 @@ def _xy(gdf) -> np.ndarray:
 _check_tz = parse_tz  # ParameterError naming tz
 
 
-def _positive(value, name: str, *, allow_none: bool = False):
-    if value is None and allow_none:
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a positive number, got '{value}'.", name) from None
-    if not np.isfinite(v) or v <= 0:
-        raise ParameterError(f"{name} must be a positive number, got {value}.", name)
-    return v
-
-
 def situational_categories(
     *, taxonomy: Taxonomy | None = None, include_sensitive: bool = False, categories=None
 ) -> frozenset[str]:
@@ -111,15 +78,9 @@ def situational_categories(
 
 
 def _check_incidents(incidents, name: str = "incidents"):
-    _check_frame(incidents, name)
-    missing = [c for c in ("category", "occurred_from") if c not in incidents.columns]
-    if missing:
-        raise InputError(f"The {name} layer lacks the column(s) {', '.join(missing)}.")
-    if not isinstance(incidents["occurred_from"].dtype, pd.DatetimeTZDtype):
-        raise InputError(
-            f"The {name} column 'occurred_from' must hold time-zone-aware instants "
-            "(datetime64[ns, UTC]); read the layer through the store or layers.io."
-        )
+    check_layer(incidents, f"{name} layer")
+    check_columns(incidents, ("category", "occurred_from"), f"{name} layer")
+    check_tz_aware(incidents, "occurred_from", f"{name} layer")
 
 
 def recency_weights(times: pd.Series, *, half_life_days, reference=None) -> np.ndarray:
@@ -130,7 +91,7 @@ def recency_weights(times: pd.Series, *, half_life_days, reference=None) -> np.n
     """
     if half_life_days is None:
         return np.ones(len(times))
-    hl = _positive(half_life_days, "recency_half_life_days")
+    hl = positive_number(half_life_days, "recency_half_life_days")
     if len(times) == 0:
         return np.ones(0)
     ref = pd.Timestamp(reference) if reference is not None else times.max()

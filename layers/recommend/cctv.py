@@ -18,12 +18,11 @@ import pandas as pd
 from scipy import sparse
 from scipy.spatial import cKDTree
 
+from layers.checks import check_layer, positive_number
 from layers.errors import InputError, ParameterError
 from layers.recommend._common import (
-    _check_frame,
     _check_incidents,
     _metric_crs,
-    _positive,
     _to,
     _xy,
     hour_weights,
@@ -265,17 +264,17 @@ def site_cameras(
     _check_incidents(incidents)
     if method not in METHODS:
         raise ParameterError(f"method must be one of {', '.join(METHODS)}, got '{method}'.", "method")
-    radius = _positive(radius_m, "radius_m")
-    fov_v = _positive(fov, "fov", allow_none=True)
+    radius = positive_number(radius_m, "radius_m")
+    fov_v = positive_number(fov, "fov", allow_none=True)
     if fov_v is not None and fov_v > 360:
         raise ParameterError(f"fov must be at most 360 degrees, got {fov}.", "fov")
     if candidates is not None:
-        _check_frame(candidates, "candidates", allow_empty=True)
+        check_layer(candidates, "candidates layer", allow_empty=True)
     if existing is not None:
-        _check_frame(existing, "cameras", allow_empty=True)
+        check_layer(existing, "cameras layer", allow_empty=True)
     if exclusion is not None:
-        _check_frame(exclusion, "exclusion", kinds=("Polygon", "MultiPolygon"), allow_empty=True)
-    time_limit = _positive(time_limit_s, "time_limit_s")
+        check_layer(exclusion, "exclusion layer", kinds=("Polygon", "MultiPolygon"), allow_empty=True)
+    time_limit = positive_number(time_limit_s, "time_limit_s")
     tax = taxonomy or default_taxonomy()
     cats = situational_categories(taxonomy=tax, include_sensitive=include_sensitive,
                                   categories=categories)

@@ -14,13 +14,12 @@ import pandas as pd
 from scipy import stats
 from scipy.spatial import cKDTree
 
+from layers.checks import check_layer, positive_number
 from layers.errors import ParameterError
 from layers.recommend._common import (
-    _check_frame,
     _check_incidents,
     _check_tz,
     _in_metric,
-    _positive,
     _to,
     _xy,
 )
@@ -124,8 +123,8 @@ def context_schools(
     window (``occurred_from``) in local time.
     """
     _check_incidents(incidents)
-    _check_frame(schools, "schools")
-    r = _positive(radius_m, "radius_m")
+    check_layer(schools, "schools layer")
+    r = positive_number(radius_m, "radius_m")
     h0, h1 = (int(x) for x in school_hours)
     if not 0 <= h0 < h1 <= 24:
         raise ParameterError("school_hours must be (start, end) with 0 <= start < end <= 24.",
@@ -207,8 +206,8 @@ def context_shops(
         sorted by ``n_within`` descending.
     """
     _check_incidents(incidents)
-    _check_frame(shops, "shops")
-    r = _positive(radius_m, "radius_m")
+    check_layer(shops, "shops layer")
+    r = positive_number(radius_m, "radius_m")
     tax = taxonomy or default_taxonomy()
     cats = _categories(tax, include_sensitive, categories)
     inc, acrs = _in_metric(incidents, cats, crs)
@@ -296,7 +295,7 @@ def zone_summary(
     Poisson series. *Biometrika* 31, 313–323 (the conditional binomial test).
     """
     _check_incidents(incidents)
-    _check_frame(zones, "zones", kinds=("Polygon", "MultiPolygon"))
+    check_layer(zones, "zones layer", kinds=("Polygon", "MultiPolygon"))
     m = int(months)
     if m < 1 or m > 12:
         raise ParameterError("months must be between 1 and 12.", "months")

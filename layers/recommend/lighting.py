@@ -16,12 +16,11 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
+from layers.checks import check_layer, positive_number
 from layers.errors import InputError, ParameterError
 from layers.recommend._common import (
-    _check_frame,
     _check_incidents,
     _in_metric,
-    _positive,
     _to,
     _xy,
     incident_ids,
@@ -60,7 +59,7 @@ def working_lamps(lights: gpd.GeoDataFrame) -> np.ndarray:
 
 def _places(incidents, cells_or_areas, cell_size, crs):
     if cells_or_areas is not None:
-        _check_frame(cells_or_areas, "places", kinds=("Polygon", "MultiPolygon"))
+        check_layer(cells_or_areas, "places layer", kinds=("Polygon", "MultiPolygon"))
         places = _to(cells_or_areas, crs)
         key = next((c for c in ("hotspot_id", "cell_id", "name") if c in places.columns), None)
         label = places[key].to_numpy() if key else places.index.to_numpy()
@@ -150,9 +149,9 @@ def dark_hotspots(
     *Campbell Systematic Reviews* 4(1).
     """
     _check_incidents(incidents)
-    _check_frame(lights, "lights", allow_empty=True)
-    reach = _positive(lamp_reach_m, "lamp_reach_m")
-    cs = _positive(cell_size_m, "cell_size_m")
+    check_layer(lights, "lights layer", allow_empty=True)
+    reach = positive_number(lamp_reach_m, "lamp_reach_m")
+    cs = positive_number(cell_size_m, "cell_size_m")
     if not 0 <= float(night_threshold) <= 1:
         raise ParameterError(f"night_threshold must be a share in [0, 1], got {night_threshold}.",
                              "night_threshold")
@@ -298,11 +297,11 @@ def propose_lamps(
     in; demand = night-time incidents of situational categories.
     """
     _check_incidents(incidents)
-    _check_frame(lights, "lights", allow_empty=True)
+    check_layer(lights, "lights layer", allow_empty=True)
     if method not in METHODS:
         raise ParameterError(f"method must be one of {', '.join(METHODS)}, got '{method}'.", "method")
-    reach = _positive(reach_m, "reach_m")
-    spacing = _positive(spacing_m, "spacing_m", allow_none=True) or reach / 2
+    reach = positive_number(reach_m, "reach_m")
+    spacing = positive_number(spacing_m, "spacing_m", allow_none=True) or reach / 2
     tax = taxonomy or default_taxonomy()
     cats = situational_categories(taxonomy=tax, include_sensitive=include_sensitive,
                                   categories=categories)
@@ -318,7 +317,7 @@ def propose_lamps(
     locked = (cKDTree(w_xy).query(xy, distance_upper_bound=reach)[0] <= reach
               if len(w_xy) else np.zeros(len(xy), bool))
     if candidates is not None and len(candidates):
-        _check_frame(candidates, "candidates")
+        check_layer(candidates, "candidates layer")
         cand = _to(candidates, acrs)
         source, used_spacing = "candidates", None
     else:
@@ -327,7 +326,7 @@ def propose_lamps(
         source, used_spacing = "grid", spacing
     labels = cand.index.to_numpy()
     if exclusion is not None and len(exclusion):
-        _check_frame(exclusion, "exclusion", kinds=("Polygon", "MultiPolygon"))
+        check_layer(exclusion, "exclusion layer", kinds=("Polygon", "MultiPolygon"))
         hit = cand.sindex.query(_to(exclusion, acrs).geometry.values, predicate="intersects")[1]
         keep = np.ones(len(cand), bool)
         keep[hit] = False

@@ -17,8 +17,13 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
+from layers.checks import check_layer, check_metric, positive_number
 from layers.errors import InputError, ParameterError
-from layers.recommend._common import _check_frame, _check_incidents, _positive, _to, _xy
+from layers.recommend._common import (
+    _check_incidents,
+    _to,
+    _xy,
+)
 from layers.recommend.context import _categories
 from layers.registry import Taxonomy
 
@@ -37,7 +42,7 @@ def rtm_features(grid: gpd.GeoDataFrame, features: dict, *, distance_m: float,
     for name, layer in features.items():
         if layer is None:
             continue
-        _check_frame(layer, f"'{name}' feature", allow_empty=True)
+        check_layer(layer, f"'{name}' feature layer", allow_empty=True)
         lyr = _to(layer, grid.crs)
         lxy = _xy(lyr.set_geometry(lyr.geometry.centroid) if len(lyr) and not
                   (lyr.geom_type == "Point").all() else lyr)
@@ -106,14 +111,13 @@ def risk_terrain(
     import statsmodels.api as sm
 
     _check_incidents(incidents)
-    _check_frame(grid, "grid", kinds=("Polygon", "MultiPolygon"))
-    if not grid.crs.is_projected:
-        raise InputError("The grid is in a geographic CRS (degrees): make it in a metric CRS.")
+    check_layer(grid, "grid layer", kinds=("Polygon", "MultiPolygon"))
+    check_metric(grid, "grid")
     if model not in MODELS:
         raise ParameterError(f"model must be one of {', '.join(MODELS)}, got '{model}'.", "model")
     if not isinstance(features, dict) or not features:
         raise ParameterError("features must be a non-empty dict name -> GeoDataFrame.", "features")
-    d = _positive(distance_m, "distance_m")
+    d = positive_number(distance_m, "distance_m")
     cats = _categories(taxonomy, include_sensitive, categories)
     inc = _to(incidents, grid.crs)
     inc = inc[inc["category"].isin(cats)]
@@ -194,7 +198,7 @@ def risk_surface(grid: gpd.GeoDataFrame, table: pd.DataFrame, *, features: dict)
     if "distance_m" not in meta:
         raise ParameterError("table must be the result of risk_terrain (its attrs are missing).",
                              "table")
-    _check_frame(grid, "grid", kinds=("Polygon", "MultiPolygon"))
+    check_layer(grid, "grid layer", kinds=("Polygon", "MultiPolygon"))
     X = rtm_features(grid, features, distance_m=meta["distance_m"],
                      density=bool(meta.get("density")))
     missing = [f for f in table["factor"] if f not in X.columns]

@@ -1,4 +1,4 @@
-"""Proposals use sensitive categories only when a police user asks (issue 7, item 3).
+"""Proposals use sensitive categories only when a police user asks (DESIGN §8).
 
 A hand-built city (Lambert-93, EPSG:2154) with two clusters 1 150 m apart, so that what feeds
 the CCTV demand can be read off the proposals:

@@ -1,6 +1,9 @@
-"""Architecture rules that must not drift (STYLE.md 1, 11)."""
+"""Architecture rules that must not drift (STYLE.md 1, 11): layers/ never imports the web side
+(Flask, Folium, geo_app), at module level, inside functions or through its dependencies."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,18 +12,37 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _imports(path: Path):
+    """Every module ``path`` imports, at the top or inside a function, statically or by name
+    (``importlib.import_module("x")``, ``__import__("x")``)."""
     tree = ast.parse(path.read_text("utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             yield from (a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             yield node.module
+        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+              and isinstance(node.args[0].value, str)
+              and (getattr(node.func, "id", None) == "__import__"
+                   or getattr(node.func, "attr", None) == "import_module")):
+            yield node.args[0].value
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "layers").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
 def test_layers_never_imports_the_web_side(path):
     bad = [m for m in _imports(path) if m.split(".")[0] in {"flask", "folium", "geo_app", "branca"}]
     assert not bad, f"{path} imports {bad}: layers/ must stay a pure GIS library"
+
+
+def test_importing_every_layers_module_loads_no_web_package():
+    """What the import statements cannot show: a dependency pulling Flask or Folium in."""
+    code = (
+        "import importlib, pkgutil, sys, layers\n"
+        "for m in pkgutil.walk_packages(layers.__path__, 'layers.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "print(' '.join(sorted(m for m in ('flask', 'folium', 'branca', 'geo_app') if m in sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"importing layers loads {out.stdout.strip()}"
 
 
 def test_nothing_reads_the_shared_folder_at_run_or_test_time():

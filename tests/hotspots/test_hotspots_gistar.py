@@ -260,7 +260,7 @@ def test_array_fast_paths_equal_the_frame_functions():
 
 
 def test_transformed_coordinates_are_reused_only_for_the_same_points():
-    from layers.hotspots import _xy
+    from layers.hotspots._common import _xy
 
     inc = clustered(500).to_crs(4326)
     x1, y1 = _xy(inc, 2154)

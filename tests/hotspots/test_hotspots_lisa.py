@@ -12,7 +12,8 @@ from scipy import sparse
 
 from layers.errors import InputError, ParameterError
 from layers.grid import make_grid, neighbours
-from layers.hotspots import _moran_global_z, choose_scale, count_incidents, lisa, local_moran_arrays
+from layers.hotspots import choose_scale, count_incidents, lisa, local_moran_arrays
+from layers.hotspots.scale import _moran_global_z
 
 
 def points(xy, crs=2154):
@@ -129,7 +130,7 @@ def test_bad_permutations():
 
 @pytest.mark.parametrize("distance", [None, 250])
 def test_prefix_sum_permutations_equal_the_direct_gather(distance):
-    from layers.hotspots import (
+    from layers.hotspots.lisa import (
         _draws_without_replacement,
         _larger_equal_weights,
         _larger_general,

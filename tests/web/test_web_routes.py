@@ -143,7 +143,7 @@ def test_layer_bbox_matches_a_hand_count(client, city, store):
     fc = client.get("/api/layers/incidents?limit=0&bbox=" + ",".join(map(str, bbox))).get_json()
     assert fc["numberMatched"] == expected and fc["features"] == []
     grid = client.get("/api/layers/incidents/grid?cells=10&bbox=" + ",".join(map(str, bbox))).get_json()
-    # the API may suppress small cells (privacy, issue 7): never more than the hand count
+    # the API may suppress small cells (the aggregate rules of DESIGN §8): never more than the hand count
     assert 0 < sum(f["properties"]["n"] for f in grid["features"]) <= expected
     from geo_app.workspace import Workspace
     from layers.filters import Filters
