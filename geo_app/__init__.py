@@ -135,10 +135,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.logger.setLevel(logging.INFO)
     _load_config(app, test_config)
 
-    from geo_app import assets, auth, workspace
+    from geo_app import assets, auth
+    from geo_app.config import Home
     from geo_app.views import i18n
+    from geo_app.workspace import Workspace
 
-    workspace.init_app(app)
+    app.extensions["vigie"] = Workspace(Home.from_env(app.config.get("HOME")), store=app.config.get("STORE"),
+                                        cache_mb=app.config["CACHE_MB"])
     assets.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)  # accounts, CSRF, role gate, security headers, the request's viewer

@@ -171,6 +171,12 @@ def current_account() -> Account:
     return acc
 
 
+def get_workspace():
+    """The app's workspace (``geo_app.workspace.Workspace``, following the store's latest
+    version): for the admin pages that write to the store."""
+    return current_app.extensions["vigie"]
+
+
 def get_viewer() -> access.Viewer:
     """The current request's viewer: the app's workspace pinned to the store version of the
     request's first read, seen by the current account (one per request)."""
@@ -455,5 +461,5 @@ def init_app(app, db_path=None) -> None:
     def _inject():
         return {"vigie_account": current_account(), "vigie_open_mode": _open_mode(),
                 "vigie_can": lambda perm: access.can(current_account(), perm),
-                "vigie_review": lambda hotspot_id: get_viewer().review(hotspot_id),
+                "vigie_review": lambda hotspot_id, area=None: get_viewer().review(hotspot_id, area=area),
                 "vigie_sees_points": lambda: get_viewer().sees_points}

@@ -135,6 +135,13 @@ class Home:
         self.path.mkdir(parents=True, exist_ok=True)
         return open_store(self.store_url)
 
+    def workspace(self, **options):
+        """A ``geo_app.workspace.Workspace`` over this deployment, pinned to the store's current
+        version (what a command or a report reads through)."""
+        from geo_app.workspace import Workspace
+
+        return Workspace(self, **options).pinned()
+
     def study_area(self):
         """The study-area polygons of ``Settings.study_area`` (EPSG:4326), or None
         (``layers.grid.study_area`` over the stored layer the setting names)."""

@@ -51,8 +51,6 @@ __all__ = [
     "KeyFigures",
     "VersionChanged",
     "Workspace",
-    "get_workspace",
-    "init_app",
 ]
 
 log = logging.getLogger(__name__)
@@ -288,6 +286,11 @@ class Workspace:
         """``fn()`` cached under this version, ``name`` and ``params`` (hashable)."""
         cache = self._caches.base if name in _PER_VERSION else self._caches.results
         return cache.get((self.version, name, params), fn)
+
+    def peek(self, name: str, params: tuple):
+        """The cached result of ``name`` and ``params`` at this version, or None."""
+        cache = self._caches.base if name in _PER_VERSION else self._caches.results
+        return cache.peek((self.version, name, params))
 
     def clear(self) -> None:
         """Forget every cached result (the next answers are computed anew)."""
@@ -785,18 +788,6 @@ class Workspace:
             return gdf
         return self.cached("embedded", (kind,), compute)
 
-    def report(self, **options) -> dict:
-        """The monthly report (``geo_app.report.build_report``) of this version, cached."""
-        from geo_app.report import build_report
-
-        key = tuple(sorted((k, str(v)) for k, v in options.items()))
-        if not options.get("images", True):
-            with_images = tuple(sorted((k, str(v)) for k, v in {**options, "images": True}.items()))
-            hit = self._caches.results.peek((self.version, "report", with_images))
-            if hit is not None:  # a report with images serves its data too
-                return hit
-        return self.cached("report", key, lambda: build_report(self, **options))
-
     def warm(self) -> None:
         """Load every layer and compute the default dashboard's analyses (before the first
         request of a server, so that the first visitor does not wait)."""
@@ -854,19 +845,3 @@ def _with_trend(areas: gpd.GeoDataFrame, gi: gpd.GeoDataFrame, cols: IncidentCol
     out.attrs["vigie"] = {**out.attrs.get("vigie", {}),
                           "trend": f"Mann-Kendall on monthly counts, {span} months, alpha {alpha}"}
     return out
-
-
-def init_app(app, *, store=None) -> None:
-    """Attach the ``Workspace`` of the app's deployment (``app.config["HOME"]``)."""
-    from geo_app.config import Home
-
-    home = Home.from_env(app.config.get("HOME"))
-    app.extensions["vigie"] = Workspace(home, store=store or app.config.get("STORE"),
-                                        cache_mb=int(app.config.get("CACHE_MB", 2048)))
-
-
-def get_workspace() -> Workspace:
-    """The app's workspace (following the store's latest version)."""
-    from flask import current_app
-
-    return current_app.extensions["vigie"]

@@ -307,10 +307,17 @@ class Viewer:
         stored = self._reviews.reviews()
         return {h: stored.get(str(h), {}).get("status", DEFAULT_STATUS) for h in hotspot_ids}, True
 
-    def review(self, hotspot_id: str) -> dict:
-        """What the review panel shows for one hotspot area."""
+    def review(self, hotspot_id: str, *, area=None) -> dict:
+        """What the review panel shows for one hotspot area. ``area`` (its row) is given by a
+        page that found it with its own filters (a hotspot of thefts only is not among the
+        default areas); without it the area is looked up among the default ones."""
         db = self._reviews
-        area = self.find_hotspot(hotspot_id)
+        if area is None:
+            area = self.find_hotspot(hotspot_id)
+        else:
+            check(self.account, "review.read", what="reviews")
+            check_hotspot(self.account, area, "review.read")
+            area = {k: area[k] for k in area.index if k != "geometry"} if hasattr(area, "index") else dict(area)
         try:
             check_hotspot(self.account, area or {"zac": None}, "review.write")
             writable = can(self.account, "review.write")
@@ -459,6 +466,20 @@ class Viewer:
             return list(getattr(self.account, "zacs", ()) or ()), False
         return self.zac_names(), True
 
+    def _report(self, **options) -> dict:
+        """``geo_app.report.build_report`` of this version, cached (a report with images
+        serves its data too)."""
+        from geo_app.report import build_report
+
+        ws = self.workspace
+        key = tuple(sorted((k, str(v)) for k, v in options.items()))
+        if not options.get("images", True):
+            with_images = tuple(sorted((k, str(v)) for k, v in {**options, "images": True}.items()))
+            hit = ws.peek("report", with_images)
+            if hit is not None:
+                return hit
+        return ws.cached("report", key, lambda: build_report(ws, **options))
+
     def report(self, *, month, zac: str | None = None, lang: str = "fr", images: bool = True) -> dict:
         """The monthly report for the account: the police version (points, every category)
         for roles seeing sensitive points, else the partners' version (aggregated, counts
@@ -468,8 +489,8 @@ class Viewer:
         zac = self.report_zac(zac)
         audience = self.report_audience
         include_sensitive = scope(self.account, "sensitive_points") is not Scope.NONE
-        rep = self.workspace.report(month=month, zac=zac, lang=lang, audience=audience, images=images,
-                                    include_sensitive=include_sensitive)
+        rep = self._report(month=month, zac=zac, lang=lang, audience=audience, images=images,
+                           include_sensitive=include_sensitive)
         if audience == "police":
             self._audit("view_points", target=f"report {month}", detail={"zac": zac})
         return rep

@@ -62,9 +62,7 @@ def hotspot_areas(home, filters, *, cell_size=None):
     """
     from shapely import box
 
-    from geo_app.workspace import Workspace
-
-    ws = Workspace(home).pinned()
+    ws = home.workspace()
     f = ws.default_filters(filters)
     areas = ws.hotspot_areas(f, cell_size=cell_size)
     if filters.bbox is not None:

@@ -23,7 +23,6 @@ def serve(home, host: str, port: int, threads: int, no_warm: bool) -> None:
     import waitress
 
     from geo_app import create_app
-    from geo_app.workspace import get_workspace
 
     if not 1 <= port <= 65535:
         raise ParameterError(f"--port must be between 1 and 65535, got {port}.", "port")
@@ -33,7 +32,7 @@ def serve(home, host: str, port: int, threads: int, no_warm: bool) -> None:
     if not no_warm:
         def warm():
             with app.app_context():
-                get_workspace().warm()
+                app.extensions["vigie"].warm()
         threading.Thread(target=warm, daemon=True).start()
     try:  # bind first: the address printed is one that is really served
         server = waitress.create_server(app, host=host, port=port, threads=threads, ident="Vigie")

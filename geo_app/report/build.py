@@ -471,11 +471,10 @@ def build_report(
     ParameterError
         Bad month, language, audience or ZAC, naming the field.
     """
-    from geo_app.workspace import Workspace
     from layers.crs import to_analysis
     from layers.privacy import DEFAULT_CELL_SIZE, aggregate_to_grid, drop_sensitive
 
-    ws = source if isinstance(source, Workspace) else Workspace(source).pinned()
+    ws = source if hasattr(source, "hotspot_areas") else source.workspace()
     home = ws.home
     t0 = time.perf_counter()
     p = parse_month(month)

@@ -12,9 +12,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from geo_app import access
 from geo_app.accounts import add_user, set_active, store_zac_names
-from geo_app.auth import audit, get_db
+from geo_app.auth import audit, get_db, get_workspace
 from geo_app.db import AUDIT_ACTIONS
-from geo_app.workspace import get_workspace
 from layers.errors import ParameterError
 
 __all__ = ["bp"]

@@ -39,9 +39,8 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.utils import secure_filename
 
-from geo_app.auth import audit, current_account
+from geo_app.auth import audit, current_account, get_workspace
 from geo_app.imports import import_file
-from geo_app.workspace import get_workspace
 from layers.errors import InputError, ParameterError
 from layers.registry import LABEL_MAPPINGS, LAYERS
 

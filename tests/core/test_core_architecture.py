@@ -54,3 +54,57 @@ def test_nothing_reads_the_shared_folder_at_run_or_test_time():
             if "../shared" in p.read_text("utf-8") or "/work/shared" in p.read_text("utf-8"):
                 offenders.append(str(p.relative_to(ROOT)))
     assert not offenders, f"these files point at ../shared: {offenders}"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports (top level and inside functions alike).
+
+    ``from pkg import name`` counts as importing ``pkg.name`` when that is a module, else
+    ``pkg``; relative imports are not used in the project."""
+    paths = sorted((ROOT / "geo_app").rglob("*.py")) + sorted((ROOT / "layers").rglob("*.py"))
+    modules = {_module_name(p): p for p in paths}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        deps = set()
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                targets = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
+                           for a in node.names]
+            deps |= {t for t in targets if t in modules and t != name}
+        graph[name] = deps
+    return graph
+
+
+def test_the_import_graph_of_the_project_has_no_cycle():
+    """geo_app and layers import each other's modules in one direction only, function-level
+    imports included (a cycle is a module that needs its own caller: split it)."""
+    graph = _import_graph()
+    state: dict[str, int] = {}
+    stack: list[str] = []
+    cycles = []
+
+    def visit(node):
+        state[node] = 1
+        stack.append(node)
+        for dep in sorted(graph[node]):
+            if state.get(dep) == 1:
+                cycles.append(stack[stack.index(dep):] + [dep])
+            elif dep not in state:
+                visit(dep)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+

@@ -3,7 +3,7 @@
 import pytest
 
 from layers.errors import InputError, NotFound
-from layers.registry import LAYERS, get_spec, load_label_mapping, load_taxonomy, default_taxonomy
+from layers.registry import LAYERS, default_taxonomy, get_spec, load_label_mapping, load_taxonomy
 
 
 def test_every_kind_of_design_is_registered():

@@ -58,7 +58,7 @@ def test_key_figures_compare_with_previous_period(app, store, city):
     from layers.filters import parse_filters
 
     with app.app_context():
-        from geo_app.workspace import get_workspace
+        from geo_app.auth import get_workspace
 
         f = parse_filters(start="2024-07-01", end="2024-09-30", tz="Europe/Paris")
         kf = get_workspace().key_figures(f)
