@@ -52,7 +52,6 @@ __all__ = [
     "PERMISSIONS",
     "PUBLIC_ENDPOINTS",
     "ROLES",
-    "ROLE_LABELS",
     "ROUTE_PERMISSIONS",
     "IncidentAccess",
     "Scope",
@@ -75,14 +74,6 @@ __all__ = [
 ]
 
 ROLES = ("coordinator", "police", "zac_manager", "planner", "admin")
-
-ROLE_LABELS = {
-    "coordinator": "Coordinateur CLSPD",
-    "police": "Police (municipale, nationale)",
-    "zac_manager": "Gestionnaire de ZAC",
-    "planner": "Urbanisme, voirie, éclairage",
-    "admin": "Administrateur",
-}
 
 
 class Scope(str, Enum):
@@ -705,7 +696,7 @@ def _scoped_services_class():
                     if len(ml.hotspots):
                         status, _ = self.review_status(list(ml.hotspots["hotspot_id"]))
                         ml.hotspots = ml.hotspots.assign(
-                            status=[status.get(h, "nouveau") for h in ml.hotspots["hotspot_id"]])
+                            status=[status.get(h, "new") for h in ml.hotspots["hotspot_id"]])
             data["figures"] = self.key_figures(filters, night=night, user=user)
             if not incident_access(user, self.taxonomy).points:
                 data["dynamic"] = [k for k in data.get("dynamic", []) if k != "incidents"]

@@ -756,7 +756,7 @@ class Services:
         """Situational-prevention proposals for the filtered incidents (``layers.recommend``):
         ``k`` new CCTV sites (``site_cameras``, existing cameras locked in) and ``k`` lamp
         positions (``propose_lamps``, working lamps locked in), EPSG:4326, with ``kind``
-        ("cctv" or "lamp"), ``rank``, ``covered`` (incidents it adds), ``reason_fr``/``_en``,
+        ("cctv" or "lighting"), ``rank``, ``covered`` (incidents it adds), ``reason_fr``/``_en``,
         ``technique_fr``/``_en``, ``evidence_fr``/``_en``. A part that cannot run (no night
         incident, no candidate) is left out and named in ``attrs["notes"]``; the categories
         the recommenders counted are in ``attrs["categories"]``. Sensitive categories are dropped
@@ -784,7 +784,7 @@ class Services:
                 ("cctv", "new_incidents", lambda: recommend.site_cameras(
                     inc, existing=cams if len(cams) else None, k=k, taxonomy=self.taxonomy, tz=self.tz,
                     crs=crs, method="greedy", time_limit_s=3.0, include_sensitive=include_sensitive)),
-                ("lamp", "new_night_incidents", lambda: recommend.propose_lamps(
+                ("lighting", "new_night_incidents", lambda: recommend.propose_lamps(
                     inc, lights, k=k, taxonomy=self.taxonomy, tz=self.tz, crs=crs, method="greedy",
                     time_limit_s=3.0, include_sensitive=include_sensitive)),
             )
@@ -888,10 +888,10 @@ class Services:
     def review_status(self, hotspot_ids) -> tuple[dict, bool]:
         """Review status of each hotspot and whether review tables exist (issue 7 fills this).
 
-        Until the review workflow exists every hotspot is ``nouveau`` and the second value is
+        Until the review workflow exists every hotspot is ``new`` and the second value is
         False, so the pages can say the status is a placeholder.
         """
-        return {h: "nouveau" for h in hotspot_ids}, False
+        return {h: "new" for h in hotspot_ids}, False
 
 
 def _with_trend(areas: gpd.GeoDataFrame, gi: gpd.GeoDataFrame, cols: IncidentColumns, rows: np.ndarray,

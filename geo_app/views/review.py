@@ -1,5 +1,6 @@
-"""The review workflow of hotspot areas: status (nouveau, en examen, action décidée, traité,
-classé sans suite), owner partner, a comment thread and the history of every change.
+"""The review workflow of hotspot areas: status (codes ``new``, ``in_review``, ``action_decided``,
+``done``, ``dismissed``; their words in ``geo_app.i18n``), owner partner, a comment thread and
+the history of every change.
 
 Routes: ``GET /review/`` (hotspot areas with their status, ``?status=`` filter),
 ``GET /review/<hotspot_id>`` (status, owner, history, thread; also embeddable in the hotspot
@@ -16,6 +17,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from geo_app import access
 from geo_app.auth import audit, current_account, get_db, is_local_path
 from geo_app.db import STATUSES
+from geo_app.i18n import normalize_status
 from geo_app.services import get_services
 from layers.errors import NotFound, ParameterError, VigieError
 
@@ -89,9 +91,7 @@ def _can_write(user, area) -> bool:
 def index():
     """Hotspot areas of the current results with their review status (``?status=`` filters)."""
     user = current_account()
-    wanted = request.args.get("status") or None
-    if wanted is not None and wanted not in STATUSES:
-        raise ParameterError(f"unknown status '{wanted}'; choose one of: {', '.join(STATUSES)}.", "status")
+    wanted = normalize_status(request.args.get("status") or None)
     db = get_db()
     stored = db.reviews()
     areas = _areas(user)
