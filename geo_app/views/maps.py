@@ -7,8 +7,10 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
 from geo_app.assets import self_hosted
+from geo_app.i18n import weekday_names
 from geo_app.mapping import DynamicLayer, LazyLayer, build_map, layer_names, render_parts
 from geo_app.services import get_services
+from geo_app.style import LAYER
 from geo_app.views.common import filter_query, request_filters
 from geo_app.views.i18n import current_lang
 
@@ -16,9 +18,8 @@ __all__ = ["bp", "page_context", "map_assets"]
 
 bp = Blueprint("maps", __name__)
 
-_DYNAMIC_STYLE = {"incidents": {"color": "#c51b7d", "radius": 4}, "lights": {"color": "#d4a017", "radius": 3},
-                  "shops": {"color": "#6a3d9a", "radius": 5}, "schools": {"color": "#1f78b4", "radius": 6},
-                  "cameras": {"color": "#1b7837", "radius": 5}}
+_DYNAMIC_STYLE = {kind: {"color": LAYER[kind], "radius": r}
+                  for kind, r in (("incidents", 4), ("lights", 3), ("shops", 5), ("schools", 6), ("cameras", 5))}
 
 
 @bp.app_template_filter("d")
@@ -39,12 +40,10 @@ def page_context() -> dict:
     svc = get_services()
     tax, lang = svc.taxonomy, current_lang()
     groups = [(g, [c for c in tax.categories if c.group == g.code]) for g in tax.groups]
-    days_fr = ["lun", "mar", "mer", "jeu", "ven", "sam", "dim"]
-    days_en = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     zac = svc.frame("zac")
     return {
         "category_groups": [(g, cats) for g, cats in groups if cats],
-        "weekday_names": list(enumerate(days_en if lang == "en" else days_fr)),
+        "weekday_names": list(enumerate(weekday_names(lang))),
         "zac_names": sorted(zac["name"].dropna().unique()) if len(zac) else [],
     }
 

@@ -163,7 +163,7 @@ def test_build_map_draws_lazy_and_embedded_emerging_and_proposals(city):
     em = gpd.GeoDataFrame({"category": ["intensifying hot spot", "no pattern", "persistent cold spot"], "n": [9, 0, 1]},
                           geometry=[box(3.87, 43.60, 3.871, 43.601), box(3.871, 43.60, 3.872, 43.601),
                                     box(3.872, 43.60, 3.873, 43.601)], crs=4326)
-    pr = gpd.GeoDataFrame({"kind": ["cctv", "lamp"], "rank": [1, 1], "covered": [12, 4],
+    pr = gpd.GeoDataFrame({"kind": ["cctv", "lighting"], "rank": [1, 1], "covered": [12, 4],
                            "reason_fr": ["<b>raison</b>", "nuit"], "reason_en": ["reason", "night"],
                            "technique_fr": ["surveillance formelle", "éclairage"],
                            "technique_en": ["formal surveillance", "lighting"]},
@@ -173,7 +173,7 @@ def test_build_map_draws_lazy_and_embedded_emerging_and_proposals(city):
                   lazy=[LazyLayer(names["kde"], key="kde", url="/api/map/kde")], lang="fr")
     assert m.vigie_layers == [names["emerging"], names["proposals"], names["kde"]]
     script = render_parts(m)["script"]
-    assert "point chaud qui s\\u0027intensifie" in script or "point chaud qui s'intensifie" in script
+    assert "point chaud en intensification" in script  # one French name per emerging category
     assert "no pattern" not in script  # cells without a pattern are not drawn
     assert "\\u0026lt;b\\u0026gt;raison" in script  # reasons escaped
     assert "Vigie.lazyLayer" in script and "/api/map/kde" in script
