@@ -20,7 +20,8 @@ inside a request ``lang=None`` means the request's language (``?lang=``, then th
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import lru_cache
+from functools import cache
+from numbers import Integral
 from pathlib import Path
 
 from babel.support import NullTranslations, Translations
@@ -32,9 +33,9 @@ __all__ = [
     "DEFAULT_STATUS",
     "EMERGING_CODES",
     "LANGS",
+    "N_",
     "STATUSES",
     "VOCABULARIES",
-    "N_",
     "current_lang",
     "describe_methods",
     "emerging_code",
@@ -151,7 +152,7 @@ def _check_lang(lang: str) -> str:
     return lang
 
 
-@lru_cache(maxsize=None)
+@cache
 def _translations(lang: str) -> NullTranslations:
     """The compiled catalogue of ``lang`` (French, the source language, needs none)."""
     if lang == DEFAULT_LANG:
@@ -250,27 +251,26 @@ def normalize_status(value: str | None) -> str | None:
     return code
 
 
-_ARCGIS_NAMES = None
+@cache
+def _arcgis_names() -> dict[str, str]:
+    """ArcGIS's category labels (``layers.spacetime.EMERGING_CATEGORIES``) -> Vigie's codes."""
+    from layers.spacetime import EMERGING_CATEGORIES
+
+    return {name: EMERGING_CODES[k] for k, name in EMERGING_CATEGORIES.items()} | {"no pattern": "no_pattern"}
 
 
 def emerging_code(value) -> str | None:
     """Vigie's code of an emerging category given as a code (``new_hot``), an ArcGIS label
     (``"new hot spot"``, ``layers.spacetime.EMERGING_CATEGORIES``) or its integer code; ``None``
     when it is none of these."""
-    global _ARCGIS_NAMES
-    if _ARCGIS_NAMES is None:
-        from layers.spacetime import EMERGING_CATEGORIES
-
-        _ARCGIS_NAMES = {name: EMERGING_CODES[k] for k, name in EMERGING_CATEGORIES.items()}
-        _ARCGIS_NAMES["no pattern"] = "no_pattern"
-    if value is None:
+    if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, (int,)) or (hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "iu"):
+    if isinstance(value, Integral):
         return EMERGING_CODES.get(int(value))
     text = str(value)
     if text in VOCABULARIES["emerging"]:
         return text
-    return _ARCGIS_NAMES.get(text.strip().lower())
+    return _arcgis_names().get(text.strip().lower())
 
 
 # ---------------------------------------------------------------------------------------------

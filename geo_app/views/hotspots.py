@@ -8,14 +8,13 @@ import pandas as pd
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
-from layers.errors import ParameterError
-
 from geo_app.i18n import describe_methods, label, normalize_status, weekday_names
 from geo_app.mapping import MapLayers, build_map, render_parts
 from geo_app.services import get_services
 from geo_app.views.common import filter_query, request_filters
 from geo_app.views.i18n import current_lang
 from geo_app.views.maps import dynamic_layers, map_assets, page_context
+from layers.errors import ParameterError
 
 __all__ = ["bp", "SORT_KEYS"]
 

@@ -19,7 +19,7 @@ from geo_app.auth import audit, current_account, get_db, is_local_path
 from geo_app.db import STATUSES
 from geo_app.i18n import normalize_status
 from geo_app.services import get_services
-from layers.errors import NotFound, ParameterError, VigieError
+from layers.errors import NotFound, VigieError
 
 __all__ = ["bp", "find_hotspot", "review_context"]
 

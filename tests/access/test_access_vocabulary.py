@@ -48,7 +48,7 @@ class _Text(HTMLParser):
     """Visible text of a page: text nodes outside script, style and code; option labels;
     the title, alt and placeholder attributes (but placeholders showing an input syntax)."""
 
-    SKIP = {"script", "style", "code"}
+    SKIP = frozenset({"script", "style", "code"})
 
     def __init__(self):
         super().__init__(convert_charrefs=True)

@@ -124,8 +124,8 @@ def test_methods_panel_reads_as_sentences_in_english():
         "Neighbours: the 8 adjacent cells and the cell itself.",
         "Significance: Benjamini–Hochberg false discovery rate at 5 %.",
         "Areas: adjacent hot cells at 95 % confidence merged into numbered areas.",
-        "Trend: Mann-Kendall test on the monthly incident counts (12 months); rising or falling when "
-        "p < 5 %, otherwise stable.",
+        ("Trend: Mann-Kendall test on the monthly incident counts (12 months); rising or falling when "
+         "p < 5 %, otherwise stable."),
     ]
 
 
@@ -143,8 +143,8 @@ def test_methods_panel_variants():
                             "distance_auto": True, "fdr": False, "n_outside": 3}, "en")
     assert got == [
         "Hexagons of 150 m, size chosen by the user.",
-        "Neighbours: the cells within 450 m and the cell itself, distance chosen automatically (peak of "
-        "spatial autocorrelation).",
+        ("Neighbours: the cells within 450 m and the cell itself, distance chosen automatically (peak of "
+         "spatial autocorrelation)."),
         "Significance: 5 % level per cell, without correction for multiple tests.",
         "3 incidents outside the study area are not counted.",
     ]
@@ -191,7 +191,7 @@ def _report_legend(monkeypatch, draw, report) -> dict[str, str]:
     """label -> colour of the legend of a report map (the figure is caught before it is encoded)."""
     from matplotlib.colors import to_hex
 
-    import geo_app.report.maps as maps
+    from geo_app.report import maps
 
     caught = {}
     monkeypatch.setattr(maps, "png_uri", lambda fig, **kw: caught.setdefault("fig", fig) and "data:")
