@@ -9,7 +9,7 @@ export GEO_APP_HOME ?= $(CURDIR)/instance
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test install install-test assets bench clean
+.PHONY: demo test install install-test assets messages bench clean
 
 $(VENV)/.base: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -35,6 +35,14 @@ assets:
 	  if [ $$rc -ne 0 ] || echo "$$out" | grep -q "Problem on line"; then echo "$$out" >&2; \
 	  echo "make assets: pybabel compile failed" >&2; exit 1; fi; \
 	  echo "$$out" | grep -v "^compiling catalog" || true
+
+messages:
+	@# re-extract the msgids (French source text) and merge them into the .po files; then translate
+	@# the new entries of geo_app/translations/en/LC_MESSAGES/messages.po and run make assets
+	$(VENV)/bin/pybabel extract -F geo_app/translations/babel.cfg -k N_ --sort-output --no-location \
+	  --project Vigie -o geo_app/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i geo_app/translations/messages.pot -d geo_app/translations \
+	  --no-fuzzy-matching --ignore-obsolete -w 100
 
 demo: install
 	$(GEO_APP) demo

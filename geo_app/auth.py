@@ -35,6 +35,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -123,7 +124,9 @@ class Account:
 
     @property
     def role_label(self) -> str:
-        return access.ROLE_LABELS.get(self.role, self.role)
+        from geo_app.i18n import label
+
+        return label("role", self.role)
 
     @classmethod
     def from_record(cls, rec, password_hash: str = "") -> Account:
@@ -352,8 +355,7 @@ def login():
             minutes = max(1, round(window / 60))
             body = render_template(
                 "access/login.html",
-                error=f"Trop d'essais : réessayez dans {minutes} minutes. "
-                f"(Too many attempts: try again in {minutes} minutes.)",
+                error=_("Trop d'essais : réessayez dans %(n)s minutes.", n=minutes),
                 username=username,
             )
             return body, 429, {"Retry-After": str(int(window))}
@@ -370,7 +372,7 @@ def login():
         db.record_attempt(username, ip, False)
         reason = "disabled" if (ok and rec is not None and not rec.active) else "bad credentials"
         db.audit("login_failed", user=username, target=reason, ip=ip)
-        error = "Identifiant ou mot de passe incorrect, ou compte désactivé. (Wrong user name or password, or account disabled.)"
+        error = _("Identifiant ou mot de passe incorrect, ou compte désactivé.")
         status = 401
     return render_template("access/login.html", error=error,
                            username=request.form.get("username", ""),

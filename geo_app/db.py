@@ -11,7 +11,10 @@ Tables
 users(name, role, zacs, password_hash, active, created, last_login)
     ``zacs`` is a JSON list of ZAC names (for the ``zac_manager`` role).
 reviews(hotspot_id, status, owner, updated, updated_by)
-    The current state of each hotspot area's review; a missing row means status ``nouveau``.
+    The current state of each hotspot area's review; a missing row means status ``new``.
+    ``status`` is a code of ``geo_app.i18n.STATUSES`` (``new``, ``in_review``,
+    ``action_decided``, ``done``, ``dismissed``); databases written when the French words were
+    the identifiers are migrated when opened.
 review_history(hotspot_id, at, user, field, old, new)
     Every change of status or owner, never deleted.
 comments(hotspot_id, at, author, body)
@@ -32,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from geo_app.i18n import DEFAULT_STATUS, LEGACY_STATUSES, STATUSES, normalize_status
 from layers.errors import NotFound, ParameterError
 
 __all__ = [
@@ -42,10 +46,6 @@ __all__ = [
     "UserRecord",
     "audit_home",
 ]
-
-#: review statuses of a hotspot area, in workflow order (DESIGN §8, issue 7)
-STATUSES = ("nouveau", "en examen", "action décidée", "traité", "classé sans suite")
-DEFAULT_STATUS = STATUSES[0]
 
 #: actions written to the audit log
 AUDIT_ACTIONS = (
@@ -150,6 +150,15 @@ def _user(row: sqlite3.Row) -> UserRecord:
     )
 
 
+def _migrate_statuses(con: sqlite3.Connection) -> None:
+    """Replace the French words once used as status identifiers by their codes (reviews and
+    the status history); a no-op on a database holding codes only."""
+    for word, code in LEGACY_STATUSES.items():
+        con.execute("UPDATE reviews SET status = ? WHERE status = ?", (code, word))
+        con.execute("UPDATE review_history SET old = ? WHERE field = 'status' AND old = ?", (code, word))
+        con.execute("UPDATE review_history SET new = ? WHERE field = 'status' AND new = ?", (code, word))
+
+
 class AppDB:
     """The application database at ``path`` (created with its tables on first use)."""
 
@@ -168,6 +177,8 @@ class AppDB:
             if not self._ready:
                 con.execute("PRAGMA journal_mode=WAL")
                 con.executescript(_SCHEMA)
+                with con:
+                    _migrate_statuses(con)
                 self._ready = True
             with con:
                 yield con
@@ -286,7 +297,7 @@ class AppDB:
     # -- reviews --------------------------------------------------------------------------
     def review(self, hotspot_id: str) -> dict:
         """Current review of a hotspot area: ``{"hotspot_id", "status", "owner", "updated",
-        "updated_by"}`` (status ``nouveau`` and no owner when never reviewed)."""
+        "updated_by"}`` (status ``new`` and no owner when never reviewed)."""
         with self.connect() as con:
             row = con.execute("SELECT * FROM reviews WHERE hotspot_id = ?", (str(hotspot_id),)).fetchone()
         if row is None:
@@ -303,11 +314,9 @@ class AppDB:
     def set_review(self, hotspot_id: str, *, user: str, status: str | None = None,
                    owner: str | None = None) -> dict:
         """Change the status and/or owner of a hotspot area; each change goes to the history.
-        ``ParameterError`` for an unknown status."""
-        if status is not None and status not in STATUSES:
-            raise ParameterError(
-                f"unknown status '{status}'; choose one of: {', '.join(STATUSES)}.", "status"
-            )
+        ``ParameterError`` for an unknown status (a code; the French words of older forms are
+        accepted)."""
+        status = normalize_status(status)
         if owner is not None and len(owner) > 200:
             raise ParameterError("owner: at most 200 characters.", "owner")
         hid = str(hotspot_id)

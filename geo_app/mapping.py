@@ -32,11 +32,11 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
 
+from geo_app.i18n import LANGS, emerging_code, gettext_for, label, labels, layer_label
+from geo_app.style import EMERGING, GI_BIN, INCIDENT_RAMP, KDE_RAMP, LAYER, PROPOSAL, STATUS
 from layers.registry import LAYERS
 
 __all__ = [
-    "GI_BIN_COLORS",
-    "LABELS",
     "DynamicLayer",
     "LazyLayer",
     "Legend",
@@ -49,112 +49,30 @@ __all__ = [
     "use_assets",
 ]
 
-#: Gi* bin (-3..3, ArcGIS Gi_Bin semantics) -> fill colour
-GI_BIN_COLORS = {
-    3: "#b2182b", 2: "#ef8a62", 1: "#fddbc7", 0: "#f7f7f7",
-    -1: "#d1e5f0", -2: "#67a9cf", -3: "#2166ac",
-}
-_RAMP = ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"]
-_KDE_RAMP = ["#edf8fb", "#bfd3e6", "#9ebcda", "#8c96c6", "#8856a7", "#810f7c"]
-_EMERGING_COLORS = {
-    "new": "#fee0d2", "consecutive": "#fcbba1", "intensifying": "#fb6a4a",
-    "persistent": "#cb181d", "diminishing": "#fc9272", "sporadic": "#fdd0a2",
-    "oscillating": "#fd8d3c", "historical": "#a50f15",
-}
-
-#: French names of ArcGIS's emerging-hotspot categories (layers.spacetime.EMERGING_CATEGORIES)
-EMERGING_FR = {
-    "new": "nouveau", "consecutive": "consécutif", "intensifying": "qui s'intensifie",
-    "persistent": "persistant", "diminishing": "qui diminue", "sporadic": "sporadique",
-    "oscillating": "oscillant", "historical": "historique",
-}
-
-#: user-visible strings of the map, per language (the map is built outside any request)
-LABELS = {
-    "fr": {
-        "incident_grid": "Faits constatés — densité (grille)",
-        "incident_points": "Faits constatés — points (zoom)",
-        "lights": "Éclairage public",
-        "cameras": "Vidéoprotection (portée)",
-        "gistar": "Points chauds Gi* (niveau de confiance)",
-        "kde": "Densité lissée (KDE)",
-        "hotspots": "Zones de points chauds",
-        "emerging": "Tendances spatio-temporelles",
-        "proposals": "Propositions",
-        "legend": "Légende",
-        "incidents": "faits",
-        "cell": "maille",
-        "density": "densité (faits/km²)",
-        "hot": "chaud", "cold": "froid", "confidence": "confiance",
-        "open": "ouvrir la fiche",
-        "area": "surface (km²)",
-        "range": "portée (m)",
-        "simulated": "simulé",
-        "late_alcohol": "vente d'alcool tardive",
-        "yes": "oui",
-        "faulty": "en panne",
-        "zoom_in": "Zoomez pour voir les points",
-        "level": "niveau", "manager": "gestionnaire", "kind": "type", "address": "adresse",
-        "installed": "installée",
-        "cctv": "Caméra proposée", "lighting": "Point lumineux proposé",
-        "covered": "faits couverts", "loading": "Calcul en cours…",
-        "emerging_hot": "point chaud émergent / persistant", "emerging_cold": "point froid",
-    },
-    "en": {
-        "incident_grid": "Incidents — density (grid)",
-        "incident_points": "Incidents — points (zoom in)",
-        "lights": "Street lights",
-        "cameras": "CCTV cameras (range)",
-        "gistar": "Gi* hotspots (confidence)",
-        "kde": "Smoothed density (KDE)",
-        "hotspots": "Hotspot areas",
-        "emerging": "Emerging hotspots",
-        "proposals": "Proposals",
-        "legend": "Legend",
-        "incidents": "incidents",
-        "cell": "cell",
-        "density": "density (incidents/km²)",
-        "hot": "hot", "cold": "cold", "confidence": "confidence",
-        "open": "open the hotspot page",
-        "area": "area (km²)",
-        "range": "range (m)",
-        "simulated": "simulated",
-        "late_alcohol": "late-night alcohol sale",
-        "yes": "yes",
-        "faulty": "faulty",
-        "zoom_in": "Zoom in to see points",
-        "level": "level", "manager": "manager", "kind": "kind", "address": "address",
-        "installed": "installed",
-        "cctv": "Proposed camera", "lighting": "Proposed lamp",
-        "covered": "incidents covered", "loading": "Computing…",
-        "emerging_hot": "emerging / persistent hot spot", "emerging_cold": "cold spot",
-    },
-}
-
 _STYLE = {
-    "zac": {"color": "#e66101", "weight": 2, "fillOpacity": 0.05},
-    "areas": {"color": "#555555", "weight": 1, "fillOpacity": 0.0, "dashArray": "4 4"},
-    "schools": {"color": "#1f78b4", "radius": 6},
-    "shops": {"color": "#6a3d9a", "radius": 5},
-    "cameras": {"color": "#1b7837", "radius": 5},
-    "lights": {"color": "#d4a017", "radius": 3},
-    "incidents": {"color": "#c51b7d", "radius": 4},
+    "zac": {"color": LAYER["zac"], "weight": 2, "fillOpacity": 0.05},
+    "areas": {"color": LAYER["areas"], "weight": 1, "fillOpacity": 0.0, "dashArray": "4 4"},
+    "schools": {"color": LAYER["schools"], "radius": 6},
+    "shops": {"color": LAYER["shops"], "radius": 5},
+    "cameras": {"color": LAYER["cameras"], "radius": 5},
+    "lights": {"color": LAYER["lights"], "radius": 3},
+    "incidents": {"color": LAYER["incidents"], "radius": 4},
 }
 
 
 def layer_names(lang: str = "fr") -> dict[str, str]:
     """Name of every possible map layer, keyed by a stable id (for tests and the UI)."""
-    lab = LABELS[lang]
-    names = {k: (spec.label_en if lang == "en" else spec.label_fr) for k, spec in LAYERS.items()}
+    _ = gettext_for(lang)
+    names = {k: layer_label(k, lang) for k in LAYERS}
     names.update(
-        incident_grid=lab["incident_grid"],
-        incidents=lab["incident_points"],
-        cameras=lab["cameras"],
-        gistar=lab["gistar"],
-        kde=lab["kde"],
-        hotspots=lab["hotspots"],
-        emerging=lab["emerging"],
-        proposals=lab["proposals"],
+        incident_grid=_("Faits constatés — densité (grille)"),
+        incidents=_("Faits constatés — points (zoom)"),
+        cameras=_("Vidéoprotection (portée)"),
+        gistar=_("Points chauds Gi* (niveau de confiance)"),
+        kde=_("Densité lissée (KDE)"),
+        hotspots=_("Zones de points chauds"),
+        emerging=_("Tendances spatio-temporelles"),
+        proposals=_("Propositions"),
     )
     return names
 
@@ -205,11 +123,6 @@ def _features(gdf: gpd.GeoDataFrame, props: Callable[[dict], dict], precision: i
     feats = [{"type": "Feature", "geometry": json.loads(t), "properties": props(r)}
              for t, r in zip(texts, records)]
     return {"type": "FeatureCollection", "features": feats}
-
-
-#: outline colour of a hotspot area by review status (geo_app.db.STATUSES)
-REVIEW_COLORS = {"nouveau": "#b2182b", "en examen": "#e66101", "action décidée": "#5e3c99",
-                 "traité": "#1a9641", "classé sans suite": "#7f7f7f"}
 
 
 class _Text(Element):
@@ -426,29 +339,29 @@ class MapLayers:
     proposals: gpd.GeoDataFrame | None = None  # points/polygons with title, technique
 
 
-def _context_props(kind: str, lab: dict, lang: str):
+def _context_props(kind: str, _, lang: str):
     def zac(r):
-        return {"_popup": _popup(r.get("name"), [(lab["manager"], r.get("manager"))])}
+        return {"_popup": _popup(r.get("name"), [(_("gestionnaire"), r.get("manager"))])}
 
     def areas(r):
-        return {"_popup": _popup(r.get("name"), [(lab["level"], r.get("level"))]),
+        return {"_popup": _popup(r.get("name"), [(_("niveau"), r.get("level"))]),
                 "_style": {"weight": 2.5, "dashArray": None} if r.get("level") == "commune" else {}}
 
     def schools(r):
-        return {"_popup": _popup(r.get("name"), [(lab["level"], r.get("level"))])}
+        return {"_popup": _popup(r.get("name"), [(_("niveau"), r.get("level"))])}
 
     def shops(r):
-        late = lab["yes"] if bool(r.get("late_alcohol")) is True else ""
-        return {"_popup": _popup(r.get("name") or r.get("kind"), [(lab["kind"], r.get("kind")),
-                                                                  (lab["late_alcohol"], late)])}
+        late = _("oui") if bool(r.get("late_alcohol")) is True else ""
+        return {"_popup": _popup(r.get("name") or r.get("kind"), [(_("type"), r.get("kind")),
+                                                                  (_("vente d'alcool tardive"), late)])}
 
     def cameras(r):
-        return {"_popup": _popup(r.get("name"), [(lab["address"], r.get("address")),
-                                                 (lab["range"], r.get("range_m")),
-                                                 (lab["installed"], r.get("installed"))])}
+        return {"_popup": _popup(r.get("name"), [(_("adresse"), r.get("address")),
+                                                 (_("portée (m)"), r.get("range_m")),
+                                                 (_("installée"), r.get("installed"))])}
 
     def lights(r):
-        return {"_popup": _popup(r.get("type"), [(lab["faulty"], lab["yes"] if r.get("status") == "faulty" else "")])}
+        return {"_popup": _popup(r.get("type"), [(_("en panne"), _("oui") if r.get("status") == "faulty" else "")])}
 
     def incidents(r):
         return {"_popup": _popup(r.get("category"), [("", r.get("occurred_from"))])}
@@ -456,105 +369,86 @@ def _context_props(kind: str, lab: dict, lang: str):
     return locals()[kind]
 
 
-def _camera_layer(cams: gpd.GeoDataFrame, name: str, lab: dict, lang: str) -> folium.FeatureGroup:
+def _camera_layer(cams: gpd.GeoDataFrame, name: str, _, lang: str) -> folium.FeatureGroup:
     """Camera points with their range circle (``range_m``, 100 m when unknown)."""
-    fg = _geojson_layer(_features(cams, _context_props("cameras", lab, lang)), name,
+    fg = _geojson_layer(_features(cams, _context_props("cameras", _, lang)), name,
                         point=_STYLE["cameras"])
     cams = cams.to_crs(4326) if cams.crs is not None and not cams.crs.equals("EPSG:4326") else cams
     ranges = pd.to_numeric(cams.get("range_m", pd.Series(index=cams.index, dtype=float)), errors="coerce")
     for geom, rng in zip(cams.geometry, ranges.fillna(100.0)):
         if geom is None or geom.is_empty:
             continue
-        folium.Circle([round(geom.y, 6), round(geom.x, 6)], radius=float(rng), color="#1b7837",
+        folium.Circle([round(geom.y, 6), round(geom.x, 6)], radius=float(rng), color=LAYER["cameras"],
                       weight=1, fill=True, fill_opacity=0.08, interactive=False).add_to(fg)
     return fg
 
 
-def _layer_kde(kde: gpd.GeoDataFrame, lab: dict):
+def _layer_kde(kde: gpd.GeoDataFrame, _):
     col = "kde" if "kde" in kde else "density"
     kde = kde[kde[col] > 0.05 * kde[col].max()] if len(kde) else kde
-    kde = kde.assign(_cls=_classes(kde[col].to_numpy(), len(_KDE_RAMP)))
-    data = _features(kde, lambda r: {"_popup": _popup(lab["kde"], [(lab["density"], f"{r[col]:.1f}")]),
-                                     "_style": {"fillColor": _KDE_RAMP[int(r["_cls"])]}}, precision=4)
-    return data, {"weight": 0, "fillOpacity": 0.55}, None, [(_KDE_RAMP[0], "−"), (_KDE_RAMP[-1], "+")]
+    kde = kde.assign(_cls=_classes(kde[col].to_numpy(), len(KDE_RAMP)))
+    data = _features(kde, lambda r: {"_popup": _popup(_("Densité lissée (KDE)"), [(_("densité (faits/km²)"), f"{r[col]:.1f}")]),
+                                     "_style": {"fillColor": KDE_RAMP[int(r["_cls"])]}}, precision=4)
+    return data, {"weight": 0, "fillOpacity": 0.55}, None, [(KDE_RAMP[0], "−"), (KDE_RAMP[-1], "+")]
 
 
-def _emerging_color(category) -> str:
-    c = str(category).lower()
-    if "cold" in c:
-        return "#2166ac"
-    for key, col in _EMERGING_COLORS.items():
-        if key in c:
-            return col
-    return "#cccccc"
-
-
-def _emerging_label(category, lang: str) -> str:
-    c = str(category)
-    if lang != "fr":
-        return c
-    for key, fr in EMERGING_FR.items():
-        if key in c.lower():
-            return f"{'point froid' if 'cold' in c.lower() else 'point chaud'} {fr}"
-    return c
-
-
-def _layer_emerging(em: gpd.GeoDataFrame, lab: dict, lang: str):
-    em = em[~em["category"].astype(str).isin(["", "no pattern", "no_pattern"])]
+def _layer_emerging(em: gpd.GeoDataFrame, _, lang: str):
+    codes = em["category"].map(emerging_code)
+    keep = codes.notna() & (codes != "no_pattern")
+    em, codes = em[keep.to_numpy()].assign(_code=codes[keep]), codes[keep]
     data = _features(em, lambda r: {
-        "_popup": _popup(_emerging_label(r["category"], lang), [(lab["incidents"], r.get("n"))]),
-        "_style": {"fillColor": _emerging_color(r["category"])}})
-    cats = sorted(em["category"].astype(str).unique())[:10]
+        "_popup": _popup(label("emerging", r["_code"], lang), [(_("faits"), r.get("n"))]),
+        "_style": {"fillColor": EMERGING[r["_code"]]}})
+    present = set(codes)
     return (data, {"weight": 0.5, "color": "#777", "fillOpacity": 0.6}, None,
-            [(_emerging_color(c), _emerging_label(c, lang)) for c in cats])
+            [(EMERGING[c], label("emerging", c, lang)) for c in EMERGING if c in present][:10])
 
 
-def _layer_proposals(pr: gpd.GeoDataFrame, lab: dict, lang: str):
+def _proposal_legend(lang: str) -> list:
+    return [(PROPOSAL[k], label("proposal_title", k, lang)) for k in PROPOSAL]
+
+
+def _layer_proposals(pr: gpd.GeoDataFrame, _, lang: str):
     suffix = "en" if lang == "en" else "fr"
 
     def props(r):
         kind = str(r.get("kind") or "")
-        title = f"{lab.get(kind, lab['proposals'])} #{r.get('rank', '')}".strip()
-        return {"_popup": _popup(title, [("", r.get(f"technique_{suffix}", r.get("technique"))),
-                                         ("", r.get(f"reason_{suffix}", r.get("reason"))),
-                                         ("", r.get(f"evidence_{suffix}"))]),
-                "_style": {"color": _PROPOSAL_COLORS.get(kind, "#01665e")}}
+        name = label("proposal_title", kind, lang) if kind in PROPOSAL else _("Propositions")
+        return {"_popup": _popup(f"{name} #{r.get('rank', '')}".strip(),
+                                 [("", r.get(f"technique_{suffix}", r.get("technique"))),
+                                  ("", r.get(f"reason_{suffix}", r.get("reason"))),
+                                  ("", r.get(f"evidence_{suffix}"))]),
+                "_style": {"color": PROPOSAL.get(kind, LAYER["proposals"])}}
 
-    return (_features(pr, props), {"color": "#01665e", "weight": 2}, {"radius": 7, "color": "#01665e"},
-            [(_PROPOSAL_COLORS[k], lab[k]) for k in ("cctv", "lighting")])
+    return (_features(pr, props), {"color": LAYER["proposals"], "weight": 2},
+            {"radius": 7, "color": LAYER["proposals"]}, _proposal_legend(lang))
 
-
-_PROPOSAL_COLORS = {"cctv": "#01665e", "lighting": "#b8860b"}
 
 #: hidden dashboard layers computed and loaded on demand: key -> features builder
-LAZY_BUILDERS = {"kde": lambda g, lab, lang: _layer_kde(g, lab),
+LAZY_BUILDERS = {"kde": lambda g, _, lang: _layer_kde(g, _),
                  "emerging": _layer_emerging, "proposals": _layer_proposals}
 
 
 def lazy_features(key: str, gdf: gpd.GeoDataFrame, lang: str = "fr") -> dict:
     """The FeatureCollection a ``LazyLayer`` draws (``_style`` / ``_popup`` per feature, popups
     escaped), with the layer's default ``style`` and ``point`` style and its ``legend``."""
-    lab = LABELS.get(lang, LABELS["fr"])
+    _ = gettext_for(lang)
     if gdf is None or not len(gdf):
         return {"type": "FeatureCollection", "features": [], "style": {}, "point": {}, "legend": []}
-    data, style, point, items = LAZY_BUILDERS[key](gdf, lab, lang)
+    data, style, point, items = LAZY_BUILDERS[key](gdf, _, lang)
     data.update(style=style, point=point or {}, legend=[{"color": c, "label": str(t)} for c, t in items])
     return data
 
 
 def lazy_legend(key: str, lang: str = "fr") -> list:
     """Legend entries of a lazy layer known before it is computed."""
-    lab = LABELS.get(lang, LABELS["fr"])
     if key == "kde":
-        return [(_KDE_RAMP[0], "−"), (_KDE_RAMP[-1], "+")]
+        return [(KDE_RAMP[0], "−"), (KDE_RAMP[-1], "+")]
     if key == "emerging":
-        return [(_EMERGING_COLORS["new"], _emerging_label("new hot spot", lang)),
-                (_EMERGING_COLORS["intensifying"], _emerging_label("intensifying hot spot", lang)),
-                (_EMERGING_COLORS["persistent"], _emerging_label("persistent hot spot", lang)),
-                (_EMERGING_COLORS["diminishing"], _emerging_label("diminishing hot spot", lang)),
-                (_EMERGING_COLORS["historical"], _emerging_label("historical hot spot", lang)),
-                ("#2166ac", lab["emerging_cold"])]
-    return [(_PROPOSAL_COLORS[k], lab[k]) for k in ("cctv", "lighting")]
+        shown = ("new_hot", "consecutive_hot", "intensifying_hot", "persistent_hot", "diminishing_hot",
+                 "historical_hot", "new_cold", "persistent_cold")
+        return [(EMERGING[c], label("emerging", c, lang)) for c in shown]
+    return _proposal_legend(lang)
 
 
 class LazyLayer(JSCSSMixin, Layer, _SafeMacro):
@@ -636,14 +530,15 @@ def build_map(
     folium.Map
         With a ``LayerControl``; ``m.vigie_layers`` lists the layer names in order.
     """
-    lab = LABELS.get(lang, LABELS["fr"])
-    names = layer_names(lang if lang in LABELS else "fr")
+    lang = lang if lang in LANGS else "fr"
+    _ = gettext_for(lang)
+    names = layer_names(lang)
     layers = layers or MapLayers()
     category_labels = category_labels or {}
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_start=13,
                    location=[0, 0] if bounds is None else [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2])
     if tile_url:
-        folium.TileLayer(tiles=tile_url, attr=tile_attribution or " ", name="Fond de plan" if lang == "fr" else "Basemap",
+        folium.TileLayer(tiles=tile_url, attr=tile_attribution or " ", name=_("Fond de plan"),
                          max_zoom=19, control=False).add_to(m)
     legend: list = []
     drawn: list[str] = []
@@ -657,35 +552,35 @@ def build_map(
 
     # aggregates first (underneath), then context, then points
     if layers.kde is not None and len(layers.kde):
-        data, style, point, items = _layer_kde(layers.kde, lab)
+        data, style, point, items = _layer_kde(layers.kde, _)
         add(_geojson_layer(data, names["kde"], style=style, show=False), "kde", items)
         extent.append(tuple(layers.kde.to_crs(4326).total_bounds))
     if layers.incident_grid is not None and len(layers.incident_grid):
         g = layers.incident_grid
-        cls = _classes(g["n"].to_numpy(), len(_RAMP))
+        cls = _classes(g["n"].to_numpy(), len(INCIDENT_RAMP))
         g = g.assign(_cls=cls)
-        data = _features(g, lambda r: {"_popup": _popup(f"{int(r['n'])} {lab['incidents']}"),
-                                       "_style": {"fillColor": _RAMP[int(r["_cls"])]}}, precision=4)
+        word = _("faits")
+        data = _features(g, lambda r: {"_popup": _popup(f"{int(r['n'])} {word}"),
+                                       "_style": {"fillColor": INCIDENT_RAMP[int(r["_cls"])]}}, precision=4)
         lo, hi = int(g["n"].min()), int(g["n"].max())
         add(_geojson_layer(data, names["incident_grid"], style={"weight": 0, "fillOpacity": 0.6}),
-            "incident_grid", [(_RAMP[0], f"{lo} {lab['incidents']}"), (_RAMP[-1], f"{hi} {lab['incidents']}")])
+            "incident_grid", [(INCIDENT_RAMP[0], f"{lo} {word}"), (INCIDENT_RAMP[-1], f"{hi} {word}")])
         extent.append(tuple(g.to_crs(4326).total_bounds))
     if layers.gistar is not None and len(layers.gistar):
         bincol = "bin" if "bin" in layers.gistar else "gi_bin"
         gi = layers.gistar[layers.gistar[bincol] != 0]
         if len(gi):
             data = _features(gi, lambda r: {
-                "_popup": _popup(lab["gistar"], [("Gi* z", f"{r['z']:.2f}" if "z" in r else ""),
-                                                 (lab["incidents"], r.get("n")),
+                "_popup": _popup(_("Points chauds Gi* (niveau de confiance)"), [("Gi* z", f"{r['z']:.2f}" if "z" in r else ""),
+                                                 (_("faits"), r.get("n")),
                                                  ("bin", int(r[bincol]))]),
-                "_style": {"fillColor": GI_BIN_COLORS[int(r[bincol])]}})
-            conf = {3: "99 %", 2: "95 %", 1: "90 %"}
-            items = [(GI_BIN_COLORS[b], f"{lab['hot']} {conf[b]}") for b in (3, 2, 1)]
-            items += [(GI_BIN_COLORS[-b], f"{lab['cold']} {conf[b]}") for b in (1, 2, 3)]
+                "_style": {"fillColor": GI_BIN[int(r[bincol])]}})
+            bins = labels("gi_bin", lang)
+            items = [(GI_BIN[b], bins[str(b)]) for b in (3, 2, 1, -1, -2, -3)]
             add(_geojson_layer(data, names["gistar"], style={"weight": 0.5, "color": "#999", "fillOpacity": 0.6},
                                show=False), "gistar", items)
     if layers.emerging is not None and len(layers.emerging):
-        data, style, point, items = _layer_emerging(layers.emerging, lab, lang)
+        data, style, point, items = _layer_emerging(layers.emerging, _, lang)
         if data["features"]:
             add(_geojson_layer(data, names["emerging"], style=style, show=False), "emerging", items)
     if layers.hotspots is not None and len(layers.hotspots):
@@ -693,45 +588,45 @@ def build_map(
         # review status (issue 7): shown in the popup and as the outline colour
         status_of = (lambda r: str(r.get("status") or "")) if "status" in hs.columns else (lambda r: "")
         data = _features(hs, lambda r: {"_popup": _popup(
-            f"#{r['hotspot_id']}", [(lab["incidents"], r.get("n")),
-                                    (lab["area"], f"{r['area_km2']:.3f}" if "area_km2" in r else ""),
-                                    (lab.get("status", "Statut"), status_of(r))],
-            link=(hotspot_url.replace("{id}", str(r["hotspot_id"])), lab["open"])),
-            "_style": {"color": REVIEW_COLORS.get(status_of(r), "#b2182b")}})
-        seen = [st for st in REVIEW_COLORS if "status" in hs.columns and (hs["status"] == st).any()]
-        add(_geojson_layer(data, names["hotspots"], style={"color": "#b2182b", "weight": 3, "fillOpacity": 0.15}),
-            "hotspots", [(REVIEW_COLORS[st], f"{names['hotspots']} — {st}") for st in seen]
-            or [("#b2182b", names["hotspots"])])
+            f"#{r['hotspot_id']}", [(_("faits"), r.get("n")),
+                                    (_("surface (km²)"), f"{r['area_km2']:.3f}" if "area_km2" in r else ""),
+                                    (_("Statut"), label("status", status_of(r), lang))],
+            link=(hotspot_url.replace("{id}", str(r["hotspot_id"])), _("ouvrir la fiche"))),
+            "_style": {"color": STATUS.get(status_of(r), STATUS["new"])}})
+        seen = [st for st in STATUS if "status" in hs.columns and (hs["status"] == st).any()]
+        add(_geojson_layer(data, names["hotspots"], style={"color": LAYER["hotspots"], "weight": 3, "fillOpacity": 0.15}),
+            "hotspots", [(STATUS[st], f"{names['hotspots']} — {label('status', st, lang)}") for st in seen]
+            or [(LAYER["hotspots"], names["hotspots"])])
         extent.append(tuple(hs.to_crs(4326).total_bounds))
     for kind in ("areas", "zac"):
         gdf = layers.context.get(kind)
         if gdf is not None and len(gdf):
-            data = _features(gdf, _context_props(kind, lab, lang))
+            data = _features(gdf, _context_props(kind, _, lang))
             add(_geojson_layer(data, names[kind], style=_STYLE[kind], show=(kind == "zac")),
                 kind, [(_STYLE[kind]["color"], names[kind])])
             extent.append(tuple(gdf.to_crs(4326).total_bounds))
     for kind in ("schools", "shops", "lights", "incidents"):
         gdf = layers.context.get(kind)
         if gdf is not None and len(gdf):
-            data = _features(gdf, _context_props(kind, lab, lang))
+            data = _features(gdf, _context_props(kind, _, lang))
             add(_geojson_layer(data, names[kind], point=_STYLE[kind], show=kind != "lights"),
                 kind, [(_STYLE[kind]["color"], names[kind])])
     cams = layers.context.get("cameras")
     if cams is not None and len(cams):
-        add(_camera_layer(cams, names["cameras"], lab, lang), "cameras",
+        add(_camera_layer(cams, names["cameras"], _, lang), "cameras",
             [(_STYLE["cameras"]["color"], names["cameras"])])
     if layers.proposals is not None and len(layers.proposals):
-        data, style, point, items = _layer_proposals(layers.proposals, lab, lang)
+        data, style, point, items = _layer_proposals(layers.proposals, _, lang)
         add(_geojson_layer(data, names["proposals"], style=style, point=point), "proposals", items)
     for lz in lazy:
-        lz.options["labels"] = {"loading": lab["loading"]}
+        lz.options["labels"] = {"loading": _("Calcul en cours…")}
         lz.default_js = [("vigie_map", script_url)]
         lz.add_to(m)
         drawn.append(lz.layer_name)
         legend.append((lz.layer_name, lz.show, lazy_legend(lz.options["key"], lang)))
     for dyn in dynamic:
         dyn.options.setdefault("labels", {}).update(
-            {"zoom_in": lab["zoom_in"], "simulated": lab["simulated"], "incidents": lab["incidents"],
+            {"zoom_in": _("Zoomez pour voir les points"), "simulated": _("simulé"), "incidents": _("faits"),
              "categories": dict(category_labels)})
         dyn.default_js = [("vigie_map", script_url)]
         dyn.add_to(m)
@@ -740,7 +635,7 @@ def build_map(
         legend.append((dyn.layer_name, dyn.show, [(color, dyn.layer_name)]))
 
     folium.LayerControl(collapsed=False).add_to(m)
-    Legend(legend, lab["legend"], js_url=script_url).add_to(m)
+    Legend(legend, _("Légende"), js_url=script_url).add_to(m)
     fit = bounds
     if fit is None and extent:
         arr = np.array(extent, dtype=float)

@@ -51,7 +51,6 @@ __all__ = [
     "PERMISSIONS",
     "PUBLIC_ENDPOINTS",
     "ROLES",
-    "ROLE_LABELS",
     "ROUTE_PERMISSIONS",
     "IncidentAccess",
     "Scope",
@@ -72,14 +71,6 @@ __all__ = [
 ]
 
 ROLES = ("coordinator", "police", "zac_manager", "planner", "admin")
-
-ROLE_LABELS = {
-    "coordinator": "Coordinateur CLSPD",
-    "police": "Police (municipale, nationale)",
-    "zac_manager": "Gestionnaire de ZAC",
-    "planner": "Urbanisme, voirie, éclairage",
-    "admin": "Administrateur",
-}
 
 
 class Scope(str, Enum):

@@ -2,7 +2,7 @@
 
 - ``build_report(home, month=, zac=, lang=, audience=)`` -> the report as a dict (``build.py``);
 - ``render_html(report)`` / ``write_report(report, out)`` / ``html_to_pdf(html)`` (``render.py``);
-- charts and static maps with matplotlib (``charts.py``, ``maps.py``), words in ``labels.py``.
+- charts and static maps with matplotlib (``charts.py``, ``maps.py``), sentences in ``labels.py`` (words in the one catalogue, ``geo_app.i18n``).
 
 The statistics come from ``layers.report`` and the other ``layers`` modules; nothing here
 computes a statistic of its own.

@@ -23,7 +23,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo_app.report.labels import LANGS, MONTHS, emerging_label, labels
+from geo_app.i18n import emerging_code, label, month_name
+from geo_app.report.labels import LANGS, labels
+from geo_app.style import EMERGING, STATUS
 from layers.errors import InputError, ParameterError
 from layers.filters import Filters
 from layers.report import (
@@ -41,9 +43,9 @@ __all__ = ["AUDIENCES", "EMERGING_MONTHS", "build_report", "check_zac"]
 AUDIENCES = ("partners", "police")
 #: months of the space-time cube behind the emerging categories (ending with the report month)
 EMERGING_MONTHS = 24
-#: review statuses counted as "waiting"
-WAITING = ("nouveau", "en examen")
-DECIDED = "action décidée"
+#: review statuses counted as "waiting" (codes of ``geo_app.i18n.STATUSES``)
+WAITING = ("new", "in_review")
+DECIDED = "action_decided"
 
 
 def _check_choice(value, allowed, param):
@@ -74,7 +76,7 @@ def check_zac(source, zac: str | None, *, param: str = "zac") -> str | None:
 
 
 def month_title(p: pd.Period, lang: str) -> str:
-    return f"{MONTHS[lang][p.month - 1]} {p.year}"
+    return f"{month_name(p.month, lang)} {p.year}"
 
 
 def _read_incidents(home, month: pd.Period, months: int) -> gpd.GeoDataFrame:
@@ -102,8 +104,8 @@ def _fmt_pct(v) -> str:
     return f"{v:+.0f} %"
 
 
-def _verdict(v: str, L: dict) -> str:
-    return L[f"v_{v}"]
+def _verdict(v: str, lang: str) -> str:
+    return label("verdict", v, lang)
 
 
 def _points_free(frames) -> None:
@@ -137,7 +139,7 @@ def _figures_section(fig: dict, *, taxonomy, lang: str, k: int | None, L: dict) 
             "n": _fmt_count(s["n"], k), "n_prev": _fmt_count(s["n_prev"], k), "n_year": _fmt_count(s["n_year"], k),
             "change_prev": "—" if hide else _fmt_pct(g["change_prev_pct"]),
             "change_year": "—" if hide else _fmt_pct(g["change_year_pct"]),
-            "verdict_prev": _verdict(g["verdict_prev"], L), "verdict_year": _verdict(g["verdict_year"], L),
+            "verdict_prev": _verdict(g["verdict_prev"], lang), "verdict_year": _verdict(g["verdict_year"], lang),
             "v_prev": g["verdict_prev"], "v_year": g["verdict_year"],
             "raw_n": None if hide else int(g["n"]),
             "any": bool(g["n"] + g["n_prev"] + g["n_year"]),
@@ -148,7 +150,7 @@ def _figures_section(fig: dict, *, taxonomy, lang: str, k: int | None, L: dict) 
         "n_prev": _fmt_count(t["n_prev"] if not k or not 0 < t["n_prev"] < k else None, k),
         "n_year": _fmt_count(t["n_year"] if not k or not 0 < t["n_year"] < k else None, k),
         "change_prev": _fmt_pct(t["vs_prev"]["change_pct"]), "change_year": _fmt_pct(t["vs_year"]["change_pct"]),
-        "verdict_prev": _verdict(t["vs_prev"]["verdict"], L), "verdict_year": _verdict(t["vs_year"]["verdict"], L),
+        "verdict_prev": _verdict(t["vs_prev"]["verdict"], lang), "verdict_year": _verdict(t["vs_year"]["verdict"], lang),
         "v_prev": t["vs_prev"]["verdict"], "v_year": t["vs_year"]["verdict"],
     }
     cats = fig["categories"]
@@ -220,7 +222,7 @@ def _hotspot_rows(ha, *, k, lang, taxonomy, L, zac=None) -> list[dict]:
         if has_prev:
             prev = {"n_prev": _fmt_count(r["n_prev"], k),
                     "change_prev": "—" if hide else _fmt_pct(raw["change_prev_pct"]),
-                    "verdict_prev": _verdict(raw["verdict_prev"], L), "v_prev": raw["verdict_prev"]}
+                    "verdict_prev": _verdict(raw["verdict_prev"], lang), "v_prev": raw["verdict_prev"]}
         top = str(r["top_category"] or "")
         if k and top in taxonomy.sensitive:
             top = ""
@@ -277,20 +279,28 @@ def _emerging(home, inc_a, *, area_a, k, lang, L, zac_geom=None):
     shown = table[table["emerging"]].head(25)
     where = _place_names(home, shown)
     summ["rows"] = [
-        {"cell_id": str(r["cell_id"]), "where": w, "category": emerging_label(r["category"], lang),
+        {"cell_id": str(r["cell_id"]), "where": w, "category": label("emerging", r["category"], lang),
+         "code": emerging_code(r["category"]), "colour": EMERGING.get(emerging_code(r["category"]) or "", ""),
          "n": _fmt_count(r["n"], None), "n_last": _fmt_count(r["n_last"] if not k or not 0 < r["n_last"] < k else None, k),
          "trend_z": "—" if pd.isna(r["trend_z"]) else f"{r['trend_z']:+.1f}"}
         for (_, r), w in zip(shown.iterrows(), where)
     ]
-    summ["count_rows"] = [{"category": emerging_label(c, lang), "cells": int(n)}
+    summ["count_rows"] = [{"category": label("emerging", c, lang), "code": emerging_code(c),
+                           "colour": EMERGING.get(emerging_code(c) or "", ""), "cells": int(n)}
                           for c, n in zip(summ["counts"]["category"], summ["counts"]["cells"])
-                          if c != "no pattern detected"]
+                          if emerging_code(c) != "no_pattern"]
     summ["all"] = cells
     return summ, None
 
 
-def _reviews(home, month: pd.Period, ha, *, zac=None) -> dict:
-    """Status changes recorded during the month, hotspots waiting, actions decided."""
+def _status(code, lang: str) -> dict:
+    """A review status as the report shows it: code, words and the palette's colour."""
+    return {"code": code, "label": label("status", code, lang), "colour": STATUS.get(code, "")}
+
+
+def _reviews(home, month: pd.Period, ha, *, lang: str = "fr", zac=None) -> dict:
+    """Status changes recorded during the month, hotspots waiting, actions decided (statuses as
+    ``{"code", "label", "colour"}``)."""
     out = {"available": False, "changed": [], "waiting": [], "decided": []}
     if not home.app_db.exists():
         return out
@@ -318,7 +328,8 @@ def _reviews(home, month: pd.Period, ha, *, zac=None) -> dict:
             at = pd.Timestamp(h["at"])
             at = at.tz_localize("UTC") if at.tzinfo is None else at.tz_convert("UTC")
             if h["field"] == "status" and start <= at < end:
-                row = {"hotspot_id": hid, "old": h["old"], "new": h["new"], "by": h["user"],
+                row = {"hotspot_id": hid, "old": _status(h["old"], lang), "new": _status(h["new"], lang),
+                       "by": h["user"],
                        "when": at.tz_convert(tz).strftime("%Y-%m-%d")}
                 out["changed"].append(row)
                 if h["new"] == DECIDED:
@@ -327,10 +338,10 @@ def _reviews(home, month: pd.Period, ha, *, zac=None) -> dict:
     for hid in ids:
         status = reviews.get(hid, {}).get("status", DEFAULT_STATUS)
         if status in WAITING:
-            out["waiting"].append({"hotspot_id": hid, "status": status})
+            out["waiting"].append({"hotspot_id": hid, "status": _status(status, lang)})
     for hid, r in sorted(reviews.items()):
         if hid not in ids and r["status"] in WAITING and (in_zac is None or hid in in_zac):
-            out["waiting"].append({"hotspot_id": hid, "status": r["status"]})
+            out["waiting"].append({"hotspot_id": hid, "status": _status(r["status"], lang)})
     return out
 
 
@@ -401,20 +412,20 @@ def _proposals(home, inc_month_a, ha, *, crs, taxonomy, k, lang, L, zac_geom=Non
         where = _where(sites, ha, areas_a, L)
         for (_, r), w in zip(sites.iterrows(), where):
             rows.append({
-                "kind": L[f"kind_{kind}"], "rank": int(r["rank"]), "where": w,
+                "kind": label("proposal", kind, lang), "code": kind, "rank": int(r["rank"]), "where": w,
                 "n": _fmt_count(r[n_col], None),
-                "label": f"{L[f'kind_{kind}']} {int(r['rank'])} — {w}",
+                "label": f"{label('proposal', kind, lang)} {int(r['rank'])} — {w}",
                 "reason": r[f"technique_{lang}"] if k else r[f"reason_{lang}"],
             })
     return rows, frames, ("; ".join(reasons) if reasons and not rows else None)
 
 
-def _batches(home, L) -> list[dict]:
+def _batches(home, lang: str) -> list[dict]:
     rows = []
     for b in home.store.batches():
         rows.append({"kind": b.kind, "file": b.file_name, "date": str(b.created)[:10], "user": b.user,
                      "rows": f"{b.n_stored:,}".replace(",", "\u202f"),
-                     "simulated": L["yes"] if b.simulated else L["no"]})
+                     "simulated": label("yes_no", "yes" if b.simulated else "no", lang)})
     return rows
 
 
@@ -536,14 +547,14 @@ def build_report(
     timings["emerging_s"] = round(time.perf_counter() - t, 2)
 
     # 4. reviews
-    tables["reviews"] = _reviews(home, p, ha, zac=zac)
+    tables["reviews"] = _reviews(home, p, ha, lang=lang, zac=zac)
 
     # 5. time profiles of the scope's month
     t = time.perf_counter()
     prof = time_profiles(scope_month, tz=tz)
     dk = prof["darkness"]
     tables["time"] = {
-        "darkness": [{"label": L[c], "n": _fmt_count(dk[c] if not k or not 0 < dk[c] < k else None, k),
+        "darkness": [{"label": label("darkness", c, lang), "n": _fmt_count(dk[c] if not k or not 0 < dk[c] < k else None, k),
                       "share": f"{100 * dk[c] / max(sum(dk.values()), 1):.0f} %"} for c in ("day", "twilight", "night")],
         "unclassified": prof["unclassified"],
         "night_share": None if prof["night_share"] is None else f"{100 * prof['night_share']:.0f} %",
@@ -605,7 +616,7 @@ def build_report(
     methods = {
         "figures": L["m_figures"].format(tz=tz, rule=L["rule"].format(alpha=fig["alpha"], min_total=fig["min_total"])),
         "hotspots": L["m_hotspots"].format(cell=_num(gmeta.get("cell_size")),
-                                           neigh=("queen" if neigh == "queen" else f"{neigh:.0f} m")),
+                                           neigh=(L["queen"] if neigh == "queen" else f"{neigh:.0f} m")),
         "emerging": L["m_emerging"].format(periods=len(emeta.get("periods", [])), cell=_num(emeta.get("cell_size"))),
         "time": L["m_time"],
         "proposals": L["m_proposals"].format(n=PROPOSALS_K),
@@ -613,13 +624,13 @@ def build_report(
                     else L["m_privacy_police"]) + (" " + L["sensitive_excluded"] if exclude_sensitive else ""),
         "parameters": {
             L["p_cell"]: _num(gmeta.get("cell_size")),
-            L["p_cell_auto"]: L["yes"] if gmeta.get("cell_size_auto") else L["no"],
-            L["p_neigh"]: "queen" if neigh == "queen" else f"{float(neigh):.0f} m",
+            L["p_cell_auto"]: label("yes_no", "yes" if gmeta.get("cell_size_auto") else "no", lang),
+            L["p_neigh"]: L["queen"] if neigh == "queen" else f"{float(neigh):.0f} m",
             L["p_fdr"]: gmeta.get("correction", "Benjamini-Hochberg"),
             L["p_hot"]: "Gi* bin ≥ 2 (95 %)",
             L["p_cube"]: f"{len(emeta.get('periods', []))} × 1 {L['month'].lower()}, {_num(emeta.get('cell_size'))} m",
             L["p_conf"]: emeta.get("confidence", "—"),
-            L["p_test"]: f"binomial (exact, conditional), alpha = {fig['alpha']}, min = {fig['min_total']}",
+            L["p_test"]: L["test_value"].format(alpha=fig["alpha"], min_total=fig["min_total"]),
             L["p_k"]: k if k else "—",
             L["p_tz"]: tz,
             L["p_crs"]: f"EPSG:{crs}",
@@ -631,7 +642,7 @@ def build_report(
             "emerging_periods": len(emeta.get("periods", [])), "emerging_cell_size": emeta.get("cell_size"),
             "k": k,
         },
-        "batches": _batches(home, L),
+        "batches": _batches(home, lang),
     }
     n_sim_all = int(inc["simulated"].fillna(False).astype(bool).sum()) if "simulated" in inc else 0
     methods["simulated"] = (L["sim_yes"].format(n_sim=_fmt_count(n_sim_all, None), n_all=_fmt_count(len(inc), None))
@@ -656,7 +667,7 @@ def build_report(
         t = time.perf_counter()
         report["images"] = {
             "groups": charts.groups_chart(fig, lang=lang, k=k, L=L),
-            "heatmap": charts.heatmap(prof, L=L, k=k),
+            "heatmap": charts.heatmap(prof, L=L, lang=lang, k=k),
             "darkness": charts.darkness_chart(prof, L=L, k=k),
             "hotspots": maps.hotspot_map(report),
             "emerging": maps.emerging_map(report) if em is not None else None,

@@ -16,6 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from geo_app.i18n import weekday_names
+
 __all__ = ["darkness_chart", "groups_chart", "heatmap", "png_uri"]
 
 #: the report's colours: month, previous month, a year earlier
@@ -62,7 +64,7 @@ def groups_chart(fig_data: dict, *, lang: str, k: int | None, L: dict) -> str:
     return png_uri(fig)
 
 
-def heatmap(prof: dict, *, L: dict, k: int | None = None) -> str:
+def heatmap(prof: dict, *, L: dict, lang: str = "fr", k: int | None = None) -> str:
     """Hour x weekday heatmap of the month (aoristic weights).
 
     For partners (``k`` given) a cell holding more than 0 and less than ``k`` (weighted)
@@ -73,7 +75,7 @@ def heatmap(prof: dict, *, L: dict, k: int | None = None) -> str:
     cmap = plt.get_cmap("YlOrRd").with_extremes(bad="#e6e6e6")
     fig, ax = plt.subplots(figsize=(7.2, 2.3))
     im = ax.imshow(shown, aspect="auto", cmap=cmap, interpolation="nearest")
-    ax.set_yticks(range(7), L["weekdays"].split(","), fontsize=7)
+    ax.set_yticks(range(7), weekday_names(lang), fontsize=7)
     ax.set_xticks(range(0, 24, 2), [f"{h}h" for h in range(0, 24, 2)], fontsize=7)
     ax.set_xlabel(L["hour"], fontsize=8)
     cb = fig.colorbar(im, ax=ax, fraction=0.03, pad=0.01)

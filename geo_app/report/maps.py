@@ -19,17 +19,14 @@ from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path
 
+from geo_app.i18n import emerging_code, label
 from geo_app.report.charts import png_uri
-from geo_app.report.labels import emerging_label
+from geo_app.style import EMERGING, GI_BIN, LAYER, PROPOSAL
 
 __all__ = ["emerging_map", "hotspot_map", "proposals_map", "zac_map"]
 
-BIN_COLOURS = {1: "#fcbba1", 2: "#fb6a4a", 3: "#a50f15"}
-EMERGING_COLOURS = {
-    "new hot spot": "#1a9850", "consecutive hot spot": "#e08214", "intensifying hot spot": "#d73027",
-    "persistent hot spot": "#762a83", "diminishing hot spot": "#9970ab", "sporadic hot spot": "#fdae61",
-    "oscillating hot spot": "#f46d43", "historical hot spot": "#bababa",
-}
+#: hot Gi* bins drawn on the report's maps (the palette's colours, as on the web map)
+BIN_COLOURS = {b: GI_BIN[b] for b in (1, 2, 3)}
 
 
 def _clip(gdf, extent):
@@ -195,11 +192,11 @@ def emerging_map(report: dict) -> str:
     legend = []
     if cells is not None and len(cells):
         cells = _clip(cells, extent)
-        _fill(ax, cells.geometry.to_numpy(), [EMERGING_COLOURS.get(c, "#bababa") for c in cells["category"]],
-              edgecolor="white", linewidth=0.2)
-        for cat, colour in EMERGING_COLOURS.items():
-            if (cells["category"] == cat).any():
-                legend.append(Patch(color=colour, label=emerging_label(cat, lang)))
+        codes = [emerging_code(c) or "no_pattern" for c in cells["category"]]
+        _fill(ax, cells.geometry.to_numpy(), [EMERGING[c] for c in codes], edgecolor="white", linewidth=0.2)
+        for code, colour in EMERGING.items():
+            if code in codes:
+                legend.append(Patch(color=colour, label=label("emerging", code, lang)))
     _frame(ax, extent)
     if legend:
         ax.legend(handles=legend, fontsize=7, loc="upper right", framealpha=0.8)
@@ -221,30 +218,29 @@ def zac_map(report: dict, geom) -> str:
 
 
 def proposals_map(report: dict) -> str | None:
-    """Proposed CCTV sites (blue triangles) and lamps (yellow stars), numbered by rank, over
+    """Proposed CCTV sites (triangles) and lamps (stars), numbered by rank, over
     the month's hotspot areas. ``None`` when nothing is proposed."""
     frames = {k: v for k, v in (report.get("proposals") or {}).items() if v is not None and len(v)}
     if not frames:
         return None
-    L = report["L"]
     fig, ax = plt.subplots(figsize=(7.0, 7.0))
     extent = _extent(report)
     _background(ax, report, extent, zac_geom=report.get("zac_geometry"))
     ha = report["data"].get("hotspots")
     if ha is not None and len(ha):
-        _fill(ax, ha.geometry.to_numpy(), "#fb6a4a", alpha=0.35)
-        _outline(ax, ha.geometry.to_numpy(), color="#a50f15", linewidth=0.6)
+        _fill(ax, ha.geometry.to_numpy(), LAYER["hotspots"], alpha=0.3)
+        _outline(ax, ha.geometry.to_numpy(), color=LAYER["hotspots"], linewidth=0.6)
     legend = []
-    style = {"cctv": ("^", "#2166ac", "C"), "lighting": ("*", "#f1b600", "L")}
+    style = {"cctv": ("^", "C"), "lighting": ("*", "L")}
     for kind, sites in frames.items():
-        marker, colour, prefix = style.get(kind, ("o", "black", "?"))
+        (marker, prefix), colour = style.get(kind, ("o", "?")), PROPOSAL.get(kind, "black")
         ax.scatter(sites.geometry.x, sites.geometry.y, marker=marker, s=70, color=colour,
                    edgecolor="black", linewidths=0.5, zorder=5)
         for x, y, r in zip(sites.geometry.x, sites.geometry.y, sites["rank"]):
             ax.annotate(f"{prefix}{int(r)}", (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7,
                         fontweight="bold", zorder=6)
         legend.append(plt.Line2D([], [], marker=marker, color=colour, linestyle="", markeredgecolor="black",
-                                 label=L[f"kind_{kind}"]))
+                                 label=label("proposal", kind, report["meta"]["lang"])))
     # zoom on the proposals when they are gathered
     import numpy as np
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from geo_app.i18n import label
+from geo_app.style import PROPOSAL
 from layers.errors import ParameterError
 
 __all__ = ["OUTPUT_SUFFIXES", "html_to_pdf", "offline_url_fetcher", "render_html", "write_report"]
@@ -73,7 +75,10 @@ def render_html(report: dict, *, web: bool = False, zac_choices=None, allow_whol
     ``zac_choices`` (plus the whole territory when ``allow_whole``) and the language, and a link
     to the PDF.
     """
+    lang = report["meta"]["lang"]
     return _env().get_template("report.html").render(r=report, L=report["L"], m=report["meta"],
+                                                     label=lambda vocabulary, code: label(vocabulary, code, lang),
+                                                     proposal_colours=PROPOSAL,
                                                      t=report["tables"], img=report["images"],
                                                      methods=report["methods"], web=web,
                                                      zac_choices=list(zac_choices or []),

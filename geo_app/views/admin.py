@@ -9,11 +9,13 @@ with filters ``action``, ``user``, ``from``, ``to`` (dates, UTC) and ``page``.
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from geo_app import access
 from geo_app.accounts import add_user, set_active, store_zac_names
 from geo_app.auth import audit, get_db, get_workspace
 from geo_app.db import AUDIT_ACTIONS
+from geo_app.i18n import label
 from layers.errors import ParameterError
 
 __all__ = ["bp"]
@@ -28,7 +30,7 @@ def index():
     """Accounts and the form to add one."""
     ws = get_workspace()
     return render_template("access/admin_users.html", users=get_db().users(), roles=access.ROLES,
-                           role_labels=access.ROLE_LABELS, zacs=store_zac_names(ws.home))
+                           zacs=store_zac_names(ws.home))
 
 
 @bp.post("/users")
@@ -37,7 +39,7 @@ def add():
     rec = add_user(ws.home, request.form.get("name", ""), role=access.check_role(request.form.get("role", "")),
                    password=request.form.get("password", ""), zacs=request.form.getlist("zac"))
     audit("user_add", target=rec.name, detail={"role": rec.role, "zacs": list(rec.zacs)})
-    flash(f"Compte « {rec.name} » créé ({rec.role}).", "success")
+    flash(_("Compte « %(name)s » créé (%(role)s).", name=rec.name, role=label("role", rec.role)), "success")
     return redirect(url_for("admin.index"))
 
 

@@ -14,37 +14,51 @@ import sqlite3
 import tempfile
 import zipfile
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pandas as pd
 from flask import Blueprint, after_this_request, render_template, request, send_file
 
 from geo_app import access
 from geo_app.auth import audit, get_viewer
+from geo_app.i18n import N_, gettext_for, layer_label
 from geo_app.provenance import source_provenance
+from geo_app.style import LAYER, NEUTRAL, qgis_categories, rgb
 from geo_app.views.common import FILTER_PARAMS, filter_query, request_filters, sensitive_param
 from layers.errors import ParameterError
 from layers.io import EXPORT_FORMATS, write_layers
 
-__all__ = ["EXPORT_LAYERS", "bp", "write_styles"]
+__all__ = ["EXPORT_LAYERS", "bp", "export_label", "write_styles"]
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 
-#: what can be exported: name -> (label, source kind for provenance, style colour RGB)
-EXPORT_LAYERS: dict[str, tuple[str, str, str]] = {
-    "incidents": ("Faits (points)", "incidents", "227,26,28"),
-    "incidents_grid": ("Faits agrégés (carroyage, k-anonymat)", "incidents", "253,141,60"),
-    "hotspots": ("Zones de points chauds", "incidents", "189,0,38"),
-    "gistar": ("Gi* (cellules)", "incidents", "240,59,32"),
-    "kde": ("Densité (KDE)", "incidents", "254,178,76"),
-    "emerging": ("Points chauds émergents (cellules)", "incidents", "204,76,2"),
-    "proposals": ("Propositions (caméras, éclairage)", "incidents", "44,162,95"),
-    "zac": ("ZAC", "zac", "49,130,189"),
-    "areas": ("Quartiers", "areas", "99,99,99"),
-    "schools": ("Établissements scolaires", "schools", "117,107,177"),
-    "shops": ("Commerces", "shops", "35,139,69"),
-    "lights": ("Éclairage public", "lights", "255,237,111"),
-    "cameras": ("Vidéoprotection", "cameras", "0,0,0"),
+#: what can be exported: name -> (label, French msgid of ``geo_app.i18n``; source kind for
+#: provenance). Context layers are named by the layer registry (``layer_label``); colours come
+#: from ``geo_app.style``.
+EXPORT_LAYERS: dict[str, tuple[str | None, str]] = {
+    "incidents": (N_("Faits (points)"), "incidents"),
+    "incidents_grid": (N_("Faits agrégés (carroyage, k-anonymat)"), "incidents"),
+    "hotspots": (N_("Zones de points chauds"), "incidents"),
+    "gistar": (N_("Gi* (cellules)"), "incidents"),
+    "kde": (N_("Densité (KDE)"), "incidents"),
+    "emerging": (N_("Points chauds émergents (cellules)"), "incidents"),
+    "proposals": (N_("Propositions (caméras, éclairage)"), "incidents"),
+    "zac": (None, "zac"),
+    "areas": (None, "areas"),
+    "schools": (None, "schools"),
+    "shops": (None, "shops"),
+    "lights": (None, "lights"),
+    "cameras": (None, "cameras"),
 }
+
+#: export formats whose label is a word to translate (the others are names: GeoJSON, KML…)
+_FORMAT_LABELS = {"shp": N_("Shapefile (zippé)")}
+
+
+def export_label(name: str, lang: str | None = None) -> str:
+    """The name of an exportable layer in ``lang`` (the request's language by default)."""
+    msgid, kind = EXPORT_LAYERS[name]
+    return gettext_for(lang)(msgid) if msgid else layer_label(kind, lang)
 
 
 def _suppress(viewer, filters) -> bool:
@@ -81,31 +95,41 @@ def _provenance(viewer, names, filters, night, facts) -> dict:
 # QGIS styles in the GeoPackage
 
 
-def _qml(kind: str, rgb: str) -> str:
+def _symbol(kind: str, name: str, colour: str) -> str:
+    """One QGIS symbol of geometry ``kind`` filled with ``colour`` (``#rrggbb``)."""
     symbol = {"point": ("marker", "SimpleMarker"), "line": ("line", "SimpleLine"),
               "polygon": ("fill", "SimpleFill")}[kind]
-    props = (f'<Option name="color" type="QString" value="{rgb},180"/>'
+    props = (f'<Option name="color" type="QString" value="{rgb(colour)},180"/>'
              '<Option name="outline_color" type="QString" value="35,35,35,255"/>'
              '<Option name="outline_width" type="QString" value="0.26"/>')
     if kind == "point":
         props += '<Option name="size" type="QString" value="2.4"/><Option name="name" type="QString" value="circle"/>'
-    return (
-        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
-        '<qgis version="3.28.0" styleCategories="Symbology">\n'
-        ' <renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0">\n'
-        "  <symbols>\n"
-        f'   <symbol type="{symbol[0]}" name="0" alpha="0.8" clip_to_extent="1" force_rhr="0">\n'
-        f'    <layer class="{symbol[1]}" enabled="1" pass="0" locked="0"><Option type="Map">{props}</Option></layer>\n'
-        "   </symbol>\n"
-        "  </symbols>\n"
-        " </renderer-v2>\n"
-        "</qgis>\n"
-    )
+    return (f'   <symbol type="{symbol[0]}" name="{escape(name)}" alpha="0.8" clip_to_extent="1" force_rhr="0">\n'
+            f'    <layer class="{symbol[1]}" enabled="1" pass="0" locked="0"><Option type="Map">{props}</Option></layer>\n'
+            "   </symbol>\n")
 
 
-def _sld(name: str, kind: str, rgb: str) -> str:
-    r, g, b = (int(v) for v in rgb.split(","))
-    hexc = f"#{r:02x}{g:02x}{b:02x}"
+def _qml(kind: str, colour: str, categories: tuple[str, dict[str, str]] | None = None) -> str:
+    """A QGIS style: one symbol of ``colour``, or with ``categories`` (attribute, value ->
+    colour) a categorised renderer whose values keep the palette's colours."""
+    if categories is None:
+        renderer = (' <renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0">\n'
+                    f"  <symbols>\n{_symbol(kind, '0', colour)}  </symbols>\n")
+    else:
+        attr, table = categories
+        cats = "".join(f'   <category render="true" symbol="{i}" value="{escape(v)}" label="{escape(v)}"/>\n'
+                       for i, v in enumerate(table))
+        syms = "".join(_symbol(kind, str(i), c) for i, c in enumerate(table.values()))
+        renderer = (f' <renderer-v2 type="categorizedSymbol" attr="{escape(attr)}" symbollevels="0" '
+                    'enableorderby="0" forceraster="0">\n'
+                    f"  <categories>\n{cats}  </categories>\n  <symbols>\n{syms}  </symbols>\n")
+    return ("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+            '<qgis version="3.28.0" styleCategories="Symbology">\n'
+            f"{renderer} </renderer-v2>\n</qgis>\n")
+
+
+def _sld(name: str, kind: str, colour: str) -> str:
+    hexc = colour
     sym = {
         "point": f"<se:PointSymbolizer><se:Graphic><se:Mark><se:WellKnownName>circle</se:WellKnownName>"
                  f"<se:Fill><se:SvgParameter name=\"fill\">{hexc}</se:SvgParameter></se:Fill></se:Mark>"
@@ -134,10 +158,12 @@ CREATE TABLE IF NOT EXISTS layer_styles (
 """
 
 
-def write_styles(path: Path, colours: dict[str, str]) -> int:
+def write_styles(path: Path) -> int:
     """Add a default QGIS style (QML and SLD) for each geometry layer of the GeoPackage at
-    ``path`` to its ``layer_styles`` table, which QGIS reads when it opens a layer.
-    Returns the number of styles written."""
+    ``path`` to its ``layer_styles`` table, which QGIS reads when it opens a layer: the
+    palette's colour of the layer (``geo_app.style.LAYER``), or a categorised style by code
+    (Gi* bin, proposal kind, emerging category, review status) with the palette's colours, the
+    same as on the map and in the report. Returns the number of styles written."""
     con = sqlite3.connect(path)
     try:
         rows = con.execute("SELECT table_name, column_name, geometry_type_name FROM gpkg_geometry_columns").fetchall()
@@ -146,12 +172,14 @@ def write_styles(path: Path, colours: dict[str, str]) -> int:
         for table, column, gtype in rows:
             g = str(gtype).upper()
             kind = "point" if "POINT" in g else "line" if "LINE" in g else "polygon"
-            rgb = colours.get(table, "120,120,120")
+            colour = LAYER.get(table, NEUTRAL)
+            columns = [r[1] for r in con.execute(f'PRAGMA table_info("{table}")')]
+            qml = _qml(kind, colour, qgis_categories(table, columns))
             con.execute(
                 "INSERT INTO layer_styles(f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
                 "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui) "
                 "VALUES ('', '', ?, ?, ?, ?, ?, 1, ?, 'Vigie', '')",
-                (table, column, table, _qml(kind, rgb), _sld(table, kind, rgb), f"Vigie default style for {table}"),
+                (table, column, table, qml, _sld(table, kind, colour), f"Vigie default style for {table}"),
             )
             n += 1
         con.commit()
@@ -171,8 +199,9 @@ def index():
     user = viewer.account
     names = viewer.exportable()
     return render_template(
-        "access/exports.html", layers=[(n, EXPORT_LAYERS[n][0]) for n in names],
-        formats=[(f.name, f.label) for f in EXPORT_FORMATS.values()], query=filter_query(exclude=()),
+        "access/exports.html", layers=[(n, export_label(n)) for n in names],
+        formats=[(f.name, gettext_for()(_FORMAT_LABELS[f.name]) if f.name in _FORMAT_LABELS else f.label)
+                 for f in EXPORT_FORMATS.values()], query=filter_query(exclude=()),
         mode=access.export_mode(user).value, k=viewer.k,
         filter_pairs=[(k, v) for k, v in request.args.items(multi=True) if k in FILTER_PARAMS and v],
     )
@@ -206,7 +235,7 @@ def download():
     if fmt.multi_layer:
         path = write_layers(frames, tmp / f"{base}{fmt.extension}", fmt.name, provenance=prov)
         if fmt.name == "gpkg":
-            write_styles(path, {n: EXPORT_LAYERS[n][2] for n in frames})
+            write_styles(path)
         send, mimetype = path, fmt.media_type
     elif len(frames) == 1 and fmt.name == "geojson":
         send = write_layers(frames, tmp / f"{base}{fmt.extension}", fmt.name, provenance=prov)

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
 from geo_app.auth import get_viewer
+from geo_app.i18n import describe_methods, label, normalize_status, weekday_names
 from geo_app.mapping import MapLayers, build_map, render_parts
 from geo_app.views.common import filter_query, request_filters
 from geo_app.views.i18n import current_lang
@@ -25,7 +26,7 @@ SORT_KEYS = ("hotspot_id", "n", "area_km2", "trend", "night_share", "zac", "stat
 
 def _trend_label(code) -> str | None:
     """``up`` / ``down`` / ``stable`` (Workspace.hotspot_areas) in the current language."""
-    return {"up": _("hausse"), "down": _("baisse"), "stable": _("stable")}.get(code) if isinstance(code, str) else None
+    return label("trend", code) if isinstance(code, str) else None
 
 
 def _proposals(d: dict, lang: str) -> list[dict]:
@@ -34,8 +35,7 @@ def _proposals(d: dict, lang: str) -> list[dict]:
     if pr is None or not len(pr):
         return []
     sfx = "en" if lang == "en" else "fr"
-    title = {"cctv": _("Caméra proposée"), "lighting": _("Point lumineux proposé")}
-    return [{"kind": r.get("kind"), "title": f"{title.get(r.get('kind'), '')} #{r.get('rank')}",
+    return [{"kind": r.get("kind"), "title": f"{label('proposal_title', r.get('kind'), lang)} #{r.get('rank')}",
              "covered": None if pd.isna(r.get("covered")) else int(r.get("covered")),
              "technique": r.get(f"technique_{sfx}") or "", "reason": r.get(f"reason_{sfx}") or "",
              "evidence": r.get(f"evidence_{sfx}") or ""}
@@ -75,18 +75,15 @@ def hotspot_list():
         v = row[sort]
         return (v is None, v if v is not None else 0) if not isinstance(v, str) else (False, v)
 
-    wanted = request.args.get("status") or None
+    wanted = normalize_status(request.args.get("status") or None)  # review status filter
     if wanted is not None:
-        from geo_app.db import STATUSES
-
-        if wanted not in STATUSES:
-            raise ParameterError(f"unknown status '{wanted}'; choose one of: {', '.join(STATUSES)}.", "status")
         rows = [r for r in rows if r["status"] == wanted]
     rows.sort(key=key, reverse=(order == "desc"))
     if order == "desc":  # keep missing values last
         rows.sort(key=lambda r: r[sort] is None)
     return render_template("hotspots.html", rows=rows, sort=sort, order=order, reviewed=reviewed,
-                           query=filter_query(), parameters=areas.attrs.get("vigie", {}), **page_context())
+                           query=filter_query(), methods=describe_methods(areas.attrs.get("vigie", {})),
+                           **page_context())
 
 
 @bp.get("/hotspots/<hotspot_id>")
@@ -114,6 +111,7 @@ def hotspot_page(hotspot_id: str):
         script_url=url_for("static", filename="js/vigie-map.js"),
     )
     monthly = {"labels": [str(p) for p in d["monthly"].index], "values": [int(v) for v in d["monthly"].values]}
+    words = {"weekdays": weekday_names(lang), "incidents": _("faits")}
     profile = None
     if d["profile"] is not None:
         profile = {"hours": list(range(24)), "rows": [[round(float(v), 2) for v in row] for row in d["profile"].to_numpy()]}
@@ -123,8 +121,8 @@ def hotspot_page(hotspot_id: str):
     row = d["area"].iloc[0]
     return render_template(
         "hotspot.html", hotspot_id=hotspot_id, row=row, d=d, cats=cats,
-        map_parts=render_parts(m), chart_data=json.dumps({"monthly": monthly, "profile": profile}),
+        map_parts=render_parts(m), chart_data=json.dumps({"monthly": monthly, "profile": profile, "words": words}),
         status=status.get(hotspot_id, ""), reviewed=reviewed, query=query,
         proposals=_proposals(d, lang), proposals_note=d.get("proposals_note"),
-        trend_label=_trend_label(row.get("trend")),
+        trend_label=_trend_label(row.get("trend")), methods=describe_methods(d["area"].attrs.get("vigie", {})),
     )

@@ -1,13 +1,17 @@
 """Languages: French by default, English selectable with ``?lang=en`` (kept in the session).
 
 Flask-Babel reads the compiled catalogues of ``geo_app/translations`` (``make assets`` compiles
-the ``.po`` files into ``.mo`` with pybabel).
+the ``.po`` files into ``.mo`` with pybabel). Templates turn codes into words with the ``label``
+filter (``{{ status|label('status') }}``, ``geo_app.i18n.label``) and name layer kinds with
+``layer_label``.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request, session
 from flask_babel import Babel
+
+from geo_app import i18n
 
 __all__ = ["bp", "current_lang", "init_app", "select_locale"]
 
@@ -32,7 +36,14 @@ def current_lang() -> str:
 
 @bp.app_context_processor
 def _inject_lang():
-    return {"lang": current_lang(), "languages": current_app.config["LANGUAGES"]}
+    return {"lang": current_lang(), "languages": current_app.config["LANGUAGES"],
+            "layer_label": i18n.layer_label}
+
+
+@bp.app_template_filter("label")
+def _label(code, vocabulary: str) -> str:
+    """``{{ code|label('status') }}``: the word of a code in the request's language."""
+    return i18n.label(vocabulary, code)
 
 
 def init_app(app) -> None:

@@ -7,7 +7,9 @@ from flask import Blueprint, current_app, render_template, request, url_for
 
 from geo_app.assets import self_hosted
 from geo_app.auth import get_viewer
+from geo_app.i18n import weekday_names
 from geo_app.mapping import DynamicLayer, LazyLayer, MapLayers, build_map, layer_names, render_parts
+from geo_app.style import LAYER
 from geo_app.views.common import filter_query, request_filters
 from geo_app.views.i18n import current_lang
 
@@ -15,9 +17,8 @@ __all__ = ["bp", "map_assets", "page_context"]
 
 bp = Blueprint("maps", __name__)
 
-_DYNAMIC_STYLE = {"incidents": {"color": "#c51b7d", "radius": 4}, "lights": {"color": "#d4a017", "radius": 3},
-                  "shops": {"color": "#6a3d9a", "radius": 5}, "schools": {"color": "#1f78b4", "radius": 6},
-                  "cameras": {"color": "#1b7837", "radius": 5}}
+_DYNAMIC_STYLE = {kind: {"color": LAYER[kind], "radius": r}
+                  for kind, r in (("incidents", 4), ("lights", 3), ("shops", 5), ("schools", 6), ("cameras", 5))}
 
 
 @bp.app_template_filter("d")
@@ -38,11 +39,9 @@ def page_context() -> dict:
     viewer = get_viewer()
     tax, lang = viewer.taxonomy, current_lang()
     groups = [(g, [c for c in tax.categories if c.group == g.code]) for g in tax.groups]
-    days_fr = ["lun", "mar", "mer", "jeu", "ven", "sam", "dim"]
-    days_en = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     return {
         "category_groups": [(g, cats) for g, cats in groups if cats],
-        "weekday_names": list(enumerate(days_en if lang == "en" else days_fr)),
+        "weekday_names": list(enumerate(weekday_names(lang))),
         "zac_names": viewer.zac_names(),
     }
 

@@ -1,5 +1,6 @@
-"""The review workflow of hotspot areas: status (nouveau, en examen, action décidée, traité,
-classé sans suite), owner partner, a comment thread and the history of every change.
+"""The review workflow of hotspot areas: status (codes ``new``, ``in_review``, ``action_decided``,
+``done``, ``dismissed``; their words in ``geo_app.i18n``), owner partner, a comment thread and
+the history of every change.
 
 Routes: ``GET /review/`` (hotspot areas with their status, ``?status=`` filter),
 ``GET /review/<hotspot_id>`` (status, owner, history, thread; also embeddable in the hotspot
@@ -15,7 +16,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from geo_app.auth import audit, get_db, get_viewer, is_local_path
 from geo_app.db import STATUSES
-from layers.errors import ParameterError
+from geo_app.i18n import normalize_status
 
 __all__ = ["bp"]
 
@@ -25,9 +26,7 @@ bp = Blueprint("review", __name__, url_prefix="/review")
 @bp.get("/")
 def index():
     """Hotspot areas of the current results with their review status (``?status=`` filters)."""
-    wanted = request.args.get("status") or None
-    if wanted is not None and wanted not in STATUSES:
-        raise ParameterError(f"unknown status '{wanted}'; choose one of: {', '.join(STATUSES)}.", "status")
+    wanted = normalize_status(request.args.get("status") or None)
     rows = get_viewer().reviewed_areas()
     if wanted:
         rows = [r for r in rows if r["status"] == wanted]

@@ -99,7 +99,7 @@ def test_admin_reads_the_audit_log(browser, server, open_page):
     try:
         pg.goto(server + "/admin/audit?action=login")
         rows = pg.locator("#audit tbody tr")
-        assert rows.count() >= 1 and "login" in rows.first.inner_text()
+        assert rows.count() >= 1 and "connexion" in rows.first.inner_text()
         _shot(pg, "audit")
         assert pg.vigie_errors == []
     finally:

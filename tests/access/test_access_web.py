@@ -396,17 +396,19 @@ def test_review_status_history_and_escaped_comment(app, hotspot_ids):
     from geo_app.auth import get_db
 
     hist = get_db(app).history(hid)
+    # statuses are stored as codes (the form's French words are accepted for older clients)
     assert [(h["field"], h["old"], h["new"]) for h in hist] == [
-        ("status", "nouveau", "action décidée"), ("owner", "", "Éclairage public"),
-        ("status", "action décidée", "traité")]
+        ("status", "new", "action_decided"), ("owner", "", "Éclairage public"),
+        ("status", "action_decided", "done")]
     assert all(h["user"] == "police" for h in hist)
     # the hotspot list filters by status, the API and the map show it
-    listed = c.get("/hotspots?status=traité").get_data(as_text=True)
+    listed = c.get("/hotspots?status=done").get_data(as_text=True)
     assert hid in listed and hotspot_ids["police"]["Alpha"] not in listed
-    assert hid not in c.get("/hotspots?status=nouveau").get_data(as_text=True)
+    assert hid not in c.get("/hotspots?status=new").get_data(as_text=True)
+    assert hid in c.get("/hotspots?status=traité").get_data(as_text=True)  # the old word still filters
     assert c.get("/hotspots?status=bogus").status_code == 400
     areas = {f["properties"]["hotspot_id"]: f["properties"]["status"] for f in c.get("/api/hotspots/areas").json["features"]}
-    assert areas[hid] == "traité"
+    assert areas[hid] == "done"
     dashboard = c.get("/").get_data(as_text=True)  # popup text and legend, JSON-escaped
     dashboard = dashboard.replace("\\u00e9", "é")
     assert "Statut : traité" in dashboard and "#1a9641" in dashboard

@@ -196,21 +196,25 @@ def test_police_version_shows_points(home, last_month, store_incidents):
     # the police see the reasons with their counts per category
     assert any(re.search(r"\(\d+\)", p["reason"]) for p in rep["tables"]["proposals"])
     # English throughout: no French heading left
+    from geo_app.i18n import label
     from geo_app.report import render_html
-    from geo_app.report.labels import LABELS
+    from geo_app.report.labels import labels
 
     html = render_html(rep)
+    french = labels("fr")
     for key in ("s_figures", "s_hotspots", "s_methods", "total", "previous", "rule"):
-        french = LABELS["fr"][key].split("{")[0][:25]
-        assert french not in html, key
-    assert LABELS["en"]["s_figures"] in html and LABELS["en"]["audience_police"] in html
+        assert french[key].split("{")[0][:25] not in html, key
+    assert labels("en")["s_figures"] in html and label("audience", "police", "en") in html
 
 
 def test_proposals_of_the_month(partners, html, home):
     k = home.settings.k_anonymity
     rows = partners["tables"]["proposals"]
+    from geo_app.i18n import label
+
     kinds = {r["kind"] for r in rows}
-    assert kinds == {partners["L"]["kind_cctv"], partners["L"]["kind_lighting"]}, partners["tables"]["proposals_reason"]
+    assert {r["code"] for r in rows} == {"cctv", "lighting"}, partners["tables"]["proposals_reason"]
+    assert kinds == {label("proposal", "cctv", "fr"), label("proposal", "lighting", "fr")}
     for r in rows:
         assert int(r["n"].replace("\u202f", "")) >= k
         assert not re.search(r"\(\d+\)", r["reason"]), r["reason"]  # no per-category counts for partners
@@ -235,10 +239,14 @@ def test_pdf_refuses_outside_urls():
 
 
 def test_labels_complete_in_both_languages():
-    from geo_app.report.labels import LABELS
+    from geo_app.report.labels import WORDS, labels
 
-    assert set(LABELS["fr"]) == set(LABELS["en"])
-    assert all(v.strip() for lang in LABELS for v in LABELS[lang].values())
+    fr, en = labels("fr"), labels("en")
+    assert set(fr) == set(en) == set(WORDS)
+    assert all(v.strip() for v in (*fr.values(), *en.values()))
+    # every sentence is translated (the catalogue falls back to the French source otherwise),
+    # some words are the same in both languages
+    assert [k for k in WORDS if fr[k] == en[k] and k not in ("page", "zac", "incidents", "when")] == []
 
 
 # ---------------------------------------------------------------------------------- CLI
@@ -294,7 +302,9 @@ def test_a_zac_without_incident_gets_an_honest_empty_report(home, last_month, st
     rep = build_report(home, month=last_month, zac=empty[0], images=False)
     assert rep["figures"]["total"]["n"] == 0
     assert [z["name"] for z in rep["tables"]["zacs"]] == [empty[0]]
-    assert rep["tables"]["figures"]["total"]["verdict_prev"] == rep["L"]["v_too_few"]
+    from geo_app.i18n import label
+
+    assert rep["tables"]["figures"]["total"]["verdict_prev"] == label("verdict", "too_few", "fr")
     html = render_html(rep)
     assert rep["L"]["zac_scope"].format(zac=empty[0]) in html
 

@@ -157,19 +157,20 @@ def test_reviews_changed_waiting_and_decided_in_the_month(tmp_path):
 
     home = _fake_home(tmp_path)
     db = AppDB(home.app_db)
-    db.set_review("HS-a", user="police", status="en examen")
-    db.set_review("HS-b", user="coordinator", status="action décidée")
-    db.set_review("HS-d", user="coordinator", status="traité")
+    db.set_review("HS-a", user="police", status="in_review")
+    db.set_review("HS-b", user="coordinator", status="action_decided")
+    db.set_review("HS-d", user="coordinator", status="done")
     now = pd.Timestamp.now(tz="Europe/Paris").tz_localize(None).to_period("M")
     ha = gpd.GeoDataFrame({"hotspot_id": ["HS-a", "HS-c", "HS-d"], "zac": ["Alpha", "Beta", "Alpha"]},
                           geometry=[box(0, 0, 1, 1)] * 3, crs=2154)
     out = _reviews(home, now, ha)
     assert out["available"]
-    assert {(c["hotspot_id"], c["old"], c["new"]) for c in out["changed"]} == {
-        ("HS-a", "nouveau", "en examen"), ("HS-b", "nouveau", "action décidée"), ("HS-d", "nouveau", "traité")}
+    assert {(c["hotspot_id"], c["old"]["code"], c["new"]["code"]) for c in out["changed"]} == {
+        ("HS-a", "new", "in_review"), ("HS-b", "new", "action_decided"), ("HS-d", "new", "done")}
+    assert {c["new"]["label"] for c in out["changed"]} == {"en examen", "action décidée", "traité"}
     assert [d["hotspot_id"] for d in out["decided"]] == ["HS-b"]
     # waiting: the month's hotspots still new or under review (HS-c was never reviewed)
-    assert {(w["hotspot_id"], w["status"]) for w in out["waiting"]} == {("HS-a", "en examen"), ("HS-c", "nouveau")}
+    assert {(w["hotspot_id"], w["status"]["code"]) for w in out["waiting"]} == {("HS-a", "in_review"), ("HS-c", "new")}
     # another month: nothing changed then, the same hotspots wait
     before = _reviews(home, now - 13, ha)
     assert before["changed"] == [] and before["decided"] == []

@@ -173,7 +173,7 @@ def test_build_map_draws_lazy_and_embedded_emerging_and_proposals(city):
                   lazy=[LazyLayer(names["kde"], key="kde", url="/api/map/kde")], lang="fr")
     assert m.vigie_layers == [names["emerging"], names["proposals"], names["kde"]]
     script = render_parts(m)["script"]
-    assert "point chaud qui s\\u0027intensifie" in script or "point chaud qui s'intensifie" in script
+    assert "point chaud en intensification" in script  # one French name per emerging category
     assert "no pattern" not in script  # cells without a pattern are not drawn
     assert "\\u0026lt;b\\u0026gt;raison" in script  # reasons escaped
     assert "Vigie.lazyLayer" in script and "/api/map/kde" in script

@@ -1,16 +1,17 @@
-/* Charts of a hotspot page (Chart.js, served by Vigie): monthly counts and hour x weekday. */
+/* Charts of a hotspot page (Chart.js, served by Vigie): monthly counts and hour x weekday.
+   Every word comes from the page's chart data (``words``: the server's catalogue). */
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("chart-data").textContent);
-  var fr = (document.documentElement.lang || "fr") === "fr";
-  var days = fr ? ["lun", "mar", "mer", "jeu", "ven", "sam", "dim"] : ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+  var words = data.words || {};
+  var days = words.weekdays || ["1", "2", "3", "4", "5", "6", "7"];
   var colors = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"];
   window.VigieCharts = {};
   var m = document.getElementById("chart-monthly");
   if (m && data.monthly) {
     window.VigieCharts.monthly = new Chart(m, {
       type: "bar",
-      data: {labels: data.monthly.labels, datasets: [{label: fr ? "faits" : "incidents", data: data.monthly.values, backgroundColor: "#c51b7d"}]},
+      data: {labels: data.monthly.labels, datasets: [{label: words.incidents || "", data: data.monthly.values, backgroundColor: "#c51b7d"}]},
       options: {animation: false, maintainAspectRatio: false, plugins: {legend: {display: false}}}
     });
   }

@@ -1,0 +1,343 @@
+"""Vigie's one catalogue of user-facing words, usable inside and outside a Flask request.
+
+Every word a user reads — pages, map legends and popups, the monthly report — goes through the
+Babel catalogues of ``geo_app/translations``:
+
+- **msgids are the French source text** (French is the service's default language), as the
+  views' ``_()`` calls already do; the English words live in ``en/LC_MESSAGES/messages.po`` and
+  ``make assets`` compiles the ``.po`` files into ``.mo``. ``make messages`` re-extracts the
+  msgids (views, templates, this module, the map builder, the report) and merges them into the
+  ``.po`` files; a test fails when one has no English translation.
+- **codes are not labels**: review statuses, proposal kinds, emerging-hotspot categories, trends,
+  darkness classes, roles… are stable codes (``in_review``, ``lighting``, ``new_hot``) stored and
+  exchanged as such; their words are looked up here with :func:`label`, their colours in
+  :mod:`geo_app.style`.
+
+Outside a request (the report, the map builder, the CLI) the language is passed explicitly;
+inside a request ``lang=None`` means the request's language (``?lang=``, then the session).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cache
+from numbers import Integral
+from pathlib import Path
+
+from babel.support import NullTranslations, Translations
+
+from layers.errors import ParameterError
+
+__all__ = [
+    "DEFAULT_LANG",
+    "DEFAULT_STATUS",
+    "EMERGING_CODES",
+    "LANGS",
+    "N_",
+    "STATUSES",
+    "VOCABULARIES",
+    "current_lang",
+    "describe_methods",
+    "emerging_code",
+    "gettext_for",
+    "label",
+    "labels",
+    "layer_label",
+    "month_name",
+    "normalize_status",
+    "weekday_names",
+]
+
+LANGS = ("fr", "en")
+DEFAULT_LANG = "fr"
+TRANSLATIONS = Path(__file__).parent / "translations"
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` as a msgid for extraction (``pybabel extract -k N_``) without translating it."""
+    return message
+
+
+# ---------------------------------------------------------------------------------------------
+# Codes and their French source words
+
+#: review statuses of a hotspot area, in workflow order
+STATUSES = ("new", "in_review", "action_decided", "done", "dismissed")
+DEFAULT_STATUS = STATUSES[0]
+
+#: the French words once used as status identifiers (app databases written before the codes)
+LEGACY_STATUSES = {"nouveau": "new", "en examen": "in_review", "action décidée": "action_decided",
+                   "traité": "done", "classé sans suite": "dismissed"}
+
+#: ArcGIS's emerging-hotspot categories: ``layers.spacetime`` integer code -> Vigie code
+EMERGING_CODES = {
+    1: "new_hot", 2: "consecutive_hot", 3: "intensifying_hot", 4: "persistent_hot",
+    5: "diminishing_hot", 6: "sporadic_hot", 7: "oscillating_hot", 8: "historical_hot",
+    -1: "new_cold", -2: "consecutive_cold", -3: "intensifying_cold", -4: "persistent_cold",
+    -5: "diminishing_cold", -6: "sporadic_cold", -7: "oscillating_cold", -8: "historical_cold",
+    0: "no_pattern",
+}
+
+#: vocabulary -> code -> French source word (the msgid)
+VOCABULARIES: dict[str, dict[str, str]] = {
+    "status": {
+        "new": N_("nouveau"), "in_review": N_("en examen"), "action_decided": N_("action décidée"),
+        "done": N_("traité"), "dismissed": N_("classé sans suite"),
+    },
+    "review_field": {"status": N_("statut"), "owner": N_("partenaire référent")},
+    "proposal": {"cctv": N_("Vidéoprotection"), "lighting": N_("Éclairage")},
+    "proposal_title": {"cctv": N_("Caméra proposée"), "lighting": N_("Point lumineux proposé")},
+    "emerging": {
+        "new_hot": N_("nouveau point chaud"),
+        "consecutive_hot": N_("point chaud consécutif"),
+        "intensifying_hot": N_("point chaud en intensification"),
+        "persistent_hot": N_("point chaud persistant"),
+        "diminishing_hot": N_("point chaud en diminution"),
+        "sporadic_hot": N_("point chaud sporadique"),
+        "oscillating_hot": N_("point chaud oscillant"),
+        "historical_hot": N_("point chaud historique"),
+        "new_cold": N_("nouveau point froid"),
+        "consecutive_cold": N_("point froid consécutif"),
+        "intensifying_cold": N_("point froid en intensification"),
+        "persistent_cold": N_("point froid persistant"),
+        "diminishing_cold": N_("point froid en diminution"),
+        "sporadic_cold": N_("point froid sporadique"),
+        "oscillating_cold": N_("point froid oscillant"),
+        "historical_cold": N_("point froid historique"),
+        "no_pattern": N_("pas de tendance détectée"),
+    },
+    "trend": {"up": N_("hausse"), "down": N_("baisse"), "stable": N_("stable")},
+    "verdict": {"up": N_("hausse significative"), "down": N_("baisse significative"),
+                "stable": N_("pas de différence significative"),
+                "too_few": N_("trop peu d'incidents pour conclure")},
+    "darkness": {"day": N_("Jour"), "twilight": N_("Crépuscule civil"), "night": N_("Nuit")},
+    "gi_bin": {"3": N_("chaud 99 %"), "2": N_("chaud 95 %"), "1": N_("chaud 90 %"), "0": N_("non significatif"),
+               "-1": N_("froid 90 %"), "-2": N_("froid 95 %"), "-3": N_("froid 99 %")},
+    "role": {
+        "coordinator": N_("Coordinateur CLSPD"), "police": N_("Police (municipale, nationale)"),
+        "zac_manager": N_("Gestionnaire de ZAC"), "planner": N_("Urbanisme, voirie, éclairage"),
+        "admin": N_("Administrateur"),
+    },
+    "scope": {"all": N_("tout"), "own_zac": N_("sa ZAC"), "aggregates": N_("agrégats"),
+              "own_zac_aggregates": N_("agrégats de sa ZAC"), "none": N_("aucun")},
+    "permission": {
+        "points": N_("faits en points"), "sensitive_points": N_("faits sensibles en points"),
+        "hotspots": N_("points chauds, propositions, rapports"), "review.read": N_("suivi (lecture)"),
+        "review.write": N_("suivi (écriture)"), "export": N_("exports"), "import": N_("imports"),
+        "users": N_("comptes"), "map": N_("carte"),
+    },
+    "audit_action": {
+        "login": N_("connexion"), "login_failed": N_("connexion refusée"), "logout": N_("déconnexion"),
+        "import": N_("import"), "rollback": N_("annulation d'import"), "export": N_("export"),
+        "view_points": N_("consultation de points"), "user_add": N_("création de compte"),
+        "user_change": N_("modification de compte"), "review": N_("suivi"), "comment": N_("commentaire"),
+    },
+    "audience": {"partners": N_("Version partenaires (données agrégées, petits effectifs masqués)"),
+                 "police": N_("Version police (diffusion restreinte : points d'incidents)")},
+    "yes_no": {"yes": N_("oui"), "no": N_("non")},
+}
+
+_MONTHS = (N_("janvier"), N_("février"), N_("mars"), N_("avril"), N_("mai"), N_("juin"), N_("juillet"),
+           N_("août"), N_("septembre"), N_("octobre"), N_("novembre"), N_("décembre"))
+_WEEKDAYS = (N_("lun"), N_("mar"), N_("mer"), N_("jeu"), N_("ven"), N_("sam"), N_("dim"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Lookups
+
+
+def _check_lang(lang: str) -> str:
+    if lang not in LANGS:
+        raise ParameterError(f"unknown language '{lang}': use one of {', '.join(LANGS)}.", "lang")
+    return lang
+
+
+@cache
+def _translations(lang: str) -> NullTranslations:
+    """The compiled catalogue of ``lang`` (French, the source language, needs none)."""
+    if lang == DEFAULT_LANG:
+        return NullTranslations()
+    t = Translations.load(str(TRANSLATIONS), [lang])
+    if not isinstance(t, Translations):
+        raise FileNotFoundError(f"no compiled catalogue for '{lang}' in {TRANSLATIONS}: run 'make assets'.")
+    return t
+
+
+def current_lang() -> str:
+    """The request's language inside a Flask request, else the default (French)."""
+    try:
+        from flask import has_request_context
+    except ImportError:  # pragma: no cover - Flask ships with Vigie
+        return DEFAULT_LANG
+    if has_request_context():
+        from flask_babel import get_locale
+
+        loc = get_locale()
+        if loc is not None and loc.language in LANGS:
+            return loc.language
+    return DEFAULT_LANG
+
+
+def gettext_for(lang: str | None = None) -> Callable[..., str]:
+    """A ``gettext`` for ``lang`` (``None``: the request's language).
+
+    ``_ = gettext_for("en"); _("Légende")`` -> ``"Legend"``. Keyword arguments fill
+    ``%(name)s`` placeholders, as Flask-Babel's ``gettext`` does.
+    """
+    t = _translations(_check_lang(lang or current_lang()))
+
+    def _(message: str, **variables) -> str:
+        text = t.gettext(message)
+        return text % variables if variables else text
+
+    return _
+
+
+def label(vocabulary: str, code, lang: str | None = None) -> str:
+    """The word of ``code`` in ``vocabulary`` (``status``, ``emerging``, ``role``…) in ``lang``.
+
+    An unknown code is returned as given (data from outside keeps its own words). Emerging
+    categories may be given as ArcGIS labels or integer codes (``emerging_code``), statuses as
+    the French words of older databases (``normalize_status``).
+    """
+    words = VOCABULARIES[vocabulary]
+    if code is None:
+        return ""
+    key = str(code)
+    if vocabulary == "emerging":
+        key = emerging_code(code) or key
+    elif vocabulary == "status":
+        key = LEGACY_STATUSES.get(key, key)
+    if key not in words:
+        return key
+    return gettext_for(lang)(words[key])
+
+
+def labels(vocabulary: str, lang: str | None = None) -> dict[str, str]:
+    """Every code of ``vocabulary`` with its word in ``lang``, in the vocabulary's order."""
+    _ = gettext_for(lang)
+    return {code: _(word) for code, word in VOCABULARIES[vocabulary].items()}
+
+
+def layer_label(kind: str, lang: str | None = None) -> str:
+    """The name of a layer kind (``layers.registry.LAYERS``: the registry's own data)."""
+    from layers.registry import LAYERS
+
+    spec = LAYERS.get(kind)
+    if spec is None:
+        return kind
+    return spec.label_en if _check_lang(lang or current_lang()) == "en" else spec.label_fr
+
+
+def month_name(month: int, lang: str | None = None) -> str:
+    """``month`` (1..12) in words: ``janvier`` / ``January``."""
+    return gettext_for(lang)(_MONTHS[month - 1])
+
+
+def weekday_names(lang: str | None = None) -> list[str]:
+    """Short weekday names, Monday first."""
+    _ = gettext_for(lang)
+    return [_(d) for d in _WEEKDAYS]
+
+
+def normalize_status(value: str | None) -> str | None:
+    """A review status code from a code or from the French word of older forms and databases;
+    ``ParameterError`` naming the codes for anything else (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    code = LEGACY_STATUSES.get(value, value)
+    if code not in STATUSES:
+        raise ParameterError(f"unknown status '{value}'; choose one of: {', '.join(STATUSES)}.", "status")
+    return code
+
+
+@cache
+def _arcgis_names() -> dict[str, str]:
+    """ArcGIS's category labels (``layers.spacetime.EMERGING_CATEGORIES``) -> Vigie's codes."""
+    from layers.spacetime import EMERGING_CATEGORIES
+
+    return {name: EMERGING_CODES[k] for k, name in EMERGING_CATEGORIES.items()} | {"no pattern": "no_pattern"}
+
+
+def emerging_code(value) -> str | None:
+    """Vigie's code of an emerging category given as a code (``new_hot``), an ArcGIS label
+    (``"new hot spot"``, ``layers.spacetime.EMERGING_CATEGORIES``) or its integer code; ``None``
+    when it is none of these."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, Integral):
+        return EMERGING_CODES.get(int(value))
+    text = str(value)
+    if text in VOCABULARIES["emerging"]:
+        return text
+    return _arcgis_names().get(text.strip().lower())
+
+
+# ---------------------------------------------------------------------------------------------
+# The methods panel: automatic choices as sentences
+
+
+def _num(v) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return f"{f:g}" if f != int(f) else f"{int(f)}"
+
+
+def describe_methods(vigie: Mapping | None, lang: str | None = None) -> list[str]:
+    """The automatic choices of a hotspot analysis (``attrs["vigie"]`` of ``layers.hotspots``
+    and ``geo_app.services``) as sentences a coordinator reads, in ``lang``.
+
+    Keys read: ``cell_size``, ``cell_size_auto``, ``shape`` (the grid), ``neighbourhood``
+    (``"queen"`` or a distance in metres) and ``distance_auto``, ``fdr`` / ``correction``
+    (significance), ``min_bin`` (the confidence of the cells merged into areas),
+    ``n_incidents`` / ``n_outside``, ``trend``. Other keys are left out: the panel speaks to
+    people, the API keeps the raw values.
+
+    Examples
+    --------
+    >>> describe_methods({"cell_size": 200.0, "cell_size_auto": True}, "en")
+    ['Cells of 200 m, chosen automatically (about 50 cells across the study area’s shorter side).']
+    """
+    _ = gettext_for(lang)
+    v = dict(vigie or {})
+    out: list[str] = []
+    cell = v.get("cell_size")
+    if cell is not None:
+        if str(v.get("shape", "square")).startswith("hex"):
+            text = (_("Hexagones de %(m)s m, choisis automatiquement (environ 50 cellules sur le plus petit "
+                      "côté de la zone d’étude).", m=_num(cell)) if v.get("cell_size_auto")
+                    else _("Hexagones de %(m)s m, taille choisie par l’utilisateur.", m=_num(cell)))
+        else:
+            text = (_("Cellules de %(m)s m, choisies automatiquement (environ 50 cellules sur le plus petit "
+                      "côté de la zone d’étude).", m=_num(cell)) if v.get("cell_size_auto")
+                    else _("Cellules de %(m)s m, taille choisie par l’utilisateur.", m=_num(cell)))
+        out.append(text)
+    neigh = v.get("neighbourhood")
+    if neigh == "queen":
+        out.append(_("Voisins : les 8 cellules adjacentes et la cellule elle-même."))
+    elif neigh is not None:
+        how = _("choisie automatiquement (pic d’autocorrélation spatiale)") if v.get("distance_auto") \
+            else _("choisie par l’utilisateur")
+        out.append(_("Voisins : les cellules à moins de %(m)s m et la cellule elle-même, distance %(how)s.",
+                     m=_num(neigh), how=how))
+    if "fdr" in v:
+        out.append(_("Significativité : taux de fausses découvertes de Benjamini–Hochberg à 5 %.") if v["fdr"]
+                   else _("Significativité : seuil de 5 % par cellule, sans correction des tests multiples."))
+    if v.get("min_bin") is not None:
+        conf = {1: "90", 2: "95", 3: "99"}.get(int(v["min_bin"]), "95")
+        out.append(_("Zones : cellules chaudes adjacentes à %(c)s %% de confiance réunies en zones numérotées.",
+                     c=conf))
+    if v.get("n_outside"):
+        out.append(_("%(n)s faits hors de la zone d’étude ne sont pas comptés.", n=_num(v["n_outside"])))
+    trend = v.get("trend")
+    if trend:
+        import re
+
+        months = re.search(r"(\d+) months", str(trend))
+        out.append(_("Tendance : test de Mann-Kendall sur les faits par mois (%(n)s mois) ; hausse ou baisse "
+                     "quand p < 5 %%, sinon stable.", n=months.group(1)) if months
+                   else _("Tendance : test de Mann-Kendall sur les faits par mois ; hausse ou baisse quand "
+                          "p < 5 %, sinon stable."))
+    return out
