@@ -63,6 +63,10 @@ DEMO_SOURCES = (
     _Source("lights", "VilleMTP_MTP_EclairagePublic.zip", {"type": "type_lante"}),
     _Source("cameras", "VilleMTP_MTP_CameraSurv.zip",
             {"name": "Nom", "address": "Adresse", "installed": "Année"}),
+    # the city's address register: what incidents recorded by address are geocoded on
+    _Source("addresses", "VilleMTP_MTP_PointAdresse.zip",
+            {"street": "LIB_OFF", "number": "NUM_VOI", "suffix": "SUF_VOI", "street_code": "CODE_VOIE"},
+            {"commune": "Montpellier", "source": "Ville de Montpellier"}),
 )
 
 

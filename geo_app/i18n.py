@@ -287,7 +287,7 @@ def _num(v) -> str:
 
 def describe_methods(vigie: Mapping | None, lang: str | None = None) -> list[str]:
     """The automatic choices of a hotspot analysis (``attrs["vigie"]`` of ``layers.hotspots``
-    and ``geo_app.services``) as sentences a coordinator reads, in ``lang``.
+    and ``geo_app.workspace``) as sentences a coordinator reads, in ``lang``.
 
     Keys read: ``cell_size``, ``cell_size_auto``, ``shape`` (the grid), ``neighbourhood``
     (``"queen"`` or a distance in metres) and ``distance_auto``, ``fdr`` / ``correction``

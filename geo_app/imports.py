@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,9 @@ class ImportOutcome:
     source_crs : str or None
         The CRS the file was read in.
     dry_run : bool
+    geocoded : dict
+        With ``geocode=COLUMN``: rows placed from their address, per precision (``house``,
+        ``interpolated``, ``street``, ``intersection``, ``not_found``).
     """
 
     batch: Batch | None
@@ -66,6 +70,7 @@ class ImportOutcome:
     column_mapping: dict = field(default_factory=dict)
     source_crs: str | None = None
     dry_run: bool = False
+    geocoded: dict = field(default_factory=dict)
 
     @property
     def problems(self) -> list[RowProblem]:
@@ -154,6 +159,7 @@ def import_file(
     progress: Progress | None = None,
     file_name: str | None = None,
     constants: dict | None = None,
+    geocode: str | None = None,
 ) -> ImportOutcome:
     """Read, validate and store one file as one batch.
 
@@ -182,6 +188,11 @@ def import_file(
     file_name : str, optional
         Name recorded with the batch and used in messages (default: the file's name; the web
         import page passes the uploaded file's original name).
+    geocode : str, optional
+        A column of addresses (CSV files, point kinds): rows with an address and no point are
+        placed on the stored address register (``geo_app.geocoding.prepare_import``); the
+        precision and score of each go to ``geocode_precision`` / ``geocode_score``; a row whose
+        address is not found is an error on that column.
 
     Returns
     -------
@@ -200,11 +211,21 @@ def import_file(
     if not path.exists():
         raise InputError(f"The file {path} does not exist.")
     settings = home.settings
-    result = read_layer(
-        path, kind, settings=settings, taxonomy=home.taxonomy, crs=crs, layer=layer,
-        mapping=mapping, labels=labels, date_format=date_format, constants=constants,
-    )
-    errors = list(result.errors)
+    with tempfile.TemporaryDirectory(prefix="vigie-geocode-") as tmp:
+        geo = None
+        read_path, read_crs, read_mapping = path, crs, mapping
+        if geocode:
+            from geo_app.geocoding import prepare_import
+
+            geo = prepare_import(home, kind, path, geocode, Path(tmp), crs=crs, layer=layer, mapping=mapping,
+                                 labels=labels, date_format=date_format, constants=constants)
+            read_path, read_crs, read_mapping = geo.path, geo.crs, geo.mapping
+        result = read_layer(
+            read_path, kind, settings=settings, taxonomy=home.taxonomy, crs=read_crs, layer=layer,
+            mapping=read_mapping, labels=labels, date_format=date_format, constants=constants,
+        )
+    problems = geo.problems(result.problems) if geo else list(result.problems)
+    errors = [p for p in problems if p.severity == "error"]
     data = result.data
     n_read, n_valid = int(result.n_read), len(data)
     name = file_name or path.name
@@ -212,13 +233,21 @@ def import_file(
         raise _rejection(name, n_read, n_valid, errors)
     if n_valid == 0 and not dry_run:
         raise _rejection(name, n_read, 0, errors or [RowProblem(None, None, "the file holds no rows.")])
-    report = _report(result.problems)
+    report = _report(problems)
     counts = {"read": n_read, "valid": n_valid, "stored": 0, "rejected": n_read - n_valid}
+    column_mapping = dict(result.column_mapping or {})
+    source_crs = None if result.source_crs is None else str(result.source_crs)
+    if geo:
+        column_mapping = {k: v for k, v in column_mapping.items() if k not in ("x", "y")}
+        column_mapping.update({k: v for k, v in geo.source_mapping.items() if k in ("x", "y", "point", "wkt")})
+        column_mapping["geocode"] = geo.column
+        source_crs = geo.source_crs
     common = {
         "report": report,
         "unmapped_labels": dict(result.unmapped_labels or {}),
-        "column_mapping": dict(result.column_mapping or {}),
-        "source_crs": None if result.source_crs is None else str(result.source_crs),
+        "column_mapping": column_mapping,
+        "source_crs": source_crs,
+        "geocoded": dict(geo.counts) if geo else {},
     }
     if dry_run:
         return ImportOutcome(batch=None, counts=counts, dry_run=True, **common)
@@ -227,6 +256,7 @@ def import_file(
         "date_format": date_format, "skip_invalid": skip_invalid,
         "column_mapping": common["column_mapping"], "source_crs": common["source_crs"],
         "unmapped_labels": common["unmapped_labels"],
+        "geocode": geo.column if geo else None, "geocoded": common["geocoded"],
     }
     data = data.drop(columns=[c for c in ("source_row",) if c in data.columns])
     if kind == "incidents" and simulated:

@@ -128,6 +128,10 @@ LAYERS: dict[str, LayerSpec] = {
                         "case_number", "id_dmr")),
                 Column("simulated", "bool", False, ("simulated",),
                        "True for generated (demo) incidents"),
+                Column("geocode_precision", "str", False, ("geocode_precision", "geocode_pr"),
+                       "how an address was placed: house, interpolated, street or intersection"),
+                Column("geocode_score", "float", False, ("geocode_score", "geocode_sc"),
+                       "street-name score of the geocoding, 0-100"),
             ),
             "Faits constatés",
             "Incidents",
@@ -209,6 +213,30 @@ LAYERS: dict[str, LayerSpec] = {
             ),
             "Vidéoprotection",
             "CCTV cameras",
+        ),
+        # the address register (BAN CSV of the département, or the commune's own register):
+        # what layers.geocode places typed addresses on
+        LayerSpec(
+            "addresses",
+            ("Point",),
+            (
+                Column("number", "int", False, ("number", "numero", "num_voi", "num", "no"),
+                       "house number (0 or empty: no number)"),
+                Column("suffix", "str", False, ("suffix", "rep", "suf_voi", "suffixe", "indice"),
+                       "bis, ter, quater, a, b…"),
+                Column("street", "str", True, ("street", "nom_voie", "lib_off", "voie", "nom_rue", "rue"),
+                       "street name as written (type included: Rue de la Loge)"),
+                Column("street_code", "str", False, ("street_code", "id_fantoir", "code_voie", "fantoir",
+                                                     "rivoli", "code_fantoir"),
+                       "street identifier (FANTOIR, or the commune's street code)"),
+                Column("postcode", "str", False, ("postcode", "code_postal", "cp")),
+                Column("commune", "str", False, ("commune", "nom_commune", "ville")),
+                Column("source", "str", False, ("source", "source_position"),
+                       "who maintains the address (commune, BAN…)"),
+            ),
+            "Adresses",
+            "Addresses",
+            large=True,
         ),
     )
 }

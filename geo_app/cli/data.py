@@ -198,6 +198,9 @@ def _echo_report(outcome, kind: str) -> None:
                 click.echo(f"  - {p}")
             if len(items) > REPORT_LINES:
                 click.echo(f"  … and {len(items) - REPORT_LINES} more (kept with the batch)")
+    if outcome.geocoded:
+        parts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in outcome.geocoded.items())
+        click.echo(f"Geocoded {sum(outcome.geocoded.values())} address(es): {parts}.")
     if outcome.unmapped_labels:
         labels = ", ".join(f"'{k}' ({v})" for k, v in list(outcome.unmapped_labels.items())[:REPORT_LINES])
         click.echo(f"Unmapped labels, stored as 'other': {labels}")
@@ -224,12 +227,17 @@ def _echo_report(outcome, kind: str) -> None:
 @click.option("--skip-invalid", is_flag=True, help="Store the valid rows and keep the report with the batch.")
 @click.option("--dry-run", is_flag=True, help="Only read and report; write nothing.")
 @click.option("--user", default="cli", show_default=True, help="Who imports (kept with the batch).")
+@click.option("--geocode", "geocode_column", default=None, metavar="COLUMN",
+              help="Place rows that have an address in COLUMN and no point on the address register (CSV).")
 @pass_home
-def import_cmd(home, kind, file, crs, layer, maps, sets, labels, date_format, skip_invalid, dry_run, user):
+def import_cmd(home, kind, file, crs, layer, maps, sets, labels, date_format, skip_invalid, dry_run, user,
+               geocode_column):
     """Import FILE as a batch of layer KIND (nothing is stored if any row has an error).
 
-    KIND is one of incidents, zac, areas, schools, shops, lights, cameras. FILE is GeoJSON,
-    GeoPackage, a zipped Shapefile, CSV or KML. Exit 0 stored, 1 rejected (the report names the
+    KIND is one of incidents, zac, areas, schools, shops, lights, cameras, addresses. FILE is
+    GeoJSON, GeoPackage, a zipped Shapefile, CSV or KML. With --geocode COLUMN (CSV), rows with an
+    address and no point are placed on the stored address register, their precision and score
+    kept; an address not found rejects its row. Exit 0 stored, 1 rejected (the report names the
     rows), 2 bad option.
     """
     from geo_app.imports import import_file
@@ -244,7 +252,7 @@ def import_cmd(home, kind, file, crs, layer, maps, sets, labels, date_format, sk
         outcome = import_file(
             home, kind, file, crs=epsg, layer=layer, mapping=mapping or None, labels=labels,
             date_format=date_format, skip_invalid=skip_invalid, dry_run=dry_run, user=user,
-            progress=bar, constants=constants or None,
+            progress=bar, constants=constants or None, geocode=geocode_column,
         )
     finally:
         bar.close()

@@ -107,6 +107,24 @@ def layer(kind: str):
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/geo+json")
 
 
+@bp.get("/geocode")
+def geocode_address():
+    """One typed address placed on the stored register (``q``), as a FeatureCollection of one
+    feature with ``precision``, ``score``, ``label``… (``layers.geocode.geocode``); the register
+    holds public addresses, so every role that sees the map may ask."""
+    from geo_app.geocoding import register_index
+    from layers.geocode import geocode
+
+    q = (request.args.get("q") or "").strip()
+    if not q:
+        raise ParameterError("q: give an address to look up, e.g. q=12 rue Foch.", "q")
+    if len(q) > 200:
+        raise ParameterError("q is too long (200 characters at most).", "q")
+    ws = get_viewer().workspace  # the register is public data: no role rule applies
+    out = geocode([q], register_index(ws.home, store=ws.store))
+    return Response(json.dumps(geojson(out), ensure_ascii=False), mimetype="application/geo+json")
+
+
 @bp.get("/layers/<kind>/grid")
 def layer_grid(kind: str):
     """Counts of a point kind per cell over ``bbox`` (display aggregate for zoomed-out views)."""

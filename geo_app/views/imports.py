@@ -6,7 +6,8 @@ the batches, roll one back.
 - ``POST /admin/imports``: form fields ``kind`` (a kind of ``layers.registry.LAYERS``),
   ``file`` (the upload), ``crs``, ``layer``, ``labels`` (empty or a shipped table of
   ``LABEL_MAPPINGS``), ``date_format``, ``mapping`` (``FIELD=COLUMN`` lines), ``constants``
-  (``FIELD=VALUE`` lines given to every row, e.g. ``level=quartier``), ``skip_invalid`` and
+  (``FIELD=VALUE`` lines given to every row, e.g. ``level=quartier``), ``geocode`` (a column of
+  addresses: rows without a point are placed on the address register), ``skip_invalid`` and
   ``dry_run`` (checkboxes). The upload is saved in a temporary folder of the deployment
   under its sanitised name and passed to ``geo_app.imports.import_file`` (THE import pipeline,
   which validates, stores one batch and writes the audit record). The page shows the report:
@@ -63,6 +64,7 @@ _WEB_WORDS = {
     "--date-format": "date_format",
     "--labels": "labels",
     "--layer": "layer",
+    "--geocode": "geocode",
 }
 
 
@@ -181,6 +183,7 @@ def _options() -> dict:
                                    example="level=quartier") or None,
         "skip_invalid": _flag("skip_invalid"),
         "dry_run": _flag("dry_run"),
+        "geocode": _text("geocode"),
     }
 
 

@@ -109,6 +109,16 @@ def openapi_document(app=None) -> dict:
                               "403": {"description": "sensitive=1 asked by a role other than police",
                                       "content": _ERRORS["400"]["content"]}},
             }},
+            "/api/geocode": {"get": {
+                "summary": "A typed address placed on the deployment's address register (offline)",
+                "operationId": "geocode",
+                "parameters": [{"name": "q", "in": "query", "required": True, "description": "the address as typed",
+                                "schema": {"type": "string", "maxLength": 200}}],
+                "responses": {"200": {"description": "one feature with precision (house, interpolated, street, "
+                                                     "intersection, not_found), score 0-100, label, number, "
+                                                     "street, street_code, note; no geometry when not found",
+                                      "content": _GEOJSON}, **_ERRORS},
+            }},
             "/api/openapi.json": {"get": {
                 "summary": "This document",
                 "operationId": "getOpenAPI",

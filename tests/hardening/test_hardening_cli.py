@@ -47,6 +47,7 @@ BASE = {
     "user enable": ["planner"],
     "user password": ["planner", "--password", "long-password"],
     "serve": ["--port", "8765"],  # never started: every case below fails before listening
+    "geocode": ["{csv}", "--address-column", "id", "--out", "{tmp}/g.csv"],
 }
 
 #: commands whose valid run is long or has side effects; only parse-time failures are sent
@@ -92,12 +93,14 @@ SEMANTIC = [
     ("backtest", "--cell-size", "0"),
     ("user add", "--password", "short"), ("user add", "--zac", "nowhere"),
     ("serve", "--port", "99999"), ("serve", "--threads", "0"),
+    ("geocode", "--address-column", "nowhere"), ("geocode", "--threshold", "101"),
+    ("geocode", "--house-threshold", "-1"), ("import", "--geocode", "nowhere"),
 ]
 
 #: the --out of each command that writes a file, with a valid extension
 OUT_EXT = {"hotspots": ".gpkg", "export": ".geojson", "recommend cctv": ".gpkg", "recommend lighting": ".gpkg",
            "context": ".gpkg", "report": ".html", "emerging": ".gpkg", "profile": ".csv", "knox": ".csv",
-           "backtest": ".csv"}
+           "backtest": ".csv", "geocode": ".csv"}
 
 #: bad positional arguments: (command, good value, bad value, word the message must hold)
 BAD_ARGS = [

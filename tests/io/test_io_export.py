@@ -45,6 +45,8 @@ def incidents():
             "address": ["1 rue A", None, "3 place C", "4 bd D"],
             "external_id": ["E1", "E2", "E3", "E4"],
             "simulated": [True, False, True, False],
+            "geocode_precision": ["house", None, "street", None],
+            "geocode_score": [100.0, np.nan, 92.5, np.nan],
         },
         geometry=gpd.points_from_xy([3.876543210123, -1.5, 3.9, 3.88], [43.611111111111, 51.5, 43.6, 43.62]),
         crs=4326,
@@ -87,6 +89,8 @@ def _reread(path, fmt, layer=None, polygons=False):
     g = gpd.read_file(path, **kw)
     if fmt == "shp":
         g = g.rename(columns={v: k for k, v in SHP_FIELD_NAMES.items()})
+        # other long names are cut to 10 characters (geocode_precision -> geocode_pr)
+        g = g.rename(columns={c[:10]: c for c in get_spec("incidents").column_names if len(c) > 10})
     if fmt == "kml":
         g = g.rename(columns={"Name": "name"})
     return g

@@ -114,6 +114,12 @@ def other_frames() -> dict[str, gpd.GeoDataFrame]:
              "address": ["Place de la Comédie", None]},
             geometry=pts, crs=4326,
         ),
+        "addresses": gpd.GeoDataFrame(
+            {"number": [4, 0], "suffix": ["bis", None], "street": ["Rue de la Loge", "Rue Foch"],
+             "street_code": ["1393", "1043"], "postcode": ["34000", None], "commune": ["Montpellier", "Montpellier"],
+             "source": ["Ville de Montpellier", None]},
+            geometry=pts, crs=4326,
+        ),
     }
 
 
