@@ -5,6 +5,11 @@
   xdist workers through a file lock) and copied per test module that wants to write to it.
 - ``read_result``: re-reads a file a command wrote (a GeoPackage holds the result layer and a
   ``provenance`` table: the result layer is returned).
+- ``postgis``: a throw-away PostgreSQL 15 + PostGIS cluster for the session (``initdb`` in a
+  temporary folder, run as the ``postgres`` user when the tests run as root, Unix socket only,
+  stopped and removed at the end), or the server of ``VIGIE_TEST_POSTGIS_URL`` if set;
+  ``postgis.fresh_url()`` gives the URL of a new empty schema. Skips with a visible reason when
+  the PostgreSQL or PostGIS binaries are missing, except under CI=true where it fails.
 - ``require_chromium``: skips with a visible reason when Debian's chromium is missing, except
   under CI=true where its absence is a failure.
 - ``chromium_browser``: Debian's chromium driven by Playwright (headless; same skip rule);
@@ -15,9 +20,13 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
+import subprocess
+import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -64,6 +73,116 @@ def demo_home(demo_home_path, monkeypatch):
 
     monkeypatch.setenv("GEO_APP_HOME", str(demo_home_path))
     return Home(demo_home_path)
+
+
+PG_BIN = Path(os.environ.get("VIGIE_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _skip_or_fail(reason: str):
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (required under CI=true; .ci/run installs it)")
+    pytest.skip(reason)
+
+
+class PostGISServer:
+    """A PostgreSQL server with a PostGIS database for tests: ``fresh_url()`` is a new schema."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url  # a database with the postgis extension
+        self._n = itertools.count(1)
+        self.schemas: list[str] = []
+
+    def execute(self, statement: str, params=None, *, url: str | None = None):
+        import psycopg
+
+        with psycopg.connect(url or self.base_url, autocommit=True) as conn:
+            cur = conn.execute(statement, params)
+            return cur.fetchall() if cur.description else None
+
+    def url(self, **params) -> str:
+        """The base URL with extra query parameters (``options=…``, ``dbname``…)."""
+        extra = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in params.items())
+        return self.base_url + ("&" if "?" in self.base_url else "?") + extra if extra else self.base_url
+
+    def fresh_url(self) -> str:
+        """The URL of a new empty schema (first in the search_path, PostGIS found in public)."""
+        name = f"vigie_test_{os.getpid()}_{next(self._n)}"
+        self.execute(f"CREATE SCHEMA {name}")
+        self.schemas.append(name)
+        return self.url(options=f"-csearch_path={name},public")
+
+    def drop(self, url: str) -> None:
+        name = url.rsplit("search_path%3D", 1)[-1].split("%2C", 1)[0]
+        if name in self.schemas:
+            self.execute(f"DROP SCHEMA {name} CASCADE")
+            self.schemas.remove(name)
+
+
+def _start_cluster(root: Path) -> str:
+    """initdb + pg_ctl start in ``root`` (Unix socket only); returns the URL of database vigie."""
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_postgres:
+        shutil.chown(root, "postgres")
+
+    def run(*cmd):
+        proc = subprocess.run([*as_postgres, *map(str, cmd)], capture_output=True, text=True, cwd=root)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{proc.stdout}{proc.stderr}")
+
+    data = root / "data"
+    run(PG_BIN / "initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync",
+        "--locale=C")
+    opts = f"-k {root} -p 5432 -c listen_addresses='' -c fsync=off -c synchronous_commit=off " \
+           "-c full_page_writes=off -c max_connections=50 -c shared_buffers=64MB"
+    run(PG_BIN / "pg_ctl", "-D", data, "-l", root / "log", "-w", "-t", "60", "-o", opts, "start")
+    url = f"postgresql://postgres@/postgres?host={quote(str(root), safe='')}&port=5432"
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE vigie")
+    vigie = url.replace("/postgres?", "/vigie?")
+    with psycopg.connect(vigie, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION postgis")
+    return vigie
+
+
+@pytest.fixture(scope="session")
+def postgis():
+    """A PostGIS server for the session (see the module docstring)."""
+    if os.environ.get("VIGIE_TEST_POSTGIS_URL"):
+        server = PostGISServer(os.environ["VIGIE_TEST_POSTGIS_URL"])
+        yield server
+        for name in list(server.schemas):
+            server.execute(f"DROP SCHEMA {name} CASCADE")
+        return
+    missing = [b for b in ("initdb", "pg_ctl") if not (PG_BIN / b).exists()]
+    if missing:
+        _skip_or_fail(f"PostgreSQL 15 is not installed ({PG_BIN}/{missing[0]} missing: "
+                      "apt-get install postgresql postgresql-15-postgis-3); PostGIS tests skipped")
+    if not Path("/usr/share/postgresql/15/extension/postgis.control").exists():
+        _skip_or_fail("PostGIS is not installed (apt-get install postgresql-15-postgis-3); PostGIS tests skipped")
+    root = Path(tempfile.mkdtemp(prefix="vigie-pg-"))
+    try:
+        server = PostGISServer(_start_cluster(root))
+        yield server
+    finally:
+        if (root / "data" / "postmaster.pid").exists():
+            as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+            subprocess.run([*as_postgres, str(PG_BIN / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate",
+                            "-w", "stop"], capture_output=True, check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgis_store(postgis):
+    """A PostGIS store in a new empty schema (closed and dropped after the test)."""
+    from layers.store import open_store
+
+    url = postgis.fresh_url()
+    store = open_store(url)
+    yield store
+    store.close()
+    postgis.drop(url)
 
 
 def _chromium_or_skip() -> str:

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from layers.errors import StoreError
 from layers.store.base import Batch, Store
 
 __all__ = ["Batch", "Store", "open_store"]
 
 
 def open_store(url: str | Path) -> Store:
-    """Open the store at ``url``: a GeoPackage path, or (later) a ``postgresql://`` URL."""
+    """Open the store at ``url``: a GeoPackage path (``layers.store.gpkg``), or a
+    ``postgresql://user@host:port/dbname`` URL (``layers.store.postgis``).
+
+    Raises ``StoreError`` with what to do when the store cannot be opened.
+    """
     text = str(url)
     if text.startswith(("postgresql://", "postgres://")):
-        raise StoreError(
-            "The PostGIS backend is not available yet; use a GeoPackage path for the store."
-        )
+        from layers.store.postgis import PostGISStore
+
+        return PostGISStore(text)
     from layers.store.gpkg import GeoPackageStore
 
     return GeoPackageStore(Path(text))
