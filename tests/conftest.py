@@ -23,14 +23,15 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import subprocess
-import tempfile
+import sys
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 TESTS = Path(__file__).parent
+if str(TESTS.parent) not in sys.path:  # bench/ (generators, the throw-away PostgreSQL cluster)
+    sys.path.insert(0, str(TESTS.parent))
 DATA = TESTS / "data"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -75,13 +76,10 @@ def demo_home(demo_home_path, monkeypatch):
     return Home(demo_home_path)
 
 
-PG_BIN = Path(os.environ.get("VIGIE_PG_BIN", "/usr/lib/postgresql/15/bin"))
-
-
 def _skip_or_fail(reason: str):
     if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (required under CI=true; .ci/run installs it)")
-    pytest.skip(reason)
+        pytest.fail(f"{reason}: required under CI=true (.ci/run installs it)")
+    pytest.skip(f"{reason}: test skipped")
 
 
 class PostGISServer:
@@ -118,34 +116,6 @@ class PostGISServer:
             self.schemas.remove(name)
 
 
-def _start_cluster(root: Path) -> str:
-    """initdb + pg_ctl start in ``root`` (Unix socket only); returns the URL of database vigie."""
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_postgres:
-        shutil.chown(root, "postgres")
-
-    def run(*cmd):
-        proc = subprocess.run([*as_postgres, *map(str, cmd)], capture_output=True, text=True, cwd=root)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{proc.stdout}{proc.stderr}")
-
-    data = root / "data"
-    run(PG_BIN / "initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync",
-        "--locale=C")
-    opts = f"-k {root} -p 5432 -c listen_addresses='' -c fsync=off -c synchronous_commit=off " \
-           "-c full_page_writes=off -c max_connections=50 -c shared_buffers=64MB"
-    run(PG_BIN / "pg_ctl", "-D", data, "-l", root / "log", "-w", "-t", "60", "-o", opts, "start")
-    url = f"postgresql://postgres@/postgres?host={quote(str(root), safe='')}&port=5432"
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE DATABASE vigie")
-    vigie = url.replace("/postgres?", "/vigie?")
-    with psycopg.connect(vigie, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION postgis")
-    return vigie
-
-
 @pytest.fixture(scope="session")
 def postgis():
     """A PostGIS server for the session (see the module docstring)."""
@@ -155,22 +125,16 @@ def postgis():
         for name in list(server.schemas):
             server.execute(f"DROP SCHEMA {name} CASCADE")
         return
-    missing = [b for b in ("initdb", "pg_ctl") if not (PG_BIN / b).exists()]
-    if missing:
-        _skip_or_fail(f"PostgreSQL 15 is not installed ({PG_BIN}/{missing[0]} missing: "
-                      "apt-get install postgresql postgresql-15-postgis-3); PostGIS tests skipped")
-    if not Path("/usr/share/postgresql/15/extension/postgis.control").exists():
-        _skip_or_fail("PostGIS is not installed (apt-get install postgresql-15-postgis-3); PostGIS tests skipped")
-    root = Path(tempfile.mkdtemp(prefix="vigie-pg-"))
+    from bench import pgcluster
+
+    reason = pgcluster.missing()
+    if reason:
+        _skip_or_fail(reason)
+    cluster = pgcluster.start_cluster(shared_buffers="64MB")
     try:
-        server = PostGISServer(_start_cluster(root))
-        yield server
+        yield PostGISServer(cluster.url)
     finally:
-        if (root / "data" / "postmaster.pid").exists():
-            as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-            subprocess.run([*as_postgres, str(PG_BIN / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate",
-                            "-w", "stop"], capture_output=True, check=False)
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.stop()
 
 
 @pytest.fixture
