@@ -12,8 +12,8 @@ Layout
   kind's columns (``text``, ``double precision``, ``bigint``, ``boolean``, ``timestamptz``,
   ``date``), ``batch_id``, and ``geometry``: ``geometry(Point, 4326)`` for point kinds,
   ``geometry(Geometry, 4326)`` restricted to areal geometries for the others (Polygons and
-  MultiPolygons side by side, each returned as it was written). Each has a GiST index on ``geometry`` and a B-tree on ``batch_id``; incidents also
-  on ``occurred_from`` and ``category``. PostGIS registers the typed columns in
+  MultiPolygons side by side, each returned as it was written). Each has a GiST index on
+  ``geometry``; incidents also a B-tree on ``occurred_from``. PostGIS registers the typed columns in
   ``geometry_columns``, so QGIS lists and opens the tables directly;
 - ``vigie_batches``: one row per import (as in the GeoPackage; options and report as JSON);
 - ``vigie_store``: one row, ``store_id`` (random, set at creation) and ``version`` (bigint).
@@ -35,8 +35,8 @@ Every filter is SQL with bound parameters, with the semantics of ``layers.filter
 bbox (``&&`` on the GiST index, then the exact box on the point's coordinates, edges included;
 ``ST_Intersects`` for polygons), ``start <= occurred_from < end``, categories, local hours and
 weekdays (``AT TIME ZONE`` the deployment's zone), and ZAC polygons (``ST_Intersects``,
-boundary included). Rows come back through ``COPY … TO STDOUT`` parsed by Arrow, ordered by
-``fid``. ``count`` and ``grid_counts`` run entirely in SQL: ``grid_counts`` reprojects with
+boundary included). Rows come back ordered by ``fid`` through ``COPY … TO STDOUT`` (points as
+x/y), parsed by Arrow. ``count`` and ``grid_counts`` run entirely in SQL: ``grid_counts`` reprojects with
 ``ST_Transform`` (the same PROJ operation as pyproj's, bit for bit on the tested CRSs) and
 computes each point's lattice cell with the arithmetic of ``layers.grid.cell_index``.
 """
@@ -100,7 +100,9 @@ _ARROW_TYPES = {
     "datetime": pa.int64(),  # microseconds since the epoch (exact, see _select_expr)
     "date": pa.int32(),  # days since the epoch
 }
-_INDEXED = {"incidents": ("occurred_from", "category")}
+#: B-tree indexes besides the GiST: each costs a few µs per imported row (the GiST about 10), so
+#: only the period, the most common filter; a rollback finds its rows by a sequential scan
+_INDEXED = {"incidents": ("occurred_from",)}
 
 
 def _json(value) -> Json:
@@ -161,7 +163,9 @@ class PostGISStore(Store):
                 "Check that the server is running and reachable, and the user, password and "
                 "database name in GEO_APP_STORE_URL."
             ) from None
+        # UTC instants; doubles written as their shortest exact text (coordinates round-trip)
         conn.execute("SET TimeZone TO 'UTC'")
+        conn.execute("SET extra_float_digits = 3")
         return conn
 
     def _connection(self):
@@ -309,25 +313,24 @@ class PostGISStore(Store):
         wanted = check_columns(spec, columns)
         filters = check_filters(spec, filters)
         where, params = self._where(spec, filters, tz)
-        names = [*wanted, "batch_id", "fid", "geometry"]
+        names = [*wanted, "batch_id", "fid", *(("x", "y") if spec.is_point else ("wkb",))]
         select = sql.SQL(", ").join(_select_expr(spec, n) for n in names)
-        query = sql.SQL("COPY (SELECT {} FROM {} AS t WHERE {} ORDER BY fid) TO STDOUT (FORMAT csv)").format(
+        query = sql.SQL("COPY (SELECT {} FROM {} AS t WHERE {} ORDER BY t.fid) TO STDOUT (FORMAT csv)").format(
             select, sql.Identifier(spec.name), where)
-        buf = io.BytesIO()
+        blocks = []
         with self._read() as cur, cur.copy(query, params) as copy:
-            for block in copy:
-                buf.write(block)
-        if buf.tell() == 0:
+            while block := copy.read():
+                blocks.append(bytes(block))
+        if not blocks:
             return empty_frame(spec, wanted)
-        buf.seek(0)
         types = {n: _ARROW_TYPES[spec.column(n).type] for n in wanted}
-        types.update(batch_id=pa.string(), fid=pa.int64(), geometry=pa.string())
+        types.update(batch_id=pa.string(), fid=pa.int64(), x=pa.float64(), y=pa.float64(), wkb=pa.string())
         table = pacsv.read_csv(
-            buf,
+            pa.py_buffer(b"".join(blocks)),
             read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
             convert_options=pacsv.ConvertOptions(
-                column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False,
-                true_values=["t"], false_values=["f"]),
+                column_types={n: types[n] for n in names}, strings_can_be_null=True,
+                quoted_strings_can_be_null=False, true_values=["t"], false_values=["f"]),
         )
         return _frame(spec, wanted, table)
 
@@ -560,25 +563,29 @@ def _schema_ddl() -> list[sql.Composable]:
                            "{}, batch_id text NOT NULL, {})").format(table, sql.SQL(", ").join(cols), geom))
         out.append(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING gist (geometry)").format(
             sql.Identifier(f"{spec.name}_geometry_gist"), table))
-        for col in ("batch_id", *_INDEXED.get(spec.name, ())):
+        for col in _INDEXED.get(spec.name, ()):
             out.append(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
                 sql.Identifier(f"{spec.name}_{col}_idx"), table, sql.Identifier(col)))
     return out
 
 
 def _select_expr(spec: LayerSpec, name: str) -> sql.Composable:
-    """How a column is read: exact integers for instants and dates, hex WKB for geometries."""
-    col = sql.Identifier(name)
-    if name == "geometry":
+    """How a column is read: exact integers for instants (microseconds) and dates (days since
+    the epoch); points as x and y (the shortest exact text of a double: cheaper to write and
+    parse than WKB), other geometries as hex WKB."""
+    if name == "x":
+        return sql.SQL("ST_X(t.geometry)")
+    if name == "y":
+        return sql.SQL("ST_Y(t.geometry)")
+    if name == "wkb":
         return sql.SQL("encode(ST_AsBinary(t.geometry), 'hex')")
-    if name in ("fid", "batch_id"):
-        return sql.SQL("t.{}").format(col)
-    type_ = spec.column(name).type
+    col = sql.SQL("t.{}").format(sql.Identifier(name))
+    type_ = None if name in ("fid", "batch_id") else spec.column(name).type
     if type_ == "datetime":  # extract(epoch) is numeric (exact) since PostgreSQL 14
-        return sql.SQL("(extract(epoch FROM t.{}) * 1000000)::bigint").format(col)
+        return sql.SQL("(extract(epoch FROM {}) * 1000000)::bigint").format(col)
     if type_ == "date":
-        return sql.SQL("(t.{} - DATE '1970-01-01')").format(col)
-    return sql.SQL("t.{}").format(col)
+        return sql.SQL("({} - DATE '1970-01-01')").format(col)
+    return col
 
 
 def _frame(spec: LayerSpec, wanted: list[str], table: pa.Table) -> gpd.GeoDataFrame:
@@ -596,7 +603,10 @@ def _frame(spec: LayerSpec, wanted: list[str], table: pa.Table) -> gpd.GeoDataFr
         data[name] = s
     data["batch_id"] = table.column("batch_id").to_pandas().astype("str")
     data["fid"] = table.column("fid").to_numpy()
-    geometry = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
+    if "wkb" in table.column_names:
+        geometry = shapely.from_wkb(table.column("wkb").to_numpy(zero_copy_only=False))
+    else:
+        geometry = shapely.points(table.column("x").to_numpy(), table.column("y").to_numpy())
     return gpd.GeoDataFrame(data, geometry=geometry, crs=4326)
 
 
