@@ -58,6 +58,15 @@ def test_an_unreachable_server_says_what_to_check_without_the_password():
     assert "s3cret" not in str(e.value) and "127.0.0.1:1/vigie" in str(e.value)
 
 
+def test_urls_are_printed_without_their_password():
+    from layers.store import redact_url
+
+    assert redact_url("postgresql://vigie:s3cret@db:5432/vigie") == "postgresql://vigie:***@db:5432/vigie"
+    assert redact_url("postgresql://vigie@db/vigie?password=s3cret&sslmode=require") == \
+        "postgresql://vigie@db/vigie?password=***&sslmode=require"
+    assert redact_url("/srv/vigie/store.gpkg") == "/srv/vigie/store.gpkg"
+
+
 def test_a_database_without_postgis_says_how_to_create_the_extension(postgis):
     postgis.execute("DROP DATABASE IF EXISTS plain")
     postgis.execute("CREATE DATABASE plain")
