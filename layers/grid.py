@@ -36,7 +36,8 @@ from layers.checks import check_metric, check_one_of, positive_number
 from layers.errors import InputError, ParameterError, VigieWarning
 from layers.settings import parse_study_area
 
-__all__ = ["MAX_CELLS_WARNING", "auto_cell_size", "cell_index", "make_grid", "neighbours", "study_area"]
+__all__ = ["MAX_CELLS_WARNING", "auto_cell_size", "cell_index", "cell_position", "lattice_of", "make_grid",
+           "neighbours", "study_area"]
 
 #: above this many cells ``make_grid`` warns (``VigieWarning``): the analyses slow down and the map
 #: becomes unreadable.
@@ -155,6 +156,21 @@ def _cell_polygons(shape: str, cs: float, cx: np.ndarray, cy: np.ndarray) -> np.
     return shapely.polygons(coords)
 
 
+def lattice_of(grid: gpd.GeoDataFrame) -> dict | None:
+    """The lattice of a grid made by ``make_grid``, or None for a grid from elsewhere.
+
+    Returns ``shape``, ``origin`` ``(ox, oy)``, ``dx`` (between columns), ``dy`` (between rows)
+    and ``half_h`` (half the height of a cell), in the grid's CRS units: what is needed to
+    compute a point's ``col`` / ``row`` the way ``cell_index`` does.
+    """
+    meta = grid.attrs.get("vigie", {})
+    if not {"origin", "shape", "cell_size"} <= set(meta) or not {"col", "row"} <= set(grid.columns):
+        return None
+    dx, dy, half_h = _lattice(meta["shape"], float(meta["cell_size"]))
+    ox, oy = (float(v) for v in meta["origin"])
+    return {"shape": meta["shape"], "origin": (ox, oy), "dx": dx, "dy": dy, "half_h": half_h}
+
+
 def cell_index(grid: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Position (0-based row of ``grid``) of the cell holding each point, -1 outside.
 
@@ -191,16 +207,28 @@ def cell_index(grid: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray) -> np.ndarr
                 best_d = np.where(better, d, best_d)
                 col = np.where(better, cc, col)
                 row = np.where(better, r, row)
+    return cell_position(grid, col, row)
+
+
+def cell_position(grid: gpd.GeoDataFrame, col, row) -> np.ndarray:
+    """Position (0-based row of ``grid``) of the lattice cells ``(col, row)``, -1 for a cell
+    that is not in ``grid`` (outside the study area).
+
+    ``col`` and ``row`` are lattice positions as ``make_grid`` numbers them (``cell_index``
+    computes them from coordinates; a store computes them in SQL).
+    """
+    col = np.asarray(col, dtype=np.int64)
+    row = np.asarray(row, dtype=np.int64)
     gcol = grid["col"].to_numpy(dtype=np.int64)
     grow = grid["row"].to_numpy(dtype=np.int64)
     if len(gcol) == 0:
-        return np.full(len(x), -1, dtype=np.int64)
+        return np.full(len(col), -1, dtype=np.int64)
     cmin, rmin = gcol.min(), grow.min()
     ncols, nrows = gcol.max() - cmin + 1, grow.max() - rmin + 1
     lookup = np.full(ncols * nrows, -1, dtype=np.int64)
     lookup[(grow - rmin) * ncols + (gcol - cmin)] = np.arange(len(gcol))
     inside = (col >= cmin) & (col < cmin + ncols) & (row >= rmin) & (row < rmin + nrows)
-    out = np.full(len(x), -1, dtype=np.int64)
+    out = np.full(len(col), -1, dtype=np.int64)
     out[inside] = lookup[(row[inside] - rmin) * ncols + (col[inside] - cmin)]
     return out
 

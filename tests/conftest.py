@@ -5,6 +5,11 @@
   xdist workers through a file lock) and copied per test module that wants to write to it.
 - ``read_result``: re-reads a file a command wrote (a GeoPackage holds the result layer and a
   ``provenance`` table: the result layer is returned).
+- ``postgis``: a throw-away PostgreSQL 15 + PostGIS cluster for the session (``initdb`` in a
+  temporary folder, run as the ``postgres`` user when the tests run as root, Unix socket only,
+  stopped and removed at the end), or the server of ``VIGIE_TEST_POSTGIS_URL`` if set;
+  ``postgis.fresh_url()`` gives the URL of a new empty schema. Skips with a visible reason when
+  the PostgreSQL or PostGIS binaries are missing, except under CI=true where it fails.
 - ``require_chromium``: skips with a visible reason when Debian's chromium is missing, except
   under CI=true where its absence is a failure.
 - ``chromium_browser``: Debian's chromium driven by Playwright (headless; same skip rule);
@@ -15,13 +20,18 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
+import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 TESTS = Path(__file__).parent
+if str(TESTS.parent) not in sys.path:  # bench/ (generators, the throw-away PostgreSQL cluster)
+    sys.path.insert(0, str(TESTS.parent))
 DATA = TESTS / "data"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -64,6 +74,79 @@ def demo_home(demo_home_path, monkeypatch):
 
     monkeypatch.setenv("GEO_APP_HOME", str(demo_home_path))
     return Home(demo_home_path)
+
+
+def _skip_or_fail(reason: str):
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}: required under CI=true (.ci/run installs it)")
+    pytest.skip(f"{reason}: test skipped")
+
+
+class PostGISServer:
+    """A PostgreSQL server with a PostGIS database for tests: ``fresh_url()`` is a new schema."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url  # a database with the postgis extension
+        self._n = itertools.count(1)
+        self.schemas: list[str] = []
+
+    def execute(self, statement: str, params=None, *, url: str | None = None):
+        import psycopg
+
+        with psycopg.connect(url or self.base_url, autocommit=True) as conn:
+            cur = conn.execute(statement, params)
+            return cur.fetchall() if cur.description else None
+
+    def url(self, **params) -> str:
+        """The base URL with extra query parameters (``options=…``, ``dbname``…)."""
+        extra = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in params.items())
+        return self.base_url + ("&" if "?" in self.base_url else "?") + extra if extra else self.base_url
+
+    def fresh_url(self) -> str:
+        """The URL of a new empty schema (first in the search_path, PostGIS found in public)."""
+        name = f"vigie_test_{os.getpid()}_{next(self._n)}"
+        self.execute(f"CREATE SCHEMA {name}")
+        self.schemas.append(name)
+        return self.url(options=f"-csearch_path={name},public")
+
+    def drop(self, url: str) -> None:
+        name = url.rsplit("search_path%3D", 1)[-1].split("%2C", 1)[0]
+        if name in self.schemas:
+            self.execute(f"DROP SCHEMA {name} CASCADE")
+            self.schemas.remove(name)
+
+
+@pytest.fixture(scope="session")
+def postgis():
+    """A PostGIS server for the session (see the module docstring)."""
+    if os.environ.get("VIGIE_TEST_POSTGIS_URL"):
+        server = PostGISServer(os.environ["VIGIE_TEST_POSTGIS_URL"])
+        yield server
+        for name in list(server.schemas):
+            server.execute(f"DROP SCHEMA {name} CASCADE")
+        return
+    from bench import pgcluster
+
+    reason = pgcluster.missing()
+    if reason:
+        _skip_or_fail(reason)
+    cluster = pgcluster.start_cluster(shared_buffers="64MB")
+    try:
+        yield PostGISServer(cluster.url)
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgis_store(postgis):
+    """A PostGIS store in a new empty schema (closed and dropped after the test)."""
+    from layers.store import open_store
+
+    url = postgis.fresh_url()
+    store = open_store(url)
+    yield store
+    store.close()
+    postgis.drop(url)
 
 
 def _chromium_or_skip() -> str:

@@ -16,6 +16,7 @@ from geo_app.cli.options import filter_options, incident_filters, out_path
 from geo_app.config import SETTING_ENV, write_config
 from layers.errors import InputError, ParameterError
 from layers.registry import LAYERS
+from layers.store import redact_url
 from layers.settings import Settings
 
 __all__ = ["COMMANDS", "batches", "config", "export", "import_cmd", "init", "rollback"]
@@ -139,7 +140,7 @@ def config(home):
     }
     file_values = home.config.get("vigie", {})
     click.echo(f"home   {home.path}")
-    click.echo(f"store  {home.store_url}")
+    click.echo(f"store  {redact_url(home.store_url)}")
     for name, value in values.items():
         env = SETTING_ENV[name]
         origin = f"env {env}" if os.environ.get(env) else "config.toml" if name in file_values else "default"

@@ -14,6 +14,10 @@ Contract
   during the write.
 - Every import is a ``Batch`` (file name, checksum, user, time, counts, report), listed by
   ``batches`` and removed whole by ``rollback``.
+- ``version`` changes with every write, whichever process or store object made it.
+- ``grid_counts`` gives the incidents per cell of a ``layers.grid.make_grid`` grid, equal cell
+  by cell to ``layers.hotspots.count_xy`` on the filtered incidents; a backend may compute it
+  where the data is (PostGIS: in SQL) instead of reading the incidents.
 """
 
 from __future__ import annotations
@@ -91,3 +95,56 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def version(self) -> str:
         """A token that changes whenever the stored data changes (for caches)."""
+
+    def batch(self, batch_id: str) -> Batch:
+        """The batch ``batch_id``; ``NotFound`` listing the latest ids if there is none."""
+        from layers.errors import NotFound
+
+        all_batches = self.batches()
+        for b in all_batches:
+            if b.id == batch_id:
+                return b
+        latest = ", ".join(b.id for b in all_batches[-5:]) or "none"
+        raise NotFound(f"There is no batch '{batch_id}' in the store (latest batches: {latest}).")
+
+    def grid_counts(
+        self, grid: gpd.GeoDataFrame, filters: Filters | None = None, *, tz: str = "Europe/Paris"
+    ) -> gpd.GeoDataFrame:
+        """Incidents passing ``filters`` in each cell of ``grid``.
+
+        Parameters
+        ----------
+        grid : GeoDataFrame
+            Cells from ``layers.grid.make_grid``, in a metric CRS with an EPSG code.
+        filters : Filters, optional
+            As for ``read``.
+        tz : str
+            Time zone of the hour and weekday filters.
+
+        Returns
+        -------
+        GeoDataFrame
+            As ``layers.hotspots.count_xy``: a copy of ``grid`` with ``n`` (int64, incidents per
+            cell) and ``attrs["vigie"]`` ``n_incidents`` (counted) / ``n_outside`` (passing the
+            filters but outside every cell).
+
+        Notes
+        -----
+        This default reads the filtered incidents, reprojects their coordinates with pyproj
+        (as the web service's columns do) and counts them with ``count_xy``.
+        """
+        from pyproj import Transformer
+
+        from layers.hotspots import count_xy
+
+        pts = self.read("incidents", filters, columns=[], tz=tz)
+        x, y = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
+        if len(pts):
+            x, y = Transformer.from_crs(4326, grid.crs, always_xy=True).transform(x, y)
+        return count_xy(x, y, grid)
+
+    def warm(self, kinds=None) -> None:
+        """Prepare the store for fast reads (a server calls it before its first request)."""
+
+    def close(self) -> None:
+        """Release the store's connections or files (the store may be used again after)."""

@@ -69,10 +69,11 @@ import pyogrio
 from filelock import FileLock, Timeout
 
 from layers.columns import filter_mask, frame_columns
-from layers.errors import InputError, NotFound, ParameterError, StoreError
+from layers.errors import InputError, StoreError
 from layers.filters import Filters, apply_filters
 from layers.registry import LAYERS, LayerSpec, get_spec
 from layers.store.base import Batch, Store
+from layers.store.frames import as_type, check_columns, check_filters, check_frame, empty_frame
 
 __all__ = ["BATCH_TABLE", "GeoPackageStore"]
 
@@ -102,30 +103,6 @@ CREATE TABLE IF NOT EXISTS {BATCH_TABLE} (
 )
 """
 
-_INCIDENT_ONLY = ("start", "end", "categories", "zac", "hours", "weekdays")
-
-
-def _empty_frame(spec: LayerSpec, columns) -> gpd.GeoDataFrame:
-    data = {name: _empty_series(spec.column(name).type) for name in columns}
-    data["batch_id"] = pd.Series([], dtype="str")
-    data["fid"] = pd.Series([], dtype="int64")
-    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([], crs=4326), crs=4326)
-
-
-def _empty_series(type_: str) -> pd.Series:
-    return pd.Series(
-        [],
-        dtype={
-            "str": "str",
-            "float": "float64",
-            "int": "Int64",
-            "bool": "bool",
-            "datetime": "datetime64[ns, UTC]",
-            "date": "datetime64[ns]",
-        }[type_],
-    )
-
-
 def _sql_quote(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
@@ -153,24 +130,6 @@ class _Columns:
             view = self.views[tz] = frame_columns(self.frame, tz=tz)
         return view
 
-
-def _as_type(s: pd.Series, type_: str, *, unit: str) -> pd.Series:
-    """``s`` with the registry type ``type_`` (see ``layers.registry``); datetimes at ``unit``
-    precision: ``ms`` as GeoPackage stores them, ``ns`` as the store returns them."""
-    if type_ == "datetime":
-        return pd.to_datetime(s, utc=True).astype(f"datetime64[{unit}, UTC]")
-    if type_ == "date":
-        s = pd.to_datetime(s)
-        if s.dt.tz is not None:
-            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-        return s.astype(f"datetime64[{unit}]")
-    if type_ == "bool":
-        return s.astype("boolean").fillna(False).astype(bool)
-    if type_ == "float":
-        return pd.to_numeric(s).astype("float64")
-    if type_ == "int":
-        return pd.to_numeric(s).astype("Int64")
-    return s.astype("str")
 
 class GeoPackageStore(Store):
     """Layers and import batches in one GeoPackage file.
@@ -257,10 +216,10 @@ class GeoPackageStore(Store):
         applies (features intersecting it); the other filters raise ``ParameterError``.
         """
         spec = get_spec(kind)
-        wanted = self._check_columns(spec, columns)
-        filters = self._check_filters(spec, filters)
+        wanted = check_columns(spec, columns)
+        filters = check_filters(spec, filters)
         if not self._has_layer(kind):
-            return _empty_frame(spec, wanted)
+            return empty_frame(spec, wanted)
         if self.cache and spec.large and spec.is_point and self._use_cache(spec.name, filters):
             gdf = self._read_cached(spec, filters, tz)
             return gdf[[*wanted, "batch_id", "fid", "geometry"]].reset_index(drop=True)
@@ -329,30 +288,6 @@ class GeoPackageStore(Store):
         keep = filter_mask(c.columns(str(tz)), filters, zac_layer=zac_layer)
         return c.frame.iloc[np.flatnonzero(keep)]
 
-    def _check_columns(self, spec: LayerSpec, columns) -> list[str]:
-        if columns is None:
-            return list(spec.column_names)
-        unknown = [c for c in columns if c not in spec.column_names and c not in ("fid", "batch_id", "geometry")]
-        if unknown:
-            raise ParameterError(
-                f"unknown column(s) {', '.join(unknown)} for layer '{spec.name}'; "
-                f"columns: {', '.join(spec.column_names)}.",
-                "columns",
-            )
-        return [c for c in spec.column_names if c in columns]
-
-    def _check_filters(self, spec: LayerSpec, filters: Filters | None) -> Filters | None:
-        if filters is None or filters.is_empty:
-            return None
-        if spec.name != "incidents":
-            used = [f for f in _INCIDENT_ONLY if getattr(filters, f) is not None]
-            if used:
-                raise ParameterError(
-                    f"the filter(s) {', '.join(used)} apply to incidents only, not to '{spec.name}'.",
-                    used[0],
-                )
-        return filters
-
     def _where(self, filters: Filters | None) -> str | None:
         if filters is None:
             return None
@@ -394,7 +329,7 @@ class GeoPackageStore(Store):
         gdf = gdf.copy()
         for col in spec.columns:
             if col.name in gdf.columns:
-                gdf[col.name] = _as_type(gdf[col.name], col.type, unit="ns")
+                gdf[col.name] = as_type(gdf[col.name], col.type, unit="ns")
         gdf["batch_id"] = gdf["batch_id"].astype("str")
         return gdf
 
@@ -451,15 +386,6 @@ class GeoPackageStore(Store):
             report=json.loads(r["report"]),
         )
 
-    def batch(self, batch_id: str) -> Batch:
-        """The batch ``batch_id``; ``NotFound`` listing the latest ids if there is none."""
-        all_batches = self.batches()
-        for b in all_batches:
-            if b.id == batch_id:
-                return b
-        latest = ", ".join(b.id for b in all_batches[-5:]) or "none"
-        raise NotFound(f"There is no batch '{batch_id}' in the store (latest batches: {latest}).")
-
     # ------------------------------------------------------------------ writes
 
     @contextlib.contextmanager
@@ -503,24 +429,7 @@ class GeoPackageStore(Store):
             lock.release()
 
     def _check_frame(self, spec: LayerSpec, gdf: gpd.GeoDataFrame, batch: Batch) -> gpd.GeoDataFrame:
-        if not isinstance(gdf, gpd.GeoDataFrame):
-            raise InputError("import_batch needs a GeoDataFrame.")
-        if batch.kind != spec.name:
-            raise InputError(f"batch {batch.id} is for '{batch.kind}' but the features are '{spec.name}'.")
-        if gdf.crs is None:
-            raise InputError("The features have no CRS; the store holds EPSG:4326 (layers.crs.to_storage).")
-        if not gdf.crs.equals("EPSG:4326"):
-            gdf = gdf.to_crs(4326)
-        missing = [c for c in spec.required if c not in gdf.columns]
-        if missing:
-            raise InputError(f"The features lack the required column(s) {', '.join(missing)} of '{spec.name}'.")
-        geom_types = set(gdf.geom_type.dropna().unique())
-        bad = geom_types - set(spec.geometry_types)
-        if bad or gdf.geometry.isna().any() or gdf.geometry.is_empty.any():
-            raise InputError(
-                f"Layer '{spec.name}' takes {' or '.join(spec.geometry_types)} geometries, got "
-                f"{', '.join(sorted(bad)) or 'missing or empty geometries'}."
-            )
+        gdf = check_frame(spec, gdf, batch)
         if any(b.id == batch.id for b in self.batches()):
             raise InputError(f"A batch with id '{batch.id}' is already in the store.")
         return gdf
@@ -534,7 +443,7 @@ class GeoPackageStore(Store):
         n = len(gdf)
         for col in spec.columns:
             s = gdf[col.name] if col.name in gdf.columns else pd.Series([None] * n, index=gdf.index)
-            s = _as_type(s, col.type, unit="ms")
+            s = as_type(s, col.type, unit="ms")
             data[col.name] = s.to_numpy() if col.type in ("bool", "float") else s.array
         if batch_id is None:
             data["batch_id"] = gdf["batch_id"].astype("str").array

@@ -1,14 +1,12 @@
 """The store test suite, written against ``layers.store.base.Store`` only.
 
 Every test takes the ``store`` fixture, parametrised over the backends: the GeoPackage file
-now (with and without its in-memory columns); a PostGIS backend joins the parameters when
-``VIGIE_TEST_POSTGIS_URL`` is set. Expected results are computed by hand from the small frames
-below.
+(with and without its in-memory columns) and PostGIS (a new schema of the session's throw-away
+cluster, or of ``VIGIE_TEST_POSTGIS_URL``; see ``postgis`` in tests/conftest.py). Expected
+results are computed by hand from the small frames below.
 """
 
 from __future__ import annotations
-
-import os
 
 import geopandas as gpd
 import numpy as np
@@ -22,13 +20,14 @@ from layers.registry import LAYERS
 from layers.store import Batch, Store, open_store
 
 # "gpkg": in-memory columns for the large layers; "gpkg-pushdown": every filter in the GDAL read
-BACKENDS = ["gpkg", "gpkg-pushdown"] + (["postgis"] if os.environ.get("VIGIE_TEST_POSTGIS_URL") else [])
+# "postgis": a new schema of the session's PostGIS server (skipped without PostgreSQL, but not in CI)
+BACKENDS = ["gpkg", "gpkg-pushdown", "postgis"]
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request, tmp_path) -> Store:
-    if request.param == "postgis":  # pragma: no cover - future backend
-        return open_store(os.environ["VIGIE_TEST_POSTGIS_URL"])
+    if request.param == "postgis":
+        return request.getfixturevalue("postgis_store")
     if request.param == "gpkg-pushdown":
         from layers.store.gpkg import GeoPackageStore
 
