@@ -49,7 +49,7 @@ def geocode_cmd(home, file, address_column, out, threshold, house_threshold):
     if out.suffix.lower() == ".gpkg":
         gdf.to_file(out, layer="geocoded", driver="GPKG")
     else:
-        from layers.io import neutralise_formulas
+        from layers.io.writers import neutralise_formulas
 
         table = gdf.drop(columns=gdf.geometry.name)
         for c in table.columns:

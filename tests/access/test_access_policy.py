@@ -151,7 +151,7 @@ def test_endpoint_permissions():
 #: indexed by already-cut filters), or results that the viewer cuts in its own method
 HARMLESS = {"store", "settings", "taxonomy", "tz", "k", "version", "pinned", "cached", "default_filters",
             "warm", "counts", "extent", "study_area", "analysis_grid", "columns", "darkness_codes", "mask",
-            "rows", "analysis_points", "frame", "context", "near", "embedded", "hotspot", "clear"}
+            "rows", "analysis_points", "frame", "context", "near", "embedded", "hotspot", "clear", "peek"}
 
 
 def test_every_workspace_read_has_a_viewer_rule():
