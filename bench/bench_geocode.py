@@ -15,7 +15,7 @@ addresses typed messily from it (``bench/messy_addresses.py``, seeded).
    benchmark says so). Both are scored on those same rows, and the rows where both give a house
    are checked to agree.
 
-Targets (issue): >= 2,000 addresses per second on one core, no wrong house, accuracy at least
+Targets: >= 2,000 addresses per second on one core, no wrong house, accuracy at least
 the peer's. Run: ``python -m bench geocode`` (``VIGIE_BENCH_N`` changes 10,000).
 """
 

@@ -150,7 +150,8 @@ def main() -> None:
           f"{'size ratio':>10}")
     for n in SIZES:
         inc = clustered_incidents(n, seed=42)
-        app = create_app({"TESTING": True, "STORE": _MemStore(inc), "TILE_URL": "", "SECRET_KEY": "bench"})
+        app = create_app({"TESTING": True, "STORE": _MemStore(inc), "TILE_URL": "", "SECRET_KEY": "bench",
+                           "LOGIN_DISABLED": True})
         client = app.test_client()
         r, cold = _get(client, "/")
         new = max(_get(client, "/?" + q)[1] for q in NEW_FILTERS)
@@ -158,9 +159,10 @@ def main() -> None:
         size = len(r.data)
         assert b"/api/layers/incidents" in r.data  # points come per bbox from the API
         lazy = {key: _get(client, f"/api/map/{key}")[1] for key in ("kde", "emerging", "proposals")}
-        # what `geo-app serve` does before its first visitor: Services.warm() (layers, columns,
+        # what `geo-app serve` does before its first visitor: Workspace.warm() (layers, columns,
         # darkness, unfiltered dashboard); then the first visitor's request and a new filter
-        warmed = create_app({"TESTING": True, "STORE": _MemStore(inc), "TILE_URL": "", "SECRET_KEY": "bench"})
+        warmed = create_app({"TESTING": True, "STORE": _MemStore(inc), "TILE_URL": "", "SECRET_KEY": "bench",
+                           "LOGIN_DISABLED": True})
         t = time.perf_counter()
         with warmed.app_context():
             warmed.extensions["vigie"].warm()

@@ -134,7 +134,7 @@ def _rejection(name: str, n_read: int, n_valid: int, errors: list[RowProblem]) -
 
 def _store_batch(home, kind, data, *, batch: Batch, progress) -> Batch:
     stored = home.store.import_batch(kind, data, batch, progress=progress)
-    from geo_app.db import audit_home  # the audit log records every import (issue 7)
+    from geo_app.db import audit_home  # the audit log records every import
 
     audit_home(home, "import", user=batch.user, target=stored.id,
                detail={"kind": kind, "file": batch.file_name, "stored": stored.n_stored,

@@ -585,7 +585,7 @@ def build_map(
             add(_geojson_layer(data, names["emerging"], style=style, show=False), "emerging", items)
     if layers.hotspots is not None and len(layers.hotspots):
         hs = layers.hotspots
-        # review status (issue 7): shown in the popup and as the outline colour
+        # review status: shown in the popup and as the outline colour
         status_of = (lambda r: str(r.get("status") or "")) if "status" in hs.columns else (lambda r: "")
         data = _features(hs, lambda r: {"_popup": _popup(
             f"#{r['hotspot_id']}", [(_("faits"), r.get("n")),

@@ -16,6 +16,8 @@
   ``serve_app(app)``: runs a Flask app on a real waitress server on a free localhost port and
   returns its URL; ``open_page(browser, **context_options)``: a new page that records console
   errors (``page.vigie_errors``) and the hosts it requests (``page.vigie_hosts``).
+- ``login``: ``login(app, name, password, ip=...)`` logs a test client in (asserting the
+  redirect of a successful login) and returns it.
 """
 
 from __future__ import annotations
@@ -233,3 +235,18 @@ def _read_result(path):
 def read_result():
     """A function re-reading a written result (see the module docstring)."""
     return _read_result
+
+
+def log_in(app, name: str, password: str, *, ip: str = "127.0.0.1"):
+    """A test client of ``app`` logged in as ``name`` (a failed login fails the test)."""
+    client = app.test_client()
+    r = client.post("/login", data={"username": name, "password": password}, environ_base={"REMOTE_ADDR": ip})
+    assert r.status_code == 302, (name, r.status_code, r.get_data(as_text=True)[:300])
+    return client
+
+
+@pytest.fixture
+def login():
+    """``login(app, name, password, ip=...)`` -> a logged-in test client."""
+    return log_in
+

@@ -21,8 +21,6 @@ from layers.settings import Settings
 
 __all__ = ["COMMANDS", "batches", "config", "export", "import_cmd", "init", "rollback"]
 
-#: export formats offered when layers.io is not importable (kept in sync with io.EXPORT_FORMATS)
-_FALLBACK_FORMATS = ("geojson", "gpkg", "shp", "csv", "kml")
 #: imports of at least this many rows show a progress bar on stderr
 PROGRESS_MIN_ROWS = 20_000
 #: how many problems the import report prints
@@ -30,10 +28,8 @@ REPORT_LINES = 20
 
 
 def _export_formats() -> tuple[str, ...]:
-    try:
-        from layers.io import EXPORT_FORMATS
-    except ImportError:  # pragma: no cover - before layers.io lands
-        return _FALLBACK_FORMATS
+    from layers.io import EXPORT_FORMATS
+
     return tuple(EXPORT_FORMATS)
 
 
@@ -301,7 +297,7 @@ def batches(home, kind):
 def rollback(home, batch_id):
     """Remove batch BATCH and every feature it brought, atomically."""
     b = home.store.rollback(batch_id)
-    from geo_app.db import audit_home  # issue 7: the audit log records rollbacks
+    from geo_app.db import audit_home  # the audit log records rollbacks
 
     audit_home(home, "rollback", user="cli", target=b.id, detail={"kind": b.kind, "file": b.file_name})
     click.echo(f"Rolled back batch {b.id}: removed {b.n_stored} {b.kind} from {b.file_name} "
@@ -342,7 +338,7 @@ def export(home, kind, fmt, out, crs, start, end, categories, zac, hours, weekda
     if fmt == "shp" and out.suffix.lower() != ".zip":
         out = out.with_suffix(".zip")  # a shapefile is several files: Vigie writes them zipped
     path = write_layer(gdf, out, fmt, name=kind, crs=epsg, provenance=provenance)
-    from geo_app.db import audit_home  # issue 7: the audit log records exports
+    from geo_app.db import audit_home  # the audit log records exports
 
     audit_home(home, "export", user="cli", target=kind,
                detail={"format": fmt, "file": str(path or out), "features": len(gdf), "filters": filters.describe()})

@@ -43,11 +43,10 @@ def app(writable_home):
                        "WTF_CSRF_ENABLED": False})
 
 
-def login(app, role="coordinator"):
-    c = app.test_client()
-    r = c.post("/login", data={"username": role, "password": PASSWORD})
-    assert r.status_code == 302, r.data[:200]
-    return c
+@pytest.fixture
+def client_as(app, login):
+    """A test client logged in with ``role`` (default: the coordinator)."""
+    return lambda role="coordinator": login(app, role, PASSWORD)
 
 
 def _last_month(home_path) -> pd.Period:
@@ -69,9 +68,9 @@ def _total(body: dict) -> int:
     return int(re.sub(r"\D", "", body["figures"]["total"]["n"]))
 
 
-def test_report_follows_an_import_and_its_rollback(app, writable_home):
+def test_report_follows_an_import_and_its_rollback(app, writable_home, client_as):
     month = _last_month(writable_home)
-    c = login(app)
+    c = client_as()
     url = f"/reports?month={month}&format=json&lang=en"
     before = _total(c.get(url).json)
     home = Home(writable_home)
@@ -83,7 +82,7 @@ def test_report_follows_an_import_and_its_rollback(app, writable_home):
     assert _total(c.get(url).json) == before
 
 
-def test_no_server_error_while_imports_and_rollbacks_land(app, writable_home):
+def test_no_server_error_while_imports_and_rollbacks_land(app, writable_home, client_as):
     """A writer imports and rolls back, a write every two seconds, while the pages and the API
     are read: every answer is a success (a request whose store changed under it runs again on
     the new version)."""
@@ -110,7 +109,7 @@ def test_no_server_error_while_imports_and_rollbacks_land(app, writable_home):
         finally:
             stop.set()
 
-    c = login(app)
+    c = client_as()
     urls = ["/api/hotspots/areas", "/api/layers/incidents/grid?cells=20", "/api/hotspots?method=counts",
             "/api/layers/incidents?limit=5", "/", "/hotspots", f"/reports?month={month}&format=json"]
     statuses = []
@@ -129,8 +128,8 @@ def test_no_server_error_while_imports_and_rollbacks_land(app, writable_home):
 
 @pytest.mark.parametrize("query", ["category=theft", "category=property", "hours=18-23",
                                    "night=1", "from=2024-01-01&to=2024-12-31", "weekdays=5-6"])
-def test_every_hotspot_link_of_a_filtered_list_opens(app, query):
-    c = login(app)
+def test_every_hotspot_link_of_a_filtered_list_opens(client_as, query):
+    c = client_as()
     page = c.get(f"/hotspots?{query}")
     assert page.status_code == 200
     links = re.findall(r'class="hotspot-link" href="([^"]+)"', page.get_data(as_text=True))
@@ -144,9 +143,9 @@ def _web_areas(c, query="") -> dict[str, int]:
     return {f["properties"]["hotspot_id"]: f["properties"]["n"] for f in body["features"]}
 
 
-def test_web_cli_and_report_give_the_same_hotspot_areas(app, writable_home, tmp_path, monkeypatch, capsys):
+def test_web_cli_and_report_give_the_same_hotspot_areas(writable_home, tmp_path, monkeypatch, capsys, client_as):
     monkeypatch.setenv("GEO_APP_HOME", str(writable_home))
-    c = login(app, "police")  # police: counts are never blanked, so they compare exactly
+    c = client_as("police")  # police: counts are never blanked, so they compare exactly
     web = _web_areas(c)
     assert web
 
