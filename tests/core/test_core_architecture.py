@@ -108,3 +108,16 @@ def test_the_import_graph_of_the_project_has_no_cycle():
             visit(node)
     assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
 
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "geo_app" / "views").glob("*.py")) + sorted((ROOT / "geo_app" / "cli").glob("*.py")),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_views_and_commands_touch_no_private_member(path):
+    """A view or a command that needs ``obj._private`` is telling that an interface lacks a
+    method (STYLE.md 13): ask the viewer or the workspace through their public methods."""
+    bad = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+                and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))):
+            bad.append(f"line {node.lineno}: .{node.attr}")
+    assert not bad, f"{path.name} reaches into private members: {bad}"
