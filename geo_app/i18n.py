@@ -45,6 +45,7 @@ __all__ = [
     "layer_label",
     "month_name",
     "normalize_status",
+    "place_name",
     "weekday_names",
 ]
 
@@ -232,6 +233,26 @@ def layer_label(kind: str, lang: str | None = None) -> str:
 def month_name(month: int, lang: str | None = None) -> str:
     """``month`` (1..12) in words: ``janvier`` / ``January``."""
     return gettext_for(lang)(_MONTHS[month - 1])
+
+
+def place_name(parts: Mapping | None, lang: str | None = None) -> str:
+    """The human name of a place from its parts (``layers.naming``: ``kind``, ``street``,
+    ``from``, ``to``): "Rue de la Loge, entre Place de la Comédie et Rue Jacques Cœur",
+    "Place Jean Jaurès et abords"; ``""`` without parts."""
+    if not parts:
+        return ""
+    _ = gettext_for(lang)
+    kind = parts.get("kind")
+    street, a, b = parts.get("street"), parts.get("from"), parts.get("to")
+    if kind == "between" and street and a and b:
+        return _("%(street)s, entre %(a)s et %(b)s", street=street, a=a, b=b)
+    if kind in ("between", "near") and street and a:
+        return _("%(street)s, près de %(a)s", street=street, a=a)
+    if kind == "around" and street:
+        return _("%(street)s et abords", street=street)
+    if street:
+        return str(street)
+    return _("lieu sans nom de voie")
 
 
 def weekday_names(lang: str | None = None) -> list[str]:

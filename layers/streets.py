@@ -11,7 +11,9 @@ This module works on the street network split at intersections (one row per segm
 ``segment_neighbours``  binary weights: segments sharing a node, each segment included
 ``assign_xy``          nearest segment of each point within a tolerance (or -1: off-network)
 ``segment_counts``     incidents per segment and per 100 m, off-network incidents counted
+                       (``segment_counts_xy``: the same from coordinate arrays)
 ``segment_gistar``     Gi* of the counts over network contiguity, with FDR bins
+                       (``segment_gistar_counts``: from counts already made)
 ``concentration``      the concentration curve and the share of segments holding 50 %/100 %
 =====================  ==================================================================
 
@@ -50,7 +52,9 @@ __all__ = [
     "assign_xy",
     "assign",
     "segment_counts",
+    "segment_counts_xy",
     "segment_gistar",
+    "segment_gistar_counts",
     "concentration",
 ]
 
@@ -233,10 +237,19 @@ def segment_counts(incidents: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, *,
     _check_streets(streets)
     check_metric(incidents)
     _check_same_crs(incidents, streets)
-    tolerance_m = positive_number(tolerance_m, "tolerance_m", unit="metres")
     g = np.asarray(incidents.geometry.values)
-    seg, _ = assign_xy(shapely.get_x(g), shapely.get_y(g), streets, tolerance_m=tolerance_m)
-    w = _weights(incidents, weights)
+    return segment_counts_xy(shapely.get_x(g), shapely.get_y(g), streets, tolerance_m=tolerance_m,
+                             weights=_weights(incidents, weights))
+
+
+def segment_counts_xy(x, y, streets: gpd.GeoDataFrame, *, tolerance_m: float = STREET_TOLERANCE_M,
+                      weights=None, tree: shapely.STRtree | None = None) -> gpd.GeoDataFrame:
+    """``segment_counts`` from coordinate arrays in the streets' CRS (the fast path of callers
+    holding incidents as columns); ``weights``: one value per point or None."""
+    _check_streets(streets)
+    tolerance_m = positive_number(tolerance_m, "tolerance_m", unit="metres")
+    seg, _ = assign_xy(x, y, streets, tolerance_m=tolerance_m, tree=tree)
+    w = None if weights is None else np.asarray(weights, dtype=float)
     on = seg >= 0
     n = np.bincount(seg[on], weights=None if w is None else w[on], minlength=len(streets))
     out = streets.copy()
@@ -246,7 +259,7 @@ def segment_counts(incidents: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, *,
     out["per_100m"] = 100.0 * n / np.maximum(out["length_m"].to_numpy(), 1.0)
     out.attrs["vigie"] = {
         "tolerance_m": tolerance_m,
-        "n_incidents": int(len(incidents)),
+        "n_incidents": int(len(seg)),
         "n_assigned": int(on.sum()),
         "n_off_network": int((~on).sum()),
     }
@@ -291,14 +304,26 @@ def segment_gistar(incidents: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, *,
     people, as a large cell would.
     """
     counts = segment_counts(incidents, streets, tolerance_m=tolerance_m, weights=weights)
-    w = segment_neighbours(streets, snap_m=snap_m)
-    z, p = gistar_z(counts["n"].to_numpy(float), w)
-    counts["z"] = z
-    counts["p"] = p
-    counts["p_adj"] = bh_adjust(p) if fdr else p
-    counts["bin"] = fdr_bins(z, p, alpha_levels=ALPHA_LEVELS, fdr=fdr)
-    counts.attrs["vigie"].update({"neighbourhood": "network", "snap_m": float(snap_m), "fdr": bool(fdr)})
-    return counts
+    return segment_gistar_counts(counts, snap_m=snap_m, fdr=fdr)
+
+
+def segment_gistar_counts(counts: gpd.GeoDataFrame, *, snap_m: float = SNAP_M,
+                          fdr: bool = True) -> gpd.GeoDataFrame:
+    """``segment_gistar`` of segments whose column ``n`` already holds the counts
+    (``segment_counts`` / ``segment_counts_xy``): a copy with ``z``, ``p``, ``p_adj``, ``bin``."""
+    _check_streets(counts)
+    if "n" not in counts:
+        raise InputError("The street counts have no column 'n': count with segment_counts first.")
+    out = counts.copy()
+    out.attrs = {"vigie": dict(counts.attrs.get("vigie", {}))}
+    w = segment_neighbours(out, snap_m=snap_m)
+    z, p = gistar_z(out["n"].to_numpy(float), w)
+    out["z"] = z
+    out["p"] = p
+    out["p_adj"] = bh_adjust(p) if fdr else p
+    out["bin"] = fdr_bins(z, p, alpha_levels=ALPHA_LEVELS, fdr=fdr)
+    out.attrs["vigie"].update({"neighbourhood": "network", "snap_m": float(snap_m), "fdr": bool(fdr)})
+    return out
 
 
 def concentration(n, *, shares=(0.01, 0.02, 0.05, 0.10, 0.25, 0.50)) -> dict:

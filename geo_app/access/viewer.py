@@ -299,6 +299,64 @@ class Viewer:
             raise Forbidden("this hotspot is no longer in the results: its ZAC cannot be checked.")
         return None
 
+    # -- streets as micro-places ------------------------------------------------------------
+    def _cut_segments(self, filters: Filters | None, seg):
+        """Own-ZAC segments only; for aggregate roles counts under k blanked and the statistics
+        that are linear in the counts (z, p, per 100 m) dropped: the Gi* class stays."""
+        if seg is None:
+            return None
+        seg = self._cut_cells(filters, seg)
+        if self._suppress(filters):
+            seg = seg.drop(columns=[c for c in ("z", "p", "p_adj") if c in seg.columns])
+            seg["per_100m"] = seg["per_100m"].where(seg["n"].notna())
+        return seg
+
+    def street_segments(self, filters: Filters | None = None, *, night: bool = False):
+        """Street segments as micro-places (``Workspace.street_segments``) cut for the account;
+        None without streets."""
+        check(self.account, "hotspots", what="street micro-places")
+        seg = self.workspace.street_segments(self._analysis_filters(filters), night=night)
+        return self._cut_segments(filters, seg)
+
+    def street_concentration(self, filters: Filters | None = None, *, night: bool = False) -> dict | None:
+        """The concentration curve of incidents over the street segments the account may see
+        (its own ZAC's for a ZAC manager); shares only, the total dropped under k for roles
+        that see aggregates."""
+        check(self.account, "hotspots", what="street micro-places")
+        f = self._analysis_filters(filters)
+        if self._own_zacs() is None:
+            out = self.workspace.street_concentration(f, night=night)
+        else:
+            from layers.streets import concentration
+
+            seg = _clip_to_zacs(self.workspace.street_segments(f, night=night), self.workspace.frame("zac"),
+                                self._own_zacs())
+            out = concentration(seg["n"].to_numpy(float)) if seg is not None and len(seg) else None
+        if out is not None and self._suppress(filters) and out["incidents"] < self.k:
+            return None
+        return out
+
+    def hotspot_names(self, filters: Filters | None = None, *, night: bool = False) -> dict:
+        """Name parts of the hotspot areas the account may see (``Workspace.hotspot_names``)."""
+        check(self.account, "hotspots", what="hotspots")
+        f = self._analysis_filters(filters)
+        names = self.workspace.hotspot_names(f, night=night)
+        visible = set(visible_hotspots(self.account, self.workspace.hotspot_areas(f, night=night))["hotspot_id"].astype(str))
+        return {h: parts for h, parts in names.items() if h in visible}
+
+    def micro_places(self, hotspot_id: str, filters: Filters | None = None, *, night: bool = False,
+                     top: int = 10):
+        """The top street segments inside hotspot area ``hotspot_id`` (``Workspace.micro_places``),
+        cut for the account."""
+        check(self.account, "hotspots", what="hotspots")
+        f = self._analysis_filters(filters)
+        row = self.workspace.hotspot(hotspot_id, f, night=night)
+        check_hotspot(self.account, row.iloc[0])
+        out = self.workspace.micro_places(row, f, night=night, top=top)
+        if not len(out):
+            return out
+        return self._cut_segments(filters, out)
+
     # -- reviews ----------------------------------------------------------------------------
     def review_status(self, hotspot_ids) -> tuple[dict, bool]:
         """Review status of each hotspot, and whether a review store is attached."""
