@@ -875,6 +875,27 @@ class Workspace:
         out["rank"] = np.arange(1, len(out) + 1)
         return out
 
+    def name_parts(self, geometry) -> dict:
+        """The name parts (``layers.naming``) of ``geometry`` (shapely, EPSG:4326) from the
+        streets, weighted by the incidents of the default filters; ``unnamed`` without streets."""
+        from layers.crs import to_analysis
+
+        net = self._street_network()
+        if net is None:
+            return {"kind": "unnamed", "street": None, "from": None, "to": None}
+        seg = self.street_segments(self.default_filters(None))
+        g = to_analysis(gpd.GeoSeries([geometry], crs=4326), self.settings.analysis_crs).iloc[0]
+        return net["namer"].area(g, weights=seg["n"].to_numpy(float))
+
+    def segment(self, segment: int) -> gpd.GeoDataFrame:
+        """The one-row frame of street segment ``segment`` (its position, ``street_segments``)
+        with its geometry and name parts, EPSG:4326, no counts; ``NotFound`` otherwise."""
+        seg = self.street_segments(self.default_filters(None))
+        if seg is None or not 0 <= int(segment) < len(seg):
+            raise NotFound(f"no street segment {segment}.")
+        keep = [c for c in seg.columns if c.startswith("name_") or c in ("segment", "length_m", "geometry")]
+        return seg.iloc[[int(segment)]][keep]
+
     def warm(self) -> None:
         """Load every layer and compute the default dashboard's analyses (before the first
         request of a server, so that the first visitor does not wait)."""
