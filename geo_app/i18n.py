@@ -45,6 +45,7 @@ __all__ = [
     "layer_label",
     "month_name",
     "normalize_status",
+    "evaluation_sentence",
     "place_name",
     "weekday_names",
 ]
@@ -281,6 +282,33 @@ def place_name(parts: Mapping | None, lang: str | None = None) -> str:
     if street:
         return str(street)
     return _("lieu sans nom de voie")
+
+
+def evaluation_sentence(ev: Mapping | None, lang: str | None = None) -> str:
+    """A plain sentence of an action's evaluation (``layers.effect.evaluate_place``): "Les faits
+    ciblés ont baissé de 38 % de plus que dans la zone de comparaison ; pas de signe de
+    déplacement."; ``""`` without an evaluation."""
+    if not ev:
+        return ""
+    _ = gettext_for(lang)
+    if ev.get("status") != "evaluated":
+        return _("Trop tôt pour évaluer : %(days)s jours depuis l'action.", days=ev.get("days", 0))
+    change = ev.get("change_local")
+    pct = None if change is None else abs(round(100 * change))
+    verdict = ev.get("verdict")
+    if verdict == "down":
+        head = (_("Les faits ciblés ont baissé de %(pct)s %% de plus que dans la zone de comparaison", pct=pct)
+                if pct is not None else _("Les faits ciblés ont baissé plus que dans la zone de comparaison"))
+    elif verdict == "up":
+        head = (_("Les faits ciblés ont augmenté de %(pct)s %% de plus que dans la zone de comparaison", pct=pct)
+                if pct is not None else _("Les faits ciblés ont augmenté plus que dans la zone de comparaison"))
+    else:
+        head = _("Pas de différence significative avec la zone de comparaison")
+    tail = {"displacement": _("signe de déplacement vers les rues voisines"),
+            "diffusion": _("les rues voisines en profitent aussi (diffusion des bénéfices)")}.get(
+        ev.get("displacement"), _("pas de signe de déplacement"))
+    sep = "; " if (lang or current_lang()) == "en" else " ; "  # French puts a space before ';'
+    return f"{head}{sep}{tail}."
 
 
 def weekday_names(lang: str | None = None) -> list[str]:

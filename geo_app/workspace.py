@@ -896,6 +896,34 @@ class Workspace:
         keep = [c for c in seg.columns if c.startswith("name_") or c in ("segment", "length_m", "geometry")]
         return seg.iloc[[int(segment)]][keep]
 
+    def action_evaluation(self, geometry, *, start: str, end: str | None = None, categories=(),
+                          night_only: bool = False, ring_m: float = 150.0) -> dict:
+        """``layers.effect.evaluate_place`` of an action on a place (``geometry``: shapely,
+        EPSG:4326) over the incidents of ``categories`` (at night only with ``night_only``),
+        up to the latest incident."""
+        from layers.crs import to_analysis
+        from layers.effect import evaluate_place
+
+        cats = tuple(sorted(categories))
+        key = (shapely.to_wkt(geometry, rounding_precision=7), start, end, cats, bool(night_only), float(ring_m))
+
+        def compute():
+            f = self.default_filters(None)
+            if cats:
+                f = f.replace(categories=cats)
+            rows = self.rows(f, night=bool(night_only))
+            cols = self.columns()
+            t = cols.t[rows]
+            ok = t != np.iinfo(np.int64).min
+            rows, t = rows[ok], t[ok]
+            if not len(rows):
+                return {"status": "too_early", "days": 0}
+            g = to_analysis(gpd.GeoSeries([geometry], crs=4326), self.settings.analysis_crs).iloc[0]
+            return evaluate_place(cols.x[rows], cols.y[rows], t, g, start=start, end=end,
+                                  now=pd.Timestamp(int(t.max()), tz="UTC"), ring_m=ring_m)
+
+        return self.cached("action_evaluation", key, compute)
+
     def warm(self) -> None:
         """Load every layer and compute the default dashboard's analyses (before the first
         request of a server, so that the first visitor does not wait)."""

@@ -501,6 +501,31 @@ class Viewer:
         self._audit("action_add", target=place_id, detail={"action_id": out["id"], "kind": out["kind"]})
         return out
 
+    def action_evaluation(self, place_id: str, action: dict) -> dict:
+        """The evaluation (``Workspace.action_evaluation``) of one action of a place the account
+        may see, over the categories the role may see in aggregates; for roles that see
+        aggregates only, the verdict without the counts."""
+        from shapely.geometry import shape
+
+        place = self.place(place_id)
+        if action.get("place_id") != place["place_id"]:
+            raise ParameterError("this action belongs to another place.", "action")
+        allowed = set(aggregate_filters(self.account, self.workspace.default_filters(None),
+                                        taxonomy=self.taxonomy).categories or ())
+        cats = [c for c in action["categories"] if not allowed or c in allowed]
+        ev = dict(self.workspace.action_evaluation(shape(place["geometry"]), start=action["start_date"],
+                                                   end=action["end_date"], categories=cats,
+                                                   night_only=action["night_only"]))
+        if self._suppress(None) and ev.get("status") == "evaluated":
+            ev = {k: ev[k] for k in ("status", "days", "before", "after", "verdict", "displacement", "change_local")}
+        return ev
+
+    def action_evaluations(self, place_id: str) -> dict:
+        """``action id`` -> evaluation of each done action of the place (``action_evaluation``)."""
+        self.place(place_id)
+        return {a["id"]: self.action_evaluation(place_id, a)
+                for a in self._db().actions(place_id) if a["status"] == "done"}
+
     def place_review(self, place_id: str) -> dict:
         """What a place's review panel shows: status, owner, history and thread."""
         place = self.place(place_id)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
 from geo_app.auth import audit, get_db, get_viewer
-from geo_app.i18n import place_name
+from geo_app.i18n import evaluation_sentence, place_name
 from geo_app.views.api import geojson
 from geo_app.views.i18n import current_lang
 from layers.errors import ParameterError
@@ -79,9 +79,10 @@ def place_page(place_id: str):
     viewer = get_viewer()
     lang = current_lang()
     place = viewer.place(place_id)
+    evaluations = {k: evaluation_sentence(v, lang) for k, v in viewer.action_evaluations(place_id).items()}
     return render_template(
         "place.html", place=place, rv=viewer.place_review(place_id), actions=viewer.place_actions(place_id),
-        kinds=list(ACTION_KINDS), action_statuses=ACTION_STATUSES, lang=lang,
+        kinds=list(ACTION_KINDS), action_statuses=ACTION_STATUSES, lang=lang, evaluations=evaluations,
     )
 
 
@@ -145,7 +146,12 @@ def api_place(place_id: str):
 
 @bp.get("/api/places/<place_id>/actions")
 def api_actions(place_id: str):
-    return jsonify(get_viewer().place_actions(place_id))
+    """The actions of a place, each done one with its ``evaluation`` (WDD) and ``effect`` sentence."""
+    viewer = get_viewer()
+    lang = current_lang()
+    evals = viewer.action_evaluations(place_id)
+    return jsonify([{**a, "evaluation": evals.get(a["id"]), "effect": evaluation_sentence(evals.get(a["id"]), lang)}
+                    for a in viewer.place_actions(place_id)])
 
 
 @bp.post("/api/places/<place_id>/actions")

@@ -190,3 +190,25 @@ def test_place_from_a_street_segment(app):
     assert r.status_code == 201
     assert r.get_json()["properties"]["source"] == "segment"
     assert c.post("/api/places", json={"source": "segment", "ref": 10 ** 6}).status_code == 404
+
+
+@pytest.mark.slow
+def test_done_actions_are_evaluated(app):
+    c = login(app, "coordinator")
+    geom = mapping(shapely.box(3.8770, 43.6085, 3.8800, 43.6105))
+    pid = c.post("/api/places", json={"source": "drawn", "geometry": geom}).get_json()["properties"]["place_id"]
+    assert c.post(f"/api/places/{pid}/actions", json={"kind": "presence", "start_date": "2025-02-01",
+                                                      "end_date": "2025-02-28", "status": "done"}).status_code == 201
+    assert c.post(f"/api/places/{pid}/actions", json={"kind": "cctv", "start_date": "2025-09-01"}).status_code == 201
+    acts = c.get(f"/api/places/{pid}/actions?lang=en").get_json()
+    done, planned = acts
+    ev = done["evaluation"]
+    assert ev["status"] == "evaluated" and ev["days"] >= 90 and ev["verdict"] in ("down", "up", "no_effect")
+    assert set(ev["counts"]) == {"treated", "ring", "control", "control_ring"}
+    assert done["effect"].endswith(".") and "comparison area" in done["effect"]
+    assert planned["evaluation"] is None and planned["effect"] == ""
+    page = c.get(f"/places/{pid}?lang=en").get_data(as_text=True)
+    assert "comparison area" in page
+    # a planner sees the verdict, not the counts
+    ev_planner = login(app, "planner").get(f"/api/places/{pid}/actions").get_json()[0]["evaluation"]
+    assert ev_planner["verdict"] == ev["verdict"] and "counts" not in ev_planner and "wdd" not in ev_planner
