@@ -101,8 +101,11 @@ def evaluate_place(x, y, t, geometry, *, start, end=None, now, ring_m: float = 1
     after = (t >= a0) & (t < a1)
 
     def pair(geom):
-        inside = _count(x, y, geom)
-        return int((inside & before).sum()), int((inside & after).sum())
+        # bounding-box first: a place holds a handful of the city's incidents
+        x0, y0, x1, y1 = geom.bounds
+        box = np.flatnonzero((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+        inside = box[_count(x[box], y[box], geom)]
+        return int(before[inside].sum()), int(after[inside].sum())
 
     place_ring = ring(geometry, ring_m)
     treated, disp = pair(geometry), pair(place_ring)
@@ -152,21 +155,29 @@ def _choose_control(x, y, t, geometry, *, ring_m, b0, b1, search_m, step_m, targ
     place_first = int((_count(xs, ys, geometry) & (ts < mid)).sum())
     place_trend = (target - place_first) - place_first
     keep_out = geometry.buffer(2 * ring_m)
-    best, best_score = None, None
-    for i in range(-k, k + 1):
-        for j in range(-k, k + 1):
-            if i == 0 and j == 0:
-                continue
-            cand = affinity.translate(geometry, i * step, j * step)
-            if cand.intersects(keep_out):
-                continue
-            inside = _count(xs, ys, cand)
-            n = int(inside.sum())
-            if n == 0:
-                continue
-            first = int((inside & (ts < mid)).sum())
-            trend = (n - first) - first
-            score = abs(n - target) / max(target, 1) + 0.5 * abs(trend - place_trend) / max(target, 1)
-            if best_score is None or score < best_score - 1e-12:
-                best, best_score = cand, score
+    # the candidates are translations by multiples of ``step`` > the place's size, so a point
+    # lies in at most one of them: bring each point back by its lattice offset and test it
+    # against the place itself, once (O(n) whatever the number of candidates)
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    half = (k + 0.5) * step
+    win = (np.abs(xs - cx) <= half) & (np.abs(ys - cy) <= half)
+    xs, ys, ts = xs[win], ys[win], ts[win]
+    i = np.rint((xs - cx) / step).astype(np.int64)
+    j = np.rint((ys - cy) / step).astype(np.int64)
+    near = ~((i == 0) & (j == 0))
+    i, j, ts_n = i[near], j[near], ts[near]
+    inside = _count(xs[near] - i * step, ys[near] - j * step, geometry)
+    i, j, early = i[inside], j[inside], ts_n[inside] < mid
+    side = 2 * k + 1
+    key = (i + k) * side + (j + k)
+    n_all = np.bincount(key, minlength=side ** 2)
+    n_first = np.bincount(key[early], minlength=side ** 2)
+    trend = (n_all - n_first) - n_first
+    score = (np.abs(n_all - target) + 0.5 * np.abs(trend - place_trend)) / max(target, 1)
+    best = None
+    for kk in sorted(np.flatnonzero(n_all), key=lambda q: (score[q], q)):
+        cand = affinity.translate(geometry, (kk // side - k) * step, (kk % side - k) * step)
+        if not cand.intersects(keep_out):
+            best = cand
+            break
     return best
