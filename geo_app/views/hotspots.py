@@ -67,6 +67,7 @@ def hotspot_list():
     viewer = get_viewer()
     areas = viewer.hotspot_areas(filters, night=night)
     names = viewer.hotspot_names(filters, night=night)
+    followed = viewer.hotspot_places(filters, night=night)
     lang = current_lang()
     _status, reviewed = viewer.review_status([])
     rows = []
@@ -75,6 +76,7 @@ def hotspot_list():
         rows.append({
             "hotspot_id": r["hotspot_id"], "n": int(r.get("n", 0)),
             "name": place_name(names.get(str(r["hotspot_id"])), lang),
+            "place_id": followed.get(str(r["hotspot_id"])),
             "area_km2": float(r["area_km2"]) if "area_km2" in r and pd.notna(r["area_km2"]) else None,
             # sorted by the Mann-Kendall z of the monthly counts, shown as rising / stable / falling
             "trend": float(r["trend_z"]) if "trend_z" in r and pd.notna(r.get("trend_z")) else None,

@@ -127,6 +127,7 @@ def test_coordinator_follows_a_hotspot_and_records_an_action(app, first_hotspot)
     # the hotspot list of the places page knows the area belongs to the place
     lst = c.get("/places?lang=en").get_data(as_text=True)
     assert pid in lst and f"#{first_hotspot}" in lst
+    assert f"Place followed {pid}" in c.get("/hotspots?lang=en").get_data(as_text=True)
     r = c.post(f"/api/places/{pid}/actions", json={"kind": "lighting", "start_date": "2025-03-01",
                                                       "partner": "Éclairage public", "cost": 12000})
     assert r.status_code == 201
