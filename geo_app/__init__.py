@@ -57,6 +57,7 @@ BLUEPRINTS = [
     "geo_app.views.api",
     "geo_app.views.i18n",
     "geo_app.views.review",
+    "geo_app.views.places",
     "geo_app.views.exports",
     "geo_app.views.admin",
     "geo_app.views.reports",

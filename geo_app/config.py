@@ -3,7 +3,7 @@
 The folder named by ``GEO_APP_HOME`` (default ``./instance``) holds:
 
 - ``config.toml``: the deployment's settings (``[vigie]`` table: ``analysis_crs``,
-  ``timezone``, ``territory``, ``study_area``, ``taxonomy``, ``k_anonymity``) and the web
+  ``timezone``, ``territory``, ``study_area``, ``taxonomy``, ``k_anonymity``, ``street_tolerance_m``) and the web
   service's settings (``[web]`` table: ``tile_url``, ``tile_attribution``, ``secret_key``…);
 - ``store.gpkg``: the layers (GeoPackage, opens in QGIS);
 - ``app.db``: the application's own tables (users, reviews, audit), SQLite.
@@ -35,6 +35,7 @@ SETTING_ENV = {
     "study_area": "GEO_APP_STUDY_AREA",
     "taxonomy": "GEO_APP_TAXONOMY",
     "k_anonymity": "GEO_APP_K_ANONYMITY",
+    "street_tolerance_m": "GEO_APP_STREET_TOLERANCE_M",
 }
 
 
@@ -120,6 +121,12 @@ class Home:
                 kwargs["k_anonymity"] = int(values["k_anonymity"])
             except ValueError:
                 raise ParameterError("k_anonymity must be a whole number.", "k_anonymity") from None
+        if values.get("street_tolerance_m") is not None:
+            try:
+                kwargs["street_tolerance_m"] = float(values["street_tolerance_m"])
+            except ValueError:
+                raise ParameterError("street_tolerance_m must be a number of metres.",
+                                     "street_tolerance_m") from None
         if kwargs.get("taxonomy") and not Path(kwargs["taxonomy"]).is_absolute():
             kwargs["taxonomy"] = str(self.path / kwargs["taxonomy"])
         return Settings(**kwargs)

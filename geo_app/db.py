@@ -23,6 +23,13 @@ login_attempts(username, ip, at, ok)
     For the login rate limit (sliding window).
 audit(at, user, role, action, target, detail, ip)
     Logins, imports, exports, views of point-level data, account and review changes.
+places(place_id, name, owner, geometry, zacs, source, source_ref, start_date, created, created_by)
+    Places followed (``PL-0001``…): GeoJSON geometry in EPSG:4326, the ZACs it touches, what it
+    was created from (``hotspot``, ``segment``, ``drawn``). Its review thread is kept in
+    ``reviews``/``review_history``/``comments`` under its place id.
+actions(place_id, kind, technique, start_date, end_date, partner, cost, status, categories,
+        night_only, notes, created, created_by)
+    The actions taken on each place (``layers.places.ACTION_KINDS``).
 """
 
 from __future__ import annotations
@@ -58,6 +65,8 @@ AUDIT_ACTIONS = (
     "view_points",
     "user_add",
     "user_change",
+    "place_add",
+    "action_add",
     "review",
     "comment",
 )
@@ -118,6 +127,59 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
 """
+
+
+#: places followed and their actions (the review thread of a place lives in ``reviews``,
+#: ``review_history`` and ``comments`` under its place id, ``PL-0001``…: place ids never clash
+#: with hotspot ids, so the hotspot reviews written before places keep working)
+_PLACES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS places (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    place_id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    owner TEXT NOT NULL DEFAULT '',
+    geometry TEXT NOT NULL,
+    zacs TEXT NOT NULL DEFAULT '[]',
+    source TEXT NOT NULL,
+    source_ref TEXT NOT NULL DEFAULT '',
+    start_date TEXT NOT NULL,
+    created TEXT NOT NULL,
+    created_by TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS actions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    place_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    technique TEXT NOT NULL,
+    start_date TEXT NOT NULL,
+    end_date TEXT,
+    partner TEXT NOT NULL DEFAULT '',
+    cost REAL,
+    status TEXT NOT NULL,
+    categories TEXT NOT NULL DEFAULT '[]',
+    night_only INTEGER NOT NULL DEFAULT 0,
+    notes TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL,
+    created_by TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS actions_place ON actions(place_id);
+"""
+_SCHEMA += _PLACES_SCHEMA
+
+
+def _place(row: sqlite3.Row) -> dict:
+    d = dict(row)
+    d.pop("id", None)
+    d["geometry"] = json.loads(d["geometry"])
+    d["zacs"] = json.loads(d["zacs"] or "[]")
+    return d
+
+
+def _action(row: sqlite3.Row) -> dict:
+    d = dict(row)
+    d["categories"] = json.loads(d["categories"] or "[]")
+    d["night_only"] = bool(d["night_only"])
+    return d
 
 
 def _now() -> str:
@@ -414,6 +476,61 @@ class AppDB:
             d["detail"] = json.loads(d["detail"] or "{}")
             out.append(d)
         return out
+
+    # -- places followed and their actions -------------------------------------------------
+    def add_place(self, *, name: str, geometry: dict, source: str, created_by: str, owner: str = "",
+                  zacs=(), source_ref: str = "", start_date: str | None = None) -> dict:
+        """Create a place (``geometry``: a GeoJSON geometry in EPSG:4326); returns it with its
+        new id ``PL-0001``…"""
+        if not str(name).strip():
+            raise ParameterError("a place needs a name.", "name")
+        now = _now()
+        with self.connect() as con:
+            cur = con.execute(
+                "INSERT INTO places (place_id, name, owner, geometry, zacs, source, source_ref, start_date, "
+                "created, created_by) VALUES ('', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (str(name).strip()[:200], str(owner or "")[:200], json.dumps(geometry), json.dumps(list(zacs)),
+                 source, str(source_ref or ""), start_date or now[:10], now, created_by))
+            pid = f"PL-{cur.lastrowid:04d}"
+            con.execute("UPDATE places SET place_id = ? WHERE id = ?", (pid, cur.lastrowid))
+        return self.place(pid)
+
+    def place(self, place_id: str) -> dict:
+        """One place; ``NotFound`` when there is none with this id."""
+        with self.connect() as con:
+            row = con.execute("SELECT * FROM places WHERE place_id = ?", (str(place_id),)).fetchone()
+        if row is None:
+            raise NotFound(f"no place '{place_id}' (see the list of places followed).")
+        return _place(row)
+
+    def places(self) -> list[dict]:
+        """Every place, oldest first."""
+        with self.connect() as con:
+            return [_place(r) for r in con.execute("SELECT * FROM places ORDER BY id").fetchall()]
+
+    def add_action(self, place_id: str, *, kind: str, technique: str, start_date: str, created_by: str,
+                   end_date: str | None = None, partner: str = "", cost: float | None = None,
+                   status: str = "planned", categories=(), night_only: bool = False, notes: str = "") -> dict:
+        """Record an action on a place (fields checked by the caller: ``geo_app.places``)."""
+        self.place(place_id)
+        with self.connect() as con:
+            cur = con.execute(
+                "INSERT INTO actions (place_id, kind, technique, start_date, end_date, partner, cost, status, "
+                "categories, night_only, notes, created, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (str(place_id), kind, technique, start_date, end_date, str(partner or "")[:200], cost, status,
+                 json.dumps(list(categories)), int(bool(night_only)), str(notes or "")[:4000], _now(), created_by))
+            row = con.execute("SELECT * FROM actions WHERE id = ?", (cur.lastrowid,)).fetchone()
+        return _action(row)
+
+    def actions(self, place_id: str | None = None) -> list[dict]:
+        """The actions of a place (every action without ``place_id``), oldest first."""
+        with self.connect() as con:
+            if place_id is None:
+                rows = con.execute("SELECT * FROM actions ORDER BY id").fetchall()
+            else:
+                rows = con.execute("SELECT * FROM actions WHERE place_id = ? ORDER BY id", (str(place_id),)).fetchall()
+        return [_action(r) for r in rows]
+
 
 
 def audit_home(home, action: str, **kwargs) -> None:

@@ -67,6 +67,10 @@ DEMO_SOURCES = (
     _Source("addresses", "VilleMTP_MTP_PointAdresse.zip",
             {"street": "LIB_OFF", "number": "NUM_VOI", "suffix": "SUF_VOI", "street_code": "CODE_VOIE"},
             {"commune": "Montpellier", "source": "Ville de Montpellier"}),
+    # the street centrelines split at intersections: the micro-places (layers.streets)
+    _Source("streets", "VilleMTP_MTP_FilaireVoies.zip",
+            {"segment_id": "IDARC", "street_code": "CODE_VOIE", "name": "LIB_OFF", "type": "TYPVOI",
+             "ownership": "DOMANIALIT", "zac": "ZAC"}),
 )
 
 

@@ -45,6 +45,8 @@ __all__ = [
     "layer_label",
     "month_name",
     "normalize_status",
+    "evaluation_sentence",
+    "place_name",
     "weekday_names",
 ]
 
@@ -131,10 +133,38 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "import": N_("import"), "rollback": N_("annulation d'import"), "export": N_("export"),
         "view_points": N_("consultation de points"), "user_add": N_("création de compte"),
         "user_change": N_("modification de compte"), "review": N_("suivi"), "comment": N_("commentaire"),
+        "place_add": N_("création de lieu suivi"), "action_add": N_("action enregistrée"),
     },
     "audience": {"partners": N_("Version partenaires (données agrégées, petits effectifs masqués)"),
                  "police": N_("Version police (diffusion restreinte : points d'incidents)")},
     "yes_no": {"yes": N_("oui"), "no": N_("non")},
+    "action_kind": {
+        "lighting": N_("Éclairage réparé ou ajouté"), "cctv": N_("Caméra installée"),
+        "target_hardening": N_("Protection des commerces (durcissement des cibles)"),
+        "layout": N_("Aménagement, mobilier urbain"), "presence": N_("Médiation ou présence (patrouilles)"),
+        "campaign": N_("Campagne de sensibilisation"), "other": N_("Autre action"),
+    },
+    "action_status": {"planned": N_("prévue"), "in_progress": N_("en cours"), "done": N_("réalisée")},
+    # Clarke's 25 techniques of situational prevention (Cornish & Clarke 2003)
+    "technique": {
+        "target_harden": N_("Durcir les cibles"), "control_access": N_("Contrôler les accès"),
+        "screen_exits": N_("Filtrer les sorties"), "deflect_offenders": N_("Détourner les délinquants"),
+        "control_tools": N_("Contrôler les outils et armes"),
+        "extend_guardianship": N_("Renforcer la surveillance par les gardiens"),
+        "natural_surveillance": N_("Faciliter la surveillance naturelle"),
+        "reduce_anonymity": N_("Réduire l'anonymat"), "place_managers": N_("Mobiliser les gestionnaires des lieux"),
+        "formal_surveillance": N_("Renforcer la surveillance formelle"),
+        "conceal_targets": N_("Dissimuler les cibles"), "remove_targets": N_("Retirer les cibles"),
+        "identify_property": N_("Marquer les biens"), "disrupt_markets": N_("Perturber les marchés"),
+        "deny_benefits": N_("Supprimer les bénéfices"),
+        "reduce_frustration": N_("Réduire les frustrations et le stress"), "avoid_disputes": N_("Éviter les conflits"),
+        "reduce_arousal": N_("Réduire les tentations"),
+        "neutralize_peer_pressure": N_("Neutraliser la pression des pairs"),
+        "discourage_imitation": N_("Décourager l'imitation"),
+        "set_rules": N_("Fixer des règles"), "post_instructions": N_("Afficher les consignes"),
+        "alert_conscience": N_("Éveiller la conscience"), "assist_compliance": N_("Faciliter le respect des règles"),
+        "control_drugs_alcohol": N_("Contrôler les drogues et l'alcool"),
+    },
 }
 
 _MONTHS = (N_("janvier"), N_("février"), N_("mars"), N_("avril"), N_("mai"), N_("juin"), N_("juillet"),
@@ -232,6 +262,53 @@ def layer_label(kind: str, lang: str | None = None) -> str:
 def month_name(month: int, lang: str | None = None) -> str:
     """``month`` (1..12) in words: ``janvier`` / ``January``."""
     return gettext_for(lang)(_MONTHS[month - 1])
+
+
+def place_name(parts: Mapping | None, lang: str | None = None) -> str:
+    """The human name of a place from its parts (``layers.naming``: ``kind``, ``street``,
+    ``from``, ``to``): "Rue de la Loge, entre Place de la Comédie et Rue Jacques Cœur",
+    "Place Jean Jaurès et abords"; ``""`` without parts."""
+    if not parts:
+        return ""
+    _ = gettext_for(lang)
+    kind = parts.get("kind")
+    street, a, b = parts.get("street"), parts.get("from"), parts.get("to")
+    if kind == "between" and street and a and b:
+        return _("%(street)s, entre %(a)s et %(b)s", street=street, a=a, b=b)
+    if kind in ("between", "near") and street and a:
+        return _("%(street)s, près de %(a)s", street=street, a=a)
+    if kind == "around" and street:
+        return _("%(street)s et abords", street=street)
+    if street:
+        return str(street)
+    return _("lieu sans nom de voie")
+
+
+def evaluation_sentence(ev: Mapping | None, lang: str | None = None) -> str:
+    """A plain sentence of an action's evaluation (``layers.effect.evaluate_place``): "Les faits
+    ciblés ont baissé de 38 % de plus que dans la zone de comparaison ; pas de signe de
+    déplacement."; ``""`` without an evaluation."""
+    if not ev:
+        return ""
+    _ = gettext_for(lang)
+    if ev.get("status") != "evaluated":
+        return _("Trop tôt pour évaluer : %(days)s jours depuis l'action.", days=ev.get("days", 0))
+    change = ev.get("change_local")
+    pct = None if change is None else abs(round(100 * change))
+    verdict = ev.get("verdict")
+    if verdict == "down":
+        head = (_("Les faits ciblés ont baissé de %(pct)s %% de plus que dans la zone de comparaison", pct=pct)
+                if pct is not None else _("Les faits ciblés ont baissé plus que dans la zone de comparaison"))
+    elif verdict == "up":
+        head = (_("Les faits ciblés ont augmenté de %(pct)s %% de plus que dans la zone de comparaison", pct=pct)
+                if pct is not None else _("Les faits ciblés ont augmenté plus que dans la zone de comparaison"))
+    else:
+        head = _("Pas de différence significative avec la zone de comparaison")
+    tail = {"displacement": _("signe de déplacement vers les rues voisines"),
+            "diffusion": _("les rues voisines en profitent aussi (diffusion des bénéfices)")}.get(
+        ev.get("displacement"), _("pas de signe de déplacement"))
+    sep = "; " if (lang or current_lang()) == "en" else " ; "  # French puts a space before ';'
+    return f"{head}{sep}{tail}."
 
 
 def weekday_names(lang: str | None = None) -> list[str]:

@@ -788,6 +788,142 @@ class Workspace:
             return gdf
         return self.cached("embedded", (kind,), compute)
 
+    # -- streets as micro-places --------------------------------------------------------------
+    def _street_network(self):
+        """The streets in the analysis CRS with their STRtree and ``Namer``; None without streets."""
+        def compute():
+            from layers.naming import Namer
+
+            g = self.context("streets")
+            if g is None:
+                return None
+            g = g.reset_index(drop=True)
+            return {"streets": g, "tree": shapely.STRtree(np.asarray(g.geometry.values)), "namer": Namer(g)}
+
+        return self.cached("street_network", (), compute)
+
+    def street_segments(self, filters: Filters | None = None, *, night: bool = False) -> gpd.GeoDataFrame | None:
+        """Street segments as micro-places for these filters, EPSG:4326: the streets with
+        ``segment``, ``length_m``, ``n``, ``per_100m``, ``z``, ``p``, ``p_adj``, ``bin``
+        (``layers.streets.segment_gistar_counts``, network contiguity, FDR) and the parts of
+        each segment's name (``name_kind``, ``name_street``, ``name_from``, ``name_to``:
+        ``layers.naming``). None when the store has no streets. Incidents further than the
+        setting ``street_tolerance_m`` from every segment are off-network (``attrs``)."""
+        from layers import streets as st
+
+        filters = (filters or Filters()).replace(bbox=None)
+
+        def compute():
+            net = self._street_network()
+            if net is None:
+                return None
+            cols = self.columns()
+            rows = self.rows(filters, night=night)
+            counts = st.segment_counts_xy(cols.x[rows], cols.y[rows], net["streets"],
+                                          tolerance_m=self.settings.street_tolerance_m, tree=net["tree"])
+            out = st.segment_gistar_counts(counts)
+            parts = net["namer"].segments()
+            for key in ("kind", "street", "from", "to"):
+                out[f"name_{key}"] = [p[key] for p in parts]
+            return out.to_crs(4326)
+
+        return self.cached("street_segments", (filters, night), compute)
+
+    def street_concentration(self, filters: Filters | None = None, *, night: bool = False) -> dict | None:
+        """The concentration of incidents over street segments (``layers.streets.concentration``)
+        plus ``off_network`` and ``tolerance_m``; None without streets."""
+        from layers.streets import concentration
+
+        seg = self.street_segments(filters, night=night)
+        if seg is None:
+            return None
+        out = concentration(seg["n"].to_numpy(float))
+        meta = seg.attrs.get("vigie", {})
+        out.update(off_network=meta.get("n_off_network"), tolerance_m=meta.get("tolerance_m"))
+        return out
+
+    def hotspot_names(self, filters: Filters | None = None, *, night: bool = False) -> dict:
+        """``hotspot_id`` -> name parts (``layers.naming``) of each hotspot area of these
+        filters, from the streets weighted by their incidents; empty without streets."""
+        from layers.crs import to_analysis
+
+        filters = (filters or Filters()).replace(bbox=None)
+
+        def compute():
+            net = self._street_network()
+            if net is None:
+                return {}
+            areas = self.hotspot_areas(filters, night=night)
+            seg = self.street_segments(filters, night=night)
+            w = seg["n"].to_numpy(float)
+            polys = to_analysis(areas, self.settings.analysis_crs).geometry.to_numpy()
+            return {str(h): net["namer"].area(p, weights=w) for h, p in zip(areas["hotspot_id"], polys)}
+
+        return self.cached("hotspot_names", (filters, night), compute)
+
+    def micro_places(self, area, filters: Filters | None = None, *, night: bool = False,
+                     top: int = 10) -> gpd.GeoDataFrame:
+        """The ``top`` street segments with incidents inside ``area`` (a shapely geometry in
+        EPSG:4326, or a one-row GeoDataFrame), ranked by count, EPSG:4326 (columns of
+        ``street_segments``, plus ``rank``); empty without streets."""
+        seg = self.street_segments(filters, night=night)
+        if seg is None:
+            return gpd.GeoDataFrame(geometry=[], crs=4326)
+        geom = area.geometry.union_all() if hasattr(area, "geometry") else area
+        hit = seg[seg.intersects(geom) & (seg["n"] > 0)]
+        out = hit.sort_values(["n", "per_100m"], ascending=False).head(int(top)).copy()
+        out["rank"] = np.arange(1, len(out) + 1)
+        return out
+
+    def name_parts(self, geometry) -> dict:
+        """The name parts (``layers.naming``) of ``geometry`` (shapely, EPSG:4326) from the
+        streets, weighted by the incidents of the default filters; ``unnamed`` without streets."""
+        from layers.crs import to_analysis
+
+        net = self._street_network()
+        if net is None:
+            return {"kind": "unnamed", "street": None, "from": None, "to": None}
+        seg = self.street_segments(self.default_filters(None))
+        g = to_analysis(gpd.GeoSeries([geometry], crs=4326), self.settings.analysis_crs).iloc[0]
+        return net["namer"].area(g, weights=seg["n"].to_numpy(float))
+
+    def segment(self, segment: int) -> gpd.GeoDataFrame:
+        """The one-row frame of street segment ``segment`` (its position, ``street_segments``)
+        with its geometry and name parts, EPSG:4326, no counts; ``NotFound`` otherwise."""
+        seg = self.street_segments(self.default_filters(None))
+        if seg is None or not 0 <= int(segment) < len(seg):
+            raise NotFound(f"no street segment {segment}.")
+        keep = [c for c in seg.columns if c.startswith("name_") or c in ("segment", "length_m", "geometry")]
+        return seg.iloc[[int(segment)]][keep]
+
+    def action_evaluation(self, geometry, *, start: str, end: str | None = None, categories=(),
+                          night_only: bool = False, ring_m: float = 150.0) -> dict:
+        """``layers.effect.evaluate_place`` of an action on a place (``geometry``: shapely,
+        EPSG:4326) over the incidents of ``categories`` (at night only with ``night_only``),
+        up to the latest incident."""
+        from layers.crs import to_analysis
+        from layers.effect import evaluate_place
+
+        cats = tuple(sorted(categories))
+        key = (shapely.to_wkt(geometry, rounding_precision=7), start, end, cats, bool(night_only), float(ring_m))
+
+        def compute():
+            f = self.default_filters(None)
+            if cats:
+                f = f.replace(categories=cats)
+            rows = self.rows(f, night=bool(night_only))
+            cols = self.columns()
+            t = cols.t[rows]
+            ok = t != np.iinfo(np.int64).min
+            rows, t = rows[ok], t[ok]
+            if not len(rows):
+                return {"status": "too_early", "days": 0}
+            g = to_analysis(gpd.GeoSeries([geometry], crs=4326), self.settings.analysis_crs).iloc[0]
+            return evaluate_place(cols.x[rows], cols.y[rows], t, g, start=start, end=end,
+                                  now=pd.Timestamp(int(t.max()), tz="UTC"), ring_m=ring_m)
+
+        return self.cached("action_evaluation", key, compute)
+
     def warm(self) -> None:
         """Load every layer and compute the default dashboard's analyses (before the first
         request of a server, so that the first visitor does not wait)."""

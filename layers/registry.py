@@ -96,6 +96,10 @@ class LayerSpec:
     def is_point(self) -> bool:
         return self.geometry_types == ("Point",)
 
+    @property
+    def is_line(self) -> bool:
+        return self.geometry_types == ("LineString",)
+
 
 _POLY = ("Polygon", "MultiPolygon")
 
@@ -236,6 +240,28 @@ LAYERS: dict[str, LayerSpec] = {
             ),
             "Adresses",
             "Addresses",
+            large=True,
+        ),
+        # the street network split at intersections (filaire des voies): the micro-places
+        # incidents are assigned to (layers.streets)
+        LayerSpec(
+            "streets",
+            ("LineString",),
+            (
+                Column("name", "str", False, ("name", "lib_off", "nom_voie", "nom", "voie"),
+                       "street name as written (type included: Rue de la Loge)"),
+                Column("street_code", "str", False, ("street_code", "code_voie", "id_fantoir", "fantoir"),
+                       "street identifier shared by every segment of one street (and by the addresses)"),
+                Column("segment_id", "str", False, ("segment_id", "idarc", "id_arc", "id"),
+                       "the source's identifier of the segment"),
+                Column("type", "str", False, ("type", "typvoi", "type_voie"),
+                       "RUE, AV, PL, BD, IMP…"),
+                Column("zac", "str", False, ("zac",), "name of the ZAC the segment belongs to"),
+                Column("ownership", "str", False, ("ownership", "domanialit", "domanialite"),
+                       "public or private road"),
+            ),
+            "Voies (tronçons)",
+            "Street segments",
             large=True,
         ),
     )

@@ -106,6 +106,9 @@ class Settings:
         Path to a deployment taxonomy CSV; ``None`` uses the default.
     k_anonymity : int
         Aggregates shown to roles that may not see points suppress cells below this count.
+    street_tolerance_m : float
+        Incidents within this many metres of a street segment are assigned to the nearest one
+        (``layers.streets``); those further are off-network and counted as such.
     """
 
     analysis_crs: int | None = 2154
@@ -114,6 +117,7 @@ class Settings:
     study_area: str | None = None
     taxonomy: str | None = None
     k_anonymity: int = 5
+    street_tolerance_m: float = 30.0
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
@@ -138,6 +142,12 @@ class Settings:
             parse_study_area(self.study_area)
         if int(self.k_anonymity) < 1:
             raise ParameterError("k_anonymity must be at least 1.", "k_anonymity")
+        tol = self.street_tolerance_m
+        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 < tol <= 500:
+            raise ParameterError(
+                f"street_tolerance_m must be a number of metres between 0 and 500, got {tol!r}.",
+                "street_tolerance_m",
+            )
 
     @property
     def tz(self) -> ZoneInfo:

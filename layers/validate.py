@@ -304,6 +304,13 @@ def check_geometries(log: ProblemLog, geoms, spec) -> np.ndarray:
             g[mp] = shapely.get_geometry(g[mp], 0)
             types[mp] = 0
         ok_types = {0}
+    elif spec.is_line:
+        # single-part MultiLineString -> LineString (shapefiles write lines as either)
+        ml = present & (types == 5) & (shapely.get_num_geometries(g) == 1)
+        if ml.any():
+            g[ml] = shapely.get_geometry(g[ml], 0)
+            types[ml] = 1
+        ok_types = {1}
     else:
         ok_types = {3, 6}
     names = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint",
@@ -326,7 +333,7 @@ def check_geometries(log: ProblemLog, geoms, spec) -> np.ndarray:
             lambda i: f"geometry is a {names.get(int(types[i]), types[i])}, expected {expected} "
             f"for layer kind '{spec.name}'{note}",
         )
-    if not spec.is_point:
+    if not spec.is_point and not spec.is_line:
         poly = present & ~log.bad
         invalid = poly & ~shapely.is_valid(g)
         if invalid.any():

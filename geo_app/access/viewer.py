@@ -14,6 +14,7 @@ what a role may not see is cut from the result, never from the input.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import geopandas as gpd
@@ -298,6 +299,244 @@ class Viewer:
         if scope(self.account, permission).own_zac:
             raise Forbidden("this hotspot is no longer in the results: its ZAC cannot be checked.")
         return None
+
+    # -- streets as micro-places ------------------------------------------------------------
+    def _cut_segments(self, filters: Filters | None, seg):
+        """Own-ZAC segments only; for aggregate roles counts under k blanked and the statistics
+        that are linear in the counts (z, p, per 100 m) dropped: the Gi* class stays."""
+        if seg is None:
+            return None
+        seg = self._cut_cells(filters, seg)
+        if self._suppress(filters):
+            seg = seg.drop(columns=[c for c in ("z", "p", "p_adj") if c in seg.columns])
+            seg["per_100m"] = seg["per_100m"].where(seg["n"].notna())
+        return seg
+
+    def street_segments(self, filters: Filters | None = None, *, night: bool = False):
+        """Street segments as micro-places (``Workspace.street_segments``) cut for the account;
+        None without streets."""
+        check(self.account, "hotspots", what="street micro-places")
+        seg = self.workspace.street_segments(self._analysis_filters(filters), night=night)
+        return self._cut_segments(filters, seg)
+
+    def street_concentration(self, filters: Filters | None = None, *, night: bool = False) -> dict | None:
+        """The concentration curve of incidents over the street segments the account may see
+        (its own ZAC's for a ZAC manager); shares only, the total dropped under k for roles
+        that see aggregates."""
+        check(self.account, "hotspots", what="street micro-places")
+        f = self._analysis_filters(filters)
+        if self._own_zacs() is None:
+            out = self.workspace.street_concentration(f, night=night)
+        else:
+            from layers.streets import concentration
+
+            seg = _clip_to_zacs(self.workspace.street_segments(f, night=night), self.workspace.frame("zac"),
+                                self._own_zacs())
+            out = concentration(seg["n"].to_numpy(float)) if seg is not None and len(seg) else None
+        if out is not None and self._suppress(filters) and out["incidents"] < self.k:
+            return None
+        return out
+
+    def hotspot_names(self, filters: Filters | None = None, *, night: bool = False) -> dict:
+        """Name parts of the hotspot areas the account may see (``Workspace.hotspot_names``)."""
+        check(self.account, "hotspots", what="hotspots")
+        f = self._analysis_filters(filters)
+        names = self.workspace.hotspot_names(f, night=night)
+        visible = set(visible_hotspots(self.account, self.workspace.hotspot_areas(f, night=night))["hotspot_id"].astype(str))
+        return {h: parts for h, parts in names.items() if h in visible}
+
+    def micro_places(self, hotspot_id: str, filters: Filters | None = None, *, night: bool = False,
+                     top: int = 10):
+        """The top street segments inside hotspot area ``hotspot_id`` (``Workspace.micro_places``),
+        cut for the account."""
+        check(self.account, "hotspots", what="hotspots")
+        f = self._analysis_filters(filters)
+        row = self.workspace.hotspot(hotspot_id, f, night=night)
+        check_hotspot(self.account, row.iloc[0])
+        out = self.workspace.micro_places(row, f, night=night, top=top)
+        if not len(out):
+            return out
+        return self._cut_segments(filters, out)
+
+    # -- places followed and their actions --------------------------------------------------
+    def _db(self):
+        if self._reviews is None:
+            raise ParameterError("places need the application database (none is attached).", "places")
+        return self._reviews
+
+    def _check_place(self, place: dict, permission: str) -> dict:
+        check_hotspot(self.account, {"zac": place.get("zacs") or None}, permission)
+        return place
+
+    def places(self) -> list[dict]:
+        """The places the account may see (a ZAC manager: those touching their ZAC), each with
+        its review ``status`` and ``owner``."""
+        check(self.account, "review.read", what="places")
+        db = self._db()
+        stored = db.reviews()
+        out = []
+        for p in db.places():
+            try:
+                self._check_place(p, "review.read")
+            except Forbidden:
+                continue
+            rev = stored.get(p["place_id"], {})
+            out.append({**p, "status": rev.get("status", DEFAULT_STATUS), "review_owner": rev.get("owner", "")})
+        return out
+
+    def place(self, place_id: str, permission: str = "review.read") -> dict:
+        """One place, ``Forbidden`` when the account may not see it (``permission``:
+        ``review.write`` to act on it), ``NotFound`` when unknown."""
+        check(self.account, permission, what="places")
+        return self._check_place(self._db().place(place_id), permission)
+
+    def name_parts(self, geometry) -> dict:
+        """Name parts of a geometry from the streets (``Workspace.name_parts``)."""
+        check(self.account, "hotspots", what="place names")
+        return self.workspace.name_parts(geometry)
+
+    def segment(self, segment: int):
+        """A street segment's geometry and name (``Workspace.segment``): no counts."""
+        check(self.account, "hotspots", what="street micro-places")
+        return self.workspace.segment(segment)
+
+    def new_place_geometry(self, source: str, ref=None, geometry=None):
+        """The geometry (shapely, EPSG:4326) of a place created from a hotspot area
+        (``ref``: its id), a street segment (``ref``: its position; the segment with 15 m on
+        each side) or a drawn polygon (``geometry``: GeoJSON); the account must see it."""
+        import shapely
+        from shapely.geometry import shape
+
+        from layers.crs import to_analysis
+
+        if source == "hotspot":
+            row = self.workspace.hotspot(str(ref), self._analysis_filters(None))
+            check_hotspot(self.account, row.iloc[0])
+            return row.geometry.iloc[0]
+        if source == "segment":
+            try:
+                seg = self.segment(int(ref))
+            except (TypeError, ValueError):
+                raise ParameterError(f"segment must be a whole number, got {ref!r}.", "ref") from None
+            crs = self.settings.analysis_crs
+            return to_analysis(seg, crs).buffer(15, cap_style="flat").to_crs(4326).iloc[0]
+        if source == "drawn":
+            try:
+                g = shape(geometry if isinstance(geometry, dict) else json.loads(geometry))
+            except Exception:
+                raise ParameterError("geometry must be a GeoJSON Polygon in lon/lat.", "geometry") from None
+            if g.geom_type not in ("Polygon", "MultiPolygon") or g.is_empty or not g.is_valid:
+                raise ParameterError("geometry must be a valid GeoJSON Polygon in lon/lat.", "geometry")
+            if not shapely.within(g, shapely.box(-180, -90, 180, 90)):
+                raise ParameterError("geometry must be in lon/lat (EPSG:4326).", "geometry")
+            return g
+        raise ParameterError(f"source must be hotspot, segment or drawn, got {source!r}.", "source")
+
+    def create_place(self, *, source: str, ref=None, geometry=None, name: str | None = None,
+                     owner: str = "", start_date: str | None = None) -> dict:
+        """Create a place followed (``review.write``: coordinator, police, admin, a ZAC manager
+        in their ZAC). Its name defaults to the streets' (``layers.naming``); a place made from
+        a hotspot area takes over the area's review status and owner."""
+        from shapely.geometry import mapping
+
+        from geo_app.i18n import place_name
+
+        check(self.account, "review.write", what="places")
+        geom = self.new_place_geometry(source, ref, geometry)
+        zac = self.workspace.frame("zac")
+        zacs = sorted(zac.loc[zac.intersects(geom), "name"].astype(str)) if len(zac) else []
+        self._check_place({"zacs": zacs}, "review.write")
+        if not (name or "").strip():
+            name = place_name(self.name_parts(geom), "fr") or str(ref or "")
+        db = self._db()
+        if start_date:
+            from layers.places import check_date
+
+            start_date = check_date(start_date, "start_date", required=False)
+        place = db.add_place(name=name, geometry=mapping(geom), source=source, source_ref=str(ref or ""),
+                             created_by=self.account.name, owner=owner, zacs=zacs, start_date=start_date)
+        if source == "hotspot":
+            old = db.review(str(ref))
+            if old.get("updated") is not None:
+                db.set_review(place["place_id"], user=self.account.name, status=old["status"], owner=old["owner"])
+        self._audit("place_add", target=place["place_id"], detail={"source": source, "ref": str(ref or "")})
+        return place
+
+    def place_frame(self, places: list[dict]):
+        """Places as a GeoDataFrame (EPSG:4326) with ``place_id``, ``name``, ``owner``, ``status``."""
+        from shapely.geometry import shape
+
+        cols = ("place_id", "name", "owner", "status", "source", "start_date")
+        return gpd.GeoDataFrame({c: [p.get(c) for p in places] for c in cols},
+                                geometry=[shape(p["geometry"]) for p in places], crs=4326)
+
+    def hotspot_places(self, filters: Filters | None = None, *, night: bool = False) -> dict:
+        """``hotspot_id`` -> ``place_id`` of the visible hotspot areas that belong to a place
+        (``layers.places.match_places``); the others are suggestions."""
+        from layers.crs import to_analysis
+        from layers.places import match_places
+
+        areas = self.hotspot_areas(filters, night=night)
+        places = self.places() if self._reviews is not None else []
+        if not len(areas) or not places:
+            return {}
+        crs = self.settings.analysis_crs
+        m = match_places(to_analysis(areas[["hotspot_id", "geometry"]], crs),
+                         to_analysis(self.place_frame(places), crs))
+        return {str(h): p for h, p in zip(m["hotspot_id"], m["place_id"]) if p is not None}
+
+    def place_actions(self, place_id: str) -> list[dict]:
+        """The actions of a place the account may see."""
+        self.place(place_id)
+        return self._db().actions(place_id)
+
+    def add_action(self, place_id: str, **fields) -> dict:
+        """Record an action on a place (``review.write`` on the place; fields:
+        ``layers.places.action_record``)."""
+        from layers.places import action_record
+
+        self.place(place_id, "review.write")
+        rec = action_record(situational=self.taxonomy.situational, **fields)
+        out = self._db().add_action(place_id, created_by=self.account.name, **rec)
+        self._audit("action_add", target=place_id, detail={"action_id": out["id"], "kind": out["kind"]})
+        return out
+
+    def action_evaluation(self, place_id: str, action: dict) -> dict:
+        """The evaluation (``Workspace.action_evaluation``) of one action of a place the account
+        may see, over the categories the role may see in aggregates; for roles that see
+        aggregates only, the verdict without the counts."""
+        from shapely.geometry import shape
+
+        place = self.place(place_id)
+        if action.get("place_id") != place["place_id"]:
+            raise ParameterError("this action belongs to another place.", "action")
+        allowed = set(aggregate_filters(self.account, self.workspace.default_filters(None),
+                                        taxonomy=self.taxonomy).categories or ())
+        cats = [c for c in action["categories"] if not allowed or c in allowed]
+        ev = dict(self.workspace.action_evaluation(shape(place["geometry"]), start=action["start_date"],
+                                                   end=action["end_date"], categories=cats,
+                                                   night_only=action["night_only"]))
+        if self._suppress(None) and ev.get("status") == "evaluated":
+            ev = {k: ev[k] for k in ("status", "days", "before", "after", "verdict", "displacement", "change_local")}
+        return ev
+
+    def action_evaluations(self, place_id: str) -> dict:
+        """``action id`` -> evaluation of each done action of the place (``action_evaluation``)."""
+        self.place(place_id)
+        return {a["id"]: self.action_evaluation(place_id, a)
+                for a in self._db().actions(place_id) if a["status"] == "done"}
+
+    def place_review(self, place_id: str) -> dict:
+        """What a place's review panel shows: status, owner, history and thread."""
+        place = self.place(place_id)
+        try:
+            self._check_place(place, "review.write")
+            writable = can(self.account, "review.write")
+        except Forbidden:
+            writable = False
+        db = self._db()
+        return {"place_id": place_id, "review": db.review(place_id), "history": db.history(place_id),
+                "comments": db.comments(place_id), "can_write": writable, "statuses": STATUSES}
 
     # -- reviews ----------------------------------------------------------------------------
     def review_status(self, hotspot_ids) -> tuple[dict, bool]:

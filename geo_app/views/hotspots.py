@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
 from geo_app.auth import get_viewer
-from geo_app.i18n import describe_methods, label, normalize_status, weekday_names
+from geo_app.i18n import describe_methods, label, normalize_status, place_name, weekday_names
 from geo_app.mapping import MapLayers, build_map, render_parts
 from geo_app.views.common import filter_query, request_filters
 from geo_app.views.i18n import current_lang
@@ -42,6 +42,18 @@ def _proposals(d: dict, lang: str) -> list[dict]:
             for _i, r in pr.iterrows()]
 
 
+def _micro_places(seg, lang: str) -> list[dict]:
+    """The top street segments of a hotspot area as table rows (counts may be blanked)."""
+    rows = []
+    for _i, r in seg.iterrows():
+        parts = {k: r.get(f"name_{k}") for k in ("kind", "street", "from", "to")}
+        n, per = r.get("n"), r.get("per_100m")
+        rows.append({"rank": int(r["rank"]), "name": place_name(parts, lang),
+                     "n": None if pd.isna(n) else int(n), "per_100m": None if pd.isna(per) else float(per),
+                     "length_m": float(r["length_m"]), "bin": int(r["bin"])})
+    return rows
+
+
 @bp.get("/hotspots")
 def hotspot_list():
     """Hotspot areas of the current filters, sortable by every column."""
@@ -54,12 +66,17 @@ def hotspot_list():
         raise ParameterError(f"order must be asc or desc, got '{order}'.", "order")
     viewer = get_viewer()
     areas = viewer.hotspot_areas(filters, night=night)
+    names = viewer.hotspot_names(filters, night=night)
+    followed = viewer.hotspot_places(filters, night=night)
+    lang = current_lang()
     _status, reviewed = viewer.review_status([])
     rows = []
     for _i, r in areas.iterrows():
         zac = r.get("zac")
         rows.append({
             "hotspot_id": r["hotspot_id"], "n": int(r.get("n", 0)),
+            "name": place_name(names.get(str(r["hotspot_id"])), lang),
+            "place_id": followed.get(str(r["hotspot_id"])),
             "area_km2": float(r["area_km2"]) if "area_km2" in r and pd.notna(r["area_km2"]) else None,
             # sorted by the Mann-Kendall z of the monthly counts, shown as rising / stable / falling
             "trend": float(r["trend_z"]) if "trend_z" in r and pd.notna(r.get("trend_z")) else None,
@@ -119,8 +136,10 @@ def hotspot_page(hotspot_id: str):
             for c, n in d["categories"].items()]
     status, reviewed = viewer.review_status([hotspot_id])
     row = d["area"].iloc[0]
+    name = place_name(viewer.hotspot_names(filters, night=night).get(str(hotspot_id)), lang)
+    micro = _micro_places(viewer.micro_places(hotspot_id, filters, night=night), lang)
     return render_template(
-        "hotspot.html", hotspot_id=hotspot_id, row=row, d=d, cats=cats,
+        "hotspot.html", hotspot_id=hotspot_id, row=row, d=d, cats=cats, name=name, micro=micro,
         map_parts=render_parts(m), chart_data=json.dumps({"monthly": monthly, "profile": profile, "words": words}),
         status=status.get(hotspot_id, ""), reviewed=reviewed, query=query,
         proposals=_proposals(d, lang), proposals_note=d.get("proposals_note"),

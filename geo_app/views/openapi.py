@@ -119,6 +119,41 @@ def openapi_document(app=None) -> dict:
                                                      "street, street_code, note; no geometry when not found",
                                       "content": _GEOJSON}, **_ERRORS},
             }},
+            "/api/places": {
+                "get": {"summary": "Places followed the account may see (a ZAC manager: those touching their ZAC)",
+                        "operationId": "getPlaces",
+                        "responses": {"200": {"description": "places with place_id, name, owner, status, source, "
+                                                             "start_date, zacs", "content": _GEOJSON}, **_ERRORS}},
+                "post": {"summary": "Follow a place: from a hotspot area (source=hotspot, ref=hotspot_id), a street "
+                                    "segment (source=segment, ref=its position) or a drawn polygon (source=drawn, "
+                                    "geometry=GeoJSON in lon/lat); optional name, owner, start_date",
+                         "operationId": "createPlace",
+                         "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+                         "responses": {"200": {"description": "never (201 on success)"},
+                                       "201": {"description": "the new place", "content": _GEOJSON}, **_ERRORS}},
+            },
+            "/api/places/{place_id}": {"get": {
+                "summary": "One place with its review status and its actions",
+                "operationId": "getPlace",
+                "parameters": [{"name": "place_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "the place as a feature", "content": _GEOJSON}, **_ERRORS},
+            }},
+            "/api/places/{place_id}/actions": {
+                "get": {"summary": "The actions of a place", "operationId": "getPlaceActions",
+                        "parameters": [{"name": "place_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                        "responses": {"200": {"description": "a list of actions",
+                                              "content": {"application/json": {"schema": {"type": "array"}}}}, **_ERRORS}},
+                "post": {"summary": "Record an action: kind (lighting, cctv, target_hardening, layout, presence, "
+                                    "campaign, other), start_date, end_date, status (planned, in_progress, done), "
+                                    "partner, cost, categories, night_only, notes",
+                         "operationId": "createPlaceAction",
+                         "parameters": [{"name": "place_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                         "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+                         "responses": {"200": {"description": "never (201 on success)"},
+                                       "201": {"description": "the action with its Clarke technique",
+                                               "content": {"application/json": {"schema": {"type": "object"}}}},
+                                       **_ERRORS}},
+            },
             "/api/openapi.json": {"get": {
                 "summary": "This document",
                 "operationId": "getOpenAPI",

@@ -555,6 +555,8 @@ def _schema_ddl() -> list[sql.Composable]:
         cols = [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(_SQL_TYPES[c.type])) for c in spec.columns]
         if spec.is_point:
             geom = sql.SQL("geometry geometry(Point, 4326) NOT NULL")
+        elif spec.is_line:
+            geom = sql.SQL("geometry geometry(LineString, 4326) NOT NULL")
         else:
             # areal geometries only; a check on the type name would make geometry_columns (and
             # so QGIS) announce its first type (Polygon) for the whole column

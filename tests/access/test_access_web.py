@@ -48,13 +48,41 @@ EXPECTED = {
     "imports.index": {"admin"},
     "imports.upload": {"admin"},  # an empty form: 400 naming the missing field (tolerated below)
     "imports.rollback": {"admin"},  # batch id "x": 404
+    # places followed: everyone reads; planners may not create, review or record actions
+    # (place id "x": 404 for the roles allowed, 403 before the lookup for the others)
+    "places.place_list": ALL,
+    "places.place_page": ALL,
+    "places.place_create": ALL - {"planner"},
+    "places.place_status": ALL - {"planner"},
+    "places.place_comment": ALL - {"planner"},
+    "places.place_action": ALL - {"planner"},
+    "places.api_places": ALL,
+    "places.api_place": ALL,
+    "places.api_actions": ALL,
+    "places.api_place_create": ALL - {"planner"},
+    "places.api_action_create": ALL - {"planner"},
 }
+
+def _alpha_place() -> str:
+    import json
+
+    import geopandas as gpd
+    from shapely.geometry import box, mapping
+
+    g = gpd.GeoSeries([box(770100, 6279100, 770400, 6279400)], crs=2154).to_crs(4326).iloc[0]
+    return json.dumps(mapping(g))
 
 POST_DATA = {
     "review.set_status": {"status": "en examen", "owner": "Police municipale"},
     "review.add_comment": {"body": "vu"},
     "admin.add": {"name": "someone", "role": "planner", "password": "long-password"},
     "admin.activate": {"active": "1"},
+    "places.place_create": {"source": "drawn", "geometry": _alpha_place()},
+    "places.api_place_create": {"source": "drawn", "geometry": _alpha_place()},
+    "places.place_status": {"status": "in_review"},
+    "places.place_comment": {"body": "vu"},
+    "places.place_action": {"kind": "cctv", "start_date": "2025-01-01"},
+    "places.api_action_create": {"kind": "cctv", "start_date": "2025-01-01"},
 }
 
 

@@ -7,7 +7,9 @@ from layers.registry import LAYERS, default_taxonomy, get_spec, load_label_mappi
 
 
 def test_every_kind_of_design_is_registered():
-    assert set(LAYERS) == {"incidents", "zac", "areas", "schools", "shops", "lights", "cameras", "addresses"}
+    assert set(LAYERS) == {"incidents", "zac", "areas", "schools", "shops", "lights", "cameras", "addresses",
+                           "streets"}
+    assert get_spec("streets").is_line and get_spec("streets").large
     assert get_spec("incidents").required == ("category", "occurred_from")
     assert get_spec("zac").geometry_types == ("Polygon", "MultiPolygon")
     assert get_spec("shops").one_of == ("name", "kind")

@@ -164,7 +164,7 @@ def _url_for(app, rule, **args) -> str:
 #: valid path arguments, so that query parameters reach the view
 def _good_args(rule, hotspot_id) -> dict:
     values = {"kind": "incidents", "hotspot_id": hotspot_id, "name": "planner", "filename": "css/vigie.css",
-              "key": "kde", "batch_id": "no-such-batch"}
+              "key": "kde", "batch_id": "no-such-batch", "place_id": "PL-9999"}
     return {a: values[a] for a in rule.arguments}
 
 

@@ -9,6 +9,7 @@ results are computed by hand from the small frames below.
 from __future__ import annotations
 
 import geopandas as gpd
+import shapely
 import numpy as np
 import pandas as pd
 import pytest
@@ -118,6 +119,14 @@ def other_frames() -> dict[str, gpd.GeoDataFrame]:
              "street_code": ["1393", "1043"], "postcode": ["34000", None], "commune": ["Montpellier", "Montpellier"],
              "source": ["Ville de Montpellier", None]},
             geometry=pts, crs=4326,
+        ),
+        "streets": gpd.GeoDataFrame(
+            {"name": ["Rue de la Loge", "Place de la Comédie"], "street_code": ["1393", "815"],
+             "segment_id": ["5210", "3"], "type": ["RUE", "PL"], "zac": [None, None],
+             "ownership": ["Publique", None]},
+            geometry=[shapely.LineString([(3.8766, 43.6106), (3.8790, 43.6101)]),
+                      shapely.LineString([(3.8790, 43.6101), (3.8801, 43.6086), (3.8806, 43.6081)])],
+            crs=4326,
         ),
     }
 
