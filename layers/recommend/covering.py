@@ -91,9 +91,35 @@ def _as_csr(cover) -> sparse.csr_matrix:
 
 
 def _group_identical(m: sparse.csr_matrix) -> np.ndarray:
-    """Label rows of a CSR matrix by their (sorted) set of column indices."""
+    """Label rows of a CSR matrix by their (sorted) set of column indices, groups numbered in
+    order of first appearance.
+
+    Rows are keyed by two sums of random weights over their column indices (a row's sums are
+    computed in the same order as any identical row's, so identical rows get equal keys), then
+    every row is checked equal to its group's first row; should two different rows ever share
+    a key, the exact row-by-row grouping runs instead.
+    """
     m = m.copy()
     m.sort_indices()
+    n = m.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    pattern = sparse.csr_matrix((np.ones(len(m.indices)), m.indices, m.indptr), shape=m.shape)
+    rng = np.random.default_rng(0)
+    keys = np.column_stack([pattern @ rng.random(m.shape[1]), pattern @ rng.random(m.shape[1]),
+                            np.diff(m.indptr)])
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    labels = rank[inverse.ravel()]
+    firsts = np.sort(first)
+    if (pattern - pattern[firsts[labels]]).count_nonzero() == 0:
+        return labels
+    return _group_identical_exact(m)
+
+
+def _group_identical_exact(m: sparse.csr_matrix) -> np.ndarray:
+    """``_group_identical`` row by row (``m`` with sorted indices)."""
     keys: dict[bytes, int] = {}
     labels = np.empty(m.shape[0], dtype=np.int64)
     ind, ptr = m.indices, m.indptr
