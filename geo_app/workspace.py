@@ -456,6 +456,8 @@ class Workspace:
         key = (self.version, "darkness", ())
         if rows is not None:
             whole = self._caches.base.peek(key)
+            if whole is None and ("darkness", ()) in self._caches.prev:
+                whole = self.darkness_codes()  # extending the kept column beats computing rows
             return whole[rows] if whole is not None else self._darkness(rows)
 
         def compute():
@@ -569,6 +571,13 @@ class Workspace:
         """lon/lat bounds of the deployment: the areas, else the ZACs, else the incidents."""
         def compute():
             for kind in ("areas", "zac", "incidents", "schools", "cameras"):
+                if kind == "incidents":  # the columns, not a million geometries
+                    cols = self.columns()
+                    ok = np.isfinite(cols.lon)
+                    if ok.any():
+                        lon, lat = cols.lon[ok], cols.lat[ok]
+                        return (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
+                    continue
                 g = self.frame(kind)
                 if len(g):
                     return tuple(float(v) for v in g.total_bounds)
