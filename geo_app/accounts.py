@@ -77,26 +77,26 @@ def add_user(home, name: str, *, role: str, password: str, zacs=()) -> UserRecor
     name = _check_name(name)
     access.check_role(role)
     zacs = check_zacs(home, role, zacs)
-    db = AppDB(home.app_db)
+    db = AppDB.of(home)
     rec = db.add_user(name, role, hash_password(password), zacs)
     db.audit("user_add", user="cli", role="admin", target=name, detail={"role": role, "zacs": list(zacs)})
     return rec
 
 
 def set_password(home, name: str, password: str) -> None:
-    db = AppDB(home.app_db)
+    db = AppDB.of(home)
     db.set_password_hash(name, hash_password(password))
     db.audit("user_change", user="cli", role="admin", target=name, detail={"password": "changed"})
 
 
 def set_active(home, name: str, active: bool) -> None:
-    db = AppDB(home.app_db)
+    db = AppDB.of(home)
     db.set_active(name, active)
     db.audit("user_change", user="cli", role="admin", target=name, detail={"active": active})
 
 
 def list_users(home) -> list[UserRecord]:
-    return AppDB(home.app_db).users()
+    return AppDB.of(home).users()
 
 
 def _demo_zac(home) -> str | None:
@@ -128,7 +128,7 @@ def create_demo_accounts(home, password: str | None = None) -> dict[str, str]:
     Existing demo accounts are reset (role, ZAC, password, enabled). The ZAC manager gets the
     demo ZAC holding most incidents. Returns ``{name: password}``.
     """
-    db = AppDB(home.app_db)
+    db = AppDB.of(home)
     zac = _demo_zac(home)
     out = {}
     for role in access.ROLES:

@@ -403,19 +403,20 @@ def home():
 def init_app(app, db_path=None) -> None:
     """Bind accounts, CSRF, the route gate and security headers to ``app``.
 
-    ``db_path``: the SQLite file; default ``app.config["APP_DB"]``, else the deployment's
-    ``home.app_db``. Call it after ``geo_app.workspace.init_app``: requests read the workspace
-    through ``get_viewer()``.
+    ``db_path``: the SQLite file or PostgreSQL URL; default ``app.config["APP_DB"]``, else the
+    deployment's (``AppDB.of(home)``: the store's PostgreSQL database, else ``home.app_db``).
+    Call it after ``geo_app.workspace.init_app``: requests read the workspace through
+    ``get_viewer()``.
     """
     workspace = app.extensions.get("vigie")
     path = db_path or app.config.get("APP_DB")
-    if path is None and workspace is not None:
-        path = workspace.home.app_db
-    if path is None:
+    if path is not None:
+        app.extensions["vigie_db"] = AppDB(path)
+    else:
         from geo_app.config import Home
 
-        path = Home.from_env(app.config.get("HOME")).app_db
-    app.extensions["vigie_db"] = AppDB(path)
+        app.extensions["vigie_db"] = AppDB.of(workspace.home if workspace is not None
+                                              else Home.from_env(app.config.get("HOME")))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secrets.token_hex(32)
     # cookies: HttpOnly, SameSite=Lax always; Secure when served over HTTPS ([web]

@@ -1,10 +1,18 @@
-"""The application's own tables (SQLite, ``home.app_db``): users, hotspot reviews, comments,
-review history, login attempts and the audit log.
+"""The application's own tables: users, hotspot reviews, comments, review history, login
+attempts and the audit log.
 
 The layers live in the store (``layers.store``); this file holds what belongs to the *service*:
 who may log in, what partners decided about each hotspot area, and who saw or exported what.
-Every function opens a short-lived connection (SQLite in WAL mode), so the CLI, the web
-workers and the tests can share one file.
+Every function opens a short-lived connection, so the CLI, the web workers and the tests share
+one database.
+
+Where: SQLite (``home.app_db``, WAL mode) with the embedded GeoPackage store; the store's own
+PostgreSQL database when ``GEO_APP_STORE_URL`` is a ``postgresql://`` URL (``AppDB.of(home)``),
+so that several server processes on several machines share accounts, sessions' throttling and
+reviews. The SQL below is written once, in the subset both understand (``?`` placeholders,
+``ON CONFLICT … DO UPDATE``, ``RETURNING``, the column ``"user"`` quoted); the two differences
+live in the dialect classes at the end of this module: PostgreSQL gets ``%s`` placeholders and
+identity columns for ``INTEGER PRIMARY KEY AUTOINCREMENT``.
 
 Tables
 ------
@@ -35,6 +43,7 @@ actions(place_id, kind, technique, start_date, end_date, partner, cost, status, 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -93,7 +102,7 @@ CREATE TABLE IF NOT EXISTS review_history (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     hotspot_id TEXT NOT NULL,
     at TEXT NOT NULL,
-    user TEXT NOT NULL,
+    "user" TEXT NOT NULL,
     field TEXT NOT NULL,
     old TEXT,
     new TEXT
@@ -118,7 +127,7 @@ CREATE INDEX IF NOT EXISTS login_attempts_key ON login_attempts(username, ip, at
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
-    user TEXT NOT NULL,
+    "user" TEXT NOT NULL,
     role TEXT NOT NULL DEFAULT '',
     action TEXT NOT NULL,
     target TEXT NOT NULL DEFAULT '',
@@ -200,7 +209,7 @@ class UserRecord:
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
 
-def _user(row: sqlite3.Row) -> UserRecord:
+def _user(row) -> UserRecord:
     return UserRecord(
         id=row["id"],
         name=row["name"],
@@ -212,7 +221,7 @@ def _user(row: sqlite3.Row) -> UserRecord:
     )
 
 
-def _migrate_statuses(con: sqlite3.Connection) -> None:
+def _migrate_statuses(con) -> None:
     """Replace the French words once used as status identifiers by their codes (reviews and
     the status history); a no-op on a database holding codes only."""
     for word, code in LEGACY_STATUSES.items():
@@ -222,27 +231,38 @@ def _migrate_statuses(con: sqlite3.Connection) -> None:
 
 
 class AppDB:
-    """The application database at ``path`` (created with its tables on first use)."""
+    """The application database at ``path``: a SQLite file, or a ``postgresql://`` URL (tables
+    created on first use)."""
 
     def __init__(self, path: str | Path):
-        self.path = Path(path)
+        self._dialect = _PostgreSQL(str(path)) if _is_postgresql(path) else _SQLite(Path(path))
+        self.path = self._dialect.path
         self._ready = False
+
+    @classmethod
+    def of(cls, home) -> AppDB:
+        """The app database of deployment ``home``: in the store's PostgreSQL database when
+        the store is PostGIS, else ``home.app_db``."""
+        return cls(home.store_url if _is_postgresql(home.store_url) else home.app_db)
+
+    @property
+    def exists(self) -> bool:
+        """Whether the database may hold tables already (a SQLite file that exists, or a server)."""
+        return self._dialect.exists()
 
     # -- plumbing -------------------------------------------------------------------------
     @contextmanager
     def connect(self):
         """A connection in a transaction (committed on success, rolled back on error)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=15)
-        con.row_factory = sqlite3.Row
+        dialect = self._dialect
+        con = dialect.open()
         try:
             if not self._ready:
-                con.execute("PRAGMA journal_mode=WAL")
-                con.executescript(_SCHEMA)
-                with con:
+                dialect.create(con, _SCHEMA)
+                with dialect.transaction(con):
                     _migrate_statuses(con)
                 self._ready = True
-            with con:
+            with dialect.transaction(con):
                 yield con
         finally:
             con.close()
@@ -257,7 +277,7 @@ class AppDB:
                     "VALUES (?, ?, ?, ?, 1, ?)",
                     (name, role, json.dumps(list(zacs)), password_hash, _now()),
                 )
-            except sqlite3.IntegrityError:
+            except self._dialect.integrity_error:
                 raise ParameterError(
                     f"user '{name}' already exists: choose another name, or change this "
                     f"account with 'geo-app user password {name}'.",
@@ -336,24 +356,24 @@ class AppDB:
         since = time.time() - window_s
         with self.connect() as con:
             last_ok = con.execute(
-                "SELECT MAX(at) FROM login_attempts WHERE username = ? AND ip = ? AND ok = 1",
+                "SELECT MAX(at) AS last_ok FROM login_attempts WHERE username = ? AND ip = ? AND ok = 1",
                 (username, ip),
-            ).fetchone()[0]
+            ).fetchone()["last_ok"]
             since = max(since, last_ok or 0)
             n = con.execute(
-                "SELECT COUNT(*) FROM login_attempts WHERE username = ? AND ip = ? AND ok = 0 "
+                "SELECT COUNT(*) AS n FROM login_attempts WHERE username = ? AND ip = ? AND ok = 0 "
                 "AND at > ?",
                 (username, ip, since),
-            ).fetchone()[0]
+            ).fetchone()["n"]
         return int(n)
 
     def recent_failures_ip(self, ip: str, window_s: float) -> int:
         """Failed attempts from ``ip`` (any user name) in the last ``window_s`` seconds."""
         with self.connect() as con:
             n = con.execute(
-                "SELECT COUNT(*) FROM login_attempts WHERE ip = ? AND ok = 0 AND at > ?",
+                "SELECT COUNT(*) AS n FROM login_attempts WHERE ip = ? AND ok = 0 AND at > ?",
                 (ip, time.time() - window_s),
-            ).fetchone()[0]
+            ).fetchone()["n"]
         return int(n)
 
     # -- reviews --------------------------------------------------------------------------
@@ -391,7 +411,7 @@ class AppDB:
                                   ("owner", current["owner"], new_owner)):
                 if old != new:
                     con.execute(
-                        "INSERT INTO review_history(hotspot_id, at, user, field, old, new) "
+                        'INSERT INTO review_history(hotspot_id, at, "user", field, old, new) '
                         "VALUES (?, ?, ?, ?, ?, ?)",
                         (hid, now, user, fld, old, new),
                     )
@@ -418,11 +438,10 @@ class AppDB:
         if len(body) > 5000:
             raise ParameterError("a comment holds at most 5,000 characters.", "body")
         with self.connect() as con:
-            cur = con.execute(
-                "INSERT INTO comments(hotspot_id, at, author, body) VALUES (?, ?, ?, ?)",
+            row = con.execute(
+                "INSERT INTO comments(hotspot_id, at, author, body) VALUES (?, ?, ?, ?) RETURNING *",
                 (str(hotspot_id), _now(), author, body),
-            )
-            row = con.execute("SELECT * FROM comments WHERE id = ?", (cur.lastrowid,)).fetchone()
+            ).fetchone()
         return dict(row)
 
     def comments(self, hotspot_id: str) -> list[dict]:
@@ -440,7 +459,7 @@ class AppDB:
             raise ValueError(f"unknown audit action {action!r}")
         with self.connect() as con:
             con.execute(
-                "INSERT INTO audit(at, user, role, action, target, detail, ip) "
+                'INSERT INTO audit(at, "user", role, action, target, detail, ip) '
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (_now(), user or "", role or "", action, str(target or ""),
                  json.dumps(detail or {}, ensure_ascii=False, default=str), ip or ""),
@@ -456,7 +475,7 @@ class AppDB:
             where.append("action = ?")
             args.append(action)
         if user:
-            where.append("user = ?")
+            where.append('"user" = ?')
             args.append(user)
         if since:
             where.append("at >= ?")
@@ -537,6 +556,100 @@ def audit_home(home, action: str, **kwargs) -> None:
     """Write one audit line in the app database of deployment ``home`` (CLI and library
     callers outside a web request: imports, rollbacks). Never fails the caller's action."""
     try:
-        AppDB(home.app_db).audit(action, **kwargs)
-    except (sqlite3.Error, OSError):  # pragma: no cover - a read-only deployment folder
+        AppDB.of(home).audit(action, **kwargs)
+    except (*_DB_ERRORS, OSError):  # pragma: no cover - a read-only folder, a server down
         pass
+
+
+# -- dialects ---------------------------------------------------------------------------------
+# What differs between SQLite and PostgreSQL, in one place: opening a connection, creating the
+# tables, transactions, placeholders, the duplicate-key error.
+
+def _is_postgresql(url) -> bool:
+    return str(url).startswith(("postgresql://", "postgres://"))
+
+
+class _SQLite:
+    integrity_error = sqlite3.IntegrityError
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def open(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, timeout=15)
+        con.row_factory = sqlite3.Row
+        return con
+
+    def create(self, con, schema: str) -> None:
+        con.execute("PRAGMA journal_mode=WAL")
+        con.executescript(schema)
+
+    @staticmethod
+    def transaction(con):
+        return con  # sqlite3's connection context: commit on success, roll back on error
+
+
+class _PostgreSQL:
+    #: the app tables' DDL differs in two words
+    _DDL = (("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"),
+            (" REAL ", " DOUBLE PRECISION "))
+
+    def __init__(self, url: str):
+        import psycopg
+
+        self.url = url
+        self.path = None
+        self.integrity_error = psycopg.IntegrityError
+
+    def exists(self) -> bool:
+        return True
+
+    def open(self):
+        import psycopg
+        from psycopg.rows import dict_row
+
+        return _PGConnection(psycopg.connect(self.url, row_factory=dict_row, autocommit=True))
+
+    def create(self, con, schema: str) -> None:
+        for old, new in self._DDL:
+            schema = schema.replace(old, new)
+        with con.transaction():
+            # two processes creating the tables at once would collide on the catalogue
+            con.execute("SELECT pg_advisory_xact_lock(hashtext('vigie app tables'))")
+            for statement in filter(str.strip, schema.split(";")):
+                con.execute(statement)
+
+    @staticmethod
+    def transaction(con):
+        return con.transaction()
+
+
+class _PGConnection:
+    """A psycopg connection that takes the module's ``?`` placeholders."""
+
+    def __init__(self, con):
+        self._con = con
+
+    def execute(self, query: str, args=()):
+        return self._con.execute(re.sub(r"\?", "%s", query.replace("%", "%%")), tuple(args))
+
+    def transaction(self):
+        return self._con.transaction()
+
+    def close(self) -> None:
+        self._con.close()
+
+
+def _db_errors() -> tuple:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return (sqlite3.Error,)
+    return (sqlite3.Error, psycopg.Error)
+
+
+_DB_ERRORS = _db_errors()

@@ -15,6 +15,12 @@ answers by running the request again on the new version (``geo_app.create_app``)
 Caches are bounded in bytes (``cache_mb``), their keys always begin with the store version,
 and loading a new version drops the results of the older ones.
 
+Appends. When the store moves to a version that only added rows (an import: no batch removed,
+stored rows keep their fids, new rows get higher ones), the layers, the incident columns and
+their darkness classes are extended with the added rows (``Store.read_after``) instead of read
+again; a rollback, or any change that is not an append, rebuilds them. The previous version's
+values are kept aside for this until the new ones are built.
+
 Speed with a million incidents: the incidents of a version are read once and kept as NumPy
 columns (``layers.columns.IncidentColumns``); a filter is a boolean mask over them; counts, Gi*
 and KDE run on binned coordinates (``layers.hotspots.count_xy`` / ``gistar_counts`` /
@@ -40,7 +46,8 @@ import pandas as pd
 import shapely
 from shapely import box as shapely_box
 
-from layers.columns import NAT, IncidentColumns, display_grid, filter_mask, incident_columns, utc_ns
+from layers.columns import (NAT, IncidentColumns, concat_columns, display_grid, filter_mask, incident_columns,
+                            utc_ns)
 from layers.errors import NotFound, ParameterError, VigieError
 from layers.filters import Filters
 from layers.registry import get_spec
@@ -66,7 +73,14 @@ LAZY_LAYERS = ("kde", "emerging", "proposals")
 
 #: results that depend on the store version only: kept in their own cache, so that many
 #: filter combinations never evict them
-_PER_VERSION = frozenset({"frame", "columns", "darkness", "analysis_grid", "counts", "extent"})
+_PER_VERSION = frozenset({"frame", "columns", "darkness", "analysis_grid", "counts", "extent", "appended",
+                          "batches"})
+
+#: per-version values a newer version extends when the store only appended rows
+_EXTENDABLE = frozenset({"frame", "columns", "darkness"})
+
+#: store versions whose batches and layer ends are remembered (to tell an append from a change)
+_MARKS_KEPT = 8
 
 
 class VersionChanged(VigieError):
@@ -200,6 +214,14 @@ class ByteCache:
     def clear(self) -> None:
         self.drop(lambda key: False)
 
+    def pop_where(self, take: Callable[[Any], bool]) -> dict:
+        """Remove the entries whose key ``take`` accepts and return them."""
+        with self._lock:
+            out = {key: self._d.pop(key) for key in [k for k in self._d if take(k)]}
+            for key in out:
+                self.used -= self._sizes.pop(key)
+            return out
+
 
 class _Caches:
     """The caches one workspace and all its pinned copies share."""
@@ -210,16 +232,41 @@ class _Caches:
         self.results = ByteCache(max_bytes // 2)
         self.latest: str | None = None
         self.lock = threading.Lock()
+        # values of an older version kept to be extended: (name, params) -> (version, value)
+        self.prev: dict = {}
+        # per version: {"batches": {batch id: kind}, "ends": {kind: (last fid, rows)}}
+        self.marks: OrderedDict = OrderedDict()
 
     def seen(self, version: str) -> None:
         """A layer of ``version`` was loaded: results of older versions will not be asked again
-        (requests pinned to them re-run), so free them."""
+        (requests pinned to them re-run), so free them, keeping the latest layers and incident
+        columns aside to be extended when the new version only appended rows."""
         with self.lock:
             if self.latest == version:
                 return
-            self.latest = version
+            old, self.latest = self.latest, version
+        kept = self.base.pop_where(lambda key: key[0] == old and key[1] in _EXTENDABLE)
+        with self.lock:
+            for (v, name, params), value in kept.items():
+                self.prev[(name, params)] = (v, value)
         for cache in (self.base, self.results):
             cache.drop(lambda key: key[0] == version)
+
+    def take_prev(self, name: str, params: tuple):
+        """``(version, value)`` kept aside for ``name`` and ``params`` (removed), or None."""
+        with self.lock:
+            return self.prev.pop((name, params), None)
+
+    def mark(self, version: str, **parts) -> None:
+        """Remember what ``version`` held (``batches`` and layer ``ends``)."""
+        with self.lock:
+            m = self.marks.setdefault(version, {"batches": None, "ends": {}})
+            self.marks.move_to_end(version)
+            if parts.get("batches") is not None:
+                m["batches"] = parts["batches"]
+            m["ends"].update(parts.get("ends") or {})
+            while len(self.marks) > _MARKS_KEPT:
+                self.marks.popitem(last=False)
 
 
 class Workspace:
@@ -293,9 +340,58 @@ class Workspace:
         return cache.peek((self.version, name, params))
 
     def clear(self) -> None:
-        """Forget every cached result (the next answers are computed anew)."""
+        """Forget every cached result (the next answers are computed anew, none extended)."""
         self._caches.base.clear()
         self._caches.results.clear()
+        with self._caches.lock:
+            self._caches.prev.clear()
+            self._caches.marks.clear()
+
+    # -- appends ----------------------------------------------------------------------------
+    def _batches(self) -> dict:
+        """``{batch id: kind}`` of this version (remembered to tell appends from changes)."""
+        def compute():
+            got = {b.id: b.kind for b in self._consistent(lambda store: store.batches())}
+            self._caches.mark(self.version, batches=got)
+            return got
+        return self.cached("batches", (), compute)
+
+    def _end(self, kind: str, fid: np.ndarray) -> None:
+        """Remember the batches, and the last fid and the row count of ``kind``, at this version."""
+        self._batches()
+        self._caches.mark(self.version, ends={kind: (int(fid.max()) if len(fid) else 0, len(fid))})
+
+    def _appended(self, kind: str, since: str) -> gpd.GeoDataFrame | None:
+        """The rows of ``kind`` the store gained between version ``since`` and this one, when
+        it only gained rows (no batch removed, the count adds up); None otherwise."""
+        def compute():
+            mark = self._caches.marks.get(since)
+            if mark is None or mark["batches"] is None or kind not in mark["ends"]:
+                return None
+            before, (last, n_before) = mark["batches"], mark["ends"][kind]
+            now = self._batches()
+            if not before.keys() <= now.keys():
+                return None  # a rollback: rows went away
+            n_now = self.counts().get(kind, 0)
+            if not any(now[b] == kind for b in now.keys() - before.keys()):
+                return pd.DataFrame() if n_now == n_before else None  # nothing added
+            part = self._consistent(lambda store: store.read_after(kind, last, tz=self.tz))
+            return part if n_before + len(part) == n_now else None
+        return self.cached("appended", (kind, since), compute)
+
+    def _extended(self, name: str, params: tuple, kind: str, rebuild: Callable[[], Any],
+                  extend: Callable[[Any, gpd.GeoDataFrame], Any]):
+        """``name``'s value at this version: the value kept from an older version extended
+        with the rows of ``kind`` added since (``extend(old, added)``) when the store only
+        appended rows, else ``rebuild()``."""
+        self._batches()  # a first read at this version sets the older version's values aside
+        kept = self._caches.take_prev(name, params)
+        if kept is not None:
+            since, old = kept
+            added = self._appended(kind, since)
+            if added is not None:
+                return old if not len(added) else extend(old, added)
+        return rebuild()
 
     def default_filters(self, filters: Filters | None) -> Filters:
         """``filters`` with, when no category is asked, the ordinary (non-sensitive)
@@ -312,7 +408,14 @@ class Workspace:
     def frame(self, kind: str) -> gpd.GeoDataFrame:
         """The whole layer ``kind`` at this version (cached; do not mutate)."""
         get_spec(kind)
-        return self.cached("frame", (kind,), lambda: self._read_whole(kind))
+
+        def compute():
+            out = self._extended("frame", (kind,), kind, lambda: self._read_whole(kind),
+                                 lambda old, added: pd.concat([old, added], ignore_index=True))
+            self._end(kind, out["fid"].to_numpy() if "fid" in out else np.zeros(0, np.int64))
+            return out
+
+        return self.cached("frame", (kind,), compute)
 
     def _read_whole(self, kind: str) -> gpd.GeoDataFrame:
         return self._consistent(lambda store: store.read(kind, None, tz=self.tz))
@@ -336,8 +439,15 @@ class Workspace:
 
     def columns(self) -> IncidentColumns:
         """The incidents as NumPy columns (reprojected once per store version)."""
-        return self.cached("columns", (), lambda: incident_columns(
-            self.frame("incidents"), crs=self.settings.analysis_crs, tz=self.tz))
+        def compute():
+            crs, tz = self.settings.analysis_crs, self.tz
+            out = self._extended("columns", (), "incidents",
+                                 lambda: incident_columns(self.frame("incidents"), crs=crs, tz=tz),
+                                 lambda old, added: concat_columns(old, incident_columns(added, crs=crs, tz=tz)))
+            self._end("incidents", out.fid)
+            return out
+
+        return self.cached("columns", (), compute)
 
     def darkness_codes(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Day (0), civil twilight (1), night (2) or unknown (-1) of the incidents
@@ -346,21 +456,26 @@ class Workspace:
         key = (self.version, "darkness", ())
         if rows is not None:
             whole = self._caches.base.peek(key)
+            if whole is None and ("darkness", ()) in self._caches.prev:
+                whole = self.darkness_codes()  # extending the kept column beats computing rows
             return whole[rows] if whole is not None else self._darkness(rows)
 
         def compute():
-            codes = self._darkness(None)
+            self.columns()  # marks this version's end of the incident layer
+            codes = self._extended("darkness", (), "incidents", lambda: self._darkness(None),
+                                   lambda old, added: np.concatenate([old, self._darkness_of(added)]))
             codes.flags.writeable = False
             return codes
 
         return self._caches.base.get(key, compute)
 
     def _darkness(self, rows) -> np.ndarray:
+        full = self.frame("incidents")
+        return self._darkness_of(full if rows is None else full.iloc[rows])
+
+    def _darkness_of(self, full: gpd.GeoDataFrame) -> np.ndarray:
         from layers import temporal
 
-        full = self.frame("incidents")
-        if rows is not None:
-            full = full.iloc[rows]
         if not len(full):
             return np.zeros(0, dtype=np.int8)
         slim = gpd.GeoDataFrame({c: full[c].array for c in ("occurred_from", "occurred_to") if c in full},
@@ -456,6 +571,13 @@ class Workspace:
         """lon/lat bounds of the deployment: the areas, else the ZACs, else the incidents."""
         def compute():
             for kind in ("areas", "zac", "incidents", "schools", "cameras"):
+                if kind == "incidents":  # the columns, not a million geometries
+                    cols = self.columns()
+                    ok = np.isfinite(cols.lon)
+                    if ok.any():
+                        lon, lat = cols.lon[ok], cols.lat[ok]
+                        return (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
+                    continue
                 g = self.frame(kind)
                 if len(g):
                     return tuple(float(v) for v in g.total_bounds)

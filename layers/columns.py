@@ -25,7 +25,8 @@ from shapely import box as shapely_box
 
 from layers.errors import ParameterError
 
-__all__ = ["NAT", "IncidentColumns", "display_grid", "filter_mask", "frame_columns", "incident_columns", "utc_ns"]
+__all__ = ["NAT", "IncidentColumns", "concat_columns", "display_grid", "filter_mask", "frame_columns",
+           "incident_columns", "utc_ns"]
 
 #: int64 value of a missing instant (``pd.NaT.value``)
 NAT = np.iinfo(np.int64).min
@@ -132,6 +133,30 @@ def incident_columns(frame: gpd.GeoDataFrame, *, crs=None, tz: str = "Europe/Par
         category=np.asarray(codes, dtype=np.int16), categories=tuple(str(u) for u in uniques),
         simulated=sim, crs=crs,
     )
+
+
+def concat_columns(first: IncidentColumns, then: IncidentColumns) -> IncidentColumns:
+    """The rows of ``first`` followed by those of ``then``, as one ``IncidentColumns``.
+
+    Equal, array by array, to ``incident_columns`` of the two source frames concatenated: the
+    categories of ``then`` that ``first`` lacks are added in their order of appearance (as
+    ``pd.factorize`` orders them) and ``then``'s codes are renumbered. Both must share ``crs``.
+    This is how a server extends its columns after an import that only appended rows, instead
+    of reading and reprojecting every incident again.
+    """
+    if first.crs != then.crs:
+        raise ParameterError(f"cannot join incident columns in {first.crs} and {then.crs}.", "crs")
+    categories = list(first.categories)
+    known = {c: i for i, c in enumerate(categories)}
+    for c in then.categories:
+        if c not in known:
+            known[c] = len(categories)
+            categories.append(c)
+    recode = np.array([known[c] for c in then.categories] + [-1], dtype=np.int16)  # code -1 -> last
+    arrays = {name: np.concatenate([getattr(first, name), getattr(then, name)])
+              for name in ("fid", "lon", "lat", "x", "y", "t", "hour", "weekday", "month", "simulated")}
+    category = np.concatenate([first.category, recode[then.category]]).astype(np.int16)
+    return IncidentColumns(**arrays, category=category, categories=tuple(categories), crs=first.crs)
 
 
 class _FrameColumns:

@@ -76,7 +76,7 @@ def password(home, name, password):
     """Set a new password for NAME."""
     from geo_app.db import AppDB
 
-    AppDB(home.app_db).get_user(name)  # NotFound before asking anything
+    AppDB.of(home).get_user(name)  # NotFound before asking anything
     set_password(home, name, _ask_password(password))
     click.echo(f"Password of '{name}' changed.")
 

@@ -1,4 +1,13 @@
-"""``geo-app serve``: the web service on waitress (a production WSGI server)."""
+"""``geo-app serve``: the web service on waitress (one process), or on gunicorn with
+``--workers N`` (N processes, Linux and other POSIX systems).
+
+Several processes share the store and the app database: each process reads the store's version
+on every request (the GeoPackage file's inode and mtime, PostgreSQL's version row), so an import
+through one process is seen by the others at their next request; accounts, sessions and login
+throttling live in the app database. With several workers the app is built and warmed once in
+the main process and then forked, so the workers start with the incident columns already in
+memory, shared page by page with the main process until a new store version replaces them.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +24,13 @@ __all__ = ["COMMANDS", "serve"]
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="TCP port.")
-@click.option("--threads", default=4, show_default=True, type=int, help="Worker threads of waitress.")
+@click.option("--threads", default=4, show_default=True, type=int, help="Threads per process.")
+@click.option("--workers", default=1, show_default=True, type=int,
+              help="Server processes: 1 runs waitress, more run gunicorn (POSIX only).")
 @click.option("--no-warm", is_flag=True, help="Do not load the layers into memory before the first request.")
 @pass_home
-def serve(home, host: str, port: int, threads: int, no_warm: bool) -> None:
-    """Serve Vigie's pages and API on HOST:PORT with waitress."""
+def serve(home, host: str, port: int, threads: int, workers: int, no_warm: bool) -> None:
+    """Serve Vigie's pages and API on HOST:PORT with waitress (or gunicorn with --workers N)."""
     import waitress
 
     from geo_app import create_app
@@ -28,7 +39,12 @@ def serve(home, host: str, port: int, threads: int, no_warm: bool) -> None:
         raise ParameterError(f"--port must be between 1 and 65535, got {port}.", "port")
     if threads < 1:
         raise ParameterError(f"--threads must be at least 1, got {threads}.", "threads")
+    if workers < 1:
+        raise ParameterError(f"--workers must be at least 1, got {workers}.", "workers")
     app = create_app({"HOME": str(home.path)})
+    if workers > 1:
+        _serve_gunicorn(app, host=host, port=port, threads=threads, workers=workers, warm=not no_warm)
+        return
     if not no_warm:
         def warm():
             with app.app_context():
@@ -47,6 +63,36 @@ def serve(home, host: str, port: int, threads: int, no_warm: bool) -> None:
         pass
     finally:
         server.close()
+
+
+def _serve_gunicorn(app, *, host: str, port: int, threads: int, workers: int, warm: bool) -> None:
+    """Run ``app`` on gunicorn: ``workers`` forked processes of ``threads`` threads each."""
+    try:
+        from gunicorn.app.base import BaseApplication
+    except ImportError:  # pragma: no cover - Windows, or a trimmed installation
+        raise ParameterError("--workers above 1 needs gunicorn (pip install gunicorn; POSIX systems only); "
+                             "use --workers 1 to serve with waitress.", "workers") from None
+
+    class _Server(BaseApplication):
+        def load_config(self):
+            bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            for key, value in {"bind": [bind], "workers": workers, "threads": threads,
+                               "worker_class": "gthread", "preload_app": True, "proc_name": "vigie",
+                               "timeout": 300, "graceful_timeout": 10}.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return app
+
+    if warm:
+        with app.app_context():
+            app.extensions["vigie"].warm()
+    # the workers open their own store connections (a forked socket is not shareable)
+    app.extensions["vigie"].store.close()
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"Vigie on http://{shown}:{port}/ (gunicorn, {workers} processes × {threads} threads; "
+               "Ctrl+C to stop)")
+    _Server().run()
 
 
 COMMANDS = [serve]

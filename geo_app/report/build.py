@@ -302,13 +302,13 @@ def _reviews(home, month: pd.Period, ha, *, lang: str = "fr", zac=None) -> dict:
     """Status changes recorded during the month, hotspots waiting, actions decided (statuses as
     ``{"code", "label", "colour"}``)."""
     out = {"available": False, "changed": [], "waiting": [], "decided": []}
-    if not home.app_db.exists():
-        return out
     try:
         from geo_app.db import DEFAULT_STATUS, AppDB
     except ImportError:
         return out
-    db = AppDB(home.app_db)
+    db = AppDB.of(home)
+    if not db.exists:
+        return out
     try:
         reviews = db.reviews()
     except Exception:  # noqa: BLE001 - an app.db without review tables

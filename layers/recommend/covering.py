@@ -91,9 +91,38 @@ def _as_csr(cover) -> sparse.csr_matrix:
 
 
 def _group_identical(m: sparse.csr_matrix) -> np.ndarray:
-    """Label rows of a CSR matrix by their (sorted) set of column indices."""
+    """Label rows of a CSR matrix by their (sorted) set of column indices, groups numbered in
+    order of first appearance.
+
+    Rows are keyed by a hash of two sums of random weights over their column indices and of
+    their length (a row's sums are computed in the same order as any identical row's, so
+    identical rows get equal keys), then
+    every row is checked equal to its group's first row; should two different rows ever share
+    a key, the exact row-by-row grouping runs instead.
+    """
     m = m.copy()
     m.sort_indices()
+    n = m.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    pattern = sparse.csr_matrix((np.ones(len(m.indices)), m.indices, m.indptr), shape=m.shape)
+    rng = np.random.default_rng(0)
+    h1 = (pattern @ rng.random(m.shape[1])).view(np.uint64)
+    h2 = (pattern @ rng.random(m.shape[1])).view(np.uint64)
+    with np.errstate(over="ignore"):  # a hash: wrapping multiplication is intended
+        keys = h1 * np.uint64(0x9E3779B97F4A7C15) ^ h2 ^ np.diff(m.indptr).astype(np.uint64)
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    labels = rank[inverse.ravel()]
+    firsts = np.sort(first)
+    if (pattern - pattern[firsts[labels]]).count_nonzero() == 0:
+        return labels
+    return _group_identical_exact(m)
+
+
+def _group_identical_exact(m: sparse.csr_matrix) -> np.ndarray:
+    """``_group_identical`` row by row (``m`` with sorted indices)."""
     keys: dict[bytes, int] = {}
     labels = np.empty(m.shape[0], dtype=np.int64)
     ind, ptr = m.indices, m.indptr

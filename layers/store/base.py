@@ -15,6 +15,8 @@ Contract
 - Every import is a ``Batch`` (file name, checksum, user, time, counts, report), listed by
   ``batches`` and removed whole by ``rollback``.
 - ``version`` changes with every write, whichever process or store object made it.
+- Stored rows keep their ``fid``; an import gives its rows fids above every stored one
+  (``read_after`` reads only those).
 - ``grid_counts`` gives the incidents per cell of a ``layers.grid.make_grid`` grid, equal cell
   by cell to ``layers.hotspots.count_xy`` on the filtered incidents; a backend may compute it
   where the data is (PostGIS: in SQL) instead of reading the incidents.
@@ -106,6 +108,18 @@ class Store(abc.ABC):
                 return b
         latest = ", ".join(b.id for b in all_batches[-5:]) or "none"
         raise NotFound(f"There is no batch '{batch_id}' in the store (latest batches: {latest}).")
+
+    def read_after(self, kind: str, fid: int, *, tz: str = "Europe/Paris") -> gpd.GeoDataFrame:
+        """Features of ``kind`` whose ``fid`` is greater than ``fid``, ordered by ``fid``, with
+        the columns of ``read``.
+
+        An import appends rows with higher fids than every stored row (both backends keep the
+        fids of stored rows), so a reader holding a layer up to ``fid`` can add what an import
+        brought without reading the layer again. This default reads the whole layer; backends
+        push the condition down.
+        """
+        gdf = self.read(kind, tz=tz)
+        return gdf[gdf["fid"].to_numpy() > int(fid)].sort_values("fid").reset_index(drop=True)
 
     def grid_counts(
         self, grid: gpd.GeoDataFrame, filters: Filters | None = None, *, tz: str = "Europe/Paris"

@@ -288,6 +288,16 @@ class GeoPackageStore(Store):
         keep = filter_mask(c.columns(str(tz)), filters, zac_layer=zac_layer)
         return c.frame.iloc[np.flatnonzero(keep)]
 
+    def read_after(self, kind: str, fid: int, *, tz: str = "Europe/Paris") -> gpd.GeoDataFrame:
+        """Features of ``kind`` with a ``fid`` above ``fid`` (the primary key: an index range
+        scan), ordered by ``fid``."""
+        spec = get_spec(kind)
+        if not self._has_layer(kind):
+            return empty_frame(spec, list(spec.column_names))
+        gdf = self._coerce(spec, self._read_raw(kind, None, list(spec.column_names), where=f"fid > {int(fid)}"))
+        gdf = gdf.reset_index(drop=True).sort_values("fid", kind="stable")
+        return gdf[[*spec.column_names, "batch_id", "fid", "geometry"]].reset_index(drop=True)
+
     def _where(self, filters: Filters | None) -> str | None:
         if filters is None:
             return None
@@ -304,15 +314,17 @@ class GeoPackageStore(Store):
             clauses.append(f"occurred_from < '{day}'")
         return " AND ".join(clauses) or None
 
-    def _read_raw(self, kind: str, filters: Filters | None, columns: list[str]) -> gpd.GeoDataFrame:
+    def _read_raw(self, kind: str, filters: Filters | None, columns: list[str], *,
+                  where: str | None = None) -> gpd.GeoDataFrame:
         bbox = filters.bbox if filters is not None else None
+        where = " AND ".join(w for w in (self._where(filters), where) if w) or None
         try:
             gdf = pyogrio.read_dataframe(
                 self.path,
                 layer=kind,
                 columns=[*columns, "batch_id"],
                 bbox=bbox,
-                where=self._where(filters),
+                where=where,
                 fid_as_index=True,
                 use_arrow=True,
             )

@@ -313,6 +313,15 @@ class PostGISStore(Store):
         wanted = check_columns(spec, columns)
         filters = check_filters(spec, filters)
         where, params = self._where(spec, filters, tz)
+        return self._copy_out(spec, wanted, where, params)
+
+    def read_after(self, kind: str, fid: int, *, tz: str = "Europe/Paris") -> gpd.GeoDataFrame:
+        """Features of ``kind`` with a ``fid`` above ``fid`` (a primary-key range), by ``fid``."""
+        spec = get_spec(kind)
+        return self._copy_out(spec, list(spec.column_names), sql.SQL("t.fid > %s"), [int(fid)])
+
+    def _copy_out(self, spec: LayerSpec, wanted: list[str], where: sql.Composable, params: list) -> gpd.GeoDataFrame:
+        """The rows of ``spec``'s table passing ``where``, by ``fid``, through ``COPY … TO STDOUT``."""
         names = [*wanted, "batch_id", "fid", *(("x", "y") if spec.is_point else ("wkb",))]
         select = sql.SQL(", ").join(_select_expr(spec, n) for n in names)
         query = sql.SQL("COPY (SELECT {} FROM {} AS t WHERE {} ORDER BY t.fid) TO STDOUT (FORMAT csv)").format(

@@ -191,3 +191,17 @@ def test_fractional_lp_goes_through_the_mip_with_lagrangian_fixing():
     assert r.gap == 0.0
     g = solve_max_cover(w, cover, k=2, method="greedy")
     assert g.bound >= 72.5 - 1e-6 and g.objective <= 72.0 + 1e-9
+
+
+def test_group_identical_equals_the_row_by_row_grouping():
+    from scipy import sparse
+
+    from layers.recommend.covering import _group_identical, _group_identical_exact
+
+    rng = np.random.default_rng(3)
+    base = sparse.random(40, 30, density=0.15, random_state=4, format="csr")
+    m = sparse.vstack([base[rng.integers(0, 40, 500)], sparse.csr_matrix((3, 30))]).tocsr()
+    m.data[:] = rng.random(len(m.data))  # values do not matter, only which columns
+    exact = _group_identical_exact(m.sorted_indices())
+    np.testing.assert_array_equal(_group_identical(m), exact)
+    assert exact[0] == 0 and exact.max() + 1 == len(np.unique(exact))

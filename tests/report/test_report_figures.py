@@ -141,7 +141,7 @@ def _fake_home(tmp_path):
 
     from layers.settings import Settings
 
-    return SimpleNamespace(app_db=tmp_path / "app.db", settings=Settings())
+    return SimpleNamespace(app_db=tmp_path / "app.db", store_url=str(tmp_path / "store.gpkg"), settings=Settings())
 
 
 def test_reviews_without_app_db_say_so(tmp_path):
