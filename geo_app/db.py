@@ -505,13 +505,14 @@ class AppDB:
             raise ParameterError("a place needs a name.", "name")
         now = _now()
         with self.connect() as con:
-            cur = con.execute(
+            row = con.execute(
                 "INSERT INTO places (place_id, name, owner, geometry, zacs, source, source_ref, start_date, "
-                "created, created_by) VALUES ('', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "created, created_by) VALUES ('', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (str(name).strip()[:200], str(owner or "")[:200], json.dumps(geometry), json.dumps(list(zacs)),
-                 source, str(source_ref or ""), start_date or now[:10], now, created_by))
-            pid = f"PL-{cur.lastrowid:04d}"
-            con.execute("UPDATE places SET place_id = ? WHERE id = ?", (pid, cur.lastrowid))
+                 source, str(source_ref or ""), start_date or now[:10], now, created_by)).fetchone()
+            new_id = int(row["id"])
+            pid = f"PL-{new_id:04d}"
+            con.execute("UPDATE places SET place_id = ? WHERE id = ?", (pid, new_id))
         return self.place(pid)
 
     def place(self, place_id: str) -> dict:
@@ -533,12 +534,13 @@ class AppDB:
         """Record an action on a place (fields checked by the caller: ``geo_app.places``)."""
         self.place(place_id)
         with self.connect() as con:
-            cur = con.execute(
+            row = con.execute(
                 "INSERT INTO actions (place_id, kind, technique, start_date, end_date, partner, cost, status, "
-                "categories, night_only, notes, created, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "categories, night_only, notes, created, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "RETURNING *",
                 (str(place_id), kind, technique, start_date, end_date, str(partner or "")[:200], cost, status,
-                 json.dumps(list(categories)), int(bool(night_only)), str(notes or "")[:4000], _now(), created_by))
-            row = con.execute("SELECT * FROM actions WHERE id = ?", (cur.lastrowid,)).fetchone()
+                 json.dumps(list(categories)), int(bool(night_only)), str(notes or "")[:4000], _now(),
+                 created_by)).fetchone()
         return _action(row)
 
     def actions(self, place_id: str | None = None) -> list[dict]:

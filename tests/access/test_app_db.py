@@ -99,3 +99,19 @@ def test_a_postgis_deployment_keeps_its_app_tables_in_the_store_database(home, p
     assert AppDB(url).get_user("c.roux").role == "coordinator"
     assert AppDB.of(home).path is None
     postgis.drop(url)
+
+
+def test_places_and_actions(db):
+    square = {"type": "Polygon", "coordinates": [[[3.87, 43.61], [3.88, 43.61], [3.88, 43.62], [3.87, 43.61]]]}
+    a = db.add_place(name="Rue de la Loge", geometry=square, source="drawn", created_by="coord", zacs=("Centre",))
+    b = db.add_place(name="Place Jean Jaurès", geometry=square, source="hotspot", source_ref="HS-1", created_by="coord")
+    assert (a["place_id"], b["place_id"]) == ("PL-0001", "PL-0002")
+    assert db.place("PL-0001")["geometry"] == square and db.place("PL-0001")["zacs"] == ["Centre"]
+    assert [p["name"] for p in db.places()] == ["Rue de la Loge", "Place Jean Jaurès"]
+    act = db.add_action("PL-0002", kind="lighting", technique="improve_surveillance", start_date="2024-03-01",
+                        created_by="coord", cost=1200.5, categories=("theft",), night_only=True)
+    assert act["place_id"] == "PL-0002" and act["categories"] == ["theft"] and act["night_only"] is True
+    assert act["cost"] == pytest.approx(1200.5)
+    assert [x["id"] for x in db.actions("PL-0002")] == [act["id"]] and db.actions("PL-0001") == []
+    with pytest.raises(NotFound):
+        db.add_action("PL-0099", kind="lighting", technique="x", start_date="2024-03-01", created_by="coord")
