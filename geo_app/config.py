@@ -35,6 +35,7 @@ SETTING_ENV = {
     "study_area": "GEO_APP_STUDY_AREA",
     "taxonomy": "GEO_APP_TAXONOMY",
     "k_anonymity": "GEO_APP_K_ANONYMITY",
+    "privacy_cell_m": "GEO_APP_PRIVACY_CELL_M",
 }
 
 
@@ -120,6 +121,11 @@ class Home:
                 kwargs["k_anonymity"] = int(values["k_anonymity"])
             except ValueError:
                 raise ParameterError("k_anonymity must be a whole number.", "k_anonymity") from None
+        if values.get("privacy_cell_m") is not None:
+            try:
+                kwargs["privacy_cell_m"] = float(values["privacy_cell_m"])
+            except ValueError:
+                raise ParameterError("privacy_cell_m must be a number of metres.", "privacy_cell_m") from None
         if kwargs.get("taxonomy") and not Path(kwargs["taxonomy"]).is_absolute():
             kwargs["taxonomy"] = str(self.path / kwargs["taxonomy"])
         return Settings(**kwargs)

@@ -106,6 +106,9 @@ class Settings:
         Path to a deployment taxonomy CSV; ``None`` uses the default.
     k_anonymity : int
         Aggregates shown to roles that may not see points suppress cells below this count.
+    privacy_cell_m : float
+        Side, in metres, of the fixed lattice (anchored at the analysis CRS's origin) on which
+        roles that may only see aggregates receive counts, whatever bbox or cell count they ask.
     """
 
     analysis_crs: int | None = 2154
@@ -114,6 +117,7 @@ class Settings:
     study_area: str | None = None
     taxonomy: str | None = None
     k_anonymity: int = 5
+    privacy_cell_m: float = 250.0
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
@@ -138,6 +142,14 @@ class Settings:
             parse_study_area(self.study_area)
         if int(self.k_anonymity) < 1:
             raise ParameterError("k_anonymity must be at least 1.", "k_anonymity")
+        try:
+            cell = float(self.privacy_cell_m)
+        except (TypeError, ValueError):
+            raise ParameterError("privacy_cell_m must be a number of metres.", "privacy_cell_m") from None
+        if not 50.0 <= cell <= 10_000.0:
+            raise ParameterError(f"privacy_cell_m must be between 50 and 10000 metres, got {cell}.",
+                                 "privacy_cell_m")
+        object.__setattr__(self, "privacy_cell_m", cell)
 
     @property
     def tz(self) -> ZoneInfo:
