@@ -142,6 +142,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.extensions["vigie"] = Workspace(Home.from_env(app.config.get("HOME")), store=app.config.get("STORE"),
                                         cache_mb=app.config["CACHE_MB"])
+    if app.config.get("ANALYSIS_MAX_CELLS"):
+        app.extensions["vigie"].max_cells = int(app.config["ANALYSIS_MAX_CELLS"])
     assets.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)  # accounts, CSRF, role gate, security headers, the request's viewer

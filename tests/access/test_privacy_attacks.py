@@ -249,3 +249,29 @@ def test_police_keep_exact_cells(app):
     body = login(app, "police").get("/api/layers/incidents/grid?cells=80").json
     assert min(f["properties"]["n"] for f in body["features"]) < K
     assert "z" in login(app, "police").get("/api/hotspots?method=gistar").json["features"][0]["properties"]
+
+
+# ------------------------------------------------------------------ resources before the work
+
+
+def test_a_fine_cell_size_is_refused_by_the_cell_cap_of_the_study_area(city):
+    from geo_app import create_app
+
+    app = create_app({"TESTING": True, "HOME": str(city.path), "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False,
+                      "ANALYSIS_MAX_CELLS": 2000})
+    c = login(app, "police")
+    r = c.get("/api/hotspots?method=counts&cell_size=10")
+    assert r.status_code == 400 and r.json["param"] == "cell_size"
+    assert "at least" in r.json["message"] and "2,000 cells" in r.json["message"]
+    least = app.extensions["vigie"].min_cell_size()
+    assert c.get(f"/api/hotspots?method=counts&cell_size={int(least) + 1}").status_code == 200
+
+
+@pytest.mark.parametrize("role", ["police", "planner"])
+@pytest.mark.parametrize("bbox", ["3.86,43.60,3.860001,43.64", "3.80,43.62,3.95,43.620001",
+                                  "3.86,43.62,3.86,43.62", "-180,-85,180,85"])
+def test_a_narrow_bbox_with_200_cells_never_allocates_a_huge_array(app, role, bbox):
+    r = login(app, role).get(f"/api/layers/incidents/grid?cells=200&bbox={bbox}")
+    assert r.status_code in (200, 400), r.data[:300]
+    if r.status_code == 200 and role == "police":
+        assert len(r.json["features"]) <= 201 * 201
