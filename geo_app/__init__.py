@@ -48,6 +48,13 @@ DEFAULTS: dict = {
     "STORE": None,  # a Store object replacing the home's (tests, benchmarks)
     "VENDOR_DIR": None,  # where npm installed the assets (default: node_modules/)
     "CACHE_MB": 2048,  # memory budget of the workspace's caches, MB
+    "TRUSTED_PROXIES": (),  # reverse proxies whose X-Forwarded-For is read (none by default)
+    "SESSION_LIFETIME_HOURS": 12,  # a server-side session record expires after this
+    "LOGIN_MAX_FAILURES": 5,  # failures per account and address before the back-off
+    "LOGIN_MAX_FAILURES_ACCOUNT": 20,  # failures per account from any address before the back-off
+    "LOGIN_BACKOFF_SECONDS": 60,  # first wait, doubling with each further failure
+    "LOGIN_WINDOW_SECONDS": 900,  # failures older than this are forgotten; the longest wait
+    "ANALYSIS_MAX_CELLS": 250_000,  # most cells a chosen analysis cell size may give
 }
 
 #: feature blueprints, each module exposing ``bp``
@@ -63,7 +70,9 @@ BLUEPRINTS = [
     "geo_app.views.imports",
 ]
 
-_INT_KEYS = {"CACHE_MB", "POINTS_MIN_ZOOM", "POINTS_LIMIT", "GRID_CELLS", "API_DEFAULT_LIMIT", "API_MAX_LIMIT"}
+_INT_KEYS = {"CACHE_MB", "POINTS_MIN_ZOOM", "POINTS_LIMIT", "GRID_CELLS", "API_DEFAULT_LIMIT", "API_MAX_LIMIT",
+             "SESSION_LIFETIME_HOURS", "LOGIN_MAX_FAILURES", "LOGIN_MAX_FAILURES_ACCOUNT", "LOGIN_BACKOFF_SECONDS",
+             "LOGIN_WINDOW_SECONDS", "ANALYSIS_MAX_CELLS"}
 
 
 def _coerce(key: str, value):
@@ -73,6 +82,8 @@ def _coerce(key: str, value):
         except (TypeError, ValueError):
             raise ParameterError(f"web setting {key.lower()} must be a whole number, got '{value}'.",
                                  key.lower()) from None
+    if key == "TRUSTED_PROXIES" and isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
     if key == "LANGUAGES" and isinstance(value, str):
         return tuple(v.strip() for v in value.split(",") if v.strip())
     return value
