@@ -55,6 +55,8 @@ DEFAULTS: dict = {
     "LOGIN_BACKOFF_SECONDS": 60,  # first wait, doubling with each further failure
     "LOGIN_WINDOW_SECONDS": 900,  # failures older than this are forgotten; the longest wait
     "ANALYSIS_MAX_CELLS": 250_000,  # most cells a chosen analysis cell size may give
+    "HEAVY_ANALYSES": 2,  # analyses computed at once; the others wait, then answer 503
+    "HEAVY_WAIT_SECONDS": 20,  # how long a request waits for its turn before the 503
 }
 
 #: feature blueprints, each module exposing ``bp``
@@ -72,7 +74,7 @@ BLUEPRINTS = [
 
 _INT_KEYS = {"CACHE_MB", "POINTS_MIN_ZOOM", "POINTS_LIMIT", "GRID_CELLS", "API_DEFAULT_LIMIT", "API_MAX_LIMIT",
              "SESSION_LIFETIME_HOURS", "LOGIN_MAX_FAILURES", "LOGIN_MAX_FAILURES_ACCOUNT", "LOGIN_BACKOFF_SECONDS",
-             "LOGIN_WINDOW_SECONDS", "ANALYSIS_MAX_CELLS"}
+             "LOGIN_WINDOW_SECONDS", "ANALYSIS_MAX_CELLS", "HEAVY_ANALYSES", "HEAVY_WAIT_SECONDS"}
 
 
 def _coerce(key: str, value):
@@ -129,6 +131,9 @@ def _register_errors(app: Flask) -> None:
         body = err.to_dict()
         body.setdefault("param", getattr(err, "param", None))
         status = err.status
+        if getattr(err, "retry_after", None):  # a full queue: the client may come back
+            resp = _error_response(status, body)
+            return resp[0], resp[1], {"Retry-After": str(err.retry_after)}
         if status >= 500:
             app.logger.error("%s: %s", type(err).__name__, err.message)
         return _error_response(status, body)
@@ -153,6 +158,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.extensions["vigie"] = Workspace(Home.from_env(app.config.get("HOME")), store=app.config.get("STORE"),
                                         cache_mb=app.config["CACHE_MB"])
+    app.extensions["vigie"].limit_heavy(int(app.config["HEAVY_ANALYSES"]), wait_s=float(app.config["HEAVY_WAIT_SECONDS"]))
     if app.config.get("ANALYSIS_MAX_CELLS"):
         app.extensions["vigie"].max_cells = int(app.config["ANALYSIS_MAX_CELLS"])
     assets.init_app(app)

@@ -538,6 +538,31 @@ class Workspace:
     #: most cells a chosen analysis cell size may give over the study area's bounding box
     max_cells: int = 250_000
 
+    def limit_heavy(self, n: int, *, wait_s: float = 20.0) -> None:
+        """At most ``n`` analyses computed at once (cache hits are free); a computation that
+        waits more than ``wait_s`` seconds for its turn raises ``Busy`` (HTTP 503 with
+        ``Retry-After``) instead of piling up memory."""
+        self.__dict__["_heavy"] = (threading.BoundedSemaphore(max(1, int(n))), float(wait_s), threading.local())
+
+    def _in_turn(self, fn):
+        from layers.errors import Busy
+
+        heavy = self.__dict__.get("_heavy")
+        if heavy is None:
+            return fn()
+        sem, wait_s, local = heavy
+        if getattr(local, "depth", 0):  # an analysis inside an analysis: already has its turn
+            return fn()
+        if not sem.acquire(timeout=wait_s):
+            raise Busy("the server is computing other analyses: try again in a few seconds.",
+                       retry_after=max(1, int(wait_s)))
+        local.depth = 1
+        try:
+            return fn()
+        finally:
+            local.depth = 0
+            sem.release()
+
     def min_cell_size(self) -> float:
         """The smallest ``cell_size`` (whole metres) whose grid over the study area's bounding
         box holds at most ``max_cells`` cells."""
@@ -605,7 +630,8 @@ class Workspace:
                 return hotspots.kde_xy(x, y, grid, **rest)
             return getattr(hotspots, method)(self.analysis_points(rows), grid=grid, **rest)
 
-        return self.cached("analysis", (method, filters, night, tuple(sorted(params.items()))), compute)
+        return self.cached("analysis", (method, filters, night, tuple(sorted(params.items()))),
+                           lambda: self._in_turn(compute))
 
     def context(self, kind: str, *, analysis: bool = True) -> gpd.GeoDataFrame | None:
         """A context layer for summaries (None when empty), in the analysis CRS by default."""
@@ -748,7 +774,7 @@ class Workspace:
             out = out[out["category_code"] != 0][[c for c in keep if c in out.columns]]
             return out.to_crs(4326)
 
-        return self.cached("emerging", (filters, night, months), compute)
+        return self.cached("emerging", (filters, night, months), lambda: self._in_turn(compute))
 
     def proposals(self, filters: Filters | None = None, *, night: bool = False, k: int = 5,
                   include_sensitive: bool = False) -> gpd.GeoDataFrame:

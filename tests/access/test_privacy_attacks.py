@@ -275,3 +275,27 @@ def test_a_narrow_bbox_with_200_cells_never_allocates_a_huge_array(app, role, bb
     assert r.status_code in (200, 400), r.data[:300]
     if r.status_code == 200 and role == "police":
         assert len(r.json["features"]) <= 201 * 201
+
+
+def test_a_full_queue_of_heavy_analyses_answers_503_with_retry_after(city):
+    from geo_app import create_app
+
+    app = create_app({"TESTING": True, "HOME": str(city.path), "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False,
+                      "HEAVY_ANALYSES": 1, "HEAVY_WAIT_SECONDS": 1})
+    ws = app.extensions["vigie"]
+    sem = ws.__dict__["_heavy"][0]
+    c = login(app, "police")
+    assert sem.acquire(timeout=1)  # another request is computing
+    try:
+        r = c.get("/api/hotspots?method=kde&cell_size=123")
+        assert r.status_code == 503 and int(r.headers["Retry-After"]) >= 1
+        assert "try again" in r.json["message"]
+    finally:
+        sem.release()
+    assert c.get("/api/hotspots?method=kde&cell_size=123").status_code == 200
+    # cached answers need no turn
+    assert sem.acquire(timeout=1)
+    try:
+        assert c.get("/api/hotspots?method=kde&cell_size=123").status_code == 200
+    finally:
+        sem.release()
