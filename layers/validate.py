@@ -338,7 +338,8 @@ def check_geometries(log: ProblemLog, geoms, spec) -> np.ndarray:
                   f"{LIMITS.max_vertices:,} allowed per geometry: simplify it first (QGIS: Vector > "
                   "Geometry > Simplify)")
         poly &= ~big
-        invalid = poly & ~shapely.is_valid(g)
+        invalid = np.zeros(len(g), dtype=bool)
+        invalid[poly] = ~shapely.is_valid(g[poly])  # never on the rows refused above
         if invalid.any():
             idx = np.flatnonzero(invalid)
             reasons = shapely.is_valid_reason(g[idx])

@@ -71,7 +71,7 @@ def test_a_polygon_of_a_million_vertices_is_rejected_fast_before_make_valid(tmp_
     p.write_text(json.dumps({"type": "FeatureCollection", "features": [feat]}))
     t0 = time.perf_counter()
     r = read_layer(p, "zac", settings=ST)
-    assert time.perf_counter() - t0 < 20
+    assert time.perf_counter() - t0 < 10
     assert not r.ok and len(r.data) == 0
     err = r.errors[0]
     assert err.field == "geometry" and f"{LIMITS.max_vertices:,} allowed" in err.message
