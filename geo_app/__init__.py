@@ -48,6 +48,15 @@ DEFAULTS: dict = {
     "STORE": None,  # a Store object replacing the home's (tests, benchmarks)
     "VENDOR_DIR": None,  # where npm installed the assets (default: node_modules/)
     "CACHE_MB": 2048,  # memory budget of the workspace's caches, MB
+    "TRUSTED_PROXIES": (),  # reverse proxies whose X-Forwarded-For is read (none by default)
+    "SESSION_LIFETIME_HOURS": 12,  # a server-side session record expires after this
+    "LOGIN_MAX_FAILURES": 5,  # failures per account and address before the back-off
+    "LOGIN_MAX_FAILURES_ACCOUNT": 20,  # failures per account from any address before the back-off
+    "LOGIN_BACKOFF_SECONDS": 60,  # first wait, doubling with each further failure
+    "LOGIN_WINDOW_SECONDS": 900,  # failures older than this are forgotten; the longest wait
+    "ANALYSIS_MAX_CELLS": 250_000,  # most cells a chosen analysis cell size may give
+    "HEAVY_ANALYSES": 2,  # analyses computed at once; the others wait, then answer 503
+    "HEAVY_WAIT_SECONDS": 20,  # how long a request waits for its turn before the 503
 }
 
 #: feature blueprints, each module exposing ``bp``
@@ -64,7 +73,9 @@ BLUEPRINTS = [
     "geo_app.views.imports",
 ]
 
-_INT_KEYS = {"CACHE_MB", "POINTS_MIN_ZOOM", "POINTS_LIMIT", "GRID_CELLS", "API_DEFAULT_LIMIT", "API_MAX_LIMIT"}
+_INT_KEYS = {"CACHE_MB", "POINTS_MIN_ZOOM", "POINTS_LIMIT", "GRID_CELLS", "API_DEFAULT_LIMIT", "API_MAX_LIMIT",
+             "SESSION_LIFETIME_HOURS", "LOGIN_MAX_FAILURES", "LOGIN_MAX_FAILURES_ACCOUNT", "LOGIN_BACKOFF_SECONDS",
+             "LOGIN_WINDOW_SECONDS", "ANALYSIS_MAX_CELLS", "HEAVY_ANALYSES", "HEAVY_WAIT_SECONDS"}
 
 
 def _coerce(key: str, value):
@@ -74,6 +85,8 @@ def _coerce(key: str, value):
         except (TypeError, ValueError):
             raise ParameterError(f"web setting {key.lower()} must be a whole number, got '{value}'.",
                                  key.lower()) from None
+    if key == "TRUSTED_PROXIES" and isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
     if key == "LANGUAGES" and isinstance(value, str):
         return tuple(v.strip() for v in value.split(",") if v.strip())
     return value
@@ -119,6 +132,9 @@ def _register_errors(app: Flask) -> None:
         body = err.to_dict()
         body.setdefault("param", getattr(err, "param", None))
         status = err.status
+        if getattr(err, "retry_after", None):  # a full queue: the client may come back
+            resp = _error_response(status, body)
+            return resp[0], resp[1], {"Retry-After": str(err.retry_after)}
         if status >= 500:
             app.logger.error("%s: %s", type(err).__name__, err.message)
         return _error_response(status, body)
@@ -143,6 +159,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.extensions["vigie"] = Workspace(Home.from_env(app.config.get("HOME")), store=app.config.get("STORE"),
                                         cache_mb=app.config["CACHE_MB"])
+    app.extensions["vigie"].limit_heavy(int(app.config["HEAVY_ANALYSES"]), wait_s=float(app.config["HEAVY_WAIT_SECONDS"]))
+    if app.config.get("ANALYSIS_MAX_CELLS"):
+        app.extensions["vigie"].max_cells = int(app.config["ANALYSIS_MAX_CELLS"])
     assets.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)  # accounts, CSRF, role gate, security headers, the request's viewer

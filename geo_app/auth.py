@@ -104,7 +104,7 @@ class Account:
     role: str
     zacs: tuple[str, ...] = ()
     active: bool = True
-    session_key: str = ""  # derived from the password hash: a new password ends old sessions
+    session_key: str = ""  # the token of the server-side session record (geo_app.db sessions)
 
     # Flask-Login protocol
     @property
@@ -129,15 +129,9 @@ class Account:
         return label("role", self.role)
 
     @classmethod
-    def from_record(cls, rec, password_hash: str = "") -> Account:
+    def from_record(cls, rec, token: str = "") -> Account:
         return cls(id=rec.id, name=rec.name, role=rec.role, zacs=tuple(rec.zacs), active=rec.active,
-                   session_key=_session_key(password_hash))
-
-
-def _session_key(password_hash: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(("vigie-session:" + (password_hash or "")).encode()).hexdigest()[:16]
+                   session_key=token)
 
 
 #: the account requests run as while the deployment has no account (open mode)
@@ -211,7 +205,20 @@ def require(permission: str):
 
 
 def _client_ip() -> str:
-    return request.remote_addr or ""
+    """The client's address: the peer, or, when the peer is one of the trusted proxies
+    (``[web] trusted_proxies``), the right-most address of ``X-Forwarded-For`` that is not a
+    trusted proxy (what a client writes there itself sits further left and is ignored)."""
+    peer = request.remote_addr or ""
+    trusted = current_app.config.get("TRUSTED_PROXIES") or ()
+    if isinstance(trusted, str):
+        trusted = [t.strip() for t in trusted.split(",") if t.strip()]
+    if peer not in trusted:
+        return peer
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop[:64]
+    return peer
 
 
 def audit(action: str, *, target: str = "", detail: dict | None = None, account=None) -> None:
@@ -309,13 +316,33 @@ def _guard():
 bp = Blueprint("auth", __name__)
 
 
-def _limits() -> tuple[int, int, float]:
+def _wait(failures: int, last: float, *, free: int, base: float, cap: float, now: float) -> float:
+    """Seconds still to wait after ``failures`` failed attempts, the last at ``last``: none
+    for the first ``free`` ones, then ``base`` seconds doubling with each further failure, at
+    most ``cap``."""
+    if failures < free:
+        return 0.0
+    return max(0.0, min(cap, base * 2.0 ** min(failures - free, 30)) - (now - last))
+
+
+def _throttle(db, username: str, ip: str) -> float:
+    """Seconds before ``username`` may try again from ``ip`` (0: now).
+
+    Back-off is kept per account and address (``LOGIN_MAX_FAILURES``, default 5) and per
+    account over every address (``LOGIN_MAX_FAILURES_ACCOUNT``, default 20: guessing from many
+    addresses), never per address alone: behind a reverse proxy every visitor may share one,
+    and another user's right password is never refused for someone else's failures."""
+    import time
+
     cfg = current_app.config
-    return (
-        int(cfg.get("LOGIN_MAX_FAILURES", 5)),
-        int(cfg.get("LOGIN_MAX_FAILURES_IP", 30)),
-        float(cfg.get("LOGIN_WINDOW_SECONDS", 900)),
-    )
+    window = float(cfg.get("LOGIN_WINDOW_SECONDS", 900))
+    base = float(cfg.get("LOGIN_BACKOFF_SECONDS", 60))
+    now = time.time()
+    f_pair, last_pair = db.failures_since_success(username, window, ip=ip)
+    f_acc, last_acc = db.failures_since_success(username, window)
+    return max(_wait(f_pair, last_pair, free=int(cfg.get("LOGIN_MAX_FAILURES", 5)), base=base, cap=window, now=now),
+               _wait(f_acc, last_acc, free=int(cfg.get("LOGIN_MAX_FAILURES_ACCOUNT", 20)), base=base, cap=window,
+                     now=now))
 
 
 def is_local_path(target: str | None) -> bool:
@@ -349,23 +376,25 @@ def login():
         username = (request.form.get("username") or "").strip()[:200]
         password = request.form.get("password") or ""
         ip = _client_ip()
-        per_user, per_ip, window = _limits()
-        if db.recent_failures(username, ip, window) >= per_user or db.recent_failures_ip(ip, window) >= per_ip:
+        wait = _throttle(db, username, ip)
+        if wait > 0:
+            import math
+
             db.audit("login_failed", user=username, target="throttled", ip=ip)
-            minutes = max(1, round(window / 60))
             body = render_template(
                 "access/login.html",
-                error=_("Trop d'essais : réessayez dans %(n)s minutes.", n=minutes),
+                error=_("Trop d'essais : réessayez dans %(n)s minutes.", n=max(1, math.ceil(wait / 60))),
                 username=username,
             )
-            return body, 429, {"Retry-After": str(int(window))}
+            return body, 429, {"Retry-After": str(max(1, math.ceil(wait)))}
         rec = db.find_user(username) if username else None
         ok = verify_password(db.password_hash(username) if rec else None, password)
         if ok and rec is not None and rec.active:
             db.record_attempt(username, ip, True)
             db.touch_login(username)
             session.clear()
-            login_user(Account.from_record(rec, db.password_hash(rec.name)))
+            lifetime = float(current_app.config.get("SESSION_LIFETIME_HOURS", 12)) * 3600
+            login_user(Account.from_record(rec, db.open_session(rec.id, lifetime)))
             g.pop("vigie_account", None)
             db.audit("login", user=rec.name, role=rec.role, ip=ip)
             return redirect(_safe_next(request.args.get("next") or request.form.get("next")))
@@ -384,6 +413,8 @@ def logout():
     acc = current_account()
     if acc.is_authenticated and acc is not LOCAL_ACCOUNT:
         audit("logout", account=acc)
+        if acc.session_key:  # the record goes: a copy of the cookie is worth nothing now
+            get_db().close_session(acc.session_key)
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
@@ -440,8 +471,6 @@ def init_app(app, db_path=None) -> None:
 
     @manager.user_loader
     def _load(user_id):
-        import hmac
-
         ident, _, key = str(user_id).partition(":")
         try:
             rec = get_db(app).user_by_id(int(ident))
@@ -449,10 +478,9 @@ def init_app(app, db_path=None) -> None:
             return None
         if rec is None or not rec.active:
             return None
-        acc = Account.from_record(rec, get_db(app).password_hash(rec.name))
-        if not hmac.compare_digest(acc.session_key, key):
-            return None  # the password changed since this session began
-        return acc
+        if not get_db(app).session_valid(rec.id, key):
+            return None  # logged out, expired, password changed or account disabled since
+        return Account.from_record(rec, key)
 
     manager.init_app(app)
     CSRFProtect(app)

@@ -36,6 +36,7 @@ SETTING_ENV = {
     "taxonomy": "GEO_APP_TAXONOMY",
     "k_anonymity": "GEO_APP_K_ANONYMITY",
     "street_tolerance_m": "GEO_APP_STREET_TOLERANCE_M",
+    "privacy_cell_m": "GEO_APP_PRIVACY_CELL_M",
 }
 
 
@@ -127,6 +128,11 @@ class Home:
             except ValueError:
                 raise ParameterError("street_tolerance_m must be a number of metres.",
                                      "street_tolerance_m") from None
+        if values.get("privacy_cell_m") is not None:
+            try:
+                kwargs["privacy_cell_m"] = float(values["privacy_cell_m"])
+            except ValueError:
+                raise ParameterError("privacy_cell_m must be a number of metres.", "privacy_cell_m") from None
         if kwargs.get("taxonomy") and not Path(kwargs["taxonomy"]).is_absolute():
             kwargs["taxonomy"] = str(self.path / kwargs["taxonomy"])
         return Settings(**kwargs)

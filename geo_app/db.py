@@ -124,6 +124,13 @@ CREATE TABLE IF NOT EXISTS login_attempts (
     ok INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS login_attempts_key ON login_attempts(username, ip, at);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    created REAL NOT NULL,
+    expires REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user_id);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -327,14 +334,57 @@ class AppDB:
             return con.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
 
     def set_password_hash(self, name: str, password_hash: str) -> None:
-        self.get_user(name)
+        """A new password; every session of the account ends."""
+        rec = self.get_user(name)
         with self.connect() as con:
             con.execute("UPDATE users SET password_hash = ? WHERE name = ?", (password_hash, name))
+            con.execute("DELETE FROM sessions WHERE user_id = ?", (rec.id,))
 
     def set_active(self, name: str, active: bool) -> None:
-        self.get_user(name)
+        """Enable or disable an account; disabling ends its sessions (enabling it again revives
+        none of them: its user logs in anew)."""
+        rec = self.get_user(name)
         with self.connect() as con:
             con.execute("UPDATE users SET active = ? WHERE name = ?", (int(active), name))
+            if not active:
+                con.execute("DELETE FROM sessions WHERE user_id = ?", (rec.id,))
+
+    # -- sessions (server-side records: a cookie is worth nothing once its record is gone) --
+    @staticmethod
+    def _token_hash(token: str) -> str:
+        import hashlib
+
+        return hashlib.sha256(("vigie-session:" + token).encode()).hexdigest()
+
+    def open_session(self, user_id: int, lifetime_s: float) -> str:
+        """A new session of ``user_id`` valid ``lifetime_s`` seconds; returns its secret token
+        (only its hash is stored)."""
+        import secrets
+
+        token = secrets.token_urlsafe(32)
+        now = time.time()
+        with self.connect() as con:
+            con.execute("INSERT INTO sessions(token_hash, user_id, created, expires) VALUES (?, ?, ?, ?)",
+                        (self._token_hash(token), int(user_id), now, now + float(lifetime_s)))
+            con.execute("DELETE FROM sessions WHERE expires < ?", (now,))
+        return token
+
+    def session_valid(self, user_id: int, token: str) -> bool:
+        """Is ``token`` an open, unexpired session of ``user_id``?"""
+        if not token:
+            return False
+        with self.connect() as con:
+            row = con.execute("SELECT user_id, expires FROM sessions WHERE token_hash = ?",
+                              (self._token_hash(token),)).fetchone()
+        return row is not None and int(row["user_id"]) == int(user_id) and row["expires"] > time.time()
+
+    def close_session(self, token: str) -> None:
+        with self.connect() as con:
+            con.execute("DELETE FROM sessions WHERE token_hash = ?", (self._token_hash(token),))
+
+    def close_sessions(self, user_id: int) -> None:
+        with self.connect() as con:
+            con.execute("DELETE FROM sessions WHERE user_id = ?", (int(user_id),))
 
     def touch_login(self, name: str) -> None:
         with self.connect() as con:
@@ -366,6 +416,20 @@ class AppDB:
                 (username, ip, since),
             ).fetchone()["n"]
         return int(n)
+
+    def failures_since_success(self, username: str, window_s: float, *, ip: str | None = None) -> tuple[int, float]:
+        """Failed attempts on ``username`` (from ``ip`` only, if given) in the last
+        ``window_s`` seconds and since its last successful login, and the time of the last one
+        (0 when none)."""
+        since = time.time() - window_s
+        where, args = "username = ?", [username]
+        if ip is not None:
+            where, args = where + " AND ip = ?", args + [ip]
+        with self.connect() as con:
+            last_ok = con.execute(f"SELECT MAX(at) FROM login_attempts WHERE {where} AND ok = 1", args).fetchone()[0]
+            row = con.execute(f"SELECT COUNT(*), MAX(at) FROM login_attempts WHERE {where} AND ok = 0 AND at > ?",
+                              [*args, max(since, last_ok or 0)]).fetchone()
+        return int(row[0]), float(row[1] or 0.0)
 
     def recent_failures_ip(self, ip: str, window_s: float) -> int:
         """Failed attempts from ``ip`` (any user name) in the last ``window_s`` seconds."""

@@ -384,6 +384,12 @@ def _camera_layer(cams: gpd.GeoDataFrame, name: str, _, lang: str) -> folium.Fea
 
 
 def _layer_kde(kde: gpd.GeoDataFrame, _):
+    if "kde_class" in kde and "kde" not in kde:  # density classes only (aggregate-only roles)
+        kde = kde[kde["kde_class"] > 0] if len(kde) else kde
+        ramp = np.linspace(0, len(KDE_RAMP) - 1, 6).round().astype(int)
+        data = _features(kde, lambda r: {"_popup": _popup(_("Densité lissée (KDE)"), [("", f"{int(r['kde_class'])}/5")]),
+                                         "_style": {"fillColor": KDE_RAMP[ramp[int(r["kde_class"])]]}}, precision=4)
+        return data, {"weight": 0, "fillOpacity": 0.55}, None, [(KDE_RAMP[0], "−"), (KDE_RAMP[-1], "+")]
     col = "kde" if "kde" in kde else "density"
     kde = kde[kde[col] > 0.05 * kde[col].max()] if len(kde) else kde
     kde = kde.assign(_cls=_classes(kde[col].to_numpy(), len(KDE_RAMP)))

@@ -630,24 +630,82 @@ class Workspace:
         """The analysis grid (``layers.grid.make_grid``, analysis CRS) over the study area, else
         over the extent of every stored incident: the same cells whatever the filters, so that
         results of different filters compare cell by cell."""
-        def compute():
+        def area():
             from layers.crs import to_analysis
-            from layers.grid import make_grid
 
             crs = self.settings.analysis_crs
-            area = self.study_area()
-            if area is not None:
-                area = to_analysis(area, crs)
+            study = self.study_area()
+            if study is not None:
+                return to_analysis(study, crs)
+            cols = self.columns()
+            ok = np.isfinite(cols.x)
+            if not ok.any():
+                raise ParameterError("there are no incidents and no study area to draw a grid on.", "study_area")
+            x, y = cols.x[ok], cols.y[ok]
+            return gpd.GeoSeries([shapely_box(x.min(), y.min(), x.max() + 1e-3, y.max() + 1e-3)], crs=crs)
+
+        def compute():
+            from layers.grid import make_grid
+
+            return make_grid(self.cached("analysis_area", (), area), cell_size=cell_size, shape=shape)
+
+        if cell_size is not None:
+            least = self.min_cell_size()
+            if float(cell_size) < least:
+                raise ParameterError(
+                    f"cell_size must be at least {least:g} m over this study area: a finer grid would exceed "
+                    f"{self.max_cells:,} cells.", "cell_size")
+        return self.cached("analysis_grid", (cell_size, shape), compute)
+
+    #: most cells a chosen analysis cell size may give over the study area's bounding box
+    max_cells: int = 250_000
+
+    def limit_heavy(self, n: int, *, wait_s: float = 20.0) -> None:
+        """At most ``n`` analyses computed at once (cache hits are free); a computation that
+        waits more than ``wait_s`` seconds for its turn raises ``Busy`` (HTTP 503 with
+        ``Retry-After``) instead of piling up memory."""
+        self.__dict__["_heavy"] = (threading.BoundedSemaphore(max(1, int(n))), float(wait_s), threading.local())
+
+    def _in_turn(self, fn):
+        from layers.errors import Busy
+
+        heavy = self.__dict__.get("_heavy")
+        if heavy is None:
+            return fn()
+        sem, wait_s, local = heavy
+        if getattr(local, "depth", 0):  # an analysis inside an analysis: already has its turn
+            return fn()
+        if not sem.acquire(timeout=wait_s):
+            raise Busy("the server is computing other analyses: try again in a few seconds.",
+                       retry_after=max(1, int(wait_s)))
+        local.depth = 1
+        try:
+            return fn()
+        finally:
+            local.depth = 0
+            sem.release()
+
+    def min_cell_size(self) -> float:
+        """The smallest ``cell_size`` (whole metres) whose grid over the study area's bounding
+        box holds at most ``max_cells`` cells."""
+        def compute():
+            from layers.crs import to_analysis
+
+            study = self.study_area()
+            if study is not None:
+                minx, miny, maxx, maxy = to_analysis(study, self.settings.analysis_crs).total_bounds
             else:
                 cols = self.columns()
                 ok = np.isfinite(cols.x)
                 if not ok.any():
-                    raise ParameterError("there are no incidents and no study area to draw a grid on.", "study_area")
-                x, y = cols.x[ok], cols.y[ok]
-                area = gpd.GeoSeries([shapely_box(x.min(), y.min(), x.max() + 1e-3, y.max() + 1e-3)], crs=crs)
-            return make_grid(area, cell_size=cell_size, shape=shape)
-
-        return self.cached("analysis_grid", (cell_size, shape), compute)
+                    return 1.0
+                minx, maxx, miny, maxy = cols.x[ok].min(), cols.x[ok].max(), cols.y[ok].min(), cols.y[ok].max()
+            w, h = max(float(maxx - minx), 1.0), max(float(maxy - miny), 1.0)
+            c = float(np.ceil(np.sqrt(w * h / self.max_cells)))
+            while np.ceil(w / c + 1) * np.ceil(h / c + 1) > self.max_cells:
+                c += 1.0
+            return c
+        return self.cached("min_cell_size", (self.max_cells,), compute)
 
     def analysis_points(self, rows: np.ndarray, *, darkness: bool = False) -> gpd.GeoDataFrame:
         """Incidents ``rows`` (positions) as a small GeoDataFrame in the analysis CRS with
@@ -694,7 +752,8 @@ class Workspace:
                 return hotspots.kde_xy(x, y, grid, **rest)
             return getattr(hotspots, method)(self.analysis_points(rows), grid=grid, **rest)
 
-        return self.cached("analysis", (method, filters, night, tuple(sorted(params.items()))), compute)
+        return self.cached("analysis", (method, filters, night, tuple(sorted(params.items()))),
+                           lambda: self._in_turn(compute))
 
     def context(self, kind: str, *, analysis: bool = True) -> gpd.GeoDataFrame | None:
         """A context layer for summaries (None when empty), in the analysis CRS by default."""
@@ -837,7 +896,7 @@ class Workspace:
             out = out[out["category_code"] != 0][[c for c in keep if c in out.columns]]
             return out.to_crs(4326)
 
-        return self.cached("emerging", (filters, night, months), compute)
+        return self.cached("emerging", (filters, night, months), lambda: self._in_turn(compute))
 
     def proposals(self, filters: Filters | None = None, *, night: bool = False, k: int = 5,
                   include_sensitive: bool = False) -> gpd.GeoDataFrame:

@@ -273,7 +273,8 @@ def filter_mask(cols: IncidentColumns, filters, *, zac_layer: gpd.GeoDataFrame |
 def display_grid(
     x: np.ndarray, y: np.ndarray, bbox: tuple[float, float, float, float], *, cells: int = 48
 ) -> gpd.GeoDataFrame:
-    """Count lon/lat points in a grid of about ``cells`` columns over ``bbox`` (display only).
+    """Count lon/lat points in a grid of about ``cells`` cells across the longer side of
+    ``bbox`` (display only; at most ``(cells + 1)**2`` cells whatever the bbox's shape).
 
     Cells are roughly square on the ground (height = width × cos(latitude)). Returns the
     non-empty cells as polygons (EPSG:4326) with ``n`` and the cell width in metres in
@@ -282,9 +283,11 @@ def display_grid(
     """
     minx, miny, maxx, maxy = bbox
     width = max(maxx - minx, 1e-6)
-    dx = width / max(int(cells), 1)
     lat = math.radians((miny + maxy) / 2)
-    dy = dx * max(math.cos(lat), 0.01)
+    shrink = max(math.cos(lat), 0.01)
+    # ``cells`` across the longer side: a tall, narrow bbox never makes cells**2 * 1e6 bins
+    dx = max(width, max(maxy - miny, 1e-6) / shrink) / max(int(cells), 1)
+    dy = dx * shrink
     nx = max(1, int(math.ceil(width / dx)))
     ny = max(1, int(math.ceil(max(maxy - miny, 1e-6) / dy)))
     inside = (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)

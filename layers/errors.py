@@ -106,6 +106,16 @@ class Forbidden(VigieError):
     status = 403
 
 
+class Busy(VigieError):
+    """Too many heavy analyses are running: try again in ``retry_after`` seconds."""
+
+    status = 503
+
+    def __init__(self, message: str, retry_after: int = 5):
+        super().__init__(message)
+        self.retry_after = int(retry_after)
+
+
 class StoreError(VigieError):
     """The store cannot be opened or written (wrong path, unsupported URL, locked file)."""
 

@@ -19,6 +19,19 @@ suppress_small(counts, *, k=5, column="n")
     any table of counts with rows under k dropped.
 blank_small_counts(result, *, k=5)
     an analysis result (cells, areas) whose counts under k, and densities over them, are blanked.
+lattice_counts(x, y, *, cell_size, k)
+    counts on the fixed lattice anchored at the CRS origin, cells under k dropped.
+lattice_cells(table, *, cell_size, crs, bbox=None)
+    the lattice cells of ``lattice_counts`` whose square meets a bbox snapped outwards to the
+    lattice, as a GeoDataFrame.
+day_window(start, end, *, tz)
+    a time window widened to whole local days.
+classes_only(result, *, k=5)
+    an analysis result reduced to classes (Gi* bins, LISA clusters, KDE quintiles), no count and
+    no statistic from which a count could be solved.
+
+The aggregate model (what roles seeing aggregates only receive) is described in the README,
+"Privacy model"; ``geo_app.access.viewer.Viewer`` applies it.
 """
 
 from __future__ import annotations
@@ -35,7 +48,12 @@ __all__ = [
     "aggregate_to_areas",
     "aggregate_to_grid",
     "blank_small_counts",
+    "classes_only",
+    "day_window",
     "drop_sensitive",
+    "lattice_cells",
+    "lattice_counts",
+    "snap_to_lattice",
     "suppress_small",
 ]
 
@@ -261,4 +279,138 @@ def aggregate_to_areas(
     out["suppressed"] = np.asarray(small, dtype=bool)
     out = out[[name, "n", "suppressed", "geometry"]]
     out.attrs = {"k": k, "suppressed": int(np.asarray(small).sum())}
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# The aggregate model: a fixed lattice, no count under k, classes instead of statistics
+
+
+def _check_cell(cell_size) -> float:
+    try:
+        cell_size = float(cell_size)
+    except (TypeError, ValueError):
+        raise ParameterError(f"cell_size must be a number of metres, got {cell_size!r}.", "cell_size") from None
+    if not np.isfinite(cell_size) or cell_size <= 0:
+        raise ParameterError(f"cell_size must be positive (metres), got {cell_size}.", "cell_size")
+    return cell_size
+
+
+def lattice_counts(x, y, *, cell_size: float, k: int = 5) -> pd.DataFrame:
+    """Counts of the points ``(x, y)`` (metric CRS) per cell of the lattice whose edges are
+    the multiples of ``cell_size``; cells holding fewer than ``k`` points are dropped.
+
+    The lattice depends on nothing but ``cell_size``: no query can move it, so no two answers
+    differ by part of a cell.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``ix``, ``iy`` (the cell's column and row: its lower-left corner is
+        ``(ix * cell_size, iy * cell_size)``) and ``n`` (int64, at least ``k``), sorted by
+        ``ix, iy``. ``attrs``: ``cell_size``, ``k``, ``suppressed`` (non-empty cells dropped).
+
+    Examples
+    --------
+    >>> t = lattice_counts([10, 20, 30, 260], [5, 5, 5, 5], cell_size=250, k=2)
+    >>> t[["ix", "iy", "n"]].values.tolist()
+    [[0, 0, 3]]
+    """
+    cell_size = _check_cell(cell_size)
+    k = _check_k(k)
+    x = np.asarray(x, dtype="float64")
+    y = np.asarray(y, dtype="float64")
+    ok = np.isfinite(x) & np.isfinite(y)
+    ix = np.floor(x[ok] / cell_size).astype("int64")
+    iy = np.floor(y[ok] / cell_size).astype("int64")
+    if len(ix):
+        keys, n = np.unique(np.stack([ix, iy], axis=1), axis=0, return_counts=True)
+    else:
+        keys, n = np.zeros((0, 2), dtype="int64"), np.zeros(0, dtype="int64")
+    keep = n >= k
+    out = pd.DataFrame({"ix": keys[keep, 0], "iy": keys[keep, 1], "n": n[keep].astype("int64")})
+    out.attrs = {"cell_size": cell_size, "k": k, "suppressed": int((~keep).sum())}
+    return out
+
+
+def snap_to_lattice(bbox, *, cell_size: float) -> tuple[int, int, int, int]:
+    """The lattice cells ``(ix0, iy0, ix1, iy1)`` (inclusive) a metric bbox meets: its edges
+    are moved outwards to the lattice lines, so boxes differing inside one cell select the
+    same cells."""
+    cell_size = _check_cell(cell_size)
+    x0, y0, x1, y1 = (float(v) for v in bbox)
+    return (int(np.floor(x0 / cell_size)), int(np.floor(y0 / cell_size)),
+            int(np.floor(x1 / cell_size)), int(np.floor(y1 / cell_size)))
+
+
+def lattice_cells(table: pd.DataFrame, *, cell_size: float, crs, bbox=None) -> gpd.GeoDataFrame:
+    """The cells of ``lattice_counts`` meeting ``bbox`` (metric, in ``crs``; ``None``: all)
+    snapped to the lattice, as squares in ``crs`` with ``cell_id`` (``"ix_iy"``) and ``n``."""
+    cell_size = _check_cell(cell_size)
+    t = table
+    if bbox is not None:
+        ix0, iy0, ix1, iy1 = snap_to_lattice(bbox, cell_size=cell_size)
+        inside = (t["ix"] >= ix0) & (t["ix"] <= ix1) & (t["iy"] >= iy0) & (t["iy"] <= iy1)
+        t = t[inside.to_numpy()]
+    x0 = t["ix"].to_numpy() * cell_size
+    y0 = t["iy"].to_numpy() * cell_size
+    out = gpd.GeoDataFrame(
+        {"cell_id": [f"{a}_{b}" for a, b in zip(t["ix"], t["iy"])], "n": t["n"].to_numpy().astype("int64")},
+        geometry=gpd.GeoSeries(shapely.box(x0, y0, x0 + cell_size, y0 + cell_size), crs=crs),
+    ).reset_index(drop=True)
+    out.attrs = {"cell_size": cell_size, "k": table.attrs.get("k"), "lattice": True}
+    return out
+
+
+def day_window(start, end, *, tz) -> tuple:
+    """``(start, end)`` widened to whole local days of ``tz`` (start at midnight before, end at
+    the next midnight); ``None`` stays ``None``. Windows of whole days cannot isolate an
+    incident's hour by shrinking a window."""
+    def floor(t):
+        return None if t is None else pd.Timestamp(t).tz_convert(tz).floor("D", ambiguous=True, nonexistent="shift_forward")
+
+    s = floor(start)
+    e = floor(end)
+    if e is not None and e < pd.Timestamp(end).tz_convert(tz):
+        e = (e + pd.Timedelta(hours=36)).normalize()  # the next local midnight, even on DST days
+    return (None if s is None else s.tz_convert("UTC"), None if e is None else e.tz_convert("UTC"))
+
+
+#: columns of analysis results that are classes (kept by ``classes_only``)
+CLASS_COLUMNS = ("cell_id", "col", "row", "bin", "quadrant", "cluster", "sfhotspot_class", "category",
+                 "category_code", "kde_class")
+#: keys of ``attrs["vigie"]`` that are counts of incidents (removed by ``classes_only``)
+COUNT_ATTRS = ("n_incidents", "n_outside")
+
+
+def classes_only(result: pd.DataFrame, *, k: int = 5) -> pd.DataFrame:
+    """An analysis result (cells) reduced to its classes, for roles seeing aggregates only.
+
+    Gi*'s ``z``, ``p`` and ``p_adj``, LISA's ``I`` and ``p`` and the cell counts ``n`` are
+    removed: each is a function of the cell counts from which the suppressed ones can be solved
+    (z is linear in the neighbourhood sums). What stays is ``bin`` (Gi* -3..3), ``quadrant`` /
+    ``cluster`` (LISA), and for a KDE ``kde_class`` (1..5: quintiles of the non-zero densities,
+    0 where the density is zero) instead of the density. Counts in ``attrs["vigie"]`` go too.
+    """
+    _check_k(k)
+    if result is None or not hasattr(result, "columns"):
+        return result
+    data = {}
+    if "kde" in result.columns:
+        d = pd.to_numeric(result["kde"], errors="coerce").fillna(0.0).to_numpy()
+        cls = np.zeros(len(d), dtype="int64")
+        pos = d > 1e-12 * (d.max() if len(d) else 1.0)
+        if pos.any():
+            edges = np.quantile(d[pos], [0.2, 0.4, 0.6, 0.8])
+            cls[pos] = 1 + np.searchsorted(edges, d[pos], side="right")
+        data["kde_class"] = cls
+    geo = [result.geometry.name] if isinstance(result, gpd.GeoDataFrame) else []
+    keep = [c for c in result.columns if c in CLASS_COLUMNS] + geo
+    out = result[keep].copy()
+    for c, v in data.items():
+        out[c] = v
+    attrs = {key: (dict(v) if isinstance(v, dict) else v) for key, v in result.attrs.items()}
+    if isinstance(attrs.get("vigie"), dict):
+        attrs["vigie"] = {key: v for key, v in attrs["vigie"].items() if key not in COUNT_ATTRS}
+    out.attrs = attrs
     return out

@@ -109,6 +109,9 @@ class Settings:
     street_tolerance_m : float
         Incidents within this many metres of a street segment are assigned to the nearest one
         (``layers.streets``); those further are off-network and counted as such.
+    privacy_cell_m : float
+        Side, in metres, of the fixed lattice (anchored at the analysis CRS's origin) on which
+        roles that may only see aggregates receive counts, whatever bbox or cell count they ask.
     """
 
     analysis_crs: int | None = 2154
@@ -118,6 +121,7 @@ class Settings:
     taxonomy: str | None = None
     k_anonymity: int = 5
     street_tolerance_m: float = 30.0
+    privacy_cell_m: float = 250.0
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
@@ -148,6 +152,14 @@ class Settings:
                 f"street_tolerance_m must be a number of metres between 0 and 500, got {tol!r}.",
                 "street_tolerance_m",
             )
+        try:
+            cell = float(self.privacy_cell_m)
+        except (TypeError, ValueError):
+            raise ParameterError("privacy_cell_m must be a number of metres.", "privacy_cell_m") from None
+        if not 50.0 <= cell <= 10_000.0:
+            raise ParameterError(f"privacy_cell_m must be between 50 and 10000 metres, got {cell}.",
+                                 "privacy_cell_m")
+        object.__setattr__(self, "privacy_cell_m", cell)
 
     @property
     def tz(self) -> ZoneInfo:

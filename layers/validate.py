@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,9 @@ import shapely
 from layers.errors import InputError, RowProblem
 
 __all__ = [
+    "LIMITS",
     "ProblemLog",
+    "ReadLimits",
     "check_crs_trap",
     "check_dates",
     "check_degrees_in_projected",
@@ -335,7 +338,15 @@ def check_geometries(log: ProblemLog, geoms, spec) -> np.ndarray:
         )
     if not spec.is_point and not spec.is_line:
         poly = present & ~log.bad
-        invalid = poly & ~shapely.is_valid(g)
+        # counted before any validity check: make_valid on a million vertices takes minutes
+        nv = shapely.get_num_coordinates(g)
+        big = poly & (nv > LIMITS.max_vertices)
+        log.error(big, "geometry", lambda i: f"geometry of {int(nv[i]):,} vertices, more than the "
+                  f"{LIMITS.max_vertices:,} allowed per geometry: simplify it first (QGIS: Vector > "
+                  "Geometry > Simplify)")
+        poly &= ~big
+        invalid = np.zeros(len(g), dtype=bool)
+        invalid[poly] = ~shapely.is_valid(g[poly])  # never on the rows refused above
         if invalid.any():
             idx = np.flatnonzero(invalid)
             reasons = shapely.is_valid_reason(g[idx])
@@ -421,6 +432,23 @@ def check_dates(log: ProblemLog, start: pd.Series, end: pd.Series | None, *, now
             f"({pd.Timestamp(s[i]).isoformat()}Z)",
             only_good=False,
         )
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What an import accepts before reading or validating anything (a bomb is refused by its
+    declared size, never by running out of memory on it)."""
+
+    #: uncompressed size of a zip archive's members, bytes
+    max_uncompressed_bytes: int = 1024 * 2**20
+    #: features (records) a file may declare
+    max_features: int = 2_000_000
+    #: vertices of one geometry
+    max_vertices: int = 100_000
+
+
+#: the limits in force (``layers.io.read_layer`` and ``check_geometries``)
+LIMITS = ReadLimits()
 
 
 def flag_exact_duplicates(log: ProblemLog, frame: pd.DataFrame, *, candidates=None,

@@ -33,8 +33,10 @@ through one):
 - aggregates (display grids, Gi*, KDE, emerging hotspots, hotspot areas, key figures): maps
   and analyses use the ordinary categories unless sensitive ones are asked for (so every role
   shares the same hotspot areas and review threads); a role that may not see some of the
-  counted incidents as points gets cells under ``k_anonymity`` removed (grids) or blanked
-  (counts and densities of analysis cells); ZAC managers see results clipped to their ZACs;
+  counted incidents as points gets the aggregate model (README, "Privacy model"): counts on
+  the fixed ``privacy_cell_m`` lattice only, none under ``k_anonymity`` anywhere, Gi*/LISA/KDE
+  as classes, whole-day windows; ZAC managers see results clipped to their ZACs, analyses as
+  classes (their cells also count incidents outside their ZACs);
 - proposals: situational, non-sensitive categories only.
 """
 

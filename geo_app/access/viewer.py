@@ -37,7 +37,7 @@ from geo_app.access.policy import (
 from geo_app.db import DEFAULT_STATUS, STATUSES
 from layers.errors import NotFound, ParameterError, VigieError
 from layers.filters import Filters
-from layers.privacy import blank_small_counts, suppress_small
+from layers.privacy import blank_small_counts, classes_only, day_window, lattice_cells, lattice_counts
 
 __all__ = ["EXPORTS", "Viewer"]
 
@@ -144,7 +144,24 @@ class Viewer:
         return filters.replace(categories=cut.categories)
 
     def _suppress(self, filters: Filters | None) -> bool:
+        """Does an aggregate for ``filters`` count incidents this account may not see as points?
+        Then the aggregate model applies (README, "Privacy model"): counts on the fixed lattice
+        only, none under k, classes instead of statistics, whole days."""
         return needs_suppression(self.account, self.workspace.default_filters(filters), taxonomy=self.taxonomy)
+
+    def _classes(self, filters: Filters | None) -> bool:
+        """Are analysis results (cells, hotspot areas) served as classes only? For the
+        aggregate model, and for own-ZAC roles: their cells and areas also count incidents just
+        outside their ZACs, which they may not see."""
+        return self._suppress(filters) or self._own_zacs() is not None
+
+    def _days(self, filters: Filters | None) -> Filters | None:
+        """``filters`` whose period is widened to whole local days when the aggregate model
+        applies (no window finer than a day can be differenced)."""
+        if filters is None or (filters.start is None and filters.end is None) or not self._suppress(filters):
+            return filters
+        start, end = day_window(filters.start, filters.end, tz=self.tz)
+        return filters.replace(start=start, end=end)
 
     def _own_zacs(self):
         return incident_access(self.account, self.taxonomy).zacs
@@ -153,8 +170,32 @@ class Viewer:
         zacs = self._own_zacs()
         if zacs is not None:
             out = _clip_to_zacs(out, self.workspace.frame("zac"), zacs)
-        if self._suppress(filters):
-            out = blank_small_counts(out, k=self.k)
+        if self._classes(filters):
+            out = classes_only(out, k=self.k)
+        return out
+
+    def _lattice(self, filters: Filters, *, bbox, night: bool) -> gpd.GeoDataFrame:
+        """Counts on the fixed privacy lattice (``privacy_cell_m``, anchored at the analysis
+        CRS's origin), cells under k dropped, the cells meeting ``bbox`` snapped outwards."""
+        from layers.crs import to_analysis
+
+        ws, cell = self.workspace, float(self.settings.privacy_cell_m)
+        whole = filters.replace(bbox=None)
+
+        def compute():
+            cols = ws.columns()
+            m = ws.mask(whole, night=night)
+            return lattice_counts(cols.x[m], cols.y[m], cell_size=cell, k=self.k)
+
+        table = ws.cached("lattice", (whole, night, cell, self.k), compute)
+        crs = ws.columns().crs
+        box_m = None
+        if bbox is not None:
+            x0, y0, x1, y1 = bbox
+            corners = gpd.GeoSeries(gpd.points_from_xy([x0, x1, x0, x1], [y0, y0, y1, y1]), crs=4326)
+            box_m = tuple(to_analysis(corners, crs).total_bounds)
+        out = lattice_cells(table, cell_size=cell, crs=crs, bbox=box_m).to_crs(4326)
+        out.attrs = {"cell_m": cell, "k": self.k, "lattice": True, "suppressed": int(table.attrs["suppressed"])}
         return out
 
     def _audit_points(self, target: str, filters: Filters, n: int, **extra) -> None:
@@ -195,26 +236,51 @@ class Viewer:
             return self.workspace.grid(kind, filters, bbox=bbox, cells=cells, night=night)
         filters = self.workspace.default_filters(filters)
         f = aggregate_filters(self.account, filters, taxonomy=self.taxonomy)
-        out = self.workspace.grid(kind, f, bbox=bbox, cells=cells, night=night)
-        if self._suppress(filters):
-            kept = suppress_small(out, k=self.k, column="n")
-            kept.attrs = {**out.attrs, **kept.attrs}
-            out = kept
-        return out
+        if self._suppress(filters):  # the fixed lattice: neither bbox nor cells move it
+            return self._lattice(self._days(f), bbox=bbox or f.bbox, night=night)
+        return self.workspace.grid(kind, f, bbox=bbox, cells=cells, night=night)
 
     def key_figures(self, filters: Filters | None, *, night: bool = False):
+        """The dashboard's counts; under the aggregate model a count under k is ``None`` and
+        the period is whole days."""
+        from dataclasses import replace
+
         f = aggregate_filters(self.account, self.workspace.default_filters(filters), taxonomy=self.taxonomy)
-        return self.workspace.key_figures(f, night=night)
+        if not self._suppress(filters):
+            return self.workspace.key_figures(f, night=night)
+        kf = self.workspace.key_figures(self._days(f), night=night)
+        small = [v is not None and v < self.k for v in (kf.total, kf.previous, kf.simulated)]
+        total, previous, simulated = (None if s else v for s, v in zip(small, (kf.total, kf.previous, kf.simulated)))
+        change = None if total is None or previous is None else kf.change_pct
+        return replace(kf, total=total, previous=previous, simulated=simulated, change_pct=change)
 
     def analysis(self, method: str, filters: Filters | None, *, night: bool = False, **params):
+        """A hotspot method's cells; as classes only (``layers.privacy.classes_only``) when the
+        account may not see every counted incident, and then on the shared grid only (a grid
+        of another cell size, differenced with this one, would isolate parts of cells)."""
         check(self.account, "hotspots", what="hotspots")
-        out = self.workspace.analysis(method, self._analysis_filters(filters), night=night, **params)
+        if self._classes(filters):
+            if params.get("cell_size") is not None:
+                raise ParameterError(
+                    "cell_size cannot be chosen by a role that sees aggregates only: the hotspot grid "
+                    f"is the shared one, and counts come on the fixed {self.settings.privacy_cell_m:g} m lattice "
+                    "(/api/layers/incidents/grid).", "cell_size")
+            if method == "counts":
+                raise ParameterError(
+                    "method=counts gives exact counts per analysis cell: your role gets counts on the "
+                    f"fixed {self.settings.privacy_cell_m:g} m lattice (/api/layers/incidents/grid).", "method")
+        out = self.workspace.analysis(method, self._days(self._analysis_filters(filters)), night=night, **params)
         return self._cut_cells(filters, out)
 
     def emerging(self, filters: Filters | None = None, *, night: bool = False, months: int = 24):
         check(self.account, "hotspots", what="emerging hotspots")
-        out = self.workspace.emerging(self._analysis_filters(filters), night=night, months=months)
-        return self._cut_cells(filters, out)
+        out = self.workspace.emerging(self._days(self._analysis_filters(filters)), night=night, months=months)
+        zacs = self._own_zacs()
+        if zacs is not None:
+            out = _clip_to_zacs(out, self.workspace.frame("zac"), zacs)
+        if self._classes(filters):
+            out = classes_only(out, k=self.k)
+        return out
 
     def proposals(self, filters: Filters | None = None, *, night: bool = False, k: int = 5,
                   include_sensitive: bool = False):
@@ -253,9 +319,23 @@ class Viewer:
     def hotspot_areas(self, filters: Filters | None = None, *, night: bool = False) -> gpd.GeoDataFrame:
         """The hotspot areas the account may see, with their review ``status``."""
         check(self.account, "hotspots", what="hotspots")
-        out = visible_hotspots(self.account, self.workspace.hotspot_areas(self._analysis_filters(filters), night=night))
+        out = visible_hotspots(self.account, self.workspace.hotspot_areas(self._days(self._analysis_filters(filters)),
+                                                                          night=night))
+        if self._classes(filters):
+            out = self._blank_area(out)
         status, _ = self.review_status(list(out["hotspot_id"]))
         out = out.assign(status=[status.get(h, DEFAULT_STATUS) for h in out["hotspot_id"]])
+        return out
+
+    def _blank_area(self, areas):
+        """Hotspot areas as the aggregate model shows them: ``n`` under k blanked, no z, no
+        per-category counts, no incident total in ``attrs``."""
+        out = blank_small_counts(areas.drop(columns=[c for c in ("z_max", "categories") if c in areas.columns]),
+                                 k=self.k)
+        vigie = dict(areas.attrs.get("vigie") or {})
+        for key in ("n_incidents", "n_outside"):
+            vigie.pop(key, None)
+        out.attrs = {**areas.attrs, "vigie": vigie}
         return out
 
     def hotspot_detail(self, hotspot_id: str, filters: Filters | None = None, *, night: bool = False,
@@ -263,12 +343,11 @@ class Viewer:
         """What a hotspot page shows (``Workspace.hotspot_detail``), with the proposals within
         ``near_m`` metres; categories under k dropped for roles that see aggregates only."""
         check(self.account, "hotspots", what="hotspots")
-        f = self._analysis_filters(filters)
+        f = self._days(self._analysis_filters(filters))
         d = dict(self.workspace.hotspot_detail(hotspot_id, f, night=night, near_m=near_m))
         check_hotspot(self.account, d["area"].iloc[0])
-        if self._suppress(filters):
-            cats = d["categories"]
-            d["categories"] = cats[cats >= self.k]
+        if self._classes(filters):
+            d.update(self._blank_detail(d))
         d["proposals"], d["proposals_note"] = None, None
         try:
             props = self.proposals(filters, night=night)
@@ -278,6 +357,26 @@ class Viewer:
                 raise
             d["proposals_note"] = e.message
         return d
+
+    def _blank_detail(self, d: dict) -> dict:
+        """A hotspot page's figures under the aggregate model: categories and months under k
+        dropped or blanked, the hour x weekday profile blanked where under k, no points."""
+        import numpy as np
+
+        k = self.k
+        cats = d["categories"]
+        out = {"categories": cats[cats >= k], "area": self._blank_area(d["area"])}
+        if d.get("monthly") is not None:
+            m = d["monthly"].astype("float64")
+            out["monthly"] = m.where(m >= k, np.nan)
+        if d.get("profile") is not None:
+            pr = d["profile"].astype("float64")
+            out["profile"] = pr.where(pr >= k, np.nan)
+        if d.get("incidents") is not None:
+            out["incidents"] = d["incidents"].iloc[0:0]
+        if d.get("simulated") is not None and d["simulated"] < k:
+            out["simulated"] = True  # the banner, not the count
+        return out
 
     def find_hotspot(self, hotspot_id: str, permission: str = "review.read") -> dict | None:
         """The hotspot area ``hotspot_id`` (default filters) as a dict, or None when it is no
@@ -658,9 +757,18 @@ class Viewer:
                 gdf = self.read("incidents", filters, night=night)
             elif name == "incidents_grid":
                 f = aggregate_filters(self.account, self.workspace.default_filters(filters), taxonomy=self.taxonomy)
+                if suppress:  # the same fixed lattice as the map's grid: a bbox selects whole cells
+                    gdf = self._lattice(self._days(f), bbox=f.bbox, night=night)
+                    facts["suppressed_cells"][name] = int(gdf.attrs["suppressed"])
+                    facts["cell_size_m"] = gdf.attrs["cell_m"]
+                    gdf = gdf.copy()
+                    gdf.attrs = {}
+                    out[name] = gdf
+                    continue
                 inc = (self.workspace.read("incidents", f, night=night) if f.categories is None or f.categories
                        else self.workspace.frame("incidents").iloc[0:0])
-                gdf = aggregate_to_grid(inc, crs=self.settings.analysis_crs or 2154, k=self.k if suppress else 1)
+                gdf = aggregate_to_grid(inc, cell_size=self.settings.privacy_cell_m,
+                                        crs=self.settings.analysis_crs or 2154, k=self.k if suppress else 1)
                 facts["suppressed_cells"][name] = int(gdf.attrs.get("suppressed", 0))
                 facts["cell_size_m"] = gdf.attrs.get("cell_size")
             elif name == "hotspots":

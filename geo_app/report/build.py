@@ -6,7 +6,7 @@ renders; statistics come from ``layers.report``, ``layers.hotspots``, ``layers.s
 document:
 
 - ``audience="partners"`` (default): no incident point anywhere (maps show counts in squares of
-  ``layers.privacy.DEFAULT_CELL_SIZE`` metres with the cells under k dropped, hot cells holding
+  ``settings.privacy_cell_m`` metres with the cells under k dropped, hot cells holding
   fewer than k incidents are not drawn); every shown count from 1 to k-1 is blanked; sensitive
   categories appear only inside their group's total and in one aggregated row; hotspots,
   emerging trends and per-ZAC category details are computed without them.
@@ -483,7 +483,7 @@ def build_report(
         Bad month, language, audience or ZAC, naming the field.
     """
     from layers.crs import to_analysis
-    from layers.privacy import DEFAULT_CELL_SIZE, aggregate_to_grid, drop_sensitive
+    from layers.privacy import aggregate_to_grid, blank_small_counts, classes_only, drop_sensitive
 
     ws = source if hasattr(source, "hotspot_areas") else source.workspace()
     home = ws.home
@@ -573,9 +573,11 @@ def build_report(
     month_spatial = spatial[sp_month]
     data = {"gistar": gi, "hotspots": ha, "emerging": None if em is None else em["table"]}
     if audience == "partners":
-        data["grid"] = aggregate_to_grid(month_spatial, cell_size=DEFAULT_CELL_SIZE, crs=crs, k=k)
-        if gi is not None:
-            data["gistar"] = gi[gi["n"].to_numpy() >= k]
+        data["grid"] = aggregate_to_grid(month_spatial, cell_size=settings.privacy_cell_m, crs=crs, k=k)
+        if gi is not None:  # classes only: z (linear in the counts) would give the hidden ones
+            data["gistar"] = classes_only(gi, k=k)
+        if ha is not None:
+            data["hotspots"] = blank_small_counts(ha.drop(columns=[c for c in ("z_max",) if c in ha.columns]), k=k)
         _points_free(data.values())
     else:
         data["points"] = inc_a[in_month]
@@ -620,7 +622,7 @@ def build_report(
         "emerging": L["m_emerging"].format(periods=len(emeta.get("periods", [])), cell=_num(emeta.get("cell_size"))),
         "time": L["m_time"],
         "proposals": L["m_proposals"].format(n=PROPOSALS_K),
-        "privacy": (L["m_privacy_partners"].format(cell=_num(DEFAULT_CELL_SIZE), k=k, k_1=k - 1) if k
+        "privacy": (L["m_privacy_partners"].format(cell=_num(settings.privacy_cell_m), k=k, k_1=k - 1) if k
                     else L["m_privacy_police"]) + (" " + L["sensitive_excluded"] if exclude_sensitive else ""),
         "parameters": {
             L["p_cell"]: _num(gmeta.get("cell_size")),

@@ -74,7 +74,7 @@ def hotspot_list():
     for _i, r in areas.iterrows():
         zac = r.get("zac")
         rows.append({
-            "hotspot_id": r["hotspot_id"], "n": int(r.get("n", 0)),
+            "hotspot_id": r["hotspot_id"], "n": int(r["n"]) if pd.notna(r.get("n")) else None,
             "name": place_name(names.get(str(r["hotspot_id"])), lang),
             "place_id": followed.get(str(r["hotspot_id"])),
             "area_km2": float(r["area_km2"]) if "area_km2" in r and pd.notna(r["area_km2"]) else None,
@@ -127,11 +127,12 @@ def hotspot_page(hotspot_id: str):
         category_labels={c.code: c.label(lang) for c in tax.categories},
         script_url=url_for("static", filename="js/vigie-map.js"),
     )
-    monthly = {"labels": [str(p) for p in d["monthly"].index], "values": [int(v) for v in d["monthly"].values]}
+    monthly = {"labels": [str(p) for p in d["monthly"].index], "values": [int(v) if pd.notna(v) else None for v in d["monthly"].values]}
     words = {"weekdays": weekday_names(lang), "incidents": _("faits")}
     profile = None
     if d["profile"] is not None:
-        profile = {"hours": list(range(24)), "rows": [[round(float(v), 2) for v in row] for row in d["profile"].to_numpy()]}
+        profile = {"hours": list(range(24)), "rows": [[round(float(v), 2) if pd.notna(v) else None for v in row]
+                                                for row in d["profile"].to_numpy()]}
     cats = [(tax[c].label(lang) if c in tax else c, int(n), tax[c].sensitive if c in tax else False)
             for c, n in d["categories"].items()]
     status, reviewed = viewer.review_status([hotspot_id])

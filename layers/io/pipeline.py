@@ -214,14 +214,18 @@ def read_layer(
 
     # exact duplicates (source attributes + geometry). Anonymised extracts (police.uk
     # anti-social behaviour) give distinct incidents without an identifier the same snapped point
-    # and month: identical incident rows without an id are kept.
+    # and month, and two crimes of one category at one address and minute are two crimes:
+    # identical incident rows are dropped only when they carry the same external id.
     if raw.geoms is None:
         key, place = raw.attrs, pd.DataFrame({"x": raw.x, "y": raw.y})
     else:
         wkb = shapely.to_wkb(np.where(shapely.is_missing(raw.geoms), None, raw.geoms))
         key = raw.attrs.assign(__geom__=wkb)
         place = pd.DataFrame({"g": wkb})
-    candidates = present["external_id"] if kind == "incidents" and "external_id" in colmap else None
+    candidates = None
+    if kind == "incidents":  # only rows sharing an external id can be the same incident twice
+        candidates = (present["external_id"] if "external_id" in colmap
+                      else np.zeros(len(raw.attrs), dtype=bool))
     _v.flag_exact_duplicates(log, key, candidates=candidates, place=place)
 
     data = _assemble(spec, columns, rows, log.keep, lon, lat, geoms)

@@ -34,6 +34,7 @@ import shapely
 from pyproj import CRS
 
 from layers.errors import InputError
+from layers.validate import LIMITS
 from layers.io._common import _to_float
 from layers.io.columns import _coordinate_columns
 
@@ -121,9 +122,18 @@ def _pick_layer(layers: list[str], layer: str | None, display: str) -> str:
 
 def _read_vector(source: str, display: str, *, layer: str | None, fmt: str) -> gpd.GeoDataFrame:
     try:
+        if fmt != "GeoJSON":  # counted from the file's header or index, without reading features
+            declared = pyogrio.read_info(source, layer=layer).get("features", -1)
+            if declared is not None and declared > LIMITS.max_features:
+                raise InputError(f"{display} is refused: it declares {declared:,} features, more than the "
+                                 f"{LIMITS.max_features:,} allowed (feature count); split the file.")
         gdf = pyogrio.read_dataframe(source, layer=layer)
+    except InputError:
+        raise
     except Exception as exc:  # noqa: BLE001
-        raise InputError(f"{display} could not be read as {fmt}: {exc}") from None
+        # the message names the file as the user gave it, never the server's path
+        msg = str(exc).replace(source, display).replace(str(Path(source).parent), "")
+        raise InputError(f"{display} could not be read as {fmt}: {msg}") from None
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise InputError(f"{display} has no geometry column: nothing to place on a map.")
     return gdf
@@ -203,6 +213,8 @@ def _read_shp(p: Path, *, layer, crs_given: bool) -> _Raw:
             f"{p.name} has no .prj file, so its coordinate system is unknown: pass it with "
             "--crs EPSG (e.g. --crs 2154 for Lambert-93)."
         )
+    with open(_sidecar(p, ".dbf"), "rb") as f:
+        _check_declared_records(p.name, f.read(32))
     gdf = _read_vector(str(p), p.name, layer=None, fmt="Shapefile")
     return _raw_from_gdf(gdf, declared=_sidecar(p, ".prj") is not None, layer=p.stem, fmt="shp")
 
@@ -212,10 +224,30 @@ def _unsafe_member(name: str) -> bool:
     return n.startswith("/") or bool(re.match(r"^[A-Za-z]:", n)) or ".." in n.split("/")
 
 
+def _check_zip_size(p: Path, infos) -> None:
+    """Refuse an archive by the uncompressed size its directory declares, before inflating it."""
+    total = sum(max(0, i.file_size) for i in infos)
+    limit = LIMITS.max_uncompressed_bytes
+    if total > limit:
+        raise InputError(f"{p.name} is refused: it would inflate to {total / 2**20:,.0f} MB, more than the "
+                         f"{limit / 2**20:,.0f} MB allowed (uncompressed size); split the file.")
+
+
+def _check_declared_records(display: str, header: bytes) -> None:
+    """Refuse a shapefile by the record count its .dbf header declares (bytes 4-7)."""
+    if len(header) < 8:
+        raise InputError(f"{display}: the shapefile's .dbf file is truncated (no header).")
+    n = int.from_bytes(header[4:8], "little")
+    if n > LIMITS.max_features:
+        raise InputError(f"{display} is refused: its .dbf declares {n:,} records, more than the "
+                         f"{LIMITS.max_features:,} allowed (feature count); split the file.")
+
+
 def _read_zip(p: Path, *, layer, crs_given: bool) -> _Raw:
     try:
         with zipfile.ZipFile(p) as zf:
             names = zf.namelist()
+            infos = zf.infolist()
     except zipfile.BadZipFile:
         raise InputError(f"{p.name} is not a valid zip archive (damaged or truncated).") from None
     unsafe = [n for n in names if _unsafe_member(n)]
@@ -226,6 +258,7 @@ def _read_zip(p: Path, *, layer, crs_given: bool) -> _Raw:
         )
     members = [n for n in names if not n.endswith("/") and "__MACOSX" not in n
                and not Path(n).name.startswith("._")]
+    _check_zip_size(p, infos)
     shps = [n for n in members if n.lower().endswith(".shp")]
     if not shps:
         raise InputError(
@@ -257,6 +290,9 @@ def _read_zip(p: Path, *, layer, crs_given: bool) -> _Raw:
             f"{p.name}: the shapefile {Path(shp).name} has no .prj file, so its coordinate system "
             "is unknown: pass it with --crs EPSG (e.g. --crs 2154 for Lambert-93)."
         )
+    dbf = next(n for n in members if n.lower() == (stem + ".dbf").lower())
+    with zipfile.ZipFile(p) as zf, zf.open(dbf) as f:
+        _check_declared_records(p.name, f.read(32))
     source = f"/vsizip/{p.resolve()}/{shp}"
     gdf = _read_vector(source, p.name, layer=None, fmt="zipped Shapefile")
     return _raw_from_gdf(gdf, declared=has_prj, layer=Path(shp).stem, fmt="shp-zip")

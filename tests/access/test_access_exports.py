@@ -117,6 +117,10 @@ def test_planner_export_has_no_point_and_no_cell_under_k(app, tmp_path, fmt):
     for name in present:
         gdf = _read(p, name)
         assert not (gdf.geom_type == "Point").any(), name
+        assert not {"z", "p", "p_adj", "z_max"} & set(gdf.columns), name  # classes, not statistics
+        if name == "gistar":
+            assert "n" not in gdf.columns and "bin" in gdf.columns
+            continue
         n = gdf["n"].dropna().astype(float)
         assert (n >= 5).all(), (name, n.min())
     grid = _read(p, "incidents_grid")

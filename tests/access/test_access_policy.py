@@ -151,7 +151,8 @@ def test_endpoint_permissions():
 #: indexed by already-cut filters), or results that the viewer cuts in its own method
 HARMLESS = {"store", "settings", "taxonomy", "tz", "k", "version", "pinned", "cached", "default_filters",
             "warm", "counts", "extent", "study_area", "analysis_grid", "columns", "darkness_codes", "mask",
-            "rows", "analysis_points", "frame", "context", "near", "embedded", "hotspot", "clear", "peek"}
+            "rows", "analysis_points", "frame", "context", "near", "embedded", "hotspot", "clear", "peek",
+            "max_cells", "min_cell_size", "limit_heavy"}  # resource limits: no incident data
 
 
 def test_every_workspace_read_has_a_viewer_rule():

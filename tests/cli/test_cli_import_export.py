@@ -259,3 +259,24 @@ def test_date_format_option_reads_us_dates(home, tmp_path, capsys):
     assert code == 0, out
     days = home.store.read("incidents").sort_values("occurred_from")["occurred_from"].dt.tz_convert("Europe/Paris")
     assert [(d.month, d.day) for d in days] == [(3, 4), (12, 25)]
+
+
+def test_a_polygon_of_a_million_vertices_exits_1_fast_and_stores_nothing(home, tmp_path, capsys):
+    import time
+
+    import numpy as np
+
+    n = 1_000_000
+    a = np.linspace(0, 2 * np.pi, n)
+    r = 0.01 * (1 + 0.5 * np.sin(37 * a)) * (1 + (np.arange(n) % 2) * 0.3)  # self-intersecting
+    ring = np.c_[3.87 + r * np.cos(a), 43.61 + r * np.sin(a)].round(7)
+    ring = np.vstack([ring, ring[:1]]).tolist()
+    p = tmp_path / "zac.geojson"
+    p.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "huge"}, "geometry": {"type": "Polygon", "coordinates": [ring]}}]}))
+    version = home.store.version
+    t0 = time.perf_counter()
+    code, out, err = run(capsys, "import", "zac", p)
+    assert code == 1 and time.perf_counter() - t0 < 15
+    assert "1,000,001 vertices" in out + err and "geometry" in out + err
+    assert home.store.version == version and home.store.count("zac") == 0

@@ -338,3 +338,23 @@ def test_report_shows_the_first_50_problems(admin, city):
     shown = re.findall(r'<tr class="table-danger"><td>(\d+)</td>', page)
     assert shown == [str(i) for i in range(2, 52)]  # data rows 2..51 (row 1 is the good one)
     assert city.store.count("incidents") == 0
+
+
+def test_a_zip_declaring_millions_of_records_is_refused_and_stores_nothing(admin, city):
+    import struct
+    import zipfile
+
+    shp = struct.pack(">7i", 9994, 0, 0, 0, 0, 0, 50) + struct.pack("<2i4d4d", 1000, 1, 3.8, 43.5, 3.9, 43.7, 0, 0, 0, 0)
+    field = b"NAME".ljust(11, b"\0") + b"C" + b"\0" * 4 + bytes([10, 0]) + b"\0" * 14
+    dbf = struct.pack("<B3BIHH20x", 3, 124, 1, 1, 12_000_000, 65, 11) + field + b"\r"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in (("b.shp", shp), ("b.shx", shp), ("b.dbf", dbf), ("b.prj", b'GEOGCS["WGS 84"]')):
+            zf.writestr(name, data)
+    version = city.store.version
+    r = upload(admin, buf.getvalue(), "bomb.zip")
+    assert r.status_code == 400
+    page = text(r)
+    assert "12,000,000 records" in page and "feature count" in page
+    assert str(city.path) not in page and "/tmp" not in page
+    assert city.store.version == version

@@ -452,8 +452,10 @@ def test_month_window_across_dst(tmp_path):
 
 
 def test_exact_duplicates_dropped_with_warning(tmp_path):
-    line = "3.88,43.61,2024-01-05T10:00:00Z,theft,same\n"
-    p = _csv(tmp_path, INC_HEADER + line + "3.88,43.61,2024-01-05T10:00:00Z,theft,other\n" + line + line)
+    # rows sharing their external id (and everything else) are one incident written twice
+    head = "lon,lat,date,category,description,external_id\n"
+    line = "3.88,43.61,2024-01-05T10:00:00Z,theft,same,A1\n"
+    p = _csv(tmp_path, head + line + "3.88,43.61,2024-01-05T10:00:00Z,theft,other,A2\n" + line + line)
     r = read_layer(p, "incidents", settings=ST, now=NOW)
     assert r.ok
     assert [(w.row, w.message) for w in r.warnings] == [
@@ -461,6 +463,17 @@ def test_exact_duplicates_dropped_with_warning(tmp_path):
         (4, "exact duplicate of row 1 (same geometry and attributes): dropped"),
     ]
     assert r.data["source_row"].tolist() == [1, 2]
+
+
+def test_identical_rows_without_an_id_are_all_kept(tmp_path):
+    # Chicago-like: two thefts at one block-level point in the same minute, no case number
+    # mapped; they are two crimes, never merged into one
+    line = "-87.6298,41.8781,2024-01-05T10:00:00Z,theft,THEFT FROM BUILDING\n"
+    st = Settings(timezone="America/Chicago", territory=(-88.0, 41.6, -87.5, 42.1))
+    p = _csv(tmp_path, INC_HEADER + line + line + line)
+    r = read_layer(p, "incidents", settings=st, now=NOW)
+    assert r.ok and len(r.data) == 3 and r.data["source_row"].tolist() == [1, 2, 3]
+    assert not any("duplicate" in w.message for w in r.problems)
 
 
 def test_problems_are_sorted_and_summarised(tmp_path):
