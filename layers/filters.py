@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from layers.columns import filter_mask, frame_columns

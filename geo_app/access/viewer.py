@@ -401,14 +401,18 @@ class Viewer:
 
     # -- streets as micro-places ------------------------------------------------------------
     def _cut_segments(self, filters: Filters | None, seg):
-        """Own-ZAC segments only; for aggregate roles counts under k blanked and the statistics
-        that are linear in the counts (z, p, per 100 m) dropped: the Gi* class stays."""
+        """Own-ZAC segments only; where results are served as classes (the aggregate model,
+        own-ZAC roles) the counts and every statistic computed from them (n, per 100 m, z, p)
+        are dropped: the segment's identity, name and Gi* class stay."""
         if seg is None:
             return None
-        seg = self._cut_cells(filters, seg)
-        if self._suppress(filters):
-            seg = seg.drop(columns=[c for c in ("z", "p", "p_adj") if c in seg.columns])
-            seg["per_100m"] = seg["per_100m"].where(seg["n"].notna())
+        zacs = self._own_zacs()
+        if zacs is not None:
+            seg = _clip_to_zacs(seg, self.workspace.frame("zac"), zacs)
+        if self._classes(filters):
+            attrs = dict(seg.attrs)
+            seg = seg.drop(columns=[c for c in ("n", "per_100m", "z", "p", "p_adj") if c in seg.columns])
+            seg.attrs = {k: v for k, v in attrs.items() if k != "vigie"}
         return seg
 
     def street_segments(self, filters: Filters | None = None, *, night: bool = False):
