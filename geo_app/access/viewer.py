@@ -185,6 +185,25 @@ class Viewer:
         self._audit_points(kind, f, len(gdf))
         return gdf, total
 
+    def select(self, kind: str, filters: Filters | None, pick: Callable, *, night: bool = False):
+        """A client's own query over the features of ``kind`` the account may read.
+
+        ``pick(frame) -> (page, matched, ...)`` filters, sorts and pages the frame already cut
+        to the account's rights (e.g. a CQL2 filter and a keyset page of OGC API – Features) and
+        its result is returned as is; for incidents the audit line counts the features of
+        ``page``, and ``matched``.
+        """
+        if kind != "incidents":
+            return pick(self.workspace.read(kind, filters, night=night))
+        f = point_filters(self.account, filters, taxonomy=self.taxonomy)
+        if f.categories is not None and not f.categories:
+            frame = self.workspace.frame(kind).iloc[0:0].copy()
+        else:
+            frame = self.workspace.read(kind, f, night=night)
+        result = pick(frame)
+        self._audit_points(kind, f, len(result[0]), matched=int(result[1]))
+        return result
+
     # -- aggregates -------------------------------------------------------------------------
     def grid(self, kind: str, filters: Filters | None, *, bbox=None, cells: int = 48,
              night: bool = False) -> gpd.GeoDataFrame:
