@@ -48,6 +48,19 @@ EXPECTED = {
     "imports.index": {"admin"},
     "imports.upload": {"admin"},  # an empty form: 400 naming the missing field (tolerated below)
     "imports.rollback": {"admin"},  # batch id "x": 404
+    # OGC API – Features: every role reaches it; what each reads is cut by the viewer
+    # (tests/ogc); anonymous requests get 401 with a Basic challenge
+    "ogc.landing": ALL,
+    "ogc.conformance": ALL,
+    "ogc.openapi": ALL,
+    "ogc.collections": ALL,
+    "ogc.collection": ALL,  # collection "zac"
+    "ogc.queryables": ALL,
+    "ogc.items": ALL,
+    "ogc.item": ALL,
+    "tokens.index": ALL,
+    "tokens.create": ALL,
+    "tokens.revoke": ALL,  # token 1 of someone else: 404
 }
 
 POST_DATA = {
@@ -55,6 +68,7 @@ POST_DATA = {
     "review.add_comment": {"body": "vu"},
     "admin.add": {"name": "someone", "role": "planner", "password": "long-password"},
     "admin.activate": {"active": "1"},
+    "tokens.create": {"name": "matrix"},
 }
 
 
@@ -118,7 +132,7 @@ def _url(app, rule, role, hotspot_ids):
     for name in rule.arguments:
         args[name] = {"kind": "incidents", "hotspot_id": hotspot_ids[role or "coordinator"]["Alpha"],
                       "name": "planner", "filename": "css/vigie.css",
-                      "key": "kde"}.get(name, "x")
+                      "key": "kde", "cid": "zac", "fid": "1", "token_id": 10**6}.get(name, "x")
     with app.test_request_context():
         from flask import url_for
 
@@ -160,7 +174,7 @@ def test_role_matrix(app, hotspot_ids, role):
             ok = r.status_code < 500 and r.status_code not in (401, 403) and (
                 not to_login or rule.endpoint == "auth.logout")
         elif role is None:
-            ok = r.status_code == 401 if url.startswith("/api") else to_login
+            ok = r.status_code == 401 if url.startswith(("/api", "/ogc")) else to_login
         elif role in expected:
             ok = r.status_code < 500 and r.status_code not in (401, 403) and not to_login
             # 400 tolerated only where the form can repeat a name (admin.add), has no file
