@@ -118,7 +118,7 @@ def analysis_frame(c: Collection, viewer) -> gpd.GeoDataFrame:
 
 
 def read(c: Collection, viewer, pick, *, bbox=None, period=None):
-    """``pick(frame) -> (page, matched)`` over the collection's features for the account
+    """``pick(frame, rows) -> (page, matched, ...)`` over the collection's features for the account
     (``Viewer.select`` for stored layers: incidents audited); ``bbox`` (lon/lat) and ``period``
     (UTC start, end) are pushed into the store's filters where they apply, else left to ``pick``."""
     if c.source in ("layer", "incidents"):

@@ -69,9 +69,18 @@ class Query:
             m &= filter_mask(self.tree, frame, set(self.properties), to_lonlat=self.to_lonlat)
         return m
 
-    def pick(self, frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int, Cursor | None]:
-        """``(page, matched, next_cursor)`` of ``frame``; ``next_cursor`` None on the last page."""
-        rows = np.flatnonzero(self.mask(frame))
+    def _filtering(self) -> bool:
+        return (self.tree is not None or (self.bbox is not None and not self.bbox_done)
+                or (self.period is not None and self.temporal is not None and not self.period_done))
+
+    def pick(self, frame: gpd.GeoDataFrame, rows: np.ndarray | None = None
+             ) -> tuple[gpd.GeoDataFrame, int, Cursor | None]:
+        """``(page, matched, next_cursor)`` of the rows ``rows`` (positions; None: all) of
+        ``frame``; ``next_cursor`` None on the last page. ``frame`` is not modified."""
+        if rows is None:
+            rows = np.arange(len(frame))
+        if self._filtering() and len(rows):
+            rows = rows[self.mask(frame)[rows]]
         ids = frame[self.id_column].to_numpy()
         if self.feature_id is not None:
             hit = rows[np.asarray([str(v) == self.feature_id for v in ids[rows]], dtype=bool)]
