@@ -75,7 +75,11 @@ def conformance_doc() -> dict:
 
 def collection_doc(c: Collection, viewer, url, *, fmt: str = "json") -> dict:
     base = f"/collections/{c.id}"
-    extent = viewer.extent()
+    extent = viewer.extent()  # the territory; a context layer's own bounds when it has features
+    if c.source == "layer":
+        frame = viewer.context(c.kind)
+        if len(frame) and frame.geometry.notna().any():
+            extent = tuple(float(v) for v in frame.total_bounds)
     metric = viewer.settings.analysis_crs
     doc = {
         "id": c.id,

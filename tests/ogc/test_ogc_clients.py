@@ -13,7 +13,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import PASSWORD
+from ogc_helpers import PASSWORD
 
 OGRINFO = shutil.which("ogrinfo")
 OGR2OGR = shutil.which("ogr2ogr")

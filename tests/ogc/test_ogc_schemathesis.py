@@ -8,7 +8,7 @@ import pytest
 
 schemathesis = pytest.importorskip("schemathesis", reason="pip install -e '.[test]' installs schemathesis")
 
-from conftest import basic, make_app
+from ogc_helpers import basic, make_app
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from conftest import PASSWORD, basic
+from ogc_helpers import PASSWORD, basic
 
 
 def _new_token(client, name="QGIS"):
@@ -81,7 +81,7 @@ def test_basic_failures_are_throttled(ogc_app):
 
 
 def test_disabled_account_token_stops_working(ogc_city, login, tmp_path):
-    from conftest import make_app
+    from ogc_helpers import make_app
 
     from geo_app.accounts import set_active
 
