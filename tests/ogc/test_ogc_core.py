@@ -263,3 +263,17 @@ def test_point_reads_are_audited(as_role, ogc_app):
     with ogc_app.app_context():
         log = get_db(ogc_app).audit_log(action="view_points", user="police", limit=10000)
     assert len(log) == before + 1 and log[0]["detail"]["n"] == 3
+
+
+def test_ogc_core_knows_no_flask():
+    """``geo_app.ogc`` runs without Flask (the web shell is ``geo_app.views.ogc``)."""
+    import ast
+    from pathlib import Path
+
+    import geo_app.ogc as pkg
+
+    for path in Path(pkg.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert not {m for m in names if m.split(".")[0] == "flask"}, path.name
