@@ -131,6 +131,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "import": N_("import"), "rollback": N_("annulation d'import"), "export": N_("export"),
         "view_points": N_("consultation de points"), "user_add": N_("création de compte"),
         "user_change": N_("modification de compte"), "review": N_("suivi"), "comment": N_("commentaire"),
+        "token_create": N_("création de jeton d'accès"), "token_revoke": N_("révocation de jeton d'accès"),
     },
     "audience": {"partners": N_("Version partenaires (données agrégées, petits effectifs masqués)"),
                  "police": N_("Version police (diffusion restreinte : points d'incidents)")},
