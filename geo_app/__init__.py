@@ -71,6 +71,8 @@ BLUEPRINTS = [
     "geo_app.views.admin",
     "geo_app.views.reports",
     "geo_app.views.imports",
+    "geo_app.views.ogc",
+    "geo_app.views.tokens",
 ]
 
 _INT_KEYS = {"CACHE_MB", "POINTS_MIN_ZOOM", "POINTS_LIMIT", "GRID_CELLS", "API_DEFAULT_LIMIT", "API_MAX_LIMIT",
@@ -152,7 +154,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.logger.setLevel(logging.INFO)
     _load_config(app, test_config)
 
-    from geo_app import assets, auth
+    from geo_app import assets, auth, tokens
     from geo_app.config import Home
     from geo_app.views import i18n
     from geo_app.workspace import Workspace
@@ -165,6 +167,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     assets.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)  # accounts, CSRF, role gate, security headers, the request's viewer
+    tokens.init_app(app)  # HTTP Basic and API tokens for programs (QGIS, GDAL)
     for name in BLUEPRINTS:
         app.register_blueprint(import_module(name).bp)
     for endpoint, view in list(app.view_functions.items()):

@@ -303,6 +303,9 @@ def _guard():
         return None
     acc = current_account()
     if not acc.is_authenticated:
+        if request.path.startswith("/ogc"):  # programs: HTTP Basic or a token (geo_app.tokens)
+            return (jsonify({"code": "Unauthorized", "description": "log in with HTTP Basic or an API token."}),
+                    401, {"WWW-Authenticate": 'Basic realm="Vigie", charset="UTF-8"'})
         if _wants_json():
             return jsonify({"error": "Unauthorized", "message": "log in first (POST /login)."}), 401
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

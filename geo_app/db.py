@@ -67,6 +67,8 @@ __all__ = [
 AUDIT_ACTIONS = (
     "login",
     "login_failed",
+    "token_create",
+    "token_revoke",
     "logout",
     "import",
     "rollback",
@@ -142,6 +144,17 @@ CREATE TABLE IF NOT EXISTS audit (
     ip TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    created TEXT NOT NULL,
+    last_used TEXT,
+    revoked TEXT
+);
+CREATE INDEX IF NOT EXISTS api_tokens_user ON api_tokens(user_id);
 """
 
 
@@ -514,6 +527,38 @@ class AppDB:
                 "SELECT * FROM comments WHERE hotspot_id = ? ORDER BY id", (str(hotspot_id),)
             ).fetchall()
         return [dict(r) for r in rows]
+
+    # -- personal API tokens (only their SHA-256 is stored) -------------------------------
+    def add_token(self, user_id: int, name: str, token_hash: str, prefix: str) -> int:
+        """Store a new token of ``user_id``; returns its id."""
+        with self.connect() as con:
+            cur = con.execute("INSERT INTO api_tokens(user_id, name, token_hash, prefix, created) "
+                              "VALUES (?, ?, ?, ?, ?)", (int(user_id), name, token_hash, prefix, _now()))
+            return int(cur.lastrowid)
+
+    def tokens(self, user_id: int) -> list[dict]:
+        """The tokens of ``user_id`` (no hash), newest first, revoked ones included."""
+        with self.connect() as con:
+            rows = con.execute("SELECT id, name, prefix, created, last_used, revoked FROM api_tokens "
+                               "WHERE user_id = ? ORDER BY id DESC", (int(user_id),)).fetchall()
+        return [dict(r) for r in rows]
+
+    def token_owner(self, token_hash: str) -> tuple[int, int] | None:
+        """``(token id, user id)`` of a live token with this hash, marked as used; else None."""
+        with self.connect() as con:
+            row = con.execute("SELECT id, user_id FROM api_tokens WHERE token_hash = ? AND revoked IS NULL",
+                              (token_hash,)).fetchone()
+            if row is None:
+                return None
+            con.execute("UPDATE api_tokens SET last_used = ? WHERE id = ?", (_now(), row["id"]))
+        return int(row["id"]), int(row["user_id"])
+
+    def revoke_token(self, user_id: int, token_id: int) -> bool:
+        """Revoke a token of ``user_id``; False when it has no such live token."""
+        with self.connect() as con:
+            cur = con.execute("UPDATE api_tokens SET revoked = ? WHERE id = ? AND user_id = ? AND revoked IS NULL",
+                              (_now(), int(token_id), int(user_id)))
+            return cur.rowcount == 1
 
     # -- audit ----------------------------------------------------------------------------
     def audit(self, action: str, *, user: str = "", role: str = "", target: str = "",

@@ -134,6 +134,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "view_points": N_("consultation de points"), "user_add": N_("création de compte"),
         "user_change": N_("modification de compte"), "review": N_("suivi"), "comment": N_("commentaire"),
         "place_add": N_("création de lieu suivi"), "action_add": N_("action enregistrée"),
+        "token_create": N_("création de jeton d'accès"), "token_revoke": N_("révocation de jeton d'accès"),
     },
     "audience": {"partners": N_("Version partenaires (données agrégées, petits effectifs masqués)"),
                  "police": N_("Version police (diffusion restreinte : points d'incidents)")},

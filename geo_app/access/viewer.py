@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable
 
 import geopandas as gpd
+import numpy as np
 
 from geo_app.access.policy import (
     Forbidden,
@@ -226,6 +227,27 @@ class Viewer:
             gdf, total = self.workspace.page(kind, f, limit=limit, offset=offset, night=night)
         self._audit_points(kind, f, len(gdf))
         return gdf, total
+
+    def select(self, kind: str, filters: Filters | None, pick: Callable, *, night: bool = False):
+        """A client's own query over the features of ``kind`` the account may read.
+
+        ``pick(frame, rows) -> (page, matched, ...)`` filters, sorts and pages the rows
+        ``rows`` (positions; None: every row) of ``frame`` (the whole cached layer: do not
+        modify it), which are those the account may read under ``filters`` (e.g. a CQL2 filter
+        and a keyset page of OGC API – Features); its result is returned as is. For incidents
+        the audit line counts the features of ``page``, and ``matched``.
+        """
+        if kind != "incidents":
+            return pick(self.workspace.read(kind, filters, night=night), None)
+        f = point_filters(self.account, filters, taxonomy=self.taxonomy)
+        frame = self.workspace.frame(kind)
+        if f.categories is not None and not f.categories:
+            rows = np.zeros(0, dtype=np.int64)
+        else:
+            rows = self.workspace.rows(f, night=night)
+        result = pick(frame, rows)
+        self._audit_points(kind, f, len(result[0]), matched=int(result[1]))
+        return result
 
     # -- aggregates -------------------------------------------------------------------------
     def grid(self, kind: str, filters: Filters | None, *, bbox=None, cells: int = 48,

@@ -61,6 +61,19 @@ EXPECTED = {
     "places.api_actions": ALL,
     "places.api_place_create": ALL - {"planner"},
     "places.api_action_create": ALL - {"planner"},
+    # OGC API – Features: every role reaches it; what each reads is cut by the viewer
+    # (tests/ogc); anonymous requests get 401 with a Basic challenge
+    "ogc.landing": ALL,
+    "ogc.conformance": ALL,
+    "ogc.openapi": ALL,
+    "ogc.collections": ALL,
+    "ogc.collection": ALL,  # collection "zac"
+    "ogc.queryables": ALL,
+    "ogc.items": ALL,
+    "ogc.item": ALL,
+    "tokens.index": ALL,
+    "tokens.create": ALL,
+    "tokens.revoke": ALL,  # token 1 of someone else: 404
 }
 
 def _alpha_place() -> str:
@@ -83,6 +96,7 @@ POST_DATA = {
     "places.place_comment": {"body": "vu"},
     "places.place_action": {"kind": "cctv", "start_date": "2025-01-01"},
     "places.api_action_create": {"kind": "cctv", "start_date": "2025-01-01"},
+    "tokens.create": {"name": "matrix"},
 }
 
 
@@ -146,7 +160,7 @@ def _url(app, rule, role, hotspot_ids):
     for name in rule.arguments:
         args[name] = {"kind": "incidents", "hotspot_id": hotspot_ids[role or "coordinator"]["Alpha"],
                       "name": "planner", "filename": "css/vigie.css",
-                      "key": "kde"}.get(name, "x")
+                      "key": "kde", "cid": "zac", "fid": "1", "token_id": 10**6}.get(name, "x")
     with app.test_request_context():
         from flask import url_for
 
@@ -188,7 +202,7 @@ def test_role_matrix(app, hotspot_ids, role):
             ok = r.status_code < 500 and r.status_code not in (401, 403) and (
                 not to_login or rule.endpoint == "auth.logout")
         elif role is None:
-            ok = r.status_code == 401 if url.startswith("/api") else to_login
+            ok = r.status_code == 401 if url.startswith(("/api", "/ogc")) else to_login
         elif role in expected:
             ok = r.status_code < 500 and r.status_code not in (401, 403) and not to_login
             # 400 tolerated only where the form can repeat a name (admin.add), has no file

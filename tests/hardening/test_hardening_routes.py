@@ -73,6 +73,11 @@ GARBAGE = [
 
 #: routes that must refuse a parameter (not silently ignore it): endpoint -> parameters
 MUST_REFUSE = {
+    # OGC API – Features: a bad value, and any parameter it does not declare, is a 400 naming it
+    # (category is a queryable there: category=<anything> is a filter matching nothing)
+    "ogc.items": {"action", "bbox", "cell_size", "cells", "format", "from", "hours", "lang", "layer",
+                  "limit", "method", "month", "night", "offset", "order", "page", "sort", "status", "to",
+                  "weekdays", "zac"},
     "api.layer": {"bbox", "from", "to", "category", "zac", "hours", "weekdays", "night", "limit", "offset"},
     "api.layer_grid": {"bbox", "from", "to", "category", "zac", "hours", "weekdays", "night", "cells"},
     "api.hotspots": {"bbox", "from", "to", "category", "zac", "hours", "weekdays", "night", "method",
@@ -164,7 +169,7 @@ def _url_for(app, rule, **args) -> str:
 #: valid path arguments, so that query parameters reach the view
 def _good_args(rule, hotspot_id) -> dict:
     values = {"kind": "incidents", "hotspot_id": hotspot_id, "name": "planner", "filename": "css/vigie.css",
-              "key": "kde", "batch_id": "no-such-batch", "place_id": "PL-9999"}
+              "key": "kde", "batch_id": "no-such-batch", "place_id": "PL-9999", "cid": "incidents", "fid": "1", "token_id": 1}
     return {a: values[a] for a in rule.arguments}
 
 
@@ -405,6 +410,8 @@ def test_anonymous_requests_get_a_json_401_under_api_and_the_login_page_elsewher
             n_api += 1
             assert r.status_code == 401 and r.is_json, (url, r.status_code)
             assert r.json["error"] and "log in" in r.json["message"], r.json
+        elif url.startswith("/ogc"):  # programs: a Basic challenge, no login page
+            assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Basic"), (url, r.status_code)
         elif not url.startswith("/api"):
             assert r.status_code == 302 and "/login" in r.headers["Location"], (url, r.status_code)
     assert n_api >= 6
