@@ -439,10 +439,11 @@ class AppDB:
         if ip is not None:
             where, args = where + " AND ip = ?", args + [ip]
         with self.connect() as con:
-            last_ok = con.execute(f"SELECT MAX(at) FROM login_attempts WHERE {where} AND ok = 1", args).fetchone()[0]
-            row = con.execute(f"SELECT COUNT(*), MAX(at) FROM login_attempts WHERE {where} AND ok = 0 AND at > ?",
-                              [*args, max(since, last_ok or 0)]).fetchone()
-        return int(row[0]), float(row[1] or 0.0)
+            last_ok = con.execute(f"SELECT MAX(at) AS last FROM login_attempts WHERE {where} AND ok = 1",
+                                  args).fetchone()["last"]
+            row = con.execute(f"SELECT COUNT(*) AS n, MAX(at) AS last FROM login_attempts WHERE {where} AND ok = 0 "
+                              "AND at > ?", [*args, max(since, last_ok or 0)]).fetchone()
+        return int(row["n"]), float(row["last"] or 0.0)
 
     def recent_failures_ip(self, ip: str, window_s: float) -> int:
         """Failed attempts from ``ip`` (any user name) in the last ``window_s`` seconds."""
@@ -532,9 +533,10 @@ class AppDB:
     def add_token(self, user_id: int, name: str, token_hash: str, prefix: str) -> int:
         """Store a new token of ``user_id``; returns its id."""
         with self.connect() as con:
-            cur = con.execute("INSERT INTO api_tokens(user_id, name, token_hash, prefix, created) "
-                              "VALUES (?, ?, ?, ?, ?)", (int(user_id), name, token_hash, prefix, _now()))
-            return int(cur.lastrowid)
+            row = con.execute("INSERT INTO api_tokens(user_id, name, token_hash, prefix, created) "
+                              "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                              (int(user_id), name, token_hash, prefix, _now())).fetchone()
+            return int(row["id"])
 
     def tokens(self, user_id: int) -> list[dict]:
         """The tokens of ``user_id`` (no hash), newest first, revoked ones included."""

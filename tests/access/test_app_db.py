@@ -115,3 +115,29 @@ def test_places_and_actions(db):
     assert [x["id"] for x in db.actions("PL-0002")] == [act["id"]] and db.actions("PL-0001") == []
     with pytest.raises(NotFound):
         db.add_action("PL-0099", kind="lighting", technique="x", start_date="2024-03-01", created_by="coord")
+
+
+def test_sessions_and_api_tokens(db):
+    u = db.add_user("a.martin", "coordinator", "hash-1")
+    token = db.open_session(u.id, 3600)
+    assert db.session_valid(u.id, token) and not db.session_valid(u.id, token + "x")
+    db.close_session(token)
+    assert not db.session_valid(u.id, token)
+    t2 = db.open_session(u.id, 3600)
+    db.close_sessions(u.id)
+    assert not db.session_valid(u.id, t2)
+    tid = db.add_token(u.id, "qgis", "f" * 64, "vgt_ffff")
+    assert [t["name"] for t in db.tokens(u.id)] == ["qgis"]
+    assert db.token_owner("f" * 64) == (tid, u.id)
+    assert db.revoke_token(u.id, tid) and db.token_owner("f" * 64) is None
+    assert not db.revoke_token(u.id, tid)
+
+
+def test_failures_since_the_last_success(db):
+    now = time.time()
+    db.record_attempt("a", "10.0.0.1", False, at=now - 30)
+    db.record_attempt("a", "10.0.0.2", False, at=now - 20)
+    assert db.failures_since_success("a", 900) == (2, pytest.approx(now - 20))
+    assert db.failures_since_success("a", 900, ip="10.0.0.1")[0] == 1
+    db.record_attempt("a", "10.0.0.1", True, at=now - 10)
+    assert db.failures_since_success("a", 900)[0] == 0

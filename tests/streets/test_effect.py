@@ -2,7 +2,6 @@
 
 import numpy as np
 import pandas as pd
-import pytest
 import shapely
 
 from layers.effect import evaluate_place

@@ -3,7 +3,6 @@ each role on a writable copy of the demo city."""
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import geopandas as gpd

@@ -175,7 +175,7 @@ def test_serve_with_workers_runs_several_processes(deployment):
         workers = subprocess.run(["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True).stdout.split()
         assert len(workers) == 2, server.log
         browser = _Browser()
-        assert browser.login(server, "coord", PASSWORD) == 302
+        assert browser.login(server, "coord", PASSWORD) == 302, "".join(server.log)
         assert {browser.incidents(server) for _ in range(6)} == {n}
         n += _import_more(env, tmp_path, 300)
         assert {browser.incidents(server) for _ in range(6)} == {n}
