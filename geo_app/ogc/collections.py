@@ -1,8 +1,8 @@
 """The collections Vigie serves through OGC API – Features, and what each role may read.
 
 One declarative table (``COLLECTIONS``): each entry names where its features come from
-(a stored layer kind, the incident points, the incidents' suppressed lattice, the hotspot areas
-or the proposals), its feature-id column and its temporal property. Every read goes through the
+(a stored layer kind, the incident points, the incidents' suppressed lattice, the hotspot areas,
+the proposals, the places followed or their actions), its feature-id column and its temporal property. Every read goes through the
 request's ``geo_app.access.Viewer``, so the role rules of the pages hold here too; a collection
 a role may not read is absent from the list and unknown (404) to it.
 """
@@ -28,7 +28,8 @@ class Collection:
 
     ``source``: ``layer`` (the stored kind ``kind``), ``incidents`` (points, cut to the role),
     ``grid`` (incident counts per cell, suppressed for aggregate-only roles), ``hotspots``
-    (hotspot areas) or ``proposals``; ``id_column``: the property whose value is the feature id;
+    (hotspot areas), ``proposals``, ``places`` (places followed) or ``actions`` (the actions on
+    them, located at their place); ``id_column``: the property whose value is the feature id;
     ``temporal``: the property ``datetime`` filters on (None: ``datetime`` is ignored).
     """
 
@@ -47,13 +48,16 @@ class Collection:
             return viewer.sees_points
         if self.source == "grid":
             return viewer.can("points")
+        if self.source in ("places", "actions"):
+            return viewer.can("review.read")
         return viewer.can("hotspots")
 
     @property
     def geometry_type(self) -> str:
-        if self.source in ("layer", "incidents") and LAYERS[self.kind].is_point:
-            return "point"
-        return "polygon" if self.source in ("layer", "grid", "hotspots") else "point"
+        if self.source in ("layer", "incidents"):
+            types = LAYERS[self.kind].geometry_types
+            return "point" if "Point" in types else "line" if "LineString" in types else "polygon"
+        return "polygon" if self.source in ("grid", "hotspots", "places", "actions") else "point"
 
 
 def _layer(kind: str) -> Collection:
@@ -74,6 +78,13 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
     Collection("proposals", "Proposals",
                "Situational-prevention proposals (lighting, CCTV) for the default filters.",
                "proposals", id_column="proposal"),
+    Collection("places", "Places followed",
+               "Places the partners follow (from a hotspot area, a street segment or a drawn polygon) "
+               "with their owner, start date and review status.", "places", id_column="place_id",
+               temporal=None),
+    Collection("actions", "Actions",
+               "Actions taken on the places followed (kind, Clarke technique, dates, partner, cost, "
+               "status), drawn at their place.", "actions", id_column="id"),
     *(_layer(k) for k in LAYERS if k != "incidents"),
 )}
 
@@ -107,6 +118,10 @@ def analysis_frame(c: Collection, viewer) -> gpd.GeoDataFrame:
             gdf = viewer.grid("incidents", None, bbox=viewer.extent())
         elif c.source == "hotspots":
             gdf = viewer.hotspot_areas(None)
+        elif c.source == "places":
+            gdf = _places_frame(viewer.places())
+        elif c.source == "actions":
+            gdf = _actions_frame(viewer)
         else:
             gdf = viewer.proposals(None)
     except VigieError as e:
@@ -115,6 +130,32 @@ def analysis_frame(c: Collection, viewer) -> gpd.GeoDataFrame:
         gdf = gpd.GeoDataFrame({c.id_column: pd.Series([], dtype="int64")}, geometry=[], crs=4326)
     gdf = gdf.to_crs(4326) if gdf.crs is not None and not gdf.crs.equals("EPSG:4326") else gdf
     return _with_id(gdf, c.id_column)
+
+
+def _places_frame(places: list[dict]) -> gpd.GeoDataFrame:
+    """Places (dicts with a GeoJSON ``geometry``) as a GeoDataFrame; list values as text."""
+    from shapely.geometry import shape
+
+    rows = [{k: (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+             for k, v in p.items() if k != "geometry"} for p in places]
+    geoms = [shape(p["geometry"]) for p in places]
+    if not rows:
+        return gpd.GeoDataFrame({"place_id": pd.Series([], dtype=object)}, geometry=[], crs=4326)
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
+
+
+def _actions_frame(viewer) -> gpd.GeoDataFrame:
+    """Every action the account may see, with its place's id, name and geometry."""
+    places = _places_frame(viewer.places())
+    rows, geoms = [], []
+    for _, p in places.iterrows():
+        for a in viewer.place_actions(p["place_id"]):
+            rows.append({**{k: (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+                            for k, v in a.items()}, "place_name": p.get("name")})
+            geoms.append(p.geometry)
+    if not rows:
+        return gpd.GeoDataFrame({"id": pd.Series([], dtype="int64")}, geometry=[], crs=4326)
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
 
 
 def read(c: Collection, viewer, pick, *, bbox=None, period=None):

@@ -119,6 +119,7 @@ def queryables_doc(c: Collection, viewer, url) -> dict:
             p["format"] = fmt
         props[name] = p
     geom = {"point": "https://geojson.org/schema/Point.json",
+            "line": "https://geojson.org/schema/LineString.json",
             "polygon": "https://geojson.org/schema/Polygon.json"}[c.geometry_type]
     props["geometry"] = {"title": "geometry", "format": "geometry-" + c.geometry_type, "$ref": geom}
     return {

@@ -277,3 +277,28 @@ def test_ogc_core_knows_no_flask():
         names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         assert not {m for m in names if m.split(".")[0] == "flask"}, path.name
+
+
+def test_places_and_actions_collections_follow_the_place_rules(as_role, ogc_app, ogc_city):
+    """Places followed and their actions are collections; a ZAC manager reads those of their
+    ZAC only, as on the places pages."""
+    db = ogc_app.extensions["vigie_db"]
+    square = {"type": "Polygon", "coordinates": [[[3.87, 43.60], [3.871, 43.60], [3.871, 43.601], [3.87, 43.60]]]}
+    a = db.add_place(name="OGC place Alpha", geometry=square, source="drawn", created_by="coordinator",
+                     zacs=("Alpha",))
+    b = db.add_place(name="OGC place Beta", geometry=square, source="drawn", created_by="coordinator",
+                     zacs=("Beta",))
+    act = db.add_action(a["place_id"], kind="lighting", technique="improve_surveillance",
+                        start_date="2024-03-01", created_by="coordinator")
+
+    def ids(role, cid, key):
+        body = as_role(role).get(f"/ogc/collections/{cid}/items?limit=1000").json
+        return {f["properties"][key] for f in body["features"]}
+
+    assert {a["place_id"], b["place_id"]} <= ids("coordinator", "places", "place_id")
+    mine = ids("zac_manager", "places", "place_id")
+    assert a["place_id"] in mine and b["place_id"] not in mine
+    assert act["id"] in ids("coordinator", "actions", "id") and act["id"] in ids("zac_manager", "actions", "id")
+    item = as_role("coordinator").get(f"/ogc/collections/places/items/{a['place_id']}")
+    assert item.status_code == 200 and item.json["geometry"]["type"] == "Polygon"
+    assert as_role("zac_manager").get(f"/ogc/collections/places/items/{b['place_id']}").status_code == 404
