@@ -57,6 +57,7 @@ DEFAULTS: dict = {
     "ANALYSIS_MAX_CELLS": 250_000,  # most cells a chosen analysis cell size may give
     "HEAVY_ANALYSES": 2,  # analyses computed at once; the others wait, then answer 503
     "HEAVY_WAIT_SECONDS": 20,  # how long a request waits for its turn before the 503
+    "IMPORT_MEMORY_MB": 4096,  # memory a web import's child process may take beyond its libraries; 0: no cap
 }
 
 #: feature blueprints, each module exposing ``bp``
@@ -77,7 +78,8 @@ BLUEPRINTS = [
 
 _INT_KEYS = {"CACHE_MB", "POINTS_MIN_ZOOM", "POINTS_LIMIT", "GRID_CELLS", "API_DEFAULT_LIMIT", "API_MAX_LIMIT",
              "SESSION_LIFETIME_HOURS", "LOGIN_MAX_FAILURES", "LOGIN_MAX_FAILURES_ACCOUNT", "LOGIN_BACKOFF_SECONDS",
-             "LOGIN_WINDOW_SECONDS", "ANALYSIS_MAX_CELLS", "HEAVY_ANALYSES", "HEAVY_WAIT_SECONDS"}
+             "LOGIN_WINDOW_SECONDS", "ANALYSIS_MAX_CELLS", "HEAVY_ANALYSES", "HEAVY_WAIT_SECONDS",
+             "IMPORT_MEMORY_MB"}
 
 
 def _coerce(key: str, value):

@@ -18,13 +18,22 @@ the batches, roll one back.
 
 Uploads larger than ``MAX_CONTENT_LENGTH`` (default ``MAX_UPLOAD_BYTES``, 200 MB; ``[web]
 max_content_length`` in config.toml) are refused with 413 and a message saying so.
+
+The import runs in a child process (``geo_app.import_worker``) whose memory is capped at
+``[web] import_memory_mb`` more than its libraries; an import needing more answers 413 naming
+``file`` and the limit, the store unchanged. The upload's folder (``<home>/uploads/import-*``) is
+removed whatever happens, the child killed included; one left by a killed server is removed by a
+later upload once it is older than ``STALE_UPLOAD_SECONDS`` and no import holds its lock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from flask import (
@@ -41,17 +50,20 @@ from flask_babel import gettext as _
 from werkzeug.utils import secure_filename
 
 from geo_app.auth import audit, current_account, get_workspace
-from geo_app.imports import import_file
+from geo_app.import_worker import ImportMemoryError, run_import
 from layers.errors import InputError, ParameterError
 from layers.registry import LABEL_MAPPINGS, LAYERS
 
-__all__ = ["MAX_UPLOAD_BYTES", "REPORT_ROWS", "bp", "parse_mapping"]
+__all__ = ["MAX_UPLOAD_BYTES", "REPORT_ROWS", "STALE_UPLOAD_SECONDS", "bp", "parse_mapping"]
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/imports")
 
 _MB = 1024 * 1024
 MAX_UPLOAD_BYTES = 200 * _MB
 REPORT_ROWS = 50
+#: an upload folder older than this, whose import holds no lock, was left by a killed server
+STALE_UPLOAD_SECONDS = 3600
+_LOCK = ".lock"
 _TRUE, _FALSE = ("1", "on", "true", "yes", "oui"), ("", "0", "off", "false", "no", "non")
 
 #: the CLI options named in the pipeline's messages -> the fields of this form
@@ -217,6 +229,40 @@ def _web_problems(problems) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------------------
+# Upload folders
+
+
+def _remove_stale_uploads(folder: Path) -> None:
+    """Remove the ``import-*`` folders a killed server left (old enough and unlocked)."""
+    now = time.time()
+    for tmp in folder.glob("import-*"):
+        try:
+            if not tmp.is_dir() or tmp.is_symlink() or now - tmp.stat().st_mtime < STALE_UPLOAD_SECONDS:
+                continue
+            lock_path = tmp / _LOCK
+            if lock_path.exists():
+                with open(lock_path, "rb") as f:
+                    try:
+                        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:  # an import still running
+                        continue
+            shutil.rmtree(tmp, ignore_errors=True)
+        except OSError:  # removed meanwhile by another request
+            continue
+
+
+def _upload_folder(home_path) -> tuple[Path, int]:
+    """A new ``uploads/import-*`` folder and the descriptor of its held lock (close it when done)."""
+    folder = Path(home_path) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    _remove_stale_uploads(folder)
+    tmp = Path(tempfile.mkdtemp(prefix="import-", dir=folder))
+    fd = os.open(tmp / _LOCK, os.O_WRONLY | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return tmp, fd
+
+
+# ------------------------------------------------------------------------------------------
 # Views
 
 
@@ -244,14 +290,15 @@ def upload():
         upload, name = _upload()
     except ParameterError as e:
         return _page(400, error=_web_error(e))
-    folder = Path(ws.home.path) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="import-", dir=folder))
+    tmp, lock = _upload_folder(ws.home.path)
     try:
         path = tmp / name
         upload.save(path)
-        outcome = import_file(ws.home, options.pop("kind"), path, user=current_account().name, file_name=name,
-                              **options)
+        outcome = run_import(ws.home.path, options.pop("kind"), path, work=tmp,
+                             memory_mb=int(current_app.config.get("IMPORT_MEMORY_MB") or 0),
+                             user=current_account().name, file_name=name, **options)
+    except ImportMemoryError as e:
+        return _page(413, error={"message": e.message, "param": "file", "limit_mb": e.limit_mb}, file_name=name)
     except ParameterError as e:
         return _page(400, error=_web_error(e))
     except InputError as e:
@@ -261,6 +308,7 @@ def upload():
                      file_name=name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        os.close(lock)
     return _page(200, outcome=outcome, problems=_web_problems(outcome.report), file_name=name)
 
 
