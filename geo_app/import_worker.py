@@ -63,7 +63,9 @@ def run_import(home_path: str | Path, kind: str, path: str | Path, *, work: str 
     (work / _JOB).write_bytes(pickle.dumps({
         "home": str(home_path), "kind": kind, "path": str(path), "memory_mb": int(memory_mb or 0),
         "options": options}))
-    env = {**os.environ, "TMPDIR": str(work), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    # glibc reserves 64 MB of address space per thread arena: a few arenas keep the cap about data
+    env = {"MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", **os.environ,
+           "TMPDIR": str(work)}
     proc = subprocess.run([sys.executable, "-m", "geo_app.import_worker", str(work)], env=env,
                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                           check=False)

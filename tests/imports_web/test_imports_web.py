@@ -358,3 +358,105 @@ def test_a_zip_declaring_millions_of_records_is_refused_and_stores_nothing(admin
     assert "12,000,000 records" in page and "feature count" in page
     assert str(city.path) not in page and "/tmp" not in page
     assert city.store.version == version
+
+
+# ------------------------------------------------------------------------------------------
+# The import's child process: memory cap, upload folders
+
+
+def _big_csv(rows: int) -> bytes:
+    row = "theft,2024-03-01 10:00,3.8767,43.6108,vol a l'arrachee en centre ville pres du tram\n"
+    return ("category,date,lon,lat,description\n" + row * rows).encode()
+
+
+def test_an_import_over_the_memory_limit_is_413_naming_file_and_the_limit(city):
+    app = make_app(city, IMPORT_MEMORY_MB=300)
+    admin = login(app)
+    version, batches = city.store.version, len(city.store.batches())
+    r = upload(admin, _big_csv(600_000), "gros.csv")  # 50 MB that need well over 300 MB to import
+    assert r.status_code == 413, text(r)[:2000]
+    page = text(r)
+    assert "300 MB" in page and "import_memory_mb" in page and "<strong>file</strong>" in page
+    assert str(city.path) not in page and "/tmp" not in page
+    from geo_app.config import Home
+
+    assert city.store.version == version and len(Home(city.path).store.batches()) == batches
+    assert list((city.path / "uploads").iterdir()) == []
+    # the same limit lets a normal file in, with its report
+    r = upload(admin, GOOD_CSV, "faits.csv")
+    assert r.status_code == 200, text(r)[:2000]
+    assert 'id="n-stored">3<' in text(r)
+    assert Home(city.path).store.count("incidents") == 3
+    assert list((city.path / "uploads").iterdir()) == []
+
+
+def test_the_import_runs_in_a_child_process(admin, city, monkeypatch):
+    import geo_app.imports
+
+    def in_this_process(*args, **kwargs):  # the web process must not import the file itself
+        raise AssertionError("import_file ran in the web process")
+
+    monkeypatch.setattr(geo_app.imports, "import_file", in_this_process)
+    r = upload(admin, GOOD_CSV, "faits.csv")
+    assert r.status_code == 200, text(r)[:2000]
+    batch = city.store.batches("incidents")[-1]
+    assert batch.n_stored == 3
+
+
+def test_rejected_rows_come_back_from_the_child_with_row_and_field(admin, city):
+    r = upload(admin, BAD_CSV, "faits.csv")
+    assert r.status_code == 400
+    page = text(r)
+    assert re.search(r'<tr class="table-danger"><td>2</td>\s*<td>occurred_from</td>', page), page[:3000]
+    assert city.store.count("incidents") == 0
+    assert list((city.path / "uploads").iterdir()) == []
+
+
+def test_a_stale_upload_folder_is_removed_by_the_next_upload(admin, city):
+    import fcntl
+    import os
+    import time
+
+    from geo_app.views.imports import STALE_UPLOAD_SECONDS
+
+    uploads = city.path / "uploads"
+    # left by a killed server; just made; old but its import still holds the lock
+    stale, fresh, running = uploads / "import-k1ll3d", uploads / "import-fresh", uploads / "import-running"
+    for folder in (stale, fresh, running):
+        folder.mkdir(parents=True)
+        (folder / "faits.csv").write_text(GOOD_CSV)
+        (folder / ".lock").touch()
+    old = time.time() - STALE_UPLOAD_SECONDS - 60
+    os.utime(stale, (old, old))
+    os.utime(running, (old, old))
+    with open(running / ".lock", "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        r = upload(admin, GOOD_CSV, "faits.csv")
+    assert r.status_code == 200, text(r)[:2000]
+    assert sorted(p.name for p in uploads.iterdir()) == ["import-fresh", "import-running"]
+
+
+def test_a_killed_import_leaves_no_folder_and_the_store_unchanged(admin, city, monkeypatch):
+    import signal
+
+    from geo_app import import_worker
+
+    real_run = import_worker.subprocess.run
+
+    def killed(cmd, **kwargs):  # the child is really started, and killed by a signal mid-import
+        import subprocess
+
+        proc = subprocess.Popen(cmd, env=kwargs.get("env"), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        proc.send_signal(signal.SIGKILL)
+        _out, err = proc.communicate()
+        return subprocess.CompletedProcess(cmd, proc.returncode, b"", err)
+
+    version = city.store.version
+    monkeypatch.setattr(import_worker.subprocess, "run", killed)
+    r = upload(admin, GOOD_CSV, "faits.csv")
+    monkeypatch.setattr(import_worker.subprocess, "run", real_run)
+    assert r.status_code == 413, text(r)[:2000]
+    assert "import_memory_mb" in text(r)
+    assert city.store.version == version
+    assert list((city.path / "uploads").iterdir()) == []
