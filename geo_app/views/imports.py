@@ -10,7 +10,8 @@ the batches, roll one back.
   addresses: rows without a point are placed on the address register), ``skip_invalid`` and
   ``dry_run`` (checkboxes). The upload is saved in a temporary folder of the deployment
   under its sanitised name and passed to ``geo_app.imports.import_file`` (THE import pipeline,
-  which validates, stores one batch and writes the audit record). The page shows the report:
+  which validates, stores one batch and writes the audit record), run in a child process (see
+  below). The page shows the report:
   counts, column mapping, the first ``REPORT_ROWS`` problems with row and field, unmapped
   labels. A rejected file or a bad field answers 400 with the report or the message naming the
   field, and the store is unchanged;
