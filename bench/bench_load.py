@@ -35,6 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 SECONDS = float(os.environ.get("VIGIE_BENCH_LOAD_SECONDS", "60"))
 CLIENTS = int(os.environ.get("VIGIE_BENCH_LOAD_CLIENTS", "20"))
+#: extra options of ``geo-app serve`` (e.g. ``--workers 2``); default: waitress, default threads
+SERVE_ARGS = os.environ.get("VIGIE_BENCH_LOAD_SERVE_ARGS", "").split()
 PASSWORD = "bench-load-password"
 USER = "coordinator"
 BEFORE = {"errors": 0, "p50": 1.02, "p95": 1.78}
@@ -108,6 +110,17 @@ def _run_client(k: int, opener, base: str, extent, stop_at: float, out: list, er
                 errors.append((name, detail))
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its live children, from /proc (0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    own = sum(int(v) for v in fields[11:13]) / os.sysconf("SC_CLK_TCK")
+    return own + sum(_cpu_seconds(int(c)) for c in children)  # gunicorn workers (--workers N)
+
+
 def _pct(values, q) -> float:
     return float(np.percentile(values, q)) if len(values) else float("nan")
 
@@ -125,7 +138,7 @@ def main() -> None:
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         geo_app = Path(sys.executable).with_name("geo-app")
-        cmd = [str(geo_app), "--home", str(home), "serve", "--host", "127.0.0.1", "--port", str(port)]
+        cmd = [str(geo_app), "--home", str(home), "serve", "--host", "127.0.0.1", "--port", str(port), *SERVE_ARGS]
         log = open(Path(tmp) / "serve.log", "w+b")  # a file, not a pipe: a full pipe would block it
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         try:
@@ -144,6 +157,7 @@ def main() -> None:
             threads = [threading.Thread(target=_run_client, args=(k, o, base, extent, stop_at, out, errors))
                        for k, o in enumerate(openers)]
             t = time.perf_counter()
+            cpu0, server0 = time.process_time(), _cpu_seconds(proc.pid)
             loads = []
             for th in threads:
                 th.start()
@@ -153,6 +167,7 @@ def main() -> None:
             for th in threads:
                 th.join()
             elapsed = time.perf_counter() - t
+            cpu_client, cpu_server = time.process_time() - cpu0, _cpu_seconds(proc.pid) - server0
         finally:
             proc.terminate()
             try:
@@ -168,6 +183,9 @@ def main() -> None:
     print(f"\n{CLIENTS} clients as {USER}, {elapsed:.1f} s (asked {SECONDS:.0f} s), {len(out)} requests "
           f"({len(out) / elapsed:.1f}/s); load average at start {load0[0]:.1f}, during the run "
           f"{min(loads, default=0):.1f}–{max(loads, default=0):.1f} (1-min)")
+    print(f"CPU over the run: server {cpu_server:.0f} s ({cpu_server / elapsed:.2f} cores), "
+          f"these clients {cpu_client:.0f} s ({cpu_client / elapsed:.2f} cores); serve options: "
+          f"{' '.join(SERVE_ARGS) or 'waitress, default threads'}")
     print(f"{'endpoint':<14} {'requests':>8} {'errors':>6} {'p50 s':>7} {'p95 s':>7}")
     for name in ENDPOINTS:
         d = [x for n, x in out if n == name]
