@@ -154,6 +154,7 @@ def import_file(
     date_format: str | None = None,
     skip_invalid: bool = False,
     dry_run: bool = False,
+    drop_duplicates: bool = False,
     user: str = "cli",
     simulated: bool = False,
     progress: Progress | None = None,
@@ -179,6 +180,9 @@ def import_file(
         Store the valid rows even if some rows have errors (the report stays with the batch).
     dry_run : bool
         Only read and validate; the store is not touched.
+    drop_duplicates : bool
+        Drop incident rows without an external id identical to an earlier row in every field
+        (passed to ``read_layer``; by default they are kept and reported as possible duplicates).
     user : str
         Who imports (kept with the batch).
     simulated : bool
@@ -223,6 +227,7 @@ def import_file(
         result = read_layer(
             read_path, kind, settings=settings, taxonomy=home.taxonomy, crs=read_crs, layer=layer,
             mapping=read_mapping, labels=labels, date_format=date_format, constants=constants,
+            drop_duplicates=drop_duplicates,
         )
     problems = geo.problems(result.problems) if geo else list(result.problems)
     errors = [p for p in problems if p.severity == "error"]
@@ -253,7 +258,7 @@ def import_file(
         return ImportOutcome(batch=None, counts=counts, dry_run=True, **common)
     options = {
         "crs": crs, "layer": layer, "mapping": mapping or {}, "constants": constants or {}, "labels": labels,
-        "date_format": date_format, "skip_invalid": skip_invalid,
+        "date_format": date_format, "skip_invalid": skip_invalid, "drop_duplicates": drop_duplicates,
         "column_mapping": common["column_mapping"], "source_crs": common["source_crs"],
         "unmapped_labels": common["unmapped_labels"],
         "geocode": geo.column if geo else None, "geocoded": common["geocoded"],

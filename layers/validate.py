@@ -10,7 +10,9 @@ Severity
 - ``error``: the row is rejected (kept out of ``ReadResult.data``).
 - ``warning``: the row is kept, possibly changed (a polygon repaired by ``make_valid``, an
   optional date that could not be read left empty), or dropped as an exact duplicate of an
-  earlier row (the first copy is kept).
+  earlier row (the first copy is kept). Identical incident rows without an identifier are kept
+  with a warning naming both rows, unless the caller asks to drop them
+  (``report_identical_rows``).
 
 Coordinates
 -----------
@@ -45,6 +47,7 @@ __all__ = [
     "check_required",
     "check_territory",
     "flag_exact_duplicates",
+    "report_identical_rows",
     "guess_projected_crs",
     "looks_projected",
 ]
@@ -451,6 +454,35 @@ class ReadLimits:
 LIMITS = ReadLimits()
 
 
+def _first_copies(log: ProblemLog, frame: pd.DataFrame, eligible: np.ndarray,
+                  place: pd.DataFrame | None) -> tuple[np.ndarray, dict[int, int]]:
+    """Rows of ``eligible`` identical to an earlier eligible row in every column of ``frame``.
+
+    Returns the mask of the later copies and, for each, the source row number of the first copy.
+    """
+    eligible = eligible.copy()
+    if place is not None and eligible.any():
+        # cheap pre-filter: only rows sharing their location with another row can be duplicates
+        shared = np.zeros(len(log), dtype=bool)
+        shared[eligible] = place[eligible].duplicated(keep=False).to_numpy()
+        eligible &= shared
+    mask = np.zeros(len(log), dtype=bool)
+    sub = frame[eligible]
+    dup = sub.duplicated(keep="first").to_numpy()
+    if not dup.any():
+        return mask, {}
+    pos = np.flatnonzero(eligible)
+    # row number of the first copy of each duplicate
+    cols = list(sub.columns)
+    first_of = sub.reset_index(drop=True).groupby(cols, dropna=False, sort=False).ngroup().to_numpy()
+    groups, first_idx = np.unique(first_of, return_index=True)
+    first_pos = np.empty(first_of.max() + 1, dtype=np.int64)
+    first_pos[groups] = first_idx
+    mask[pos[dup]] = True
+    ref = {int(pos[k]): int(log.rows[pos[first_pos[first_of[k]]]]) for k in np.flatnonzero(dup)}
+    return mask, ref
+
+
 def flag_exact_duplicates(log: ProblemLog, frame: pd.DataFrame, *, candidates=None,
                           place: pd.DataFrame | None = None) -> None:
     """Drop rows identical to an earlier row in every column of ``frame`` (with a warning).
@@ -465,24 +497,56 @@ def flag_exact_duplicates(log: ProblemLog, frame: pd.DataFrame, *, candidates=No
     if len(frame) == 0:
         return
     eligible = ~log.bad if candidates is None else (~log.bad & np.asarray(candidates, dtype=bool))
-    if place is not None and eligible.any():
-        # cheap pre-filter: only rows sharing their location with another row can be duplicates
-        shared = np.zeros(len(log), dtype=bool)
-        shared[eligible] = place[eligible].duplicated(keep=False).to_numpy()
-        eligible &= shared
-    sub = frame[eligible]
-    dup = sub.duplicated(keep="first").to_numpy()
-    if not dup.any():
+    mask, ref = _first_copies(log, frame, eligible, place)
+    if not mask.any():
         return
-    pos = np.flatnonzero(eligible)
-    # row number of the first copy of each duplicate
-    cols = list(sub.columns)
-    first_of = sub.reset_index(drop=True).groupby(cols, dropna=False, sort=False).ngroup().to_numpy()
-    groups, first_idx = np.unique(first_of, return_index=True)
-    first_pos = np.empty(first_of.max() + 1, dtype=np.int64)
-    first_pos[groups] = first_idx
-    mask = np.zeros(len(log), dtype=bool)
-    mask[pos[dup]] = True
-    ref = {pos[k]: log.rows[pos[first_pos[first_of[k]]]] for k in np.flatnonzero(dup)}
     log.warning(mask, None, lambda i: f"exact duplicate of row {ref[i]} (same geometry and attributes): dropped")
     log.drop |= mask
+
+
+#: how many identical-row warnings a report lists one by one (then one line counts the rest)
+IDENTICAL_ROWS_LISTED = 20
+
+
+def report_identical_rows(log: ProblemLog, frame: pd.DataFrame, *, rows=None,
+                          place: pd.DataFrame | None = None, drop: bool = False,
+                          listed: int = IDENTICAL_ROWS_LISTED) -> int:
+    """Report rows identical to an earlier row but carrying no identifier; drop them if ``drop``.
+
+    Two incident rows without an external id at the same point, time and category, every other
+    attribute equal, may be two incidents (two thefts at one address in one minute, anonymised
+    extracts snapping distinct reports to one point and month) or one incident recorded twice;
+    only the user knows. By default they are kept, and each later copy gets a warning naming
+    both rows; with ``drop`` the later copies are dropped, the first one kept. Only the first
+    ``listed`` copies are warned one by one; a file-level warning then counts them all, so a big
+    file does not flood the report. ``rows`` (a mask) limits the search (e.g. rows without an
+    external id); rejected and already dropped rows are ignored. Returns the number of later
+    copies found (dropped when ``drop``).
+    """
+    if len(frame) == 0:
+        return 0
+    eligible = ~(log.bad | log.drop)
+    if rows is not None:
+        eligible &= np.asarray(rows, dtype=bool)
+    mask, ref = _first_copies(log, frame, eligible, place)
+    n = int(mask.sum())
+    if n == 0:
+        return 0
+    shown = np.zeros(len(log), dtype=bool)
+    shown[np.flatnonzero(mask)[:listed]] = True
+    if drop:
+        log.warning(shown, None, lambda i: f"identical to row {ref[i]} (no external id): dropped (--drop-duplicates)")
+        log.drop |= mask
+        summary = (f"{n} row(s) identical to an earlier row in every field were dropped "
+                   f"(--drop-duplicates); the first copy of each was kept")
+    else:
+        log.warning(shown, None, lambda i: (
+            f"rows {ref[i]} and {log.rows[i]} are identical: kept as two incidents; pass "
+            "--drop-duplicates if they are the same incident recorded twice"))
+        summary = (f"{n} row(s) are identical to an earlier row in every field and have no external "
+                   "id: kept as distinct incidents; pass --drop-duplicates if they are the same "
+                   "incident recorded twice")
+    if n > listed:
+        summary += f" (the first {listed} are listed)"
+    log.file_warning(summary + ".")
+    return n

@@ -223,18 +223,22 @@ def _echo_report(outcome, kind: str) -> None:
               help="strftime format of the dates when they are ambiguous (e.g. %m/%d/%Y).")
 @click.option("--skip-invalid", is_flag=True, help="Store the valid rows and keep the report with the batch.")
 @click.option("--dry-run", is_flag=True, help="Only read and report; write nothing.")
+@click.option("--drop-duplicates", is_flag=True,
+              help="Drop incident rows without an external id identical to an earlier row (first kept).")
 @click.option("--user", default="cli", show_default=True, help="Who imports (kept with the batch).")
 @click.option("--geocode", "geocode_column", default=None, metavar="COLUMN",
               help="Place rows that have an address in COLUMN and no point on the address register (CSV).")
 @pass_home
-def import_cmd(home, kind, file, crs, layer, maps, sets, labels, date_format, skip_invalid, dry_run, user,
-               geocode_column):
+def import_cmd(home, kind, file, crs, layer, maps, sets, labels, date_format, skip_invalid, dry_run,
+               drop_duplicates, user, geocode_column):
     """Import FILE as a batch of layer KIND (nothing is stored if any row has an error).
 
     KIND is one of incidents, zac, areas, schools, shops, lights, cameras, addresses. FILE is
     GeoJSON, GeoPackage, a zipped Shapefile, CSV or KML. With --geocode COLUMN (CSV), rows with an
     address and no point are placed on the stored address register, their precision and score
-    kept; an address not found rejects its row. Exit 0 stored, 1 rejected (the report names the
+    kept; an address not found rejects its row. Incident rows without an external id identical to
+    an earlier row are kept and reported as possible duplicates; --drop-duplicates drops them
+    (the first copy kept). Exit 0 stored, 1 rejected (the report names the
     rows), 2 bad option.
     """
     from geo_app.imports import import_file
@@ -249,7 +253,7 @@ def import_cmd(home, kind, file, crs, layer, maps, sets, labels, date_format, sk
         outcome = import_file(
             home, kind, file, crs=epsg, layer=layer, mapping=mapping or None, labels=labels,
             date_format=date_format, skip_invalid=skip_invalid, dry_run=dry_run, user=user,
-            progress=bar, constants=constants or None, geocode=geocode_column,
+            drop_duplicates=drop_duplicates, progress=bar, constants=constants or None, geocode=geocode_column,
         )
     finally:
         bar.close()

@@ -7,8 +7,8 @@ the batches, roll one back.
   ``file`` (the upload), ``crs``, ``layer``, ``labels`` (empty or a shipped table of
   ``LABEL_MAPPINGS``), ``date_format``, ``mapping`` (``FIELD=COLUMN`` lines), ``constants``
   (``FIELD=VALUE`` lines given to every row, e.g. ``level=quartier``), ``geocode`` (a column of
-  addresses: rows without a point are placed on the address register), ``skip_invalid`` and
-  ``dry_run`` (checkboxes). The upload is saved in a temporary folder of the deployment
+  addresses: rows without a point are placed on the address register), ``skip_invalid``,
+  ``dry_run`` and ``drop_duplicates`` (checkboxes). The upload is saved in a temporary folder of the deployment
   under its sanitised name and passed to ``geo_app.imports.import_file`` (THE import pipeline,
   which validates, stores one batch and writes the audit record), run in a child process (see
   below). The page shows the report:
@@ -70,6 +70,8 @@ _TRUE, _FALSE = ("1", "on", "true", "yes", "oui"), ("", "0", "off", "false", "no
 #: the CLI options named in the pipeline's messages -> the fields of this form
 _WEB_WORDS = {
     "(--skip-invalid)": "(« ignorer les lignes invalides »)",
+    "pass --drop-duplicates": "check « supprimer les lignes identiques »",
+    "(--drop-duplicates)": "(« supprimer les lignes identiques »)",
     "--map FIELD=COLUMN": "mapping FIELD=COLUMN",
     "--map": "mapping",
     "--set": "constants",
@@ -196,6 +198,7 @@ def _options() -> dict:
                                    example="level=quartier") or None,
         "skip_invalid": _flag("skip_invalid"),
         "dry_run": _flag("dry_run"),
+        "drop_duplicates": _flag("drop_duplicates"),
         "geocode": _text("geocode"),
     }
 

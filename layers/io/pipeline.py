@@ -8,8 +8,9 @@ points outside ``settings.territory`` (polygons: not intersecting it), an empty 
 1900, an end before the start. An unreadable value of an optional field (a camera's
 ``installed`` "inconnue", a ``range_m`` "loin") is a warning and left empty. Exact duplicates
 (every source column and the geometry identical) are dropped with a warning naming the first
-copy; incident rows without an identifier are never deduplicated (police.uk gives distinct
-anti-social-behaviour reports the same snapped point and month). The checks themselves live in
+copy; incident rows without an identifier are kept, each identical copy reported as a possible
+duplicate (police.uk gives distinct anti-social-behaviour reports the same snapped point and
+month), and dropped only with ``drop_duplicates``. The checks themselves live in
 ``layers.validate``.
 """
 
@@ -126,6 +127,7 @@ def read_layer(
     date_format: str | None = None,
     now: pd.Timestamp | None = None,
     constants: dict | None = None,
+    drop_duplicates: bool = False,
 ) -> ReadResult:
     """Read and validate one file as a layer of ``kind``.
 
@@ -164,6 +166,10 @@ def read_layer(
         ``{field: value}`` given to every row (``geo-app import --set level=quartier``),
         replacing any column of the file for that field; read and checked like a column of the
         file, and a required field given here counts as present.
+    drop_duplicates : bool
+        Incidents: drop rows without an external id that are identical to an earlier row in
+        every field (the first copy is kept; a warning counts them). By default they are kept
+        and each copy is reported as a possible duplicate naming both rows.
 
     Returns
     -------
@@ -215,7 +221,8 @@ def read_layer(
     # exact duplicates (source attributes + geometry). Anonymised extracts (police.uk
     # anti-social behaviour) give distinct incidents without an identifier the same snapped point
     # and month, and two crimes of one category at one address and minute are two crimes:
-    # identical incident rows are dropped only when they carry the same external id.
+    # identical incident rows are dropped only when they carry the same external id; without
+    # one they are reported as possible duplicates and dropped only with ``drop_duplicates``.
     if raw.geoms is None:
         key, place = raw.attrs, pd.DataFrame({"x": raw.x, "y": raw.y})
     else:
@@ -227,6 +234,8 @@ def read_layer(
         candidates = (present["external_id"] if "external_id" in colmap
                       else np.zeros(len(raw.attrs), dtype=bool))
     _v.flag_exact_duplicates(log, key, candidates=candidates, place=place)
+    if kind == "incidents":  # identical rows without an id: kept and reported, or dropped on request
+        _v.report_identical_rows(log, key, rows=~candidates, place=place, drop=drop_duplicates)
 
     data = _assemble(spec, columns, rows, log.keep, lon, lat, geoms)
     return ReadResult(

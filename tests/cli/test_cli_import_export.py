@@ -96,6 +96,21 @@ def test_skip_invalid_stores_the_valid_rows_and_keeps_the_report(home, files, ca
     assert sorted(home.store.read("incidents")["external_id"]) == ["b1", "b3"]
 
 
+def test_identical_rows_kept_and_reported_or_dropped_with_drop_duplicates(home, tmp_path, capsys):
+    f = tmp_path / "same.csv"
+    line = "3.87,43.61,2024-01-15 10:30,theft\n"
+    f.write_text("lon,lat,date,category\n" + line + "3.88,43.62,2024-01-16,theft\n" + line, encoding="utf-8")
+    code, out, _ = run(capsys, "import", "incidents", f, "--dry-run")
+    assert code == 0 and "3 valid, 0 rejected" in out
+    assert "rows 1 and 3 are identical: kept as two incidents; pass --drop-duplicates" in out
+    code, out, _ = run(capsys, "import", "incidents", f, "--drop-duplicates")
+    assert code == 0 and "Read 3 row(s): 2 valid, 1 rejected." in out
+    assert "1 row(s) identical to an earlier row in every field were dropped (--drop-duplicates)" in out
+    (b,) = home.store.batches()
+    assert b.n_stored == 2 and b.options["drop_duplicates"] is True
+    assert [p["row"] for p in b.report if p["row"] is not None] == [3]
+
+
 def test_map_option_and_labels(home, tmp_path, capsys):
     f = tmp_path / "police.csv"
     f.write_text("X,Y,quand,nature\n3.87,43.61,2024-01-15,Vol\n3.88,43.62,2024-01-16,Shoplifting\n")

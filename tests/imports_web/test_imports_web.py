@@ -166,6 +166,31 @@ def test_skip_invalid_stores_the_valid_rows(admin, city):
     assert re.search(r"<td>2</td>\s*<td>occurred_from</td>", page), page[page.find("import-problems"):][:1500]
 
 
+SAME_CSV = (
+    "category,date,lon,lat\n"
+    "theft,2024-03-01 10:00,3.8767,43.6108\n"
+    "burglary,2024-03-02 23:30,3.8800,43.6090\n"
+    "theft,2024-03-01 10:00,3.8767,43.6108\n"
+)
+
+
+def test_identical_rows_kept_and_reported(admin, city):
+    r = upload(admin, SAME_CSV, "faits.csv")
+    assert r.status_code == 200, text(r)[:2000]
+    assert city.store.count("incidents") == 3
+    page = text(r)
+    assert "rows 1 and 3 are identical: kept as two incidents" in page
+    assert "« supprimer les lignes identiques »" in page and "--drop-duplicates" not in page
+
+
+def test_drop_duplicates_checkbox(admin, city):
+    assert 'name="drop_duplicates"' in text(admin.get("/admin/imports"))
+    r = upload(admin, SAME_CSV, "faits.csv", drop_duplicates="1")
+    assert r.status_code == 200, text(r)[:2000]
+    assert city.store.count("incidents") == 2
+    assert "1 row(s) identical to an earlier row in every field were dropped" in text(r)
+
+
 # ------------------------------------------------------------------------------------------
 # Rejected uploads: 400, the row and field named, the store unchanged
 

@@ -467,13 +467,61 @@ def test_exact_duplicates_dropped_with_warning(tmp_path):
 
 def test_identical_rows_without_an_id_are_all_kept(tmp_path):
     # Chicago-like: two thefts at one block-level point in the same minute, no case number
-    # mapped; they are two crimes, never merged into one
+    # mapped; they are two crimes, never merged into one, but reported as possible duplicates
     line = "-87.6298,41.8781,2024-01-05T10:00:00Z,theft,THEFT FROM BUILDING\n"
+    other = "-87.6298,41.8781,2024-01-05T10:00:00Z,theft,THEFT FROM PERSON\n"
     st = Settings(timezone="America/Chicago", territory=(-88.0, 41.6, -87.5, 42.1))
-    p = _csv(tmp_path, INC_HEADER + line + line + line)
+    p = _csv(tmp_path, INC_HEADER + line + other + line + line)
     r = read_layer(p, "incidents", settings=st, now=NOW)
-    assert r.ok and len(r.data) == 3 and r.data["source_row"].tolist() == [1, 2, 3]
-    assert not any("duplicate" in w.message for w in r.problems)
+    assert r.ok and len(r.data) == 4 and r.data["source_row"].tolist() == [1, 2, 3, 4]
+    hint = "kept as two incidents; pass --drop-duplicates if they are the same incident recorded twice"
+    assert [(w.row, w.message) for w in r.warnings] == [
+        (None, "2 row(s) are identical to an earlier row in every field and have no external id: kept as "
+               "distinct incidents; pass --drop-duplicates if they are the same incident recorded twice."),
+        (3, f"rows 1 and 3 are identical: {hint}"),
+        (4, f"rows 1 and 4 are identical: {hint}"),
+    ]
+    assert all(w.severity == "warning" for w in r.problems)
+
+
+def test_identical_rows_without_an_id_dropped_on_request(tmp_path):
+    line = "3.88,43.61,2024-01-05T10:00:00Z,theft,same\n"
+    p = _csv(tmp_path, INC_HEADER + line + "3.88,43.61,2024-01-05T10:00:00Z,theft,other\n" + line + line)
+    r = read_layer(p, "incidents", settings=ST, now=NOW, drop_duplicates=True)
+    assert r.ok and r.data["source_row"].tolist() == [1, 2]
+    assert [(w.row, w.message) for w in r.warnings] == [
+        (None, "2 row(s) identical to an earlier row in every field were dropped (--drop-duplicates); "
+               "the first copy of each was kept."),
+        (3, "identical to row 1 (no external id): dropped (--drop-duplicates)"),
+        (4, "identical to row 1 (no external id): dropped (--drop-duplicates)"),
+    ]
+
+
+def test_identical_rows_report_is_capped(tmp_path):
+    from layers.validate import IDENTICAL_ROWS_LISTED
+
+    n = IDENTICAL_ROWS_LISTED + 30
+    p = _csv(tmp_path, INC_HEADER + "3.88,43.61,2024-01-05T10:00:00Z,theft,x\n" * (n + 1))
+    r = read_layer(p, "incidents", settings=ST, now=NOW)
+    assert r.ok and len(r.data) == n + 1
+    assert len(r.warnings) == IDENTICAL_ROWS_LISTED + 1
+    assert r.warnings[0].row is None and r.warnings[0].message.startswith(f"{n} row(s) are identical")
+    assert f"(the first {IDENTICAL_ROWS_LISTED} are listed)" in r.warnings[0].message
+    r = read_layer(p, "incidents", settings=ST, now=NOW, drop_duplicates=True)
+    assert len(r.data) == 1 and len(r.warnings) == IDENTICAL_ROWS_LISTED + 1
+    assert r.warnings[0].message.startswith(f"{n} row(s) identical to an earlier row in every field were dropped")
+
+
+def test_rows_sharing_an_id_are_unaffected_by_drop_duplicates(tmp_path):
+    # an id-less row equal to a row with an id is not identical; shared ids keep their rule
+    head = "lon,lat,date,category,description,external_id\n"
+    line = "3.88,43.61,2024-01-05T10:00:00Z,theft,same,A1\n"
+    p = _csv(tmp_path, head + line + line + "3.88,43.61,2024-01-05T10:00:00Z,theft,same,\n")
+    for drop in (False, True):
+        r = read_layer(p, "incidents", settings=ST, now=NOW, drop_duplicates=drop)
+        assert r.data["source_row"].tolist() == [1, 3]
+        assert [(w.row, w.message) for w in r.warnings] == [
+            (2, "exact duplicate of row 1 (same geometry and attributes): dropped")]
 
 
 def test_problems_are_sorted_and_summarised(tmp_path):
