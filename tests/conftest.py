@@ -188,15 +188,26 @@ def serve_app():
     import waitress
 
     running = []
+    closing = threading.Event()
 
     def start(app) -> str:
         srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-        thread = threading.Thread(target=srv.run, daemon=True)
+
+        def run():
+            try:
+                srv.run()
+            except OSError:
+                # closing the listening socket while the loop waits in select() ends it so
+                if not closing.is_set():
+                    raise
+
+        thread = threading.Thread(target=run, daemon=True)
         thread.start()
         running.append((srv, thread))
         return f"http://127.0.0.1:{srv.effective_port}"
 
     yield start
+    closing.set()
     for srv, thread in running:
         srv.close()
         thread.join(timeout=5)
