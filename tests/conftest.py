@@ -18,6 +18,8 @@
   errors (``page.vigie_errors``) and the hosts it requests (``page.vigie_hosts``).
 - ``login``: ``login(app, name, password, ip=...)`` logs a test client in (asserting the
   redirect of a successful login) and returns it.
+- ``demo_copy``: a writable copy of the demo deployment for one test module (imports, places);
+  ``demo_app``: the web app over it (accounts of the demo, password ``DEMO_PASSWORD``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ if str(TESTS.parent) not in sys.path:  # bench/ (generators, the throw-away Post
     sys.path.insert(0, str(TESTS.parent))
 DATA = TESTS / "data"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+#: the password of the demo accounts built for the tests
+DEMO_PASSWORD = "demo-password"
 
 
 @pytest.fixture
@@ -64,7 +68,7 @@ def demo_home_path(tmp_path_factory, worker_id):
     path = root / "demo-home"
     with FileLock(str(root / "demo-home.lock")):
         if not (path / ".built").exists():
-            build_demo(path, password="demo-password")
+            build_demo(path, password=DEMO_PASSWORD)
             (path / ".built").write_text("ok")
     return path
 
@@ -260,4 +264,21 @@ def log_in(app, name: str, password: str, *, ip: str = "127.0.0.1"):
 def login():
     """``login(app, name, password, ip=...)`` -> a logged-in test client."""
     return log_in
+
+
+
+@pytest.fixture(scope="module")
+def demo_copy(demo_home_path, tmp_path_factory):
+    """A copy of the demo deployment that the tests of one module may write to."""
+    path = tmp_path_factory.mktemp("demo-copy") / "home"
+    shutil.copytree(demo_home_path, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def demo_app(demo_copy):
+    """The web app over ``demo_copy`` (CSRF off: the tests post forms directly)."""
+    from geo_app import create_app
+
+    return create_app({"TESTING": True, "HOME": str(demo_copy), "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False})
 

@@ -38,7 +38,13 @@ from geo_app.access.policy import (
 from geo_app.db import DEFAULT_STATUS, STATUSES
 from layers.errors import NotFound, ParameterError, VigieError
 from layers.filters import Filters
-from layers.privacy import blank_small_counts, classes_only, day_window, lattice_cells, lattice_counts
+from layers.privacy import (
+    blank_small_counts,
+    classes_only,
+    day_window,
+    lattice_cells,
+    lattice_counts,
+)
 
 __all__ = ["EXPORTS", "Viewer"]
 
@@ -548,7 +554,7 @@ class Viewer:
         if source == "drawn":
             try:
                 g = shape(geometry if isinstance(geometry, dict) else json.loads(geometry))
-            except Exception:
+            except (TypeError, ValueError, KeyError, AttributeError, IndexError, shapely.errors.GEOSException):
                 raise ParameterError("geometry must be a GeoJSON Polygon in lon/lat.", "geometry") from None
             if g.geom_type not in ("Polygon", "MultiPolygon") or g.is_empty or not g.is_valid:
                 raise ParameterError("geometry must be a valid GeoJSON Polygon in lon/lat.", "geometry")

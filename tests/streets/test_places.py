@@ -3,8 +3,6 @@ each role on a writable copy of the demo city."""
 
 from __future__ import annotations
 
-import shutil
-
 import geopandas as gpd
 import pytest
 import shapely
@@ -71,18 +69,13 @@ def test_action_record_defaults_and_checks():
 
 
 @pytest.fixture(scope="module")
-def writable_home(demo_home_path, tmp_path_factory):
-    path = tmp_path_factory.mktemp("places") / "home"
-    shutil.copytree(demo_home_path, path)
-    return path
+def writable_home(demo_copy):
+    return demo_copy
 
 
 @pytest.fixture(scope="module")
-def app(writable_home):
-    from geo_app import create_app
-
-    return create_app({"TESTING": True, "HOME": str(writable_home), "SECRET_KEY": "test",
-                       "WTF_CSRF_ENABLED": False})
+def app(demo_app):
+    return demo_app
 
 
 def login(app, role):

@@ -8,7 +8,6 @@ give the same hotspot areas (ids and counts) for the same filters.
 from __future__ import annotations
 
 import re
-import shutil
 import threading
 import time
 
@@ -28,19 +27,13 @@ PASSWORD = "demo-password"  # tests/conftest.py builds the demo with it
 
 
 @pytest.fixture(scope="module")
-def writable_home(demo_home_path, tmp_path_factory):
-    """A copy of the demo deployment that tests may import into."""
-    path = tmp_path_factory.mktemp("workspace") / "home"
-    shutil.copytree(demo_home_path, path)
-    return path
+def writable_home(demo_copy):
+    return demo_copy
 
 
 @pytest.fixture(scope="module")
-def app(writable_home):
-    from geo_app import create_app
-
-    return create_app({"TESTING": True, "HOME": str(writable_home), "SECRET_KEY": "test",
-                       "WTF_CSRF_ENABLED": False})
+def app(demo_app):
+    return demo_app
 
 
 @pytest.fixture
