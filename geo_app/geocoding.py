@@ -26,8 +26,15 @@ from layers.errors import InputError, ParameterError, RowProblem
 from layers.geocode import AddressIndex, GeocodeParams, build_index, geocode
 from layers.registry import LAYERS, get_spec
 
-__all__ = ["GeocodedImport", "HOW_TO_GET_A_REGISTER", "find_column", "geocode_table", "prepare_import",
-           "read_table", "register_index"]
+__all__ = [
+    "HOW_TO_GET_A_REGISTER",
+    "GeocodedImport",
+    "find_column",
+    "geocode_table",
+    "prepare_import",
+    "read_table",
+    "register_index",
+]
 
 HOW_TO_GET_A_REGISTER = (
     "import the address register first: the BAN file of the département "

@@ -46,8 +46,15 @@ import pandas as pd
 import shapely
 from shapely import box as shapely_box
 
-from layers.columns import (NAT, IncidentColumns, concat_columns, display_grid, filter_mask, incident_columns,
-                            utc_ns)
+from layers.columns import (
+    NAT,
+    IncidentColumns,
+    concat_columns,
+    display_grid,
+    filter_mask,
+    incident_columns,
+    utc_ns,
+)
 from layers.errors import NotFound, ParameterError, VigieError
 from layers.filters import Filters
 from layers.registry import get_spec
@@ -85,12 +92,6 @@ _MARKS_KEPT = 8
 
 class VersionChanged(VigieError):
     """The store changed while a request was reading it (an import or a rollback landed)."""
-
-    status = 503
-
-
-class Unavailable(VigieError):
-    """A feature whose library module is not installed."""
 
     status = 503
 

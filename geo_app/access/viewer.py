@@ -36,6 +36,7 @@ from geo_app.access.policy import (
     visible_hotspots,
 )
 from geo_app.db import DEFAULT_STATUS, STATUSES
+from geo_app.workspace import CONTEXT_KINDS
 from layers.errors import NotFound, ParameterError, VigieError
 from layers.filters import Filters
 from layers.privacy import (
@@ -729,7 +730,7 @@ class Viewer:
         ws = self.workspace
         counts = self.counts()
         context, dynamic = {}, (["incidents"] if self.sees_points else [])
-        for kind in ("zac", "areas", "schools", "shops", "cameras", "lights"):
+        for kind in CONTEXT_KINDS:
             if not counts.get(kind):
                 continue
             if get_spec(kind).large or counts[kind] > EMBED_MAX:

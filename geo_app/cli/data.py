@@ -16,8 +16,8 @@ from geo_app.cli.options import filter_options, incident_filters, out_path
 from geo_app.config import SETTING_ENV, write_config
 from layers.errors import InputError, ParameterError
 from layers.registry import LAYERS
-from layers.store import redact_url
 from layers.settings import Settings
+from layers.store import redact_url
 
 __all__ = ["COMMANDS", "batches", "config", "export", "import_cmd", "init", "rollback"]
 

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from geo_app.auth import get_viewer
 from geo_app.views.common import int_param, request_filters, sensitive_param
 from geo_app.views.openapi import openapi_document
+from geo_app.workspace import ANALYSES
 from layers.errors import ParameterError
 from layers.registry import LAYERS, get_spec
 
@@ -23,7 +24,7 @@ __all__ = ["bp", "geojson"]
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-HOTSPOT_METHODS = ("gistar", "kde", "counts", "lisa")
+HOTSPOT_METHODS = ANALYSES  # the workspace's hotspot methods
 
 
 def _jsonable(v):

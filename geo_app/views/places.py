@@ -80,8 +80,12 @@ def place_page(place_id: str):
     lang = current_lang()
     place = viewer.place(place_id)
     evaluations = {k: evaluation_sentence(v, lang) for k, v in viewer.action_evaluations(place_id).items()}
+    rv = viewer.place_review(place_id)
+    rv["review"] = {**rv["review"], "owner": rv["review"]["owner"] or place.get("owner") or ""}
+    rv["status_url"] = url_for("places.place_status", place_id=place_id)
+    rv["comment_url"] = url_for("places.place_comment", place_id=place_id)
     return render_template(
-        "place.html", place=place, rv=viewer.place_review(place_id), actions=viewer.place_actions(place_id),
+        "place.html", place=place, rv=rv, actions=viewer.place_actions(place_id),
         kinds=list(ACTION_KINDS), action_statuses=ACTION_STATUSES, lang=lang, evaluations=evaluations,
     )
 
