@@ -81,7 +81,7 @@ LAZY_LAYERS = ("kde", "emerging", "proposals")
 #: results that depend on the store version only: kept in their own cache, so that many
 #: filter combinations never evict them
 _PER_VERSION = frozenset({"frame", "columns", "darkness", "analysis_grid", "counts", "extent", "appended",
-                          "batches"})
+                          "batches", "proposal_models"})
 
 #: per-version values a newer version extends when the store only appended rows
 _EXTENDABLE = frozenset({"frame", "columns", "darkness"})
@@ -116,8 +116,8 @@ def nbytes(value) -> int:
         return 0
     if isinstance(value, np.ndarray):
         return int(value.nbytes)
-    if isinstance(value, IncidentColumns):
-        return value.nbytes
+    if isinstance(getattr(value, "nbytes", None), int):  # IncidentColumns, prepared models
+        return int(value.nbytes)
     if isinstance(value, pd.DataFrame):
         size = int(value.memory_usage(index=True, deep=False).sum())
         if isinstance(value, gpd.GeoDataFrame):
@@ -910,10 +910,12 @@ class Workspace:
         the recommenders counted are in ``attrs["categories"]``. Sensitive categories are
         dropped by the recommenders unless ``include_sensitive``.
 
-        Both run the lazy greedy (within (1 - 1/e) of the optimum) with a short budget for its
-        Lagrangian upper bound, so that a map layer stays interactive; ``geo-app recommend`` is
-        the place for exact solutions."""
-        from layers import recommend
+        Both run the lazy greedy (within (1 - 1/e) of the optimum), without its upper bound,
+        so that a map layer stays interactive; ``geo-app recommend`` is the place for exact
+        solutions and bounds. The covering models of all the incidents are built once per
+        store version (``proposal_models``) and each filter only selects their rows: the
+        sites are those of ``site_cameras`` and ``propose_lamps`` on the filtered incidents."""
+        from layers.recommend import prepared as rp
 
         filters = (filters or Filters()).replace(bbox=None)
 
@@ -921,17 +923,13 @@ class Workspace:
             rows = self.rows(filters, night=night)
             if not len(rows):
                 raise ParameterError("no incidents match the filters: nothing to propose.", "category")
-            inc = self.analysis_points(rows, darkness=True)
-            crs = self.settings.analysis_crs
-            cams, lights = self.frame("cameras"), self.frame("lights")
+            cameras, lamps = self.proposal_models()
             parts, notes, used = [], [], set()
+            common = {"k": k, "taxonomy": self.taxonomy, "method": "greedy", "bound": False,
+                      "include_sensitive": include_sensitive}
             runs = (
-                ("cctv", "new_incidents", lambda: recommend.site_cameras(
-                    inc, existing=cams if len(cams) else None, k=k, taxonomy=self.taxonomy, tz=self.tz,
-                    crs=crs, method="greedy", time_limit_s=3.0, include_sensitive=include_sensitive)),
-                ("lighting", "new_night_incidents", lambda: recommend.propose_lamps(
-                    inc, lights, k=k, taxonomy=self.taxonomy, tz=self.tz, crs=crs, method="greedy",
-                    time_limit_s=3.0, include_sensitive=include_sensitive)),
+                ("cctv", "new_incidents", lambda: rp.site_cameras_prepared(cameras, rows, **common)),
+                ("lighting", "new_night_incidents", lambda: rp.propose_lamps_prepared(lamps, rows, **common)),
             )
             for kind, covered, run in runs:
                 try:
@@ -959,6 +957,20 @@ class Workspace:
             return out
 
         return self.cached("proposals", (filters, night, k, bool(include_sensitive)), compute)
+
+    def proposal_models(self) -> tuple:
+        """The CCTV and lamp covering models of this version's incidents
+        (``layers.recommend.prepared.prepare_cameras`` with the cameras layer locked in,
+        ``prepare_lamps`` with the lights layer), built once and shared by every filter."""
+        from layers.recommend import prepared as rp
+
+        def compute():
+            cols, dark = self.columns(), self.darkness_codes()
+            cams = self.frame("cameras")
+            return (rp.prepare_cameras(cols, dark, existing=cams if len(cams) else None),
+                    rp.prepare_lamps(cols, dark, self.frame("lights")))
+
+        return self.cached("proposal_models", (), lambda: self._in_turn(compute))
 
     def embedded(self, kind: str) -> gpd.GeoDataFrame:
         """A small context layer as the map embeds it: polygons simplified to about 2 m."""
@@ -1107,8 +1119,8 @@ class Workspace:
         return self.cached("action_evaluation", key, compute)
 
     def warm(self) -> None:
-        """Load every layer and compute the default dashboard's analyses (before the first
-        request of a server, so that the first visitor does not wait)."""
+        """Load every layer, compute the default dashboard's analyses and prepare the proposal
+        models (before the first request of a server, so that the first visitor does not wait)."""
         for kind in ("incidents", *CONTEXT_KINDS):
             self.frame(kind)
         try:
@@ -1118,6 +1130,7 @@ class Workspace:
             self.grid("incidents", filters, bbox=self.extent(), cells=60)
             self.key_figures(filters)
             self.hotspot_areas(filters)
+            self.proposal_models()  # switching the proposals layer on then only solves
         except VigieError as e:  # too few incidents, no study area: the request will say why
             log.warning("warming the dashboard failed: %s", e.message)
 

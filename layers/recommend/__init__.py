@@ -12,6 +12,8 @@ function                      what it gives
 ``risk_terrain``              relative risks of places near shops, bars, schools, lamps (RTM)
 ``risk_surface``              the risk terrain map: each cell's relative risk score
 ``solve_max_cover``           the covering core (exact HiGHS MIP or lazy greedy, with bound)
+``prepare_cameras``           CCTV and lamp covering models built once for many selections
+``prepare_lamps``             (``site_cameras_prepared``, ``propose_lamps_prepared``)
 ============================  =============================================================
 """
 
@@ -19,6 +21,14 @@ from layers.recommend.cctv import coverage_matrix, site_cameras
 from layers.recommend.context import context_schools, context_shops, zone_summary
 from layers.recommend.covering import CoverResult, solve_max_cover
 from layers.recommend.lighting import dark_hotspots, propose_lamps
+from layers.recommend.prepared import (
+    PreparedCameras,
+    PreparedLamps,
+    prepare_cameras,
+    prepare_lamps,
+    propose_lamps_prepared,
+    site_cameras_prepared,
+)
 from layers.recommend.rtm import risk_surface, risk_terrain
 from layers.recommend.techniques import EVIDENCE, TECHNIQUES, technique
 
@@ -26,14 +36,20 @@ __all__ = [
     "EVIDENCE",
     "TECHNIQUES",
     "CoverResult",
+    "PreparedCameras",
+    "PreparedLamps",
     "context_schools",
     "context_shops",
     "coverage_matrix",
     "dark_hotspots",
+    "prepare_cameras",
+    "prepare_lamps",
     "propose_lamps",
+    "propose_lamps_prepared",
     "risk_surface",
     "risk_terrain",
     "site_cameras",
+    "site_cameras_prepared",
     "solve_max_cover",
     "technique",
     "zone_summary",

@@ -152,6 +152,7 @@ def incident_ids(incidents: gpd.GeoDataFrame) -> np.ndarray:
     return incidents.index.to_numpy()
 
 
-def top_categories(cats: pd.Series, n: int = 3) -> list[tuple[str, int]]:
-    vc = cats.value_counts()
+def top_categories(cats, n: int = 3) -> list[tuple[str, int]]:
+    """The ``n`` most frequent categories of ``cats`` (array or Series) with their counts."""
+    vc = (cats if isinstance(cats, pd.Series) else pd.Series(cats)).value_counts()
     return [(str(c), int(v)) for c, v in vc.head(n).items()]

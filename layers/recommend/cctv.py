@@ -104,15 +104,36 @@ def _column(gdf, name, default):
     return np.full(0 if gdf is None else len(gdf), default, dtype=float)
 
 
-def _grid_candidates(demand_xy, spacing, crs) -> gpd.GeoDataFrame:
-    minx, miny = demand_xy.min(axis=0) - spacing
-    maxx, maxy = demand_xy.max(axis=0) + spacing
-    xs = np.arange(math.floor(minx / spacing), math.ceil(maxx / spacing) + 1) * spacing + spacing / 2
-    ys = np.arange(math.floor(miny / spacing), math.ceil(maxy / spacing) + 1) * spacing + spacing / 2
-    gx, gy = np.meshgrid(xs, ys)
-    pts = np.column_stack([gx.ravel(), gy.ravel()])
+def _unique_ints(a: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of an integer array (a sort: ``np.unique``'s hash path is
+    several times slower on millions of values with NumPy 2.4)."""
+    a = np.sort(a, kind="stable")
+    return a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a
+
+
+def _grid_xy(demand_xy, spacing) -> np.ndarray:
+    """Centres of the square lattice of ``spacing`` (cells aligned on multiples of ``spacing``)
+    closer than 1.5 × ``spacing`` to a demand point, row by row from the south-west: (n, 2).
+
+    Only the lattice points around occupied cells are tried (a centre closer than 1.5 cells to
+    a point lies at most one cell away from the point's cell; two are tried), so the work grows
+    with the occupied area, not with the extent."""
+    cell = np.floor(demand_xy / spacing).astype(np.int64)
+    lo = cell.min(axis=0) - 2
+    width = int(cell[:, 0].max() + 2 - lo[0] + 1)
+    # one key per lattice point, in row order (y, then x): the order of a meshgrid over the extent
+    occupied = _unique_ints((cell[:, 1] - lo[1]) * width + (cell[:, 0] - lo[0]))
+    step = np.arange(-2, 3)
+    dx, dy = np.meshgrid(step, step)
+    key = _unique_ints((occupied[:, None] + (dy.ravel() * width + dx.ravel())[None, :]).ravel())
+    ix, iy = key % width + lo[0], key // width + lo[1]
+    pts = np.column_stack([ix * spacing + spacing / 2, iy * spacing + spacing / 2])
     near = cKDTree(demand_xy).query(pts, distance_upper_bound=spacing * 1.5)[0] < np.inf
-    pts = pts[near]
+    return pts[near]
+
+
+def _grid_candidates(demand_xy, spacing, crs) -> gpd.GeoDataFrame:
+    pts = _grid_xy(demand_xy, spacing)
     return gpd.GeoDataFrame(geometry=gpd.points_from_xy(pts[:, 0], pts[:, 1]), crs=crs)
 
 
@@ -149,6 +170,53 @@ def _demand(incidents, *, cats, half_life, reference, hours, tz):
     else:
         uniq, inv, wd = np.empty((0, 2)), np.empty(0, dtype=np.int64), np.empty(0)
     return inc, w, uniq, inv, wd
+
+
+def _chosen_sites(res, *, locked, inv, cover_csc, categories, night, ids, w_inc, sites, existing_xy,
+                  radius, taxonomy, crs):
+    """The frame of the chosen sites (``SITE_COLUMNS``) in rank order, and the demand points
+    covered at the end (existing cameras and new sites).
+
+    ``inv`` maps each incident to its demand point (row of ``cover_csc``); ``categories``,
+    ``night``, ``ids`` and ``w_inc`` are per incident; ``sites`` is ``(xy, bearing, fov,
+    labels, source)`` of the candidate columns."""
+    c_xy, c_bearing, c_fov, cand_label, source = sites
+    taken = locked.copy()
+    ex_tree = cKDTree(existing_xy) if len(existing_xy) else None
+    rows = []
+    for rank, (j, gain) in enumerate(zip(res.chosen, res.marginal_gain), start=1):
+        dem = cover_csc.indices[cover_csc.indptr[j]:cover_csc.indptr[j + 1]]
+        seen = np.isin(inv, dem)
+        fresh_dem = dem[~taken[dem]]
+        fresh = np.isin(inv, fresh_dem)
+        taken[dem] = True
+        top = top_categories(categories[seen])
+        ns = float(night[seen].mean()) if seen.any() else None
+        near = len(ex_tree.query_ball_point(c_xy[j], 2 * radius)) if ex_tree is not None else 0
+        fr, en = cctv_reason(rank=rank, new_incidents=int(fresh.sum()),
+                             covered_incidents=int(seen.sum()), radius_m=radius, top=top,
+                             night_share=ns, existing_near=near, taxonomy=taxonomy)
+        rows.append({
+            "rank": rank,
+            "candidate": cand_label[j] if source == "candidates" else int(cand_label[j]),
+            "source": source,
+            "bearing": float(c_bearing[j]),
+            "fov": float(c_fov[j]),
+            "marginal_gain": float(gain),
+            "new_incidents": int(fresh.sum()),
+            "covered_incidents": int(seen.sum()),
+            "covered_weight": float(w_inc[seen].sum()),
+            "incident_ids": ids[seen].tolist(),
+            "top_categories": ", ".join(f"{c} ({n})" for c, n in top),
+            "night_share": np.nan if ns is None else ns,
+            "existing_cameras_near": int(near),
+            "reason_fr": fr,
+            "reason_en": en,
+            **technique_columns("cctv"),
+            "geometry": gpd.points_from_xy([c_xy[j, 0]], [c_xy[j, 1]])[0],
+        })
+    out = gpd.GeoDataFrame(rows, columns=list(SITE_COLUMNS), geometry="geometry", crs=crs)
+    return out, taken
 
 
 def site_cameras(
@@ -344,41 +412,10 @@ def site_cameras(
     ids = incident_ids(inc)
     cover_csc = cover.tocsc()
     night = _night_of_seen(inc, inv, cover_csc, res.chosen, tz)
-    taken = locked.copy()
-    ex_tree = cKDTree(ex_xy) if len(ex_xy) else None
-    rows = []
-    for rank, (j, gain) in enumerate(zip(res.chosen, res.marginal_gain), start=1):
-        dem = cover_csc.indices[cover_csc.indptr[j]:cover_csc.indptr[j + 1]]
-        seen = np.isin(inv, dem)
-        fresh_dem = dem[~taken[dem]]
-        fresh = np.isin(inv, fresh_dem)
-        taken[dem] = True
-        top = top_categories(inc["category"][seen])
-        ns = float(night[seen].mean()) if seen.any() else None
-        near = len(ex_tree.query_ball_point(c_xy[j], 2 * radius)) if ex_tree is not None else 0
-        fr, en = cctv_reason(rank=rank, new_incidents=int(fresh.sum()),
-                             covered_incidents=int(seen.sum()), radius_m=radius, top=top,
-                             night_share=ns, existing_near=near, taxonomy=tax)
-        rows.append({
-            "rank": rank,
-            "candidate": cand_label[j] if source == "candidates" else int(cand_label[j]),
-            "source": source,
-            "bearing": float(c_bearing[j]),
-            "fov": float(c_fov[j]),
-            "marginal_gain": float(gain),
-            "new_incidents": int(fresh.sum()),
-            "covered_incidents": int(seen.sum()),
-            "covered_weight": float(w_inc[seen].sum()),
-            "incident_ids": ids[seen].tolist(),
-            "top_categories": ", ".join(f"{c} ({n})" for c, n in top),
-            "night_share": np.nan if ns is None else ns,
-            "existing_cameras_near": int(near),
-            "reason_fr": fr,
-            "reason_en": en,
-            **technique_columns("cctv"),
-            "geometry": gpd.points_from_xy([c_xy[j, 0]], [c_xy[j, 1]])[0],
-        })
-    out = gpd.GeoDataFrame(rows, columns=list(SITE_COLUMNS), geometry="geometry", crs=acrs)
+    out, taken = _chosen_sites(res, locked=locked, inv=inv, cover_csc=cover_csc,
+                               categories=inc["category"].to_numpy(), night=night, ids=ids, w_inc=w_inc,
+                               sites=(c_xy, c_bearing, c_fov, cand_label, source), existing_xy=ex_xy,
+                               radius=radius, taxonomy=tax, crs=acrs)
 
     total = res.total_weight
     n_before = int(locked[inv].sum())

@@ -132,13 +132,27 @@ def _group_identical_exact(m: sparse.csr_matrix) -> np.ndarray:
     return labels
 
 
-def _reduce(w: np.ndarray, cover: sparse.csr_matrix):
-    """Merge identical demand rows and identical candidate columns; drop empty ones."""
+def _first_appearance(keys: np.ndarray) -> np.ndarray:
+    """Labels of equal ``keys``, numbered in order of first appearance."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64)
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inverse.ravel()]
+
+
+def _reduce(w: np.ndarray, cover: sparse.csr_matrix, row_groups: np.ndarray | None = None, *,
+            merge_columns: bool = True):
+    """Merge identical demand rows and identical candidate columns; drop empty ones.
+    ``row_groups`` (one key per row, equal only for identical rows) replaces the search for
+    identical rows. ``merge_columns=False`` keeps every column (the greedy alone needs no
+    column reduction: identical columns have equal gains and the first one wins the tie)."""
     # demand rows: drop empty ones, merge identical
     keep = np.diff(cover.indptr) > 0
     rows = np.flatnonzero(keep)
     sub = cover[rows]
-    labels = _group_identical(sub)
+    labels = _group_identical(sub) if row_groups is None else _first_appearance(row_groups[rows])
     n_groups = labels.max() + 1 if len(labels) else 0
     first = np.full(n_groups, -1, dtype=np.int64)
     # first row of each group
@@ -146,6 +160,8 @@ def _reduce(w: np.ndarray, cover: sparse.csr_matrix):
     first[labels[order]] = order
     w_red = np.bincount(labels, weights=w[rows], minlength=n_groups)
     sub = sub[first]
+    if not merge_columns:
+        return w_red, sub, np.arange(sub.shape[1])
     # candidate columns: drop empty ones, merge identical (keep the first in input order)
     csc = sub.tocsc()
     nonempty = np.flatnonzero(np.diff(csc.indptr) > 0)
@@ -160,13 +176,32 @@ def _reduce(w: np.ndarray, cover: sparse.csr_matrix):
     return w_red, reduced, cols
 
 
+def _first_identical(csr: sparse.csr_matrix, csc: sparse.csc_matrix, chosen: np.ndarray) -> np.ndarray:
+    """Each chosen column replaced by the first column with the same rows: the site the greedy
+    picks when identical columns are merged (``_reduce``), found without merging them all."""
+    out = np.array(chosen, dtype=np.int64)
+    for n, j in enumerate(out):
+        rows = np.sort(csc.indices[csc.indptr[j]:csc.indptr[j + 1]])
+        if not len(rows):
+            continue
+        for c in np.sort(csr.indices[csr.indptr[rows[0]]:csr.indptr[rows[0] + 1]]):
+            if c >= j:
+                break
+            if np.array_equal(np.sort(csc.indices[csc.indptr[c]:csc.indptr[c + 1]]), rows):
+                out[n] = c
+                break
+    return out
+
+
 def _greedy(w: np.ndarray, cover_csc: sparse.csc_matrix, k: int | None, target: float | None):
     """Lazy greedy (CELF). Returns chosen column indices and their marginal gains."""
     covered = np.zeros(cover_csc.shape[0], dtype=bool)
     indptr, indices = cover_csc.indptr, cover_csc.indices
     gains0 = np.asarray(cover_csc.T @ w).ravel()
-    heap = [(-g, j) for j, g in enumerate(gains0) if g > 0]
-    heapq.heapify(heap)
+    cand = np.flatnonzero(gains0 > 0)
+    order = np.lexsort((cand, -gains0[cand]))
+    # a sorted list is a heap: no heapify over a million tuples
+    heap = list(zip((-gains0[cand[order]]).tolist(), cand[order].tolist()))
     chosen, gains = [], []
     total = 0.0
     while heap:
@@ -303,6 +338,8 @@ def solve_max_cover(
     locked=None,
     method: str = "auto",
     time_limit_s: float = 30.0,
+    bound: bool = True,
+    row_groups=None,
 ) -> CoverResult:
     """Solve a maximal covering problem on a sparse coverage matrix.
 
@@ -326,6 +363,15 @@ def solve_max_cover(
         model has more than 3 million nonzeros.
     time_limit_s : float
         Time limit of the MIP solver, seconds.
+    bound : bool, default True
+        With ``method="greedy"``, compute the Lagrangian upper bound (up to a third of
+        ``time_limit_s``, at least 1 s); False leaves ``bound`` and ``gap`` NaN and returns
+        as soon as the greedy sites are chosen (the sites are the same).
+    row_groups : array of int, shape (n_demand,), optional
+        A key per demand point, equal for points covered by the same candidates (as computed
+        once for many selections by ``layers.recommend.prepared``): replaces the search for
+        identical rows. Points with different keys are kept apart even when their rows are
+        equal, which leaves the sites unchanged.
 
     Returns
     -------
@@ -390,9 +436,12 @@ def solve_max_cover(
         return CoverResult(np.array([], dtype=np.int64), np.array([]), 0.0, before, total,
                            uncoverable, 0.0, 0.0, "exact", "none needed", "optimal",
                            time.perf_counter() - t0, model)
-    w_red, red, cols = _reduce(w[rows], cover[rows])
+    groups = None if row_groups is None else np.asarray(row_groups)[rows]
+    greedy_only = method == "greedy" and not bound
+    w_red, red, cols = _reduce(w[rows], cover[rows], groups, merge_columns=not greedy_only)
     red_csc = red.tocsc()
-    model.update({"reduced_demand": int(red.shape[0]), "reduced_candidates": int(red.shape[1]),
+    n_useful = int(np.count_nonzero(np.diff(red_csc.indptr))) if greedy_only else int(red.shape[1])
+    model.update({"reduced_demand": int(red.shape[0]), "reduced_candidates": n_useful,
                   "reduced_nonzeros": int(red.nnz)})
     kk = None if k is None else int(k)
     if coverage_target is not None and target_w is None:
@@ -402,23 +451,23 @@ def solve_max_cover(
     else:
         target_for_model = target_w
         g_chosen, g_gains = _greedy(w_red, red_csc, kk, target_for_model)
+    if greedy_only:
+        g_chosen = _first_identical(red, red_csc, g_chosen)
     g_obj = float(g_gains.sum())
 
     use_exact = method == "exact" or (method == "auto" and red.nnz <= AUTO_EXACT_MAX_NNZ)
-    if kk is not None and kk >= red.shape[1]:
+    if kk is not None and kk >= n_useful:
         # every useful candidate can be opened: greedy's answer covers all, trivially optimal
-        use_exact = False
-        bound = float(w_red.sum())
-        return _finish(g_chosen, g_gains, cols, before, total, uncoverable, bound, "exact",
+        return _finish(g_chosen, g_gains, cols, before, total, uncoverable, float(w_red.sum()), "exact",
                        "all candidates", "optimal", t0, model)
     if not use_exact:
-        if target_for_model is None:
-            bound, _, _ = _lagrangian(w_red, red_csc, kk, g_obj,
+        if target_for_model is None and bound:
+            upper, _, _ = _lagrangian(w_red, red_csc, kk, g_obj,
                                       time_budget_s=max(1.0, min(10.0, time_limit_s / 3)))
-            model["lagrangian_bound"] = bound
+            model["lagrangian_bound"] = upper
         else:
-            bound = float("nan")
-        return _finish(g_chosen, g_gains, cols, before, total, uncoverable, bound, "greedy",
+            upper = float("nan")
+        return _finish(g_chosen, g_gains, cols, before, total, uncoverable, upper, "greedy",
                        "lazy greedy (CELF)", "greedy", t0, model)
     if target_for_model is not None:
         return _exact_target(w_red, red, red_csc, cols, kk, target_for_model, g_chosen, g_gains,

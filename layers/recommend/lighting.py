@@ -240,6 +240,35 @@ def dark_hotspots(
     return out
 
 
+LAMP_COLUMNS = ("rank", "candidate", "source", "marginal_gain", "new_night_incidents", "night_incidents",
+                "incident_ids", "top_categories", "reason_fr", "reason_en", "technique_fr", "technique_en",
+                "evidence_fr", "evidence_en", "geometry")
+
+
+def _chosen_lamps(res, *, locked, cover_csc, categories, ids, sites, reach, taxonomy, crs):
+    """The frame of the proposed lamps (``LAMP_COLUMNS``) in rank order, and the night
+    incidents lit at the end (working lamps and new ones). Rows of ``cover_csc`` are the
+    night incidents (``categories``, ``ids``); ``sites`` is ``(xy, labels, source)``."""
+    c_xy, labels, source = sites
+    taken = locked.copy()
+    rows = []
+    for rank, (j, gain) in enumerate(zip(res.chosen, res.marginal_gain), start=1):
+        dem = cover_csc.indices[cover_csc.indptr[j]:cover_csc.indptr[j + 1]]
+        fresh = dem[~taken[dem]]
+        taken[dem] = True
+        top = top_categories(categories[fresh])
+        fr, en = lamp_reason(rank=rank, new_night=len(fresh), reach_m=reach, top=top, taxonomy=taxonomy)
+        rows.append({
+            "rank": rank, "candidate": labels[j], "source": source,
+            "marginal_gain": float(gain), "new_night_incidents": len(fresh),
+            "night_incidents": len(dem), "incident_ids": ids[dem].tolist(),
+            "top_categories": ", ".join(f"{c} ({n})" for c, n in top),
+            "reason_fr": fr, "reason_en": en, **technique_columns("lamp"),
+            "geometry": shapely.Point(c_xy[j]),
+        })
+    return gpd.GeoDataFrame(rows, columns=list(LAMP_COLUMNS), geometry="geometry", crs=crs), taken
+
+
 def propose_lamps(
     incidents: gpd.GeoDataFrame,
     lights: gpd.GeoDataFrame,
@@ -334,28 +363,9 @@ def propose_lamps(
     c_xy = _xy(cand)
     cover = coverage_matrix(xy, c_xy, radius=reach)
     res = solve_max_cover(w, cover, k=k, locked=locked, method=method, time_limit_s=time_limit_s)
-    ids = incident_ids(inc)
-    csc = cover.tocsc()
-    taken = locked.copy()
-    rows = []
-    for rank, (j, gain) in enumerate(zip(res.chosen, res.marginal_gain), start=1):
-        dem = csc.indices[csc.indptr[j]:csc.indptr[j + 1]]
-        fresh = dem[~taken[dem]]
-        taken[dem] = True
-        top = top_categories(inc["category"].iloc[fresh])
-        fr, en = lamp_reason(rank=rank, new_night=len(fresh), reach_m=reach, top=top, taxonomy=tax)
-        rows.append({
-            "rank": rank, "candidate": labels[j], "source": source,
-            "marginal_gain": float(gain), "new_night_incidents": len(fresh),
-            "night_incidents": len(dem), "incident_ids": ids[dem].tolist(),
-            "top_categories": ", ".join(f"{c} ({n})" for c, n in top),
-            "reason_fr": fr, "reason_en": en, **technique_columns("lamp"),
-            "geometry": shapely.Point(c_xy[j]),
-        })
-    cols = ["rank", "candidate", "source", "marginal_gain", "new_night_incidents",
-            "night_incidents", "incident_ids", "top_categories", "reason_fr", "reason_en",
-            "technique_fr", "technique_en", "evidence_fr", "evidence_en", "geometry"]
-    out = gpd.GeoDataFrame(rows, columns=cols, geometry="geometry", crs=acrs)
+    out, taken = _chosen_lamps(res, locked=locked, cover_csc=cover.tocsc(), categories=inc["category"].to_numpy(),
+                               ids=incident_ids(inc), sites=(c_xy, labels, source), reach=reach,
+                               taxonomy=tax, crs=acrs)
     total = res.total_weight
     out.attrs["vigie"] = {
         "method": res.method, "solver": res.solver, "status": res.status,
