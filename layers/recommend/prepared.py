@@ -233,7 +233,15 @@ def site_cameras_prepared(
 
     Notes
     -----
-    Church & ReVelle (1974), as in :func:`layers.recommend.site_cameras`.
+    The maximal covering location problem with existing cameras locked in, as in
+    :func:`layers.recommend.site_cameras`; the greedy covers at least 1 − 1/e of the optimum.
+
+    References
+    ----------
+    Church, R. & ReVelle, C. (1974). The maximal covering location problem. *Papers of the
+    Regional Science Association* 32, 101–118.
+    Nemhauser, G. L., Wolsey, L. A. & Fisher, M. L. (1978). An analysis of approximations for
+    maximizing submodular set functions. *Mathematical Programming* 14, 265–294.
     """
     _check_solve(method, k)
     cols = prepared.columns
@@ -439,7 +447,15 @@ def propose_lamps_prepared(
 
     Notes
     -----
-    Welsh & Farrington (2008) for the evidence; Church & ReVelle (1974) for the model.
+    The maximal covering location problem with working lamps locked in; demand = night-time
+    incidents of situational categories, as in :func:`layers.recommend.propose_lamps`.
+
+    References
+    ----------
+    Church, R. & ReVelle, C. (1974). The maximal covering location problem. *Papers of the
+    Regional Science Association* 32, 101–118.
+    Welsh, B. C. & Farrington, D. P. (2008). Effects of improved street lighting on crime.
+    *Campbell Systematic Reviews* 4(1).
     """
     _check_solve(method, k)
     cols = prepared.columns
