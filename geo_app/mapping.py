@@ -633,6 +633,7 @@ def build_map(
     for dyn in dynamic:
         dyn.options.setdefault("labels", {}).update(
             {"zoom_in": _("Zoomez pour voir les points"), "simulated": _("simulé"), "incidents": _("faits"),
+             "near_address": _("près du"), "near_street": _("près de :"),
              "categories": dict(category_labels)})
         dyn.default_js = [("vigie_map", script_url)]
         dyn.add_to(m)

@@ -1057,11 +1057,48 @@ class Workspace:
         out["rank"] = np.arange(1, len(out) + 1)
         return out
 
-    def name_parts(self, geometry) -> dict:
-        """The name parts (``layers.naming``) of ``geometry`` (shapely, EPSG:4326) from the
-        streets, weighted by the incidents of the default filters; ``unnamed`` without streets."""
-        from layers.crs import to_analysis
+    def address_index(self, *, required: bool = False):
+        """The store's address register as a ``layers.geocode.AddressIndex``, built once per
+        store version (``geo_app.geocoding.register_index``: its KD-tree of addresses and
+        STRtree of streets are shared by every lookup). ``None`` without a register, or, with
+        ``required``, the ``InputError`` that says how to get one."""
+        from geo_app.geocoding import register_index
+        from layers.errors import InputError
 
+        if not required and not self.counts().get("addresses"):
+            return None
+        try:
+            return register_index(self.home, store=self.store)
+        except InputError:
+            if required:
+                raise
+            return None
+
+    def reverse(self, points, *, max_distance: float = 50.0, required: bool = False):
+        """``layers.geocode.reverse_geocode`` of ``points`` (GeoSeries or GeoDataFrame, any
+        CRS) against the register: the nearest address and street of each, within
+        ``max_distance`` metres; ``None`` without a register (unless ``required``)."""
+        from layers.geocode import reverse_geocode
+
+        index = self.address_index(required=required)
+        if index is None:
+            return None
+        return reverse_geocode(points, index, max_distance=max_distance)
+
+    def name_parts(self, geometry) -> dict:
+        """The name parts (``layers.naming``) of ``geometry`` (shapely, EPSG:4326): a small
+        place (at most 80 m across) is named after the register address nearest its centre
+        ("around 12 Rue de la Loge", ``layers.naming.address_name``) when there is one within
+        30 m; otherwise from the streets, weighted by the incidents of the default filters;
+        ``unnamed`` without streets."""
+        from layers.crs import to_analysis
+        from layers.naming import address_name
+
+        index = self.address_index()
+        if index is not None:
+            parts = address_name(geometry, index, crs=4326)
+            if parts is not None:
+                return parts
         net = self._street_network()
         if net is None:
             return {"kind": "unnamed", "street": None, "from": None, "to": None}
@@ -1107,8 +1144,9 @@ class Workspace:
         return self.cached("action_evaluation", key, compute)
 
     def warm(self) -> None:
-        """Load every layer and compute the default dashboard's analyses (before the first
-        request of a server, so that the first visitor does not wait)."""
+        """Load every layer, compute the default dashboard's analyses and build the address
+        register's index (before the first request of a server, so that the first visitor does
+        not wait)."""
         for kind in ("incidents", *CONTEXT_KINDS):
             self.frame(kind)
         try:
@@ -1118,6 +1156,9 @@ class Workspace:
             self.grid("incidents", filters, bbox=self.extent(), cells=60)
             self.key_figures(filters)
             self.hotspot_areas(filters)
+            index = self.address_index()  # the popups' nearest addresses
+            if index is not None:
+                index.street_tree()
         except VigieError as e:  # too few incidents, no study area: the request will say why
             log.warning("warming the dashboard failed: %s", e.message)
 

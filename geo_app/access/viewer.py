@@ -233,7 +233,30 @@ class Viewer:
         else:
             gdf, total = self.workspace.page(kind, f, limit=limit, offset=offset, night=night)
         self._audit_points(kind, f, len(gdf))
-        return gdf, total
+        return self._with_nearest_address(gdf), total
+
+    def _with_nearest_address(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """Points with ``near_address`` (the numbered register address nearest each, within
+        50 m: "12 Rue de la Loge") and ``near_street`` (the nearest street's name), for their
+        popups; unchanged when the store has no address register."""
+        if not len(gdf):
+            return gdf
+        near = self.workspace.reverse(gdf.geometry)
+        if near is None:
+            return gdf
+        has_number = near["number"].notna().to_numpy()
+        return gdf.assign(near_address=np.where(has_number, near["label"].to_numpy(dtype=object), None),
+                          near_street=near["street"].to_numpy(dtype=object))
+
+    def reverse(self, lon: float, lat: float, *, radius: float = 50.0) -> gpd.GeoDataFrame:
+        """The register address and street nearest the point ``lon``, ``lat`` (degrees) within
+        ``radius`` metres (``Workspace.reverse``): a one-row frame. The register is public
+        data: every signed-in role may ask. ``InputError`` (400) saying how to get a register
+        when the store has none."""
+        import shapely
+
+        return self.workspace.reverse(gpd.GeoSeries([shapely.Point(lon, lat)], crs=4326), max_distance=radius,
+                                      required=True)
 
     def select(self, kind: str, filters: Filters | None, pick: Callable, *, night: bool = False):
         """A client's own query over the features of ``kind`` the account may read.

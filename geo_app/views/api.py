@@ -14,7 +14,7 @@ import pandas as pd
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from geo_app.auth import get_viewer
-from geo_app.views.common import int_param, request_filters, sensitive_param
+from geo_app.views.common import float_param, int_param, request_filters, sensitive_param
 from geo_app.views.openapi import openapi_document
 from geo_app.workspace import ANALYSES
 from layers.errors import ParameterError
@@ -124,6 +124,21 @@ def geocode_address():
     ws = get_viewer().workspace  # the register is public data: no role rule applies
     out = geocode([q], register_index(ws.home, store=ws.store))
     return Response(json.dumps(geojson(out), ensure_ascii=False), mimetype="application/geo+json")
+
+
+@bp.get("/reverse")
+def reverse_address():
+    """The register address and the street nearest a point (``lat``, ``lon`` in degrees,
+    WGS84; ``radius`` in metres, 1 to 500, default 50), as a FeatureCollection of one feature:
+    the point asked, with ``label``, ``number``, ``street``, ``distance``, ``street_distance``…
+    (``layers.geocode.reverse_geocode``; ``null`` values when nothing is within ``radius``).
+    Every role that sees the map may ask: the register is public data."""
+    lat = float_param("lat", lo=-90, hi=90, unit="degrees")
+    lon = float_param("lon", lo=-180, hi=180, unit="degrees")
+    radius = float_param("radius", lo=1, hi=500, default=50.0, unit="metres")
+    out = get_viewer().reverse(lon, lat, radius=radius)
+    return Response(json.dumps(geojson(out, extra={"radius": radius}), ensure_ascii=False),
+                    mimetype="application/geo+json")
 
 
 @bp.get("/layers/<kind>/grid")
