@@ -379,7 +379,9 @@ def _read_csv(p: Path, *, mapping: dict | None) -> _Raw:
         raw.coord_mapping = {"point": pcol}
     elif wcol is not None:
         t = df[wcol].str.strip()
-        geoms = shapely.from_wkt(t.where(t != "", None).to_numpy(dtype=object), on_invalid="ignore")
+        # empty cells are missing geometries (pandas' where() would turn them into NaN floats)
+        text = t.to_numpy(dtype=object)
+        geoms = shapely.from_wkt(np.where(text != "", text, None), on_invalid="ignore")
         raw.geoms = np.asarray(geoms, dtype=object)
         raw.coord_bad = ((t != "").to_numpy()) & shapely.is_missing(raw.geoms)
         raw.coord_fields = (wcol, wcol)
