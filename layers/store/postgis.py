@@ -252,6 +252,7 @@ class PostGISStore(Store):
         with self._read() as cur:
             cur.execute("SELECT to_regclass(quote_ident(current_schema()) || '.' || %s)", (VERSION_TABLE,))
             if cur.fetchone()[0] is not None:
+                self.migrate()
                 return
         conn = self._open()
         try:
@@ -269,6 +270,47 @@ class PostGISStore(Store):
             ) from None
         finally:
             conn.close()
+
+    def _missing_columns(self, cur) -> dict[str, list]:
+        """Registry columns absent from the tables of an older store: kind -> [ColumnSpec]."""
+        cur.execute("SELECT table_name, column_name FROM information_schema.columns "
+                    "WHERE table_schema = current_schema()")
+        have: dict[str, set] = {}
+        for table, column in cur.fetchall():
+            have.setdefault(table, set()).add(column)
+        return {kind: [c for c in spec.columns if c.name not in have[kind]]
+                for kind, spec in LAYERS.items()
+                if kind in have and any(c.name not in have[kind] for c in spec.columns)}
+
+    def migrate(self) -> list[str]:
+        """Add to the tables of a store written by an older Vigie the columns the registry has
+        gained since (e.g. the incidents' ``geocode_precision`` and ``geocode_score``), empty
+        for the rows already stored, in one transaction that bumps the version. Returns the
+        columns added (``kind.column``); ``[]`` when the store is up to date. Opening the store
+        calls it, so an old store needs no rebuild."""
+        with self._read() as cur:
+            if not self._missing_columns(cur):
+                return []
+        added = []
+        conn = self._open()
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                for kind, cols in self._missing_columns(cur).items():
+                    for col in cols:
+                        cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
+                            sql.Identifier(kind), sql.Identifier(col.name), sql.SQL(_SQL_TYPES[col.type])))
+                        added.append(f"{kind}.{col.name}")
+                if added:
+                    cur.execute(sql.SQL("UPDATE {} SET version = version + 1").format(sql.Identifier(VERSION_TABLE)))
+        except psycopg.errors.InsufficientPrivilege as e:
+            raise StoreError(
+                f"The store {self._where_text} lacks the columns {', '.join(added) or 'of this Vigie'} and its user "
+                f"cannot add them ({_first_line(e)}): let the database owner open the store once."
+            ) from None
+        finally:
+            conn.close()
+        return added
 
     # ------------------------------------------------------------------ state
 
