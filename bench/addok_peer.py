@@ -117,11 +117,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _wait_for(port: int, proc, timeout: float = 20.0) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -141,6 +136,8 @@ def run_addok(documents: list[dict], queries: list[str]) -> tuple[list[dict], di
     """Import ``documents`` into a private addok + Redis and search ``queries`` (see the module
     docstring). Returns ``(answers, timing)``; ``timing`` has ``import_s``, ``wall_s``, ``cpu_s``
     (addok's process) and ``redis_cpu_s`` (Redis during the searches), in seconds."""
+    from bench.bench_load import _cpu_seconds
+
     addok = VENV / "bin" / "addok"
     with tempfile.TemporaryDirectory(prefix="vigie-addok-") as tmp:
         tmp = Path(tmp)

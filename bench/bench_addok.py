@@ -57,32 +57,22 @@ def main() -> None:
     import numpy as np
 
     from bench.addok_peer import VENV, addok_documents, missing, run_addok
-    from bench.bench_geocode import MAP, REGISTER
-    from bench.messy_addresses import VARIATIONS, messy_addresses
+    from bench.bench_geocode import messy_set, run_vigie
+    from bench.messy_addresses import VARIATIONS
     from layers.address_text import normalize_suffix
-    from layers.geocode import build_index, geocode
 
     why = missing()
     if why:
         print(f"SKIPPED: addok cannot run here: {why}")
         return
-    register = gpd.read_file(REGISTER).rename(columns=MAP)
-    register["suffix"] = register["suffix"].where(register["suffix"].notna(), None)
-    messy = messy_addresses(register, N, seed=SEED)
+    register, messy = messy_set(N, SEED)
     truth = gpd.GeoSeries(gpd.points_from_xy(messy.x, messy.y), crs=register.crs)
     t_code = messy["street_code"].to_numpy()
     t_num = messy["number"].to_numpy()
     t_suf = messy["suffix"].map(normalize_suffix).to_numpy()
-    print(f"register: {len(register):,} addresses, {register.street_code.nunique():,} streets; "
-          f"{N:,} messy addresses (seed {SEED})")
 
     # Vigie
-    t = time.perf_counter()
-    index = build_index(register)
-    t_index = time.perf_counter() - t
-    t = time.perf_counter()
-    out = geocode(messy["text"], index)
-    t_vigie = time.perf_counter() - t
+    out, t_index, t_vigie = run_vigie(register, messy["text"])
     v_house = (out["precision"] == "house").to_numpy()
     v_same = ((out["street_code"].astype(object).to_numpy() == t_code)
               & (out["number"].astype(object).where(out["number"].notna(), None).to_numpy() == t_num)
