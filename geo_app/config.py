@@ -37,6 +37,7 @@ SETTING_ENV = {
     "k_anonymity": "GEO_APP_K_ANONYMITY",
     "street_tolerance_m": "GEO_APP_STREET_TOLERANCE_M",
     "privacy_cell_m": "GEO_APP_PRIVACY_CELL_M",
+    "pool_size": "GEO_APP_POOL_SIZE",
 }
 
 
@@ -138,6 +139,15 @@ class Home:
         return Settings(**kwargs)
 
     @cached_property
+    def pool_size(self) -> int:
+        """Connections per process to a PostgreSQL store (``pool_size``; default
+        ``layers.store.postgis.DEFAULT_POOL_SIZE``); ``ParameterError`` naming it if invalid."""
+        from layers.store.postgis import check_pool_size
+
+        return check_pool_size(os.environ.get(SETTING_ENV["pool_size"]) or
+                               self.config.get("vigie", {}).get("pool_size"))
+
+    @cached_property
     def taxonomy(self) -> Taxonomy:
         return load_taxonomy(self.settings.taxonomy)
 
@@ -146,7 +156,7 @@ class Home:
         from layers.store import open_store
 
         self.path.mkdir(parents=True, exist_ok=True)
-        return open_store(self.store_url)
+        return open_store(self.store_url, pool_size=self.pool_size)
 
     def workspace(self, **options):
         """A ``geo_app.workspace.Workspace`` over this deployment, pinned to the store's current
