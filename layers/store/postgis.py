@@ -557,7 +557,8 @@ class PostGISStore(Store):
         transaction. Readers keep reading the old table until the commit; fids, batches,
         rollback and versions are those of an append. The new table belongs to the importing
         user and carries no grants of the old one (grant other roles through ``ALTER DEFAULT
-        PRIVILEGES`` on the schema, or use the same user).
+        PRIVILEGES`` on the schema, or use the same user). When the old table cannot be dropped
+        (a view depends on it, or another role owns it) the batch is appended instead.
         """
         spec = get_spec(kind)
         gdf = check_frame(spec, gdf, batch)
@@ -570,7 +571,12 @@ class PostGISStore(Store):
                 raise InputError(f"A batch with id '{batch.id}' is already in the store.")
             cur.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(spec.name)))
             if _rebuilds(table.num_rows, cur.fetchone()[0]):
-                _rebuild_with(cur, spec, table, progress)
+                try:
+                    with cur.connection.transaction():  # a savepoint: the append is the fallback
+                        _rebuild_with(cur, spec, table, progress)
+                except (psycopg.errors.DependentObjectsStillExist, psycopg.errors.InsufficientPrivilege):
+                    # a view of the table (or a table owned by another role) cannot be dropped
+                    _copy_in(cur, spec.name, table, progress)
             else:
                 _copy_in(cur, spec.name, table, progress)
             self._insert_batch(cur, stored)

@@ -337,3 +337,22 @@ def test_point_ewkb_is_what_shapely_writes():
 def test_which_imports_rebuild_the_table(n_new, n_stored, rebuilds):
     """The rule the README states: at least 50,000 rows and at least as many as stored."""
     assert postgis_module._rebuilds(n_new, n_stored) is rebuilds
+
+
+def test_a_view_on_the_table_makes_a_large_import_append_instead(postgis_store, monkeypatch):
+    """A view a QGIS user made on incidents cannot be dropped with the table: the import still
+    succeeds (appended in the same transaction) and the view keeps working."""
+    monkeypatch.setattr(postgis_module, "_REBUILD_MIN_ROWS", 0)
+    postgis_store.import_batch("incidents", generated(100, 1), make_batch("base", 100))
+    with postgis_store.connection() as conn:
+        conn.execute("CREATE VIEW thefts AS SELECT fid, geometry FROM incidents WHERE category = 'theft'")
+        oid = conn.execute("SELECT 'incidents'::regclass::oid").fetchone()[0]
+    seen = []
+    postgis_store.import_batch("incidents", generated(300, 2), make_batch("large", 300),
+                               progress=lambda done, total: seen.append((done, total)))
+    assert postgis_store.count("incidents") == 400
+    assert seen[-1] == (300, 300)
+    frame = postgis_store.read("incidents", columns=["category"])
+    with postgis_store.connection() as conn:
+        assert conn.execute("SELECT 'incidents'::regclass::oid").fetchone()[0] == oid  # the same table
+        assert conn.execute("SELECT count(*) FROM thefts").fetchone()[0] == int((frame["category"] == "theft").sum())

@@ -141,3 +141,18 @@ def test_the_pool_size_comes_from_the_config_or_the_environment(tmp_path, monkey
     assert Home(tmp_path).pool_size == 7
     monkeypatch.setenv("GEO_APP_POOL_SIZE", "2")
     assert Home(tmp_path).pool_size == 2
+
+
+def test_a_busy_pool_answers_a_store_error_naming_pool_size(pooled, monkeypatch):
+    from layers.errors import StoreError
+    from layers.store import postgis
+
+    store, _ = pooled
+    close_pool(store.url)
+    monkeypatch.setattr(postgis, "_POOL_TIMEOUT", 0.5)
+    store = open_store(store.url, pool_size=1)
+    with store.connection():  # the only connection, held
+        with pytest.raises(StoreError, match="all 1 connections of this process are busy.*pool_size"):
+            store.count("incidents")
+    assert store.count("incidents") == 500  # free again
+    close_pool(store.url)
