@@ -19,6 +19,7 @@ they serve ``node_modules/`` from the repository directly.
 
 from __future__ import annotations
 
+import os
 import runpy
 import shutil
 import subprocess
@@ -110,8 +111,10 @@ def compile_translations() -> list[Path]:
         except Exception as e:  # noqa: BLE001 - Babel raises several kinds
             raise AssetsError(f"{po} does not parse: {e}") from None
         mo = po.with_suffix(".mo")
-        with mo.open("wb") as f:
+        tmp = mo.with_suffix(".mo.tmp")
+        with tmp.open("wb") as f:
             write_mo(f, catalog)
+        os.replace(tmp, mo)  # a running app or test never reads a half-written catalogue
         out.append(mo)
     return out
 
