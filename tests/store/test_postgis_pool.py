@@ -156,3 +156,34 @@ def test_a_busy_pool_answers_a_store_error_naming_pool_size(pooled, monkeypatch)
             store.count("incidents")
     assert store.count("incidents") == 500  # free again
     close_pool(store.url)
+
+
+def test_a_web_request_succeeds_after_the_server_killed_every_connection(home, postgis, tmp_path, monkeypatch,
+                                                                          login):
+    """The web app on a PostGIS deployment: the store's and the app tables' pooled connections
+    are all terminated server-side between two requests; the second request (session check,
+    store version, points) still answers 200 with the same points."""
+    from bench.gen import write_incident_csv
+    from geo_app import create_app
+    from geo_app.accounts import add_user
+    from geo_app.cli import main
+
+    url = postgis.fresh_url()
+    monkeypatch.setenv("GEO_APP_STORE_URL", url)
+    csv = write_incident_csv(tmp_path / "in.csv", 300, seed=3)
+    assert main(["import", "incidents", str(csv)]) == 0
+    add_user(home, "coord", role="coordinator", password="pool-test-password-1")
+    app = create_app({"TESTING": True, "HOME": str(home.path), "SECRET_KEY": "t", "WTF_CSRF_ENABLED": False})
+    client = login(app, "coord", "pool-test-password-1")
+    first = client.get("/api/layers/incidents?limit=1000")
+    assert first.status_code == 200
+    killed = postgis.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND application_name = 'vigie' AND pid <> pg_backend_pid()")
+    assert killed and all(ok for (ok,) in killed)
+    time.sleep(0.2)
+    again = client.get("/api/layers/incidents?limit=1000")
+    assert again.status_code == 200
+    assert again.get_json()["features"] == first.get_json()["features"]
+    assert len(first.get_json()["features"]) > 0
+    postgis.drop(url)
