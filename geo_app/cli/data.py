@@ -133,6 +133,7 @@ def config(home):
         "study_area": s.study_area or "",
         "taxonomy": s.taxonomy or "(default)",
         "k_anonymity": s.k_anonymity,
+        "pool_size": home.pool_size,
     }
     file_values = home.config.get("vigie", {})
     click.echo(f"home   {home.path}")

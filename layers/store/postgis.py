@@ -29,6 +29,21 @@ one transaction the same way. ``version`` is ``"<store_id>-<version>"`` read fro
 so every process sees every other process's writes; each write also sends
 ``NOTIFY vigie_store, '<version>'`` at commit for processes that prefer to listen.
 
+Large imports
+-------------
+A batch of at least ``_REBUILD_MIN_ROWS`` rows and at least as many as the layer holds rebuilds
+the table inside the import's transaction: stored rows and new ones into a new table without
+indexes, indexes built once, the old table dropped and the new one renamed in its place (its
+identity continuing the old one). A GiST built in bulk costs a fraction of one insertion per
+row; readers keep the old table until the commit. Other batches ``COPY`` into the indexed table.
+
+Connections
+-----------
+Each process has one pool (``psycopg_pool.ConnectionPool``) per URL, of at most ``pool_size``
+connections, shared by every store object of that URL and by the app tables
+(``geo_app.db``). A connection is checked before it is handed out (a closed one is replaced);
+a forked child forgets the parent's pools and opens its own on first use.
+
 Reads and pushdown
 ------------------
 Every filter is SQL with bound parameters, with the semantics of ``layers.filters``:

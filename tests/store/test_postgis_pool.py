@@ -187,3 +187,15 @@ def test_a_web_request_succeeds_after_the_server_killed_every_connection(home, p
     assert again.get_json()["features"] == first.get_json()["features"]
     assert len(first.get_json()["features"]) > 0
     postgis.drop(url)
+
+
+def test_geo_app_config_shows_the_pool_size_and_refuses_a_bad_one(home, monkeypatch, capsys):
+    from geo_app.cli import main
+
+    monkeypatch.setenv("GEO_APP_POOL_SIZE", "7")
+    assert main(["config"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("pool_size"))
+    assert line.split()[1] == "7" and "env GEO_APP_POOL_SIZE" in line
+    monkeypatch.setenv("GEO_APP_POOL_SIZE", "lots")
+    assert main(["config"]) == 2
+    assert "pool_size must be a whole number" in capsys.readouterr().err
