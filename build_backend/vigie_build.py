@@ -1,8 +1,8 @@
 """Vigie's build backend: setuptools', plus the web assets a wheel must carry.
 
-``pip install .`` / ``pip wheel .`` / ``python -m build`` call this module (``[build-system]
-build-backend`` with ``backend-path`` in pyproject.toml). Before setuptools builds a wheel or an
-sdist it
+``pip install .`` / ``pip wheel .`` call this module (``[build-system] build-backend`` with
+``backend-path`` in pyproject.toml). Before setuptools builds a wheel (or an sdist, which then
+carries the copies so that a wheel builds from it without npm; that path is not tested) it
 
 1. runs ``npm ci`` when ``node_modules/`` is missing or older than ``package-lock.json`` (a clear
    error if npm is not installed, unless a complete copy is already in place, as in an sdist);
