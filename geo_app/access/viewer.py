@@ -143,6 +143,21 @@ class Viewer:
     def can(self, permission: str) -> bool:
         return can(self.account, permission)
 
+    @property
+    def rights(self) -> tuple:
+        """What the role rules read of the account (``geo_app.access.policy`` looks at the role
+        and the ZACs only): two accounts with equal ``rights`` see exactly the same results."""
+        return (str(getattr(self.account, "role", "") or ""),
+                tuple(sorted(str(z) for z in (getattr(self.account, "zacs", ()) or ()))))
+
+    def cached(self, name: str, params: tuple, fn: Callable):
+        """``fn()`` cached for this store version and these ``rights`` (never shared with an
+        account of other rights): serialized answers built from what this viewer returns, so a
+        repeated request costs a lookup. ``fn`` must itself read through this viewer, and
+        ``params`` must hold everything else the answer depends on (filters, language, review
+        statuses…). Audit lines are not replayed: only cache answers that write none."""
+        return self.workspace.cached(f"viewer:{name}", (self.rights, *params), fn)
+
     # -- rules ------------------------------------------------------------------------------
     def _analysis_filters(self, filters: Filters | None) -> Filters:
         """Default categories cut to the role's aggregates; a ZAC manager's own ZAC checked
