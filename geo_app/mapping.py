@@ -100,7 +100,10 @@ def _esc(v) -> str:
 def _popup(title, rows: Sequence[tuple[str, object]] = (), link: tuple[str, str] | None = None) -> str:
     """Popup HTML with every value escaped."""
     parts = [f"<b>{_esc(title)}</b>"] if title not in (None, "") else []
-    parts += [f"{_esc(k)} : {_esc(v)}" for k, v in rows if _esc(v) != ""]
+    for k, v in rows:
+        text = _esc(v)
+        if text != "":
+            parts.append(f"{_esc(k)} : {text}")
     if link:
         parts.append(f'<a href="{html.escape(link[0], quote=True)}">{_esc(link[1])}</a>')
     return "<br>".join(parts)
@@ -120,8 +123,8 @@ def _features(gdf: gpd.GeoDataFrame, props: Callable[[dict], dict], precision: i
         gdf, geoms = gdf[ok], geoms[ok]
     texts = shapely.to_geojson(shapely.transform(geoms, lambda c: np.round(c, precision)))
     records = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).to_dict("records")
-    feats = [{"type": "Feature", "geometry": json.loads(t), "properties": props(r)}
-             for t, r in zip(texts, records)]
+    geometries = json.loads("[" + ",".join(texts) + "]")  # one parse, not one per feature
+    feats = [{"type": "Feature", "geometry": g, "properties": props(r)} for g, r in zip(geometries, records)]
     return {"type": "FeatureCollection", "features": feats}
 
 
