@@ -366,3 +366,15 @@ def test_the_exported_hotspot_areas_of_an_aggregate_role_hold_classes_only(app, 
     gdf = gpd.read_file(path, layer="hotspots")
     assert len(gdf) and not AREA_STATISTICS & set(gdf.columns)
     assert set(gdf["night_class"].dropna()) <= {"day", "mixed", "night"}
+
+
+@pytest.mark.parametrize("sort, order", [("night_share", ["surtout le jour", "jour et nuit", "surtout la nuit"]),
+                                         ("trend", ["↘", "→", "↗"])])
+def test_the_hotspot_list_of_an_aggregate_role_sorts_by_the_classes(app, sort, order):
+    html = login(app, "planner").get(f"/hotspots?sort={sort}&order=asc").get_data(as_text=True)
+    col = "hotspot-night" if sort == "night_share" else "hotspot-trend"
+    cells = re.findall(rf'<td class="{col}"[^>]*>(.*?)</td>', html, re.S)
+    assert cells
+    ranks = [next((i for i, word in enumerate(order) if word in cell), None) for cell in cells]
+    known = [r for r in ranks if r is not None]
+    assert known == sorted(known) and ranks[len(known):] == [None] * (len(ranks) - len(known))
