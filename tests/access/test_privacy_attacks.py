@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from access_city import fill_medium_store
+from access_city import medium_city
 from pyproj import Transformer
 
 K = 5
@@ -27,15 +27,7 @@ CLASS_KEYS = {"cell_id", "col", "row", "bin", "quadrant", "cluster", "kde_class"
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
-    from geo_app.accounts import create_demo_accounts
-    from geo_app.config import Home, write_config
-
-    path = tmp_path_factory.mktemp("attack-city") / "home"
-    write_config(path / "config.toml", {"analysis_crs": 2154, "timezone": "Europe/Paris", "k_anonymity": K})
-    home = Home(path)
-    fill_medium_store(home)
-    create_demo_accounts(home, PASSWORD)
-    return home
+    return medium_city(tmp_path_factory.mktemp("attack-city") / "home", k=K, password=PASSWORD)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from access_city import fill_medium_store
+from access_city import medium_city
 
 K = 5
 PASSWORD = "correct-horse-battery"
@@ -19,15 +19,7 @@ PASSWORD = "correct-horse-battery"
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
-    from geo_app.accounts import create_demo_accounts
-    from geo_app.config import Home, write_config
-
-    path = tmp_path_factory.mktemp("cache-city") / "home"
-    write_config(path / "config.toml", {"analysis_crs": 2154, "timezone": "Europe/Paris", "k_anonymity": K})
-    home = Home(path)
-    fill_medium_store(home)
-    create_demo_accounts(home, PASSWORD)
-    return home
+    return medium_city(tmp_path_factory.mktemp("cache-city") / "home", k=K, password=PASSWORD)
 
 
 def _app(city):
