@@ -3,14 +3,15 @@
 The folder named by ``GEO_APP_HOME`` (default ``./instance``) holds:
 
 - ``config.toml``: the deployment's settings (``[vigie]`` table: ``analysis_crs``,
-  ``timezone``, ``territory``, ``study_area``, ``taxonomy``, ``k_anonymity``, ``street_tolerance_m``) and the web
+  ``timezone``, ``territory``, ``study_area``, ``taxonomy``, ``k_anonymity``, ``street_tolerance_m``,
+  ``privacy_cell_m``, the read limits ``max_uncompressed_mb``, ``max_features``, ``max_vertices``) and the web
   service's settings (``[web]`` table: ``tile_url``, ``tile_attribution``, ``secret_key``…);
 - ``store.gpkg``: the layers (GeoPackage, opens in QGIS);
 - ``app.db``: the application's own tables (users, reviews, audit), SQLite.
 
 Each setting can be overridden by an environment variable: ``GEO_APP_ANALYSIS_CRS``,
 ``GEO_APP_TIMEZONE``, ``GEO_APP_TERRITORY`` (``minx,miny,maxx,maxy``), ``GEO_APP_STUDY_AREA``,
-``GEO_APP_TAXONOMY``, ``GEO_APP_K_ANONYMITY``, ``GEO_APP_STORE_URL``.
+``GEO_APP_TAXONOMY``, ``GEO_APP_K_ANONYMITY``, ``GEO_APP_STORE_URL`` (``SETTING_ENV`` lists them all).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ SETTING_ENV = {
     "street_tolerance_m": "GEO_APP_STREET_TOLERANCE_M",
     "privacy_cell_m": "GEO_APP_PRIVACY_CELL_M",
     "pool_size": "GEO_APP_POOL_SIZE",
+    "max_uncompressed_mb": "GEO_APP_MAX_UNCOMPRESSED_MB",
+    "max_features": "GEO_APP_MAX_FEATURES",
+    "max_vertices": "GEO_APP_MAX_VERTICES",
 }
 
 
@@ -134,6 +138,9 @@ class Home:
                 kwargs["privacy_cell_m"] = float(values["privacy_cell_m"])
             except ValueError:
                 raise ParameterError("privacy_cell_m must be a number of metres.", "privacy_cell_m") from None
+        for name in ("max_uncompressed_mb", "max_features", "max_vertices"):  # checked by Settings
+            if values.get(name) is not None and str(values[name]).strip() != "":
+                kwargs[name] = values[name]
         if kwargs.get("taxonomy") and not Path(kwargs["taxonomy"]).is_absolute():
             kwargs["taxonomy"] = str(self.path / kwargs["taxonomy"])
         return Settings(**kwargs)

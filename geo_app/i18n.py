@@ -109,6 +109,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "no_pattern": N_("pas de tendance détectée"),
     },
     "trend": {"up": N_("hausse"), "down": N_("baisse"), "stable": N_("stable")},
+    "night_class": {"night": N_("surtout la nuit"), "mixed": N_("jour et nuit"), "day": N_("surtout le jour")},
     "verdict": {"up": N_("hausse significative"), "down": N_("baisse significative"),
                 "stable": N_("pas de différence significative"),
                 "too_few": N_("trop peu d'incidents pour conclure")},

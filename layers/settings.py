@@ -112,6 +112,14 @@ class Settings:
     privacy_cell_m : float
         Side, in metres, of the fixed lattice (anchored at the analysis CRS's origin) on which
         roles that may only see aggregates receive counts, whatever bbox or cell count they ask.
+    max_uncompressed_mb : float
+        An uploaded archive whose members would inflate to more than this many MB (2**20 bytes)
+        is refused by its zip directory, before anything is inflated.
+    max_features : int
+        A file declaring (``.dbf`` header, GDAL's ``read_info``) or holding more features than
+        this is refused.
+    max_vertices : int
+        A polygon of more vertices than this is refused (its row), before any validity check.
     """
 
     analysis_crs: int | None = 2154
@@ -122,6 +130,9 @@ class Settings:
     k_anonymity: int = 5
     street_tolerance_m: float = 30.0
     privacy_cell_m: float = 250.0
+    max_uncompressed_mb: float = 1024.0
+    max_features: int = 2_000_000
+    max_vertices: int = 100_000
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
@@ -160,6 +171,17 @@ class Settings:
             raise ParameterError(f"privacy_cell_m must be between 50 and 10000 metres, got {cell}.",
                                  "privacy_cell_m")
         object.__setattr__(self, "privacy_cell_m", cell)
+        for name, kind, lo in (("max_uncompressed_mb", float, 0.001), ("max_features", int, 1),
+                               ("max_vertices", int, 4)):
+            value = getattr(self, name)
+            try:
+                number = kind(value)
+                if isinstance(value, bool) or number != float(value) or not number >= lo:
+                    raise ValueError
+            except (TypeError, ValueError):
+                raise ParameterError(f"{name} must be a {'whole ' if kind is int else ''}number of at least "
+                                     f"{lo:g}, got {value!r}.", name) from None
+            object.__setattr__(self, name, number)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -40,11 +40,13 @@ from geo_app.workspace import CONTEXT_KINDS
 from layers.errors import NotFound, ParameterError, VigieError
 from layers.filters import Filters
 from layers.privacy import (
+    area_classes,
     blank_small_counts,
     classes_only,
     day_window,
     lattice_cells,
     lattice_counts,
+    night_class,
 )
 
 __all__ = ["EXPORTS", "Viewer"]
@@ -142,6 +144,21 @@ class Viewer:
 
     def can(self, permission: str) -> bool:
         return can(self.account, permission)
+
+    @property
+    def rights(self) -> tuple:
+        """What the role rules read of the account (``geo_app.access.policy`` looks at the role
+        and the ZACs only): two accounts with equal ``rights`` see exactly the same results."""
+        return (str(getattr(self.account, "role", "") or ""),
+                tuple(sorted(str(z) for z in (getattr(self.account, "zacs", ()) or ()))))
+
+    def cached(self, name: str, params: tuple, fn: Callable):
+        """``fn()`` cached for this store version and these ``rights`` (never shared with an
+        account of other rights): serialized answers built from what this viewer returns, so a
+        repeated request costs a lookup. ``fn`` must itself read through this viewer, and
+        ``params`` must hold everything else the answer depends on (filters, language, review
+        statuses…). Audit lines are not replayed: only cache answers that write none."""
+        return self.workspace.cached(f"viewer:{name}", (self.rights, *params), fn)
 
     # -- rules ------------------------------------------------------------------------------
     def _analysis_filters(self, filters: Filters | None) -> Filters:
@@ -357,15 +374,10 @@ class Viewer:
         return out
 
     def _blank_area(self, areas):
-        """Hotspot areas as the aggregate model shows them: ``n`` under k blanked, no z, no
-        per-category counts, no incident total in ``attrs``."""
-        out = blank_small_counts(areas.drop(columns=[c for c in ("z_max", "categories") if c in areas.columns]),
-                                 k=self.k)
-        vigie = dict(areas.attrs.get("vigie") or {})
-        for key in ("n_incidents", "n_outside"):
-            vigie.pop(key, None)
-        out.attrs = {**areas.attrs, "vigie": vigie}
-        return out
+        """Hotspot areas as the aggregate model shows them (``layers.privacy.area_classes``):
+        ``n`` under k blanked, no z, no per-category counts, the night share and the trend as
+        classes only, no incident total in ``attrs``."""
+        return area_classes(areas, k=self.k)
 
     def hotspot_detail(self, hotspot_id: str, filters: Filters | None = None, *, night: bool = False,
                        near_m: float = 200.0) -> dict:
@@ -394,7 +406,8 @@ class Viewer:
 
         k = self.k
         cats = d["categories"]
-        out = {"categories": cats[cats >= k], "area": self._blank_area(d["area"])}
+        out = {"categories": cats[cats >= k], "area": self._blank_area(d["area"]), "night_share": None,
+               "night_class": night_class([d.get("night_share")])[0]}
         if d.get("monthly") is not None:
             m = d["monthly"].astype("float64")
             out["monthly"] = m.where(m >= k, np.nan)
@@ -806,7 +819,7 @@ class Viewer:
                 facts["cell_size_m"] = gdf.attrs.get("cell_size")
             elif name == "hotspots":
                 gdf = self.hotspot_areas(whole, night=night)
-                gdf = blank_small_counts(gdf, k=self.k) if suppress else gdf
+                gdf = area_classes(gdf, k=self.k) if suppress else gdf
             elif name in ("gistar", "kde"):
                 gdf = self.analysis(name, whole, night=night)
                 gdf = blank_small_counts(gdf, k=self.k) if suppress else gdf

@@ -24,6 +24,10 @@ bp = Blueprint("hotspots", __name__)
 SORT_KEYS = ("hotspot_id", "n", "area_km2", "trend", "night_share", "zac", "status")
 
 
+#: order of the classes served instead of a trend's z and a night share (aggregate roles)
+_CLASS_RANK = {"trend": {"down": -1, "stable": 0, "up": 1}, "night_share": {"day": 0, "mixed": 1, "night": 2}}
+
+
 def _trend_label(code) -> str | None:
     """``up`` / ``down`` / ``stable`` (Workspace.hotspot_areas) in the current language."""
     return label("trend", code) if isinstance(code, str) else None
@@ -84,12 +88,16 @@ def hotspot_list():
             "trend_code": r.get("trend") if isinstance(r.get("trend"), str) else None,
             "trend_p": float(r["trend_p"]) if "trend_p" in r and pd.notna(r.get("trend_p")) else None,
             "night_share": float(r["night_share"]) if "night_share" in r and pd.notna(r["night_share"]) else None,
+            # roles seeing aggregates only get the class (layers.privacy.area_classes)
+            "night_class": r.get("night_class") if isinstance(r.get("night_class"), str) else None,
             "zac": ", ".join(zac) if isinstance(zac, (list, tuple)) else (zac if isinstance(zac, str) else ""),
             "status": r.get("status", ""),
         })
 
     def key(row):
         v = row[sort]
+        if v is None and sort in _CLASS_RANK:  # classes only: sorted by their order
+            v = _CLASS_RANK[sort].get(row["trend_code" if sort == "trend" else "night_class"])
         return (v is None, v if v is not None else 0) if not isinstance(v, str) else (False, v)
 
     wanted = normalize_status(request.args.get("status") or None)  # review status filter

@@ -69,14 +69,8 @@ def lazy_layers(keys, query: str, lang: str) -> list[LazyLayer]:
     return [LazyLayer(names[k], key=k, url=url_for("api.map_layer", key=k), query=query) for k in keys]
 
 
-@bp.get("/")
-def dashboard():
-    """Dashboard: aggregated incidents, context layers, hotspot results; points on demand."""
-    filters, night = request_filters(with_bbox=False)
-    viewer = get_viewer()
-    lang = current_lang()
-    data = viewer.dashboard(filters, night=night, cells=current_app.config["GRID_CELLS"])
-    query = filter_query()
+def _map(viewer, data: dict, query: str, lang: str) -> tuple[dict, list[str]]:
+    """The dashboard's rendered map parts (``render_parts``) and its layer names."""
     tax = viewer.taxonomy
     m = build_map(
         MapLayers(context=data["context"], incident_grid=data["incident_grid"], gistar=data["gistar"],
@@ -92,14 +86,33 @@ def dashboard():
         category_labels={c.code: c.label(lang) for c in tax.categories},
         script_url=url_for("static", filename="js/vigie-map.js"),
     )
+    return render_parts(m), list(m.vigie_layers)
+
+
+@bp.get("/")
+def dashboard():
+    """Dashboard: aggregated incidents, context layers, hotspot results; points on demand."""
+    filters, night = request_filters(with_bbox=False)
+    viewer = get_viewer()
+    lang = current_lang()
+    data = viewer.dashboard(filters, night=night, cells=current_app.config["GRID_CELLS"])
+    query = filter_query()
+    hotspots = data["hotspots"]
+    statuses = tuple(hotspots["status"]) if hotspots is not None and "status" in hotspots.columns else ()
+    cfg = current_app.config
+    key = (filters, night, cfg["GRID_CELLS"], lang, query, request.script_root, cfg["TILE_URL"],
+           cfg["TILE_ATTRIBUTION"], statuses)
+    # the map is the same for every account of these rights, filters and review statuses: built
+    # and rendered once per store version, then served from the workspace's cache
+    parts, names = viewer.cached("dashboard_map", key, lambda: _map(viewer, data, query, lang))
     return render_template(
         "dashboard.html",
-        map_parts=render_parts(m),
+        map_parts=parts,
         figures=data["figures"],
         counts=data["counts"],
         notes=data["notes"],
         query=query,
         share_url=request.path + ("?" + query if query else ""),
-        layer_names=m.vigie_layers,
+        layer_names=names,
         **page_context(),
     )
