@@ -1078,6 +1078,37 @@ class Workspace:
         keep = [c for c in seg.columns if c.startswith("name_") or c in ("segment", "length_m", "geometry")]
         return seg.iloc[[int(segment)]][keep]
 
+    def place_monthly(self, geometry, filters: Filters | None = None, *, night: bool = False) -> pd.Series:
+        """Incidents per local month inside ``geometry`` (shapely, EPSG:4326) for these filters:
+        a Series indexed by ``pandas.Period`` (monthly), from the first to the last month of the
+        filtered incidents anywhere (so that places compare over the same months), empty
+        months 0. Incidents with an unknown date are left out."""
+        from layers.crs import to_analysis
+
+        filters = (filters or Filters()).replace(bbox=None)
+        key = (shapely.to_wkt(geometry, rounding_precision=7), filters, bool(night))
+
+        def compute():
+            cols = self.columns()
+            rows = self.rows(filters, night=night)
+            months = cols.month[rows]
+            known = months[months >= 0]
+            if not len(known):
+                return pd.Series([], dtype="int64", index=pd.PeriodIndex([], freq="M"))
+            lo, hi = int(known.min()), int(known.max())
+            g = to_analysis(gpd.GeoSeries([geometry], crs=4326), self.settings.analysis_crs).iloc[0]
+            shapely.prepare(g)
+            minx, miny, maxx, maxy = g.bounds
+            x, y = cols.x[rows], cols.y[rows]
+            box = (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
+            rows, months = rows[box], months[box]
+            inside = shapely.intersects_xy(g, cols.x[rows], cols.y[rows]) & (months >= 0)
+            n = np.bincount(months[inside] - lo, minlength=hi - lo + 1)
+            index = pd.period_range(pd.Period(year=lo // 12, month=lo % 12 + 1, freq="M"), periods=hi - lo + 1, freq="M")
+            return pd.Series(n.astype("int64"), index=index)
+
+        return self.cached("place_monthly", key, compute)
+
     def action_evaluation(self, geometry, *, start: str, end: str | None = None, categories=(),
                           night_only: bool = False, ring_m: float = 150.0) -> dict:
         """``layers.effect.evaluate_place`` of an action on a place (``geometry``: shapely,

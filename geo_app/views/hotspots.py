@@ -16,7 +16,7 @@ from geo_app.views.i18n import current_lang
 from geo_app.views.maps import dynamic_layers, map_assets, page_context
 from layers.errors import ParameterError
 
-__all__ = ["SORT_KEYS", "bp"]
+__all__ = ["SORT_KEYS", "bp", "micro_place_rows"]
 
 bp = Blueprint("hotspots", __name__)
 
@@ -42,8 +42,8 @@ def _proposals(d: dict, lang: str) -> list[dict]:
             for _i, r in pr.iterrows()]
 
 
-def _micro_places(seg, lang: str) -> list[dict]:
-    """The top street segments of a hotspot area as table rows (counts may be blanked)."""
+def micro_place_rows(seg, lang: str) -> list[dict]:
+    """The top micro-places of a hotspot area or a place as table rows (counts may be blanked)."""
     rows = []
     for _i, r in seg.iterrows():
         parts = {k: r.get(f"name_{k}") for k in ("kind", "street", "from", "to")}
@@ -138,7 +138,7 @@ def hotspot_page(hotspot_id: str):
     status, reviewed = viewer.review_status([hotspot_id])
     row = d["area"].iloc[0]
     name = place_name(viewer.hotspot_names(filters, night=night).get(str(hotspot_id)), lang)
-    micro = _micro_places(viewer.micro_places(hotspot_id, filters, night=night), lang)
+    micro = micro_place_rows(viewer.micro_places(hotspot_id, filters, night=night), lang)
     return render_template(
         "hotspot.html", hotspot_id=hotspot_id, row=row, d=d, cats=cats, name=name, micro=micro,
         map_parts=render_parts(m), chart_data=json.dumps({"monthly": monthly, "profile": profile, "words": words}),
