@@ -3,7 +3,7 @@
 The folder named by ``GEO_APP_HOME`` (default ``./instance``) holds:
 
 - ``config.toml``: the deployment's settings (``[vigie]`` table: ``analysis_crs``,
-  ``timezone``, ``territory``, ``study_area``, ``taxonomy``, ``k_anonymity``, ``street_tolerance_m``) and the web
+  ``timezone``, ``territory``, ``study_area``, ``taxonomy``, ``k_anonymity``, ``street_tolerance_m``, ``intersection_radius_m``) and the web
   service's settings (``[web]`` table: ``tile_url``, ``tile_attribution``, ``secret_key``…);
 - ``store.gpkg``: the layers (GeoPackage, opens in QGIS);
 - ``app.db``: the application's own tables (users, reviews, audit), SQLite.
@@ -36,6 +36,7 @@ SETTING_ENV = {
     "taxonomy": "GEO_APP_TAXONOMY",
     "k_anonymity": "GEO_APP_K_ANONYMITY",
     "street_tolerance_m": "GEO_APP_STREET_TOLERANCE_M",
+    "intersection_radius_m": "GEO_APP_INTERSECTION_RADIUS_M",
     "privacy_cell_m": "GEO_APP_PRIVACY_CELL_M",
 }
 
@@ -128,6 +129,12 @@ class Home:
             except ValueError:
                 raise ParameterError("street_tolerance_m must be a number of metres.",
                                      "street_tolerance_m") from None
+        if values.get("intersection_radius_m") is not None:
+            try:
+                kwargs["intersection_radius_m"] = float(values["intersection_radius_m"])
+            except ValueError:
+                raise ParameterError("intersection_radius_m must be a number of metres.",
+                                     "intersection_radius_m") from None
         if values.get("privacy_cell_m") is not None:
             try:
                 kwargs["privacy_cell_m"] = float(values["privacy_cell_m"])

@@ -342,7 +342,7 @@ class MapLayers:
     proposals: gpd.GeoDataFrame | None = None  # points/polygons with title, technique
     places: gpd.GeoDataFrame | None = None  # places followed: place_id, name, status (Viewer.place_frame)
     actions: gpd.GeoDataFrame | None = None  # points: place_id, place_name, kind, status, dates, partner
-    micro_places: gpd.GeoDataFrame | None = None  # street segments: name, rank, bin, n (may be absent)
+    micro_places: gpd.GeoDataFrame | None = None  # segments (lines), intersections (points): name, rank, bin, n
 
 
 def _context_props(kind: str, _, lang: str):
@@ -661,7 +661,8 @@ def build_map(
         extent.append(tuple(layers.places.to_crs(4326).total_bounds))
     if layers.micro_places is not None and len(layers.micro_places):
         data, style, items = _layer_micro_places(layers.micro_places, _, lang)
-        add(_geojson_layer(data, names["micro_places"], style=style), "micro_places", items)
+        add(_geojson_layer(data, names["micro_places"], style=style, point={"radius": 7, "weight": 2}),
+            "micro_places", items)
     for kind in ("areas", "zac"):
         gdf = layers.context.get(kind)
         if gdf is not None and len(gdf):

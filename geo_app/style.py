@@ -59,8 +59,8 @@ LAYER = {
 }
 
 #: action kind (``layers.places.ACTION_KINDS``) -> marker colour
-ACTION = {"lighting": "#d4a017", "cctv": "#1b7837", "target_hardening": "#6a3d9a", "layout": "#8c510a",
-          "presence": "#2166ac", "campaign": "#e7298a", "other": "#666666"}
+ACTION = {"lighting": "#e08214", "cctv": "#35978f", "target_hardening": "#8073ac", "layout": "#8c510a",
+          "presence": "#4393c3", "campaign": "#de77ae", "other": "#878787"}
 
 #: incident counts (quantile classes), light to dark
 INCIDENT_RAMP = ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026")

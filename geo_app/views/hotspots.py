@@ -43,14 +43,18 @@ def _proposals(d: dict, lang: str) -> list[dict]:
 
 
 def micro_place_rows(seg, lang: str) -> list[dict]:
-    """The top micro-places of a hotspot area or a place as table rows (counts may be blanked)."""
+    """The top micro-places (street segments and intersections) of a hotspot area or a place
+    as table rows (counts may be blanked; an intersection has no length nor Gi* class)."""
     rows = []
     for _i, r in seg.iterrows():
         parts = {k: r.get(f"name_{k}") for k in ("kind", "street", "from", "to")}
-        n, per = r.get("n"), r.get("per_100m")
-        rows.append({"rank": int(r["rank"]), "name": place_name(parts, lang),
-                     "n": None if pd.isna(n) else int(n), "per_100m": None if pd.isna(per) else float(per),
-                     "length_m": float(r["length_m"]), "bin": int(r["bin"])})
+        n, per, length = r.get("n"), r.get("per_100m"), r.get("length_m")
+        kind = r.get("micro_kind") or "segment"
+        rows.append({"rank": int(r["rank"]), "name": place_name(parts, lang), "kind": kind,
+                     "n": None if n is None or pd.isna(n) else int(n),
+                     "per_100m": None if per is None or pd.isna(per) else float(per),
+                     "length_m": None if length is None or pd.isna(length) else float(length),
+                     "bin": int(r["bin"]) if kind == "segment" else None})
     return rows
 
 

@@ -95,6 +95,10 @@ def test_place_page_trend_matches_a_hand_count(app, demo_copy, places):
         assert layer in html
     assert "Centre &lt;b&gt;test&lt;/b&gt;" in html and "Centre <b>test</b>" not in html
     assert 'id="hotspot-micro-places"' in html
+    # incidents: on the grid for everyone, as points (loaded per bbox) for roles that see points
+    assert "Incidents \\u2014 density (grid)" in html and "Incidents \\u2014 points (zoom in)" in html
+    planner = login(app, "planner").get(f"/places/{places['big']}?lang=en").get_data(as_text=True)
+    assert "Incidents \\u2014 density (grid)" in planner and "Incidents \\u2014 points (zoom in)" not in planner
 
 
 @pytest.mark.slow
@@ -120,6 +124,10 @@ def test_dashboard_layers_of_places_and_actions_per_role(app, places):
     assert "Places followed" in html and "Actions" in html
     assert f"/places/{places['big']}" in html and f"/places/{places['small']}" in html
     assert "Lighting repaired or added" in html and "CCTV installed" in html
+    # action markers take their kind's colour from the one palette
+    from geo_app.style import ACTION
+
+    assert f'"color":"{ACTION["lighting"]}"' in html and f'"color":"{ACTION["cctv"]}"' in html
     # a ZAC manager sees the places touching their ZAC only, and their actions only
     html = login(app, "zac_manager").get("/?lang=en").get_data(as_text=True)
     assert f"/places/{places['small']}" in html
