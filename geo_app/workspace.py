@@ -1133,7 +1133,8 @@ class Workspace:
         """Incidents per local month inside ``geometry`` (shapely, EPSG:4326) for these filters:
         a Series indexed by ``pandas.Period`` (monthly), from the first to the last month of the
         filtered incidents anywhere (so that places compare over the same months), empty
-        months 0. Incidents with an unknown date are left out."""
+        months 0 (every month 0 for an empty or zero-area geometry). Incidents with an unknown
+        date are left out."""
         from layers.crs import to_analysis
 
         filters = (filters or Filters()).replace(bbox=None)
@@ -1147,6 +1148,9 @@ class Workspace:
             if not len(known):
                 return pd.Series([], dtype="int64", index=pd.PeriodIndex([], freq="M"))
             lo, hi = int(known.min()), int(known.max())
+            index = pd.period_range(pd.Period(year=lo // 12, month=lo % 12 + 1, freq="M"), periods=hi - lo + 1, freq="M")
+            if geometry is None or geometry.is_empty or geometry.area == 0:
+                return pd.Series(np.zeros(len(index), dtype="int64"), index=index)
             g = to_analysis(gpd.GeoSeries([geometry], crs=4326), self.settings.analysis_crs).iloc[0]
             shapely.prepare(g)
             minx, miny, maxx, maxy = g.bounds
@@ -1155,7 +1159,6 @@ class Workspace:
             rows, months = rows[box], months[box]
             inside = shapely.intersects_xy(g, cols.x[rows], cols.y[rows]) & (months >= 0)
             n = np.bincount(months[inside] - lo, minlength=hi - lo + 1)
-            index = pd.period_range(pd.Period(year=lo // 12, month=lo % 12 + 1, freq="M"), periods=hi - lo + 1, freq="M")
             return pd.Series(n.astype("int64"), index=index)
 
         return self.cached("place_monthly", key, compute)

@@ -613,12 +613,22 @@ class Viewer:
         """Incidents per month inside a place the account may see (``Workspace.place_monthly``,
         the default filters cut to the role's categories): a Series of float indexed by month;
         where results are served as classes (aggregate model, own-ZAC roles) a month under k is
-        NaN (shown blank), never its count."""
+        NaN (shown blank), never its count. An own-ZAC role counts only the part of the place
+        inside its ZACs: two places drawn across a ZAC boundary cannot be differenced into counts
+        of incidents it may not see."""
+        import shapely
         from shapely.geometry import shape
 
         place = self.place(place_id)
         f = self._days(self._analysis_filters(None))
-        out = self.workspace.place_monthly(shape(place["geometry"]), f).astype("float64")
+        geom = shape(place["geometry"])
+        zacs = self._own_zacs()
+        if zacs is not None:
+            # only what the account may see as points: the part of the place in its own ZACs
+            zac = self.workspace.frame("zac")
+            own = zac[zac["name"].isin(zacs)].to_crs(4326).union_all() if len(zac) else None
+            geom = geom.intersection(own) if own is not None else shapely.Polygon()
+        out = self.workspace.place_monthly(geom, f).astype("float64")
         if self._classes(None):
             out = out.where(out >= self.k)
         return out

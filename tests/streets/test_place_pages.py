@@ -119,6 +119,28 @@ def test_place_trend_hides_small_months_for_aggregate_roles(app, places):
 
 
 @pytest.mark.slow
+def test_zac_manager_trend_counts_only_inside_own_zac(app, demo_copy, own_zac):
+    """A place drawn across the ZAC's boundary: the coordinator's chart counts the whole place,
+    the ZAC manager's only its part inside the ZAC (months under k blank), so two such places
+    cannot be differenced into counts outside the ZAC."""
+    name, poly = own_zac
+    ws = app.extensions["vigie"]
+    edge = poly.exterior.interpolate(0.3, normalized=True) if poly.geom_type == "Polygon" else \
+        max(poly.geoms, key=lambda g: g.area).exterior.interpolate(0.3, normalized=True)
+    across = edge.buffer(0.003)
+    assert across.difference(poly).area > 0.2 * across.area and across.intersection(poly).area > 0.2 * across.area
+    c = login(app, "coordinator")
+    pid = c.post("/api/places", json={"source": "drawn", "geometry": mapping(across)}).get_json()["properties"]["place_id"]
+    cats = ws.default_filters(None).categories
+    whole = _hand_monthly(demo_copy, across, cats, ws.tz)
+    inside = _hand_monthly(demo_copy, across.intersection(poly), cats, ws.tz)
+    assert chart_values(c.get(f"/places/{pid}").get_data(as_text=True))["values"] == [int(v) for v in whole]
+    zm = chart_values(login(app, "zac_manager").get(f"/places/{pid}").get_data(as_text=True))["values"]
+    assert zm == [int(v) if v >= ws.k else None for v in inside]
+    assert sum(v or 0 for v in zm) < sum(whole)
+
+
+@pytest.mark.slow
 def test_dashboard_layers_of_places_and_actions_per_role(app, places):
     html = login(app, "coordinator").get("/?lang=en").get_data(as_text=True)
     assert "Places followed" in html and "Actions" in html
