@@ -972,11 +972,11 @@ class Workspace:
 
     # -- streets as micro-places --------------------------------------------------------------
     def _street_network(self):
-        """The streets in the analysis CRS with their STRtree, ``Namer`` and intersections
+        """The streets in the analysis CRS with their ``SegmentIndex`` (``tree``), ``Namer`` and intersections
         (``layers.streets.intersections`` with ``name_*`` parts); None without streets."""
         def compute():
             from layers.naming import Namer, intersection_name
-            from layers.streets import intersections
+            from layers.streets import SegmentIndex, intersections
 
             g = self.context("streets")
             if g is None:
@@ -986,7 +986,8 @@ class Workspace:
             parts = [intersection_name(s) for s in nodes["streets"]]
             for key in ("kind", "street", "from", "to"):
                 nodes[f"name_{key}"] = [p[key] for p in parts]
-            return {"streets": g, "tree": shapely.STRtree(np.asarray(g.geometry.values)), "namer": Namer(g),
+            index = SegmentIndex(g, tolerance_m=self.settings.street_tolerance_m)
+            return {"streets": g, "tree": index, "namer": Namer(g),
                     "intersections": nodes}
 
         return self.cached("street_network", (), compute)
