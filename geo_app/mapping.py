@@ -75,7 +75,7 @@ def layer_names(lang: str = "fr") -> dict[str, str]:
         proposals=_("Propositions"),
         places=_("Lieux suivis"),
         actions=_("Actions"),
-        micro_places=_("Micro-lieux (tronçons de rue)"),
+        micro_places=_("Micro-lieux (tronçons et intersections)"),
     )
     return names
 
@@ -475,7 +475,7 @@ def _layer_micro_places(mp: gpd.GeoDataFrame, _, lang: str):
                            if int(r.get("bin") or 0) > 0 else LAYER["micro_places"]}}
 
     return _features(mp, props), {"color": LAYER["micro_places"], "weight": 6, "opacity": 0.85}, \
-        [(LAYER["micro_places"], _("Micro-lieux (tronçons de rue)"))]
+        [(LAYER["micro_places"], _("Micro-lieux (tronçons et intersections)"))]
 
 
 #: hidden dashboard layers computed and loaded on demand: key -> features builder

@@ -109,7 +109,8 @@ def hotspot_list():
 
 @bp.get("/hotspots/<hotspot_id>")
 def hotspot_page(hotspot_id: str):
-    """One hotspot: map, monthly counts, hour × weekday, categories, context, proposals, review."""
+    """One hotspot: map (with its top micro-places), monthly counts, hour × weekday, categories,
+    context, proposals, top micro-places, review."""
     filters, night = request_filters(with_bbox=False)
     viewer = get_viewer()
     lang = current_lang()
@@ -120,8 +121,12 @@ def hotspot_page(hotspot_id: str):
     pad = 0.003
     bounds = (bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad)
     ctx = {k: v for k, v in d["near"].items() if len(v)}
+    top = viewer.micro_places(hotspot_id, filters, night=night)
+    micro = micro_place_rows(top, lang)
+    if len(top):
+        top = top.assign(name=[r["name"] for r in micro])
     m = build_map(
-        MapLayers(context=ctx, hotspots=d["area"], proposals=d.get("proposals")),
+        MapLayers(context=ctx, hotspots=d["area"], proposals=d.get("proposals"), micro_places=top),
         dynamic=dynamic_layers(["incidents"], query, lang),
         bounds=bounds,
         tile_url=current_app.config["TILE_URL"],
@@ -142,7 +147,6 @@ def hotspot_page(hotspot_id: str):
     status, reviewed = viewer.review_status([hotspot_id])
     row = d["area"].iloc[0]
     name = place_name(viewer.hotspot_names(filters, night=night).get(str(hotspot_id)), lang)
-    micro = micro_place_rows(viewer.micro_places(hotspot_id, filters, night=night), lang)
     return render_template(
         "hotspot.html", hotspot_id=hotspot_id, row=row, d=d, cats=cats, name=name, micro=micro,
         map_parts=render_parts(m), chart_data=json.dumps({"monthly": monthly, "profile": profile, "words": words}),

@@ -204,7 +204,9 @@ def test_demo_hotspot_page_ranks_intersections_and_hides_counts_from_planners(de
         # (kind, name, count cell) of each row
         return re.findall(r'<tr data-kind="(\w+)"><td>\d+</td><td>([^<]*)</td><td>([^<]*)</td>', body)
 
-    coord = table(page("coordinator"))
+    text = page("coordinator")
+    assert "Street micro-places (segments and intersections)" in text  # the map layer
+    coord = table(text)
     assert ("intersection", h.escape(name), str(int(corner["n"]))) in coord
     assert [int(n) for _k, _n, n in coord] == sorted((int(n) for _k, _n, n in coord), reverse=True)
     planner = table(page("planner"))
