@@ -609,7 +609,7 @@ class Viewer:
         return gpd.GeoDataFrame({c: [p.get(c) for p in places] for c in cols},
                                 geometry=[shape(p["geometry"]) for p in places], crs=4326)
 
-    def place_trend(self, place_id: str):
+    def place_monthly(self, place_id: str):
         """Incidents per month inside a place the account may see (``Workspace.place_monthly``,
         the default filters cut to the role's categories): a Series of float indexed by month;
         where results are served as classes (aggregate model, own-ZAC roles) a month under k is
@@ -632,6 +632,14 @@ class Viewer:
         if self._classes(None):
             out = out.where(out >= self.k)
         return out
+
+    def micro_place_counts(self, filters: Filters | None = None, *, night: bool = False):
+        """Every micro-place (segments and intersections, ``Workspace.micro_place_counts``) cut
+        for the account: own-ZAC ones only; no counts where results are classes. None without
+        streets."""
+        check(self.account, "hotspots", what="street micro-places")
+        return self._cut_segments(filters, self.workspace.micro_place_counts(self._analysis_filters(filters),
+                                                                             night=night))
 
     def place_micro_places(self, place_id: str, *, top: int = 10):
         """The top micro-places (``Workspace.micro_places``) inside a place the account may see,

@@ -94,7 +94,7 @@ def place_page(place_id: str):
     micro_rows = micro_place_rows(micro, lang)
     if len(micro):
         micro = micro.assign(name=[r["name"] for r in micro_rows])
-    trend = viewer.place_trend(place_id)
+    trend = viewer.place_monthly(place_id)
     chart = {"monthly": {"labels": [str(p) for p in trend.index],
                          "values": [None if pd.isna(v) else int(v) for v in trend.to_numpy()]},
              "words": {"incidents": _("faits")}}

@@ -213,3 +213,21 @@ def test_demo_hotspot_page_ranks_intersections_and_hides_counts_from_planners(de
     # the planner sees the same ranking, not the counts
     assert [(k, n) for k, n, _c in planner] == [(k, n) for k, n, _c in coord]
     assert {c for _k, _n, c in planner} == {"—"}
+
+
+@pytest.mark.slow
+def test_viewer_micro_place_counts_per_role(ws, demo_home_path):
+    from geo_app.access import Viewer
+    from geo_app.accounts import _demo_zac
+    from geo_app.auth import Account
+    from geo_app.config import Home
+
+    def view(role, zacs=()):
+        return Viewer(ws.pinned(), Account(1, role, role, tuple(zacs))).micro_place_counts(None)
+
+    police = view("police")
+    assert {"n", "per_100m"} <= set(police.columns) and len(police) == len(ws.micro_place_counts(ws.default_filters(None)))
+    planner = view("planner")
+    assert not {"n", "per_100m"} & set(planner.columns) and set(planner["micro_kind"]) == {"segment", "intersection"}
+    own = view("zac_manager", [_demo_zac(Home(demo_home_path))])
+    assert 0 < len(own) < len(police) and "n" not in own.columns
