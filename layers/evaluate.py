@@ -281,6 +281,26 @@ def prospective_scores(cell, times_ns, *, at_ns: int, dist_weights, params: Pros
 # --------------------------------------------------------------------------- backtest
 
 
+def _check_backtest_options(methods, known, coverages, min_history, history):
+    methods = tuple(methods)
+    unknown = [m for m in methods if m not in known]
+    if unknown or not methods:
+        raise ParameterError(
+            f"unknown method(s) {', '.join(unknown) or '(none given)'}; choose among {', '.join(known)}.",
+            "methods",
+        )
+    try:
+        coverages = tuple(float(c) for c in coverages)
+    except (TypeError, ValueError):
+        raise ParameterError("coverage must be shares of the area such as 0.05.", "coverage") from None
+    for c in coverages:
+        if not 0 < c < 1:
+            raise ParameterError(f"coverage must be a share of the area in (0, 1), got {c}.", "coverage")
+    if int(min_history) < 1 or int(history) < 1:
+        raise ParameterError("min_history and history must be at least 1 period.", "min_history")
+    return methods, coverages
+
+
 def backtest(
     incidents: gpd.GeoDataFrame,
     *,
@@ -355,22 +375,7 @@ def backtest(
 
     check_geodataframe(incidents, of=" of points")
     check_metric(incidents, allow_none=False)
-    methods = tuple(methods)
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown or not methods:
-        raise ParameterError(
-            f"unknown method(s) {', '.join(unknown) or '(none given)'}; choose among {', '.join(METHODS)}.",
-            "methods",
-        )
-    try:
-        coverages = tuple(float(c) for c in coverages)
-    except (TypeError, ValueError):
-        raise ParameterError("coverage must be shares of the area such as 0.05.", "coverage") from None
-    for c in coverages:
-        if not 0 < c < 1:
-            raise ParameterError(f"coverage must be a share of the area in (0, 1), got {c}.", "coverage")
-    if int(min_history) < 1 or int(history) < 1:
-        raise ParameterError("min_history and history must be at least 1 period.", "min_history")
+    methods, coverages = _check_backtest_options(methods, METHODS, coverages, min_history, history)
     if grid is None:
         grid = make_grid(_area(study_area, incidents), cell_size=cell_size)
     cube, labels, info = space_time_cube(incidents, grid, period=period, tz=tz)
@@ -446,26 +451,6 @@ def backtest(
                 bandwidths=bandwidths, methods=list(methods), coverages=list(coverages))
     out.attrs["vigie"] = meta
     return out
-
-
-def _check_backtest_options(methods, known, coverages, min_history, history):
-    methods = tuple(methods)
-    unknown = [m for m in methods if m not in known]
-    if unknown or not methods:
-        raise ParameterError(
-            f"unknown method(s) {', '.join(unknown) or '(none given)'}; choose among {', '.join(known)}.",
-            "methods",
-        )
-    try:
-        coverages = tuple(float(c) for c in coverages)
-    except (TypeError, ValueError):
-        raise ParameterError("coverage must be shares of the area such as 0.05.", "coverage") from None
-    for c in coverages:
-        if not 0 < c < 1:
-            raise ParameterError(f"coverage must be a share of the area in (0, 1), got {c}.", "coverage")
-    if int(min_history) < 1 or int(history) < 1:
-        raise ParameterError("min_history and history must be at least 1 period.", "min_history")
-    return methods, coverages
 
 
 def backtest_segments(

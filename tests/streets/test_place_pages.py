@@ -34,17 +34,6 @@ def chart_values(html: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def own_zac(demo_copy):
-    from geo_app.accounts import _demo_zac
-    from geo_app.config import Home
-
-    home = Home(demo_copy)
-    name = _demo_zac(home)
-    zac = home.store.read("zac")
-    return name, zac[zac["name"] == name].geometry.iloc[0]
-
-
-@pytest.fixture(scope="module")
 def places(app, own_zac):
     """A place on the first hotspot area (with a lighting action) and a small one drawn in the
     ZAC manager's ZAC (with a CCTV action)."""
