@@ -59,6 +59,9 @@ LAZY_LAYERS = ("kde", "emerging", "proposals")
 #: point layers with more features than this are loaded per bbox by the pages, never whole
 EMBED_MAX = 500
 
+#: an action's own location lies at most this far from its place (metres)
+ACTION_REACH_M = 500.0
+
 
 def _no_audit(action: str, *, target: str = "", detail: dict | None = None) -> None:
     return None
@@ -655,9 +658,10 @@ class Viewer:
         """The places and actions the account may see, as map layers (EPSG:4326): ``places``
         (``place_frame`` of ``places()``) and ``actions`` (one point per action with
         ``place_id``, ``place_name``, ``kind``, ``status``, ``start_date``, ``end_date``,
-        ``partner``; located at a point inside its place: actions have no location of their
-        own yet, the issue's default). Both empty without the application database or for a
-        role that may not read reviews."""
+        ``partner``, at the action's own ``location`` or else at a point inside its place).
+        Both empty without the application database or for a role that may not read reviews."""
+        from shapely.geometry import shape
+
         empty = gpd.GeoDataFrame({"place_id": []}, geometry=gpd.GeoSeries([], crs=4326), crs=4326)
         if self._reviews is None or not self.can("review.read"):
             return {"places": empty, "actions": empty}
@@ -671,7 +675,8 @@ class Viewer:
         cols = ("place_id", "kind", "status", "start_date", "end_date", "partner")
         actions = gpd.GeoDataFrame({**{c: [a.get(c) for a in rows] for c in cols},
                                     "place_name": [names[a["place_id"]] for a in rows]},
-                                   geometry=[where[a["place_id"]] for a in rows], crs=4326)
+                                   geometry=[shape(a["location"]) if a.get("location") else where[a["place_id"]]
+                                             for a in rows], crs=4326)
         return {"places": frame, "actions": actions}
 
     def hotspot_places(self, filters: Filters | None = None, *, night: bool = False) -> dict:
@@ -699,11 +704,25 @@ class Viewer:
         ``layers.places.action_record``)."""
         from layers.places import action_record
 
-        self.place(place_id, "review.write")
+        place = self.place(place_id, "review.write")
         rec = action_record(situational=self.taxonomy.situational, **fields)
+        if rec["location"] is not None:
+            self._check_action_location(place, rec["location"])
         out = self._db().add_action(place_id, created_by=self.account.name, **rec)
         self._audit("action_add", target=place_id, detail={"action_id": out["id"], "kind": out["kind"]})
         return out
+
+    def _check_action_location(self, place: dict, location: dict, *, within_m: float = ACTION_REACH_M) -> None:
+        """An action's own location must lie within ``within_m`` metres of its place."""
+        from shapely.geometry import shape
+
+        from layers.crs import to_analysis
+
+        crs = self.settings.analysis_crs
+        both = to_analysis(gpd.GeoSeries([shape(place["geometry"]), shape(location)], crs=4326), crs)
+        if both.iloc[0].distance(both.iloc[1]) > within_m:
+            raise ParameterError(f"location must lie within {within_m:.0f} m of the place "
+                                 f"(an action elsewhere belongs to another place).", "location")
 
     def action_evaluation(self, place_id: str, action: dict) -> dict:
         """The evaluation (``Workspace.action_evaluation``) of one action of a place the account

@@ -5,7 +5,8 @@ thread), and the API.
 Pages: ``GET /places``, ``POST /places`` (fields ``source`` = hotspot | segment | drawn, ``ref``,
 ``geometry`` (GeoJSON), ``name``, ``owner``, ``start_date``), ``GET /places/<place_id>``,
 ``POST /places/<place_id>/status`` (``status``, ``owner``), ``POST /places/<place_id>/comments``
-(``body``), ``POST /places/<place_id>/actions`` (the fields of ``layers.places.action_record``).
+(``body``), ``POST /places/<place_id>/actions`` (the fields of ``layers.places.action_record``;
+``location`` "lon,lat" or a GeoJSON Point within 500 m of the place, default the place).
 
 API: ``GET /api/places`` (GeoJSON), ``POST /api/places`` (JSON, same fields; 201),
 ``GET /api/places/<place_id>`` (the feature with its actions), ``GET|POST
@@ -36,7 +37,7 @@ __all__ = ["bp"]
 
 bp = Blueprint("places", __name__)
 
-_ACTION_FIELDS = ("kind", "start_date", "end_date", "status", "partner", "cost", "notes")
+_ACTION_FIELDS = ("kind", "start_date", "end_date", "status", "partner", "cost", "notes", "location")
 
 
 def _place_fields(src) -> dict:
