@@ -4,7 +4,8 @@ The folder named by ``GEO_APP_HOME`` (default ``./instance``) holds:
 
 - ``config.toml``: the deployment's settings (``[vigie]`` table: ``analysis_crs``,
   ``timezone``, ``territory``, ``study_area``, ``taxonomy``, ``k_anonymity``, ``street_tolerance_m``,
-  ``privacy_cell_m``, the read limits ``max_uncompressed_mb``, ``max_features``, ``max_vertices``) and the web
+  ``intersection_radius_m``, ``privacy_cell_m``, ``pool_size``, the read limits ``max_uncompressed_mb``,
+  ``max_features``, ``max_vertices``) and the web
   service's settings (``[web]`` table: ``tile_url``, ``tile_attribution``, ``secret_key``…);
 - ``store.gpkg``: the layers (GeoPackage, opens in QGIS);
 - ``app.db``: the application's own tables (users, reviews, audit), SQLite.
@@ -37,6 +38,7 @@ SETTING_ENV = {
     "taxonomy": "GEO_APP_TAXONOMY",
     "k_anonymity": "GEO_APP_K_ANONYMITY",
     "street_tolerance_m": "GEO_APP_STREET_TOLERANCE_M",
+    "intersection_radius_m": "GEO_APP_INTERSECTION_RADIUS_M",
     "privacy_cell_m": "GEO_APP_PRIVACY_CELL_M",
     "pool_size": "GEO_APP_POOL_SIZE",
     "max_uncompressed_mb": "GEO_APP_MAX_UNCOMPRESSED_MB",
@@ -133,6 +135,12 @@ class Home:
             except ValueError:
                 raise ParameterError("street_tolerance_m must be a number of metres.",
                                      "street_tolerance_m") from None
+        if values.get("intersection_radius_m") is not None:
+            try:
+                kwargs["intersection_radius_m"] = float(values["intersection_radius_m"])
+            except ValueError:
+                raise ParameterError("intersection_radius_m must be a number of metres.",
+                                     "intersection_radius_m") from None
         if values.get("privacy_cell_m") is not None:
             try:
                 kwargs["privacy_cell_m"] = float(values["privacy_cell_m"])

@@ -189,7 +189,8 @@ CREATE TABLE IF NOT EXISTS actions (
     night_only INTEGER NOT NULL DEFAULT 0,
     notes TEXT NOT NULL DEFAULT '',
     created TEXT NOT NULL,
-    created_by TEXT NOT NULL
+    created_by TEXT NOT NULL,
+    location TEXT
 );
 CREATE INDEX IF NOT EXISTS actions_place ON actions(place_id);
 """
@@ -208,6 +209,7 @@ def _action(row: sqlite3.Row) -> dict:
     d = dict(row)
     d["categories"] = json.loads(d["categories"] or "[]")
     d["night_only"] = bool(d["night_only"])
+    d["location"] = json.loads(d["location"]) if d.get("location") else None
     return d
 
 
@@ -283,6 +285,8 @@ class AppDB:
                 dialect.create(con, _SCHEMA)
                 with dialect.transaction(con):
                     _migrate_statuses(con)
+                    # databases made before actions had a location of their own
+                    dialect.add_column(con, "actions", "location", "TEXT")
                 self._ready = True
             with dialect.transaction(con):
                 yield con
@@ -643,17 +647,19 @@ class AppDB:
 
     def add_action(self, place_id: str, *, kind: str, technique: str, start_date: str, created_by: str,
                    end_date: str | None = None, partner: str = "", cost: float | None = None,
-                   status: str = "planned", categories=(), night_only: bool = False, notes: str = "") -> dict:
-        """Record an action on a place (fields checked by the caller: ``geo_app.places``)."""
+                   status: str = "planned", categories=(), night_only: bool = False, notes: str = "",
+                   location: dict | None = None) -> dict:
+        """Record an action on a place (fields checked by the caller: ``layers.places.action_record``);
+        ``location``: a GeoJSON Point (lon/lat), or None for the place itself."""
         self.place(place_id)
         with self.connect() as con:
             row = con.execute(
                 "INSERT INTO actions (place_id, kind, technique, start_date, end_date, partner, cost, status, "
-                "categories, night_only, notes, created, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "RETURNING *",
+                "categories, night_only, notes, created, created_by, location) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
                 (str(place_id), kind, technique, start_date, end_date, str(partner or "")[:200], cost, status,
                  json.dumps(list(categories)), int(bool(night_only)), str(notes or "")[:4000], _now(),
-                 created_by)).fetchone()
+                 created_by, json.dumps(location) if location else None)).fetchone()
         return _action(row)
 
     def actions(self, place_id: str | None = None) -> list[dict]:
@@ -704,6 +710,12 @@ class _SQLite:
         con.executescript(schema)
 
     @staticmethod
+    def add_column(con, table: str, column: str, decl: str) -> None:
+        """Add ``column`` to ``table`` unless it is there (SQLite has no ``IF NOT EXISTS`` here)."""
+        if column not in {r["name"] for r in con.execute(f"PRAGMA table_info({table})").fetchall()}:
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+
+    @staticmethod
     def transaction(con):
         return con  # sqlite3's connection context: commit on success, roll back on error
 
@@ -744,6 +756,10 @@ class _PostgreSQL:
     @staticmethod
     def transaction(con):
         return con.transaction()
+
+    @staticmethod
+    def add_column(con, table: str, column: str, decl: str) -> None:
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {decl}")
 
 
 class _PGConnection:

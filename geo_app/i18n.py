@@ -269,7 +269,8 @@ def month_name(month: int, lang: str | None = None) -> str:
 def place_name(parts: Mapping | None, lang: str | None = None) -> str:
     """The human name of a place from its parts (``layers.naming``: ``kind``, ``street``,
     ``from``, ``to``): "Rue de la Loge, entre Place de la Comédie et Rue Jacques Cœur",
-    "Place Jean Jaurès et abords"; ``""`` without parts."""
+    "Place Jean Jaurès et abords", "Intersection de Rue Foch et Rue de la Loge";
+    ``""`` without parts."""
     if not parts:
         return ""
     _ = gettext_for(lang)
@@ -281,6 +282,12 @@ def place_name(parts: Mapping | None, lang: str | None = None) -> str:
         return _("%(street)s, près de %(a)s", street=street, a=a)
     if kind == "around" and street:
         return _("%(street)s et abords", street=street)
+    if kind == "intersection" and street and a and b:
+        return _("Intersection de %(street)s, %(a)s et %(b)s", street=street, a=a, b=b)
+    if kind == "intersection" and street and a:
+        return _("Intersection de %(street)s et %(a)s", street=street, a=a)
+    if kind == "intersection" and street:
+        return _("%(street)s (embranchement)", street=street)
     if street:
         return str(street)
     return _("lieu sans nom de voie")

@@ -33,7 +33,7 @@ from folium.map import Layer
 from folium.template import Template
 
 from geo_app.i18n import LANGS, emerging_code, gettext_for, label, labels, layer_label
-from geo_app.style import EMERGING, GI_BIN, INCIDENT_RAMP, KDE_RAMP, LAYER, PROPOSAL, STATUS
+from geo_app.style import ACTION, EMERGING, GI_BIN, INCIDENT_RAMP, KDE_RAMP, LAYER, PROPOSAL, STATUS
 from layers.registry import LAYERS
 
 __all__ = [
@@ -73,6 +73,9 @@ def layer_names(lang: str = "fr") -> dict[str, str]:
         hotspots=_("Zones de points chauds"),
         emerging=_("Tendances spatio-temporelles"),
         proposals=_("Propositions"),
+        places=_("Lieux suivis"),
+        actions=_("Actions"),
+        micro_places=_("Micro-lieux (tronçons et intersections)"),
     )
     return names
 
@@ -344,6 +347,9 @@ class MapLayers:
     hotspots: gpd.GeoDataFrame | None = None  # hotspot areas with hotspot_id, n, area_km2
     emerging: gpd.GeoDataFrame | None = None  # cells with category
     proposals: gpd.GeoDataFrame | None = None  # points/polygons with title, technique
+    places: gpd.GeoDataFrame | None = None  # places followed: place_id, name, status (Viewer.place_frame)
+    actions: gpd.GeoDataFrame | None = None  # points: place_id, place_name, kind, status, dates, partner
+    micro_places: gpd.GeoDataFrame | None = None  # segments (lines), intersections (points): name, rank, bin, n
 
 
 def _context_props(kind: str, _, lang: str):
@@ -439,6 +445,48 @@ def _layer_proposals(pr: gpd.GeoDataFrame, _, lang: str):
             {"radius": 7, "color": LAYER["proposals"]}, _proposal_legend(lang))
 
 
+def _layer_places(pl: gpd.GeoDataFrame, _, lang: str, place_url: str):
+    def props(r):
+        st = str(r.get("status") or "")
+        return {"_popup": _popup(r.get("name"), [(_("Lieu suivi"), r.get("place_id")),
+                                                 (_("Statut"), label("status", st, lang) if st else ""),
+                                                 (_("Partenaire"), r.get("owner"))],
+                                 link=(place_url.replace("{id}", str(r["place_id"])), _("ouvrir la fiche"))),
+                "_style": {"color": STATUS.get(st, LAYER["places"])}}
+
+    seen = [st for st in STATUS if "status" in pl.columns and (pl["status"] == st).any()]
+    items = [(STATUS[st], label("status", st, lang)) for st in seen] or [(LAYER["places"], _("Lieux suivis"))]
+    return _features(pl, props), {"color": LAYER["places"], "weight": 3, "fillOpacity": 0.1, "dashArray": "6 3"}, items
+
+
+def _layer_actions(ac: gpd.GeoDataFrame, _, lang: str, place_url: str):
+    def props(r):
+        kind = str(r.get("kind") or "")
+        dates = str(r.get("start_date") or "") + (f" → {r.get('end_date')}" if r.get("end_date") else "")
+        return {"_popup": _popup(label("action_kind", kind, lang) if kind in ACTION else kind,
+                                 [(_("Statut"), label("action_status", r.get("status"), lang) if r.get("status") else ""),
+                                  (_("Dates"), dates), (_("Partenaire"), r.get("partner")),
+                                  (_("Lieu suivi"), r.get("place_name"))],
+                                 link=(place_url.replace("{id}", str(r["place_id"])), _("ouvrir la fiche"))),
+                "_style": {"color": ACTION.get(kind, LAYER["actions"]), "fillColor": ACTION.get(kind, LAYER["actions"])}}
+
+    present = [k for k in ACTION if "kind" in ac.columns and (ac["kind"] == k).any()]
+    items = [(ACTION[k], label("action_kind", k, lang)) for k in present]
+    return _features(ac, props), {"radius": 8, "color": LAYER["actions"]}, items
+
+
+def _layer_micro_places(mp: gpd.GeoDataFrame, _, lang: str):
+    def props(r):
+        n = r.get("n")
+        return {"_popup": _popup(f"#{r.get('rank', '')} {r.get('name') or ''}".strip(),
+                                 [(_("faits"), None if n is None or pd.isna(n) else int(n))]),
+                "_style": {"color": GI_BIN.get(int(r.get("bin") or 0), LAYER["micro_places"])
+                           if int(r.get("bin") or 0) > 0 else LAYER["micro_places"]}}
+
+    return _features(mp, props), {"color": LAYER["micro_places"], "weight": 6, "opacity": 0.85}, \
+        [(LAYER["micro_places"], _("Micro-lieux (tronçons et intersections)"))]
+
+
 #: hidden dashboard layers computed and loaded on demand: key -> features builder
 LAZY_BUILDERS = {"kde": lambda g, _, lang: _layer_kde(g, _),
                  "emerging": _layer_emerging, "proposals": _layer_proposals}
@@ -512,6 +560,7 @@ def build_map(
     hotspot_url: str = "/hotspots/{id}",
     category_labels: Mapping[str, str] | None = None,
     script_url: str = "/static/js/vigie-map.js",
+    place_url: str = "/places/{id}",
 ) -> folium.Map:
     """Build the Folium map of the dashboard or of a hotspot page.
 
@@ -539,6 +588,8 @@ def build_map(
         Category code -> label, for the popups of dynamic incident points.
     script_url : str
         URL of ``vigie-map.js`` (legend and dynamic layers).
+    place_url : str
+        Link pattern from a place's or an action's popup to the place's page (``{id}`` replaced).
 
     Returns
     -------
@@ -613,6 +664,14 @@ def build_map(
             "hotspots", [(STATUS[st], f"{names['hotspots']} — {label('status', st, lang)}") for st in seen]
             or [(LAYER["hotspots"], names["hotspots"])])
         extent.append(tuple(hs.to_crs(4326).total_bounds))
+    if layers.places is not None and len(layers.places):
+        data, style, items = _layer_places(layers.places, _, lang, place_url)
+        add(_geojson_layer(data, names["places"], style=style), "places", items)
+        extent.append(tuple(layers.places.to_crs(4326).total_bounds))
+    if layers.micro_places is not None and len(layers.micro_places):
+        data, style, items = _layer_micro_places(layers.micro_places, _, lang)
+        add(_geojson_layer(data, names["micro_places"], style=style, point={"radius": 7, "weight": 2}),
+            "micro_places", items)
     for kind in ("areas", "zac"):
         gdf = layers.context.get(kind)
         if gdf is not None and len(gdf):
@@ -630,6 +689,9 @@ def build_map(
     if cams is not None and len(cams):
         add(_camera_layer(cams, names["cameras"], _, lang), "cameras",
             [(_STYLE["cameras"]["color"], names["cameras"])])
+    if layers.actions is not None and len(layers.actions):
+        data, point, items = _layer_actions(layers.actions, _, lang, place_url)
+        add(_geojson_layer(data, names["actions"], point=point), "actions", items)
     if layers.proposals is not None and len(layers.proposals):
         data, style, point, items = _layer_proposals(layers.proposals, _, lang)
         add(_geojson_layer(data, names["proposals"], style=style, point=point), "proposals", items)

@@ -109,6 +109,10 @@ class Settings:
     street_tolerance_m : float
         Incidents within this many metres of a street segment are assigned to the nearest one
         (``layers.streets``); those further are off-network and counted as such.
+    intersection_radius_m : float
+        Incidents within this many metres of an intersection count at the intersection, not at
+        a segment, when micro-places are ranked (``layers.streets.micro_counts_xy``); 0 to
+        100, 0 turns intersections off.
     privacy_cell_m : float
         Side, in metres, of the fixed lattice (anchored at the analysis CRS's origin) on which
         roles that may only see aggregates receive counts, whatever bbox or cell count they ask.
@@ -129,6 +133,7 @@ class Settings:
     taxonomy: str | None = None
     k_anonymity: int = 5
     street_tolerance_m: float = 30.0
+    intersection_radius_m: float = 15.0
     privacy_cell_m: float = 250.0
     max_uncompressed_mb: float = 1024.0
     max_features: int = 2_000_000
@@ -162,6 +167,12 @@ class Settings:
             raise ParameterError(
                 f"street_tolerance_m must be a number of metres between 0 and 500, got {tol!r}.",
                 "street_tolerance_m",
+            )
+        rad = self.intersection_radius_m
+        if isinstance(rad, bool) or not isinstance(rad, (int, float)) or not 0 <= rad <= 100:
+            raise ParameterError(
+                f"intersection_radius_m must be a number of metres between 0 and 100, got {rad!r}.",
+                "intersection_radius_m",
             )
         try:
             cell = float(self.privacy_cell_m)

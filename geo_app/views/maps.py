@@ -74,7 +74,7 @@ def _map(viewer, data: dict, query: str, lang: str) -> tuple[dict, list[str]]:
     tax = viewer.taxonomy
     m = build_map(
         MapLayers(context=data["context"], incident_grid=data["incident_grid"], gistar=data["gistar"],
-                  hotspots=data["hotspots"]),
+                  hotspots=data["hotspots"], places=data.get("places"), actions=data.get("actions")),
         dynamic=dynamic_layers(data["dynamic"], query, lang),
         lazy=lazy_layers(data.get("lazy", ()), query, lang),
         bounds=data["extent"],
@@ -85,6 +85,7 @@ def _map(viewer, data: dict, query: str, lang: str) -> tuple[dict, list[str]]:
         hotspot_url=url_for("hotspots.hotspot_page", hotspot_id="ID") .replace("ID", "{id}") + (f"?{query}" if query else ""),
         category_labels={c.code: c.label(lang) for c in tax.categories},
         script_url=url_for("static", filename="js/vigie-map.js"),
+        place_url=url_for("places.place_page", place_id="ID").replace("ID", "{id}"),
     )
     return render_parts(m), list(m.vigie_layers)
 
