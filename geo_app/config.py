@@ -3,7 +3,8 @@
 The folder named by ``GEO_APP_HOME`` (default ``./instance``) holds:
 
 - ``config.toml``: the deployment's settings (``[vigie]`` table: ``analysis_crs``,
-  ``timezone``, ``territory``, ``study_area``, ``taxonomy``, ``k_anonymity``, ``street_tolerance_m``) and the web
+  ``timezone``, ``territory``, ``study_area``, ``taxonomy``, ``k_anonymity``, ``street_tolerance_m``, ``privacy_cell_m``, ``evaluation_min_days``,
+  ``evaluation_alpha``) and the web
   service's settings (``[web]`` table: ``tile_url``, ``tile_attribution``, ``secret_key``…);
 - ``store.gpkg``: the layers (GeoPackage, opens in QGIS);
 - ``app.db``: the application's own tables (users, reviews, audit), SQLite.
@@ -37,6 +38,8 @@ SETTING_ENV = {
     "k_anonymity": "GEO_APP_K_ANONYMITY",
     "street_tolerance_m": "GEO_APP_STREET_TOLERANCE_M",
     "privacy_cell_m": "GEO_APP_PRIVACY_CELL_M",
+    "evaluation_min_days": "GEO_APP_EVALUATION_MIN_DAYS",
+    "evaluation_alpha": "GEO_APP_EVALUATION_ALPHA",
 }
 
 
@@ -133,6 +136,18 @@ class Home:
                 kwargs["privacy_cell_m"] = float(values["privacy_cell_m"])
             except ValueError:
                 raise ParameterError("privacy_cell_m must be a number of metres.", "privacy_cell_m") from None
+        if values.get("evaluation_min_days") is not None:
+            try:
+                kwargs["evaluation_min_days"] = int(str(values["evaluation_min_days"]).strip())
+            except ValueError:
+                raise ParameterError("evaluation_min_days must be a whole number of days, got "
+                                     f"{values['evaluation_min_days']!r}.", "evaluation_min_days") from None
+        if values.get("evaluation_alpha") is not None:
+            try:
+                kwargs["evaluation_alpha"] = float(values["evaluation_alpha"])
+            except ValueError:
+                raise ParameterError("evaluation_alpha must be a number such as 0.1, got "
+                                     f"{values['evaluation_alpha']!r}.", "evaluation_alpha") from None
         if kwargs.get("taxonomy") and not Path(kwargs["taxonomy"]).is_absolute():
             kwargs["taxonomy"] = str(self.path / kwargs["taxonomy"])
         return Settings(**kwargs)

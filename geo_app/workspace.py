@@ -130,6 +130,8 @@ def nbytes(value) -> int:
         return sum(nbytes(v) for v in value.values()) + 64 * len(value)
     if isinstance(value, (list, tuple)):
         return sum(nbytes(v) for v in value) + 8 * len(value)
+    if isinstance(getattr(value, "nbytes", None), int):  # e.g. layers.effect.EffectIndex
+        return value.nbytes
     return sys.getsizeof(value)
 
 
@@ -1078,16 +1080,13 @@ class Workspace:
         keep = [c for c in seg.columns if c.startswith("name_") or c in ("segment", "length_m", "geometry")]
         return seg.iloc[[int(segment)]][keep]
 
-    def action_evaluation(self, geometry, *, start: str, end: str | None = None, categories=(),
-                          night_only: bool = False, ring_m: float = 150.0) -> dict:
-        """``layers.effect.evaluate_place`` of an action on a place (``geometry``: shapely,
-        EPSG:4326) over the incidents of ``categories`` (at night only with ``night_only``),
-        up to the latest incident."""
-        from layers.crs import to_analysis
-        from layers.effect import evaluate_place
+    def effect_index(self, categories=(), *, night_only: bool = False):
+        """The incidents an action targets (``categories``, in the dark with ``night_only``) as
+        a ``layers.effect.EffectIndex`` (analysis CRS), built once per store version and target
+        and shared by every action with the same target."""
+        from layers.effect import EffectIndex
 
         cats = tuple(sorted(categories))
-        key = (shapely.to_wkt(geometry, rounding_precision=7), start, end, cats, bool(night_only), float(ring_m))
 
         def compute():
             f = self.default_filters(None)
@@ -1097,12 +1096,35 @@ class Workspace:
             cols = self.columns()
             t = cols.t[rows]
             ok = t != np.iinfo(np.int64).min
-            rows, t = rows[ok], t[ok]
-            if not len(rows):
-                return {"status": "too_early", "days": 0}
-            g = to_analysis(gpd.GeoSeries([geometry], crs=4326), self.settings.analysis_crs).iloc[0]
-            return evaluate_place(cols.x[rows], cols.y[rows], t, g, start=start, end=end,
-                                  now=pd.Timestamp(int(t.max()), tz="UTC"), ring_m=ring_m)
+            return EffectIndex(cols.x[rows[ok]], cols.y[rows[ok]], t[ok])
+
+        return self.cached("effect_index", (cats, bool(night_only)), compute)
+
+    def action_evaluation(self, geometry, *, start: str, end: str | None = None, categories=(),
+                          night_only: bool = False, ring_m: float = 150.0) -> dict:
+        """``layers.effect.evaluate_in`` of an action on a place (``geometry``: shapely,
+        EPSG:4326) over the incidents of ``categories`` (at night only with ``night_only``),
+        from the first incident's day to the latest incident, with the settings
+        ``evaluation_min_days`` and ``evaluation_alpha``."""
+        from layers.crs import to_analysis
+        from layers.effect import evaluate_in
+
+        cats = tuple(sorted(categories))
+        s = self.settings
+        key = (shapely.to_wkt(geometry, rounding_precision=7), start, end, cats, bool(night_only), float(ring_m),
+               s.evaluation_min_days, s.evaluation_alpha)
+
+        def compute():
+            index = self.effect_index(cats, night_only=night_only)
+            if not len(index):
+                return {"status": "too_early", "days": 0, "min_days": s.evaluation_min_days,
+                        "alpha": s.evaluation_alpha}
+            g = to_analysis(gpd.GeoSeries([geometry], crs=4326), s.analysis_crs).iloc[0]
+            first = self.columns().t
+            first = first[first != np.iinfo(np.int64).min]
+            return evaluate_in(index, g, start=start, end=end, now=index.last, ring_m=ring_m,
+                               min_after_days=s.evaluation_min_days, alpha=s.evaluation_alpha,
+                               data_start=pd.Timestamp(int(first.min()), tz="UTC").floor("D"))
 
         return self.cached("action_evaluation", key, compute)
 

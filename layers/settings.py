@@ -112,6 +112,12 @@ class Settings:
     privacy_cell_m : float
         Side, in metres, of the fixed lattice (anchored at the analysis CRS's origin) on which
         roles that may only see aggregates receive counts, whatever bbox or cell count they ask.
+    evaluation_min_days : int
+        A done action is evaluated (``layers.effect``) once this many whole days of data follow
+        its end; before that it is "too early to evaluate" (1..365, default 90).
+    evaluation_alpha : float
+        Level of the evaluation's WDD confidence interval and verdict (0 < alpha <= 0.5,
+        default 0.1: a 90 % interval).
     """
 
     analysis_crs: int | None = 2154
@@ -122,6 +128,8 @@ class Settings:
     k_anonymity: int = 5
     street_tolerance_m: float = 30.0
     privacy_cell_m: float = 250.0
+    evaluation_min_days: int = 90
+    evaluation_alpha: float = 0.1
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
@@ -160,6 +168,15 @@ class Settings:
             raise ParameterError(f"privacy_cell_m must be between 50 and 10000 metres, got {cell}.",
                                  "privacy_cell_m")
         object.__setattr__(self, "privacy_cell_m", cell)
+        days = self.evaluation_min_days
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
+            raise ParameterError(f"evaluation_min_days must be a whole number of days between 1 and 365, "
+                                 f"got {days!r}.", "evaluation_min_days")
+        a = self.evaluation_alpha
+        if isinstance(a, bool) or not isinstance(a, (int, float)) or not 0 < a <= 0.5:
+            raise ParameterError(f"evaluation_alpha must be a number above 0 and at most 0.5, got {a!r}.",
+                                 "evaluation_alpha")
+        object.__setattr__(self, "evaluation_alpha", float(a))
 
     @property
     def tz(self) -> ZoneInfo:

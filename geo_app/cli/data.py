@@ -133,6 +133,8 @@ def config(home):
         "study_area": s.study_area or "",
         "taxonomy": s.taxonomy or "(default)",
         "k_anonymity": s.k_anonymity,
+        "evaluation_min_days": s.evaluation_min_days,
+        "evaluation_alpha": s.evaluation_alpha,
     }
     file_values = home.config.get("vigie", {})
     click.echo(f"home   {home.path}")
