@@ -722,7 +722,8 @@ class Viewer:
         Returns a dict: ``context`` (small layers embedded, polygons simplified), ``dynamic``
         (kinds loaded per bbox by the page), ``incident_grid``, ``gistar``, ``hotspots``,
         ``lazy`` (hidden layers loaded from ``/api/map/<name>``), ``figures``, ``counts``,
-        ``extent`` and ``notes`` (why a layer is missing).
+        ``concentration`` (``street_concentration``, None without streets), ``extent`` and
+        ``notes`` (why a layer is missing).
         """
         from layers.registry import get_spec
 
@@ -738,7 +739,7 @@ class Viewer:
             else:
                 context[kind] = ws.embedded(kind)
         out = {"context": context, "dynamic": dynamic, "incident_grid": None, "gistar": None, "hotspots": None,
-               "lazy": [], "notes": [], "counts": counts, "extent": self.extent(),
+               "lazy": [], "notes": [], "concentration": None, "counts": counts, "extent": self.extent(),
                "figures": self.key_figures(filters, night=night)}
         if counts.get("incidents"):
             out["incident_grid"] = self.grid("incidents", filters, bbox=self.extent(), cells=cells, night=night)
@@ -750,6 +751,12 @@ class Viewer:
                 if e.status >= 500:
                     raise
                 out["notes"].append(e.message)
+            if counts.get("streets"):
+                try:
+                    out["concentration"] = self.street_concentration(filters, night=night)
+                except VigieError as e:
+                    if e.status >= 500:
+                        raise
         return out
 
     # -- exports ----------------------------------------------------------------------------

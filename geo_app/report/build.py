@@ -471,7 +471,8 @@ def build_report(
     dict
         ``meta`` (month, title, audience, lang, k, zac, generated, timings), ``L`` (labels),
         ``figures`` (raw ``layers.report.monthly_figures`` of the scope), ``tables`` (what is
-        shown: ``figures``, ``hotspots``, ``emerging``, ``reviews``, ``zacs``…), ``images``
+        shown: ``figures``, ``hotspots``, ``emerging``, ``reviews``, ``places``
+        (``geo_app.report.places.places_section``), ``concentration``, ``zacs``…), ``images``
         (data: URIs), ``methods`` and ``data`` (the frames behind the maps, in the analysis
         CRS: ``gistar``, ``hotspots``, ``emerging``, ``grid`` or ``points``).
 
@@ -549,6 +550,14 @@ def build_report(
     # 4. reviews
     tables["reviews"] = _reviews(home, p, ha, lang=lang, zac=zac)
 
+    # 4 bis. places followed, their actions and measured effect; concentration on the streets
+    from geo_app.report.places import concentration_section, places_section
+
+    t = time.perf_counter()
+    tables["places"] = places_section(ws, p, spatial, k=k, lang=lang, zac=zac, taxonomy=taxonomy)
+    tables["concentration"] = concentration_section(ws, p, k=k, zac_geometry=zac_geom)
+    timings["places_s"] = round(time.perf_counter() - t, 2)
+
     # 5. time profiles of the scope's month
     t = time.perf_counter()
     prof = time_profiles(scope_month, tz=tz)
@@ -622,6 +631,9 @@ def build_report(
         "emerging": L["m_emerging"].format(periods=len(emeta.get("periods", [])), cell=_num(emeta.get("cell_size"))),
         "time": L["m_time"],
         "proposals": L["m_proposals"].format(n=PROPOSALS_K),
+        "places": L["m_places"].format(months=len(tables["places"]["months"]),
+                                       min_days=settings.evaluation_min_days,
+                                       level=round(100 * (1 - settings.evaluation_alpha))),
         "privacy": (L["m_privacy_partners"].format(cell=_num(settings.privacy_cell_m), k=k, k_1=k - 1) if k
                     else L["m_privacy_police"]) + (" " + L["sensitive_excluded"] if exclude_sensitive else ""),
         "parameters": {
@@ -695,5 +707,6 @@ def to_json_summary(report: dict) -> str:
     t = report["tables"]
     out = {"meta": report["meta"], "figures": t["figures"], "hotspots": t["hotspots"],
            "reviews": t["reviews"], "time": t["time"], "proposals": t["proposals"],
+           "places": t["places"], "concentration": t["concentration"],
            "zacs": [{"name": z["name"], "figures": z["figures"], "hotspots": z["hotspots"]} for z in t["zacs"]]}
     return json.dumps(out, ensure_ascii=False, default=str)

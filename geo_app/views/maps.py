@@ -69,6 +69,20 @@ def lazy_layers(keys, query: str, lang: str) -> list[LazyLayer]:
     return [LazyLayer(names[k], key=k, url=url_for("api.map_layer", key=k), query=query) for k in keys]
 
 
+def concentration_card(c: dict | None) -> dict | None:
+    """The dashboard's concentration card: shares of street segments holding 50 % and 100 % of
+    the incidents, and the share of incidents on the top 5 % of segments, as "4.4 %" text."""
+    if not c or not c.get("incidents"):
+        return None
+
+    def pct(v):
+        return f"{100 * v:.1f} %" if v < 0.1 else f"{100 * v:.0f} %"
+
+    top5 = next((p["share_incidents"] for p in c["curve"] if abs(p["share_places"] - 0.05) < 1e-9), None)
+    return {"p50": pct(c["share_places_50"]), "p100": pct(c["share_places_100"]),
+            "top5": None if top5 is None else pct(top5), "segments": c["places"]}
+
+
 @bp.get("/")
 def dashboard():
     """Dashboard: aggregated incidents, context layers, hotspot results; points on demand."""
@@ -96,6 +110,7 @@ def dashboard():
         "dashboard.html",
         map_parts=render_parts(m),
         figures=data["figures"],
+        concentration=concentration_card(data.get("concentration")),
         counts=data["counts"],
         notes=data["notes"],
         query=query,
