@@ -269,30 +269,34 @@ def _choose_control(index: EffectIndex, geometry, *, ring_m, b0, b1, search_m, s
     k = max(1, int(search_m // step))
     mid = (b0 + b1) // 2
     cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
-    half = (k + 0.5) * step
-    # the search window only, then its before-period incidents
-    pos = index.box(cx - half, cy - half, cx + half, cy + half)
-    ts = index.t[pos]
-    sel = (ts >= b0) & (ts < b1)
-    pos, ts = pos[sel], ts[sel]
-    xs, ys = index.x[pos], index.y[pos]
     place_pos = index.inside(geometry)
     tp = index.t[place_pos]
     place_first = int(((tp >= b0) & (tp < mid)).sum())
     place_trend = (target - place_first) - place_first
     keep_out = geometry.buffer(2 * ring_m)
     # the candidates are translations by multiples of ``step`` > the place's size, so a point
-    # lies in at most one of them: bring each point back by its lattice offset and test it
-    # against the place itself, once (O(n) whatever the number of candidates); a cheap box test
-    # first, the exact test on the few points left
-    i = np.rint((xs - cx) / step).astype(np.int64)
-    j = np.rint((ys - cy) / step).astype(np.int64)
-    bx, by = xs - i * step, ys - j * step
-    keep = ~((i == 0) & (j == 0)) & (bx >= minx) & (bx <= maxx) & (by >= miny) & (by <= maxy)
-    i, j, bx, by, ts = i[keep], j[keep], bx[keep], by[keep], ts[keep]
+    # lies in at most one of them. Column by column of the lattice, the x-sorted index gives the
+    # strip of points under the candidates' boxes; each point is brought back by its row offset
+    # and tested against the place itself (a box test first, the exact test on the few left):
+    # the work is a few strips, not the whole search window.
+    ii, jj, pp = [], [], []
+    for i in range(-k, k + 1):
+        lo = int(np.searchsorted(index.x, minx + i * step, side="left"))
+        hi = int(np.searchsorted(index.x, maxx + i * step, side="right"))
+        ys, ts = index.y[lo:hi], index.t[lo:hi]
+        j = np.rint((ys - cy) / step)
+        by = ys - j * step
+        keep = (ts >= b0) & (ts < b1) & (by >= miny) & (by <= maxy) & (np.abs(j) <= k)
+        if i == 0:
+            keep &= j != 0
+        hit = np.flatnonzero(keep)
+        ii.append(np.full(len(hit), i, dtype=np.int64))
+        jj.append(j[hit].astype(np.int64))
+        pp.append(lo + hit)
+    i, j, pos = np.concatenate(ii), np.concatenate(jj), np.concatenate(pp)
     shapely.prepare(geometry)
-    inside = shapely.contains_xy(geometry, bx, by)
-    i, j, early = i[inside], j[inside], ts[inside] < mid
+    inside = shapely.contains_xy(geometry, index.x[pos] - i * step, index.y[pos] - j * step)
+    i, j, early = i[inside], j[inside], index.t[pos[inside]] < mid
     side = 2 * k + 1
     key = (i + k) * side + (j + k)
     n_all = np.bincount(key, minlength=side ** 2)
