@@ -606,6 +606,8 @@ def simulate_incidents(
         for an exact time), ``description`` (French, says "fait simulé"), ``source``
         (``"simulation"``), ``address`` (empty), ``external_id`` (``SIM-<seed>-<n>``),
         ``simulated`` (True), and ``pattern`` (the ``PLANTED`` key or ``""`` for background).
+        ``attrs["prevented"]`` and ``attrs["displaced"]``: incidents the ``PLANTED_ACTIONS``
+        drew out and moved into a ring (0 without ``planted``).
 
     Notes
     -----
@@ -730,27 +732,29 @@ def simulate_incidents(
         },
         geometry=geom,
     )
-    prevented = 0
+    prevented = displaced = 0
     if planted:
-        out, prevented = _apply_actions(out, rng, start=t0, months=int(months), tz=tz,
-                                        situational=taxonomy.situational)
+        out, prevented, displaced = _apply_actions(out, rng, start=t0, months=int(months), tz=tz,
+                                                   situational=taxonomy.situational)
     out = out.to_crs(4326)
     out = out.sort_values(["occurred_from", "category"], kind="stable").reset_index(drop=True)
     out.insert(7, "external_id", "SIM-" + str(int(seed)) + "-" + pd.Series(
         np.arange(1, len(out) + 1)).astype("str").str.zfill(6))
     out.attrs["prevented"] = prevented
+    out.attrs["displaced"] = displaced
     return out
 
 
 def _apply_actions(out: gpd.GeoDataFrame, rng, *, start, months, tz, situational):
     """The incidents once the ``PLANTED_ACTIONS`` took effect (metric CRS in and out): of the
     targeted incidents in each place from its effect month on, ``effect`` are drawn out, and
-    ``displaced`` of those move into the ring (same time and category). Returns the frame and
-    the number of incidents that no longer happen."""
+    ``displaced`` of those move into the ring (same time and category). Returns the frame, the
+    number of incidents that no longer happen and the number moved into a ring."""
     from layers.temporal import darkness
 
     x, y = out.geometry.x.to_numpy().copy(), out.geometry.y.to_numpy().copy()
     drop = np.zeros(len(out), dtype=bool)
+    n_moved = 0
     to_metric = Transformer.from_crs(4326, out.crs, always_xy=True)
     for name, spec in PLANTED_ACTIONS.items():
         if not spec["effect"] or int(spec["month"]) >= months:
@@ -772,5 +776,6 @@ def _apply_actions(out: gpd.GeoDataFrame, rng, *, start, months, tz, situational
         ang = rng.uniform(0, 2 * np.pi, len(moved))
         x[moved], y[moved] = cx + rad * np.cos(ang), cy + rad * np.sin(ang)
         drop[np.setdiff1d(hit, moved)] = True
+        n_moved += len(moved)
     out = out.set_geometry(gpd.points_from_xy(x, y, crs=out.crs))
-    return out[~drop], int(drop.sum())
+    return out[~drop], int(drop.sum()), n_moved

@@ -70,6 +70,9 @@ def test_same_seed_same_incidents_other_seed_differs(context, incidents):
 def test_counts_period_and_columns(incidents, local):
     # 50,000 drawn, less those the planted lighting repair prevented (PLANTED_ACTIONS)
     assert 200 < incidents.attrs["prevented"] < 500
+    # a tenth of the incidents the lighting repair took away happen in its ring instead
+    moved = incidents.attrs["displaced"]
+    assert 0.05 < moved / (moved + incidents.attrs["prevented"]) < 0.15
     assert len(incidents) == 50_000 - incidents.attrs["prevented"]
     assert incidents.crs.to_epsg() == 4326
     assert set(incidents.geom_type) == {"Point"}

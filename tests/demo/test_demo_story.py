@@ -94,7 +94,10 @@ def test_the_lighting_repair_is_found_significant(story, demo_home):
     assert ev["change_local"] < -0.15  # beyond the control's own change
     # a tenth of the prevented incidents were planted in the ring: it rises
     assert ev["counts"]["ring"][1] > ev["counts"]["ring"][0]
-    assert action["effect"].startswith("Targeted incidents fell by")
+    # the figures README quotes ("The story the demo tells"), seed 20231101
+    assert (tuple(ev["counts"]["treated"]), ev["days"], round(ev["wdd"]["z"], 1)) == ((904, 563), 357, -3.9)
+    assert action["effect"] == ("Targeted incidents fell by 24 % more than in the comparison area; "
+                                "a sign of displacement into the surrounding streets.")
 
 
 def test_the_placebo_is_not_significant(story, demo_home):
@@ -105,7 +108,8 @@ def test_the_placebo_is_not_significant(story, demo_home):
     before, after = ev["counts"]["treated"]
     assert before > 50 and abs(after / before - 1) < 0.15
     assert ev["verdict"] == "no_effect" and ev["wdd"]["low_ci"] < 0 < ev["wdd"]["high_ci"]
-    assert action["effect"].startswith("No significant difference")
+    assert tuple(ev["counts"]["treated"]) == (144, 144)  # as README says
+    assert action["effect"] == "No significant difference with the comparison area; no sign of displacement."
 
 
 def test_the_simulation_says_what_it_prevented(demo_home):
