@@ -649,7 +649,8 @@ class Viewer:
                                                    end=action["end_date"], categories=cats,
                                                    night_only=action["night_only"]))
         if self._suppress(None) and ev.get("status") == "evaluated":
-            ev = {k: ev[k] for k in ("status", "days", "before", "after", "verdict", "displacement", "change_local")}
+            ev = {k: ev[k] for k in ("status", "days", "min_days", "alpha", "before", "after", "verdict",
+                                     "displacement", "change_local")}
         return ev
 
     def action_evaluations(self, place_id: str) -> dict:

@@ -160,10 +160,17 @@ def test_report_json_and_zac_scope(home, last_month, places):
                                                 zac_pages=False)))
     assert [r["place_id"] for r in j["places"]["rows"]] == [p["place_id"] for p, _ in places]
     assert j["concentration"]["segments"] > 8000
+    # a ZAC's report follows the places touching it (the placebo's place is in ZAC La Fontaine)
+    assert places[1][0]["zacs"] == ["ZAC La Fontaine"] and places[0][0]["zacs"] == []
+    rep = build_report(home, month=last_month, lang="fr", images=False, zac="ZAC La Fontaine", zac_pages=False)
+    assert [r["place_id"] for r in rep["tables"]["places"]["rows"]] == [places[1][0]["place_id"]]
     # a ZAC touched by no place: the section says so
     zacs = set(home.store.read("zac")["name"]) - {z for p, _ in places for z in p["zacs"]}
     rep = build_report(home, month=last_month, lang="fr", images=False, zac=sorted(zacs)[0], zac_pages=False)
     assert rep["tables"]["places"]["rows"] == []
+    from geo_app.report import render_html
+
+    assert "Aucun lieu suivi pour l'instant" in render_html(rep).replace("&#39;", "'")
 
 
 @pytest.mark.parametrize("role", ["coordinator", "planner"])
