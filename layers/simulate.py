@@ -43,7 +43,8 @@ from layers.checks import check_layer, whole_number
 from layers.errors import InputError, ParameterError
 from layers.registry import default_taxonomy
 
-__all__ = ["ALCOHOL_KINDS", "DEFAULT_SEED", "PLANTED", "PLANTED_ACTIONS", "action_dates", "simulate_incidents"]
+__all__ = ["ALCOHOL_KINDS", "DEFAULT_SEED", "PLANTED", "PLANTED_ACTIONS", "action_centre", "action_dates",
+           "simulate_incidents"]
 
 #: seed used by the demo city (``geo-app demo`` without ``--seed``)
 DEFAULT_SEED = 20231101
