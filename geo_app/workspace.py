@@ -1016,15 +1016,28 @@ class Workspace:
     def street_concentration(self, filters: Filters | None = None, *, night: bool = False) -> dict | None:
         """The concentration of incidents over street segments (``layers.streets.concentration``)
         plus ``off_network`` and ``tolerance_m``; None without streets."""
-        from layers.streets import concentration
+        from layers import streets as st
 
-        seg = self.street_segments(filters, night=night)
-        if seg is None:
-            return None
-        out = concentration(seg["n"].to_numpy(float))
-        meta = seg.attrs.get("vigie", {})
-        out.update(off_network=meta.get("n_off_network"), tolerance_m=meta.get("tolerance_m"))
-        return out
+        filters = (filters or Filters()).replace(bbox=None)
+
+        def compute():
+            # the segments' counts only (no Gi*, names or reprojection): the dashboard asks for
+            # it on every new filter set; the micro-places' frame is reused when it is cached
+            seg = self.peek("street_segments", (filters, night))
+            if seg is None:
+                net = self._street_network()
+                if net is None:
+                    return None
+                cols = self.columns()
+                rows = self.rows(filters, night=night)
+                seg = st.segment_counts_xy(cols.x[rows], cols.y[rows], net["streets"],
+                                           tolerance_m=self.settings.street_tolerance_m, tree=net["tree"])
+            out = st.concentration(seg["n"].to_numpy(float))
+            meta = seg.attrs.get("vigie", {})
+            out.update(off_network=meta.get("n_off_network"), tolerance_m=meta.get("tolerance_m"))
+            return out
+
+        return self.cached("street_concentration", (filters, night), compute)
 
     def hotspot_names(self, filters: Filters | None = None, *, night: bool = False) -> dict:
         """``hotspot_id`` -> name parts (``layers.naming``) of each hotspot area of these
@@ -1140,6 +1153,7 @@ class Workspace:
             self.grid("incidents", filters, bbox=self.extent(), cells=60)
             self.key_figures(filters)
             self.hotspot_areas(filters)
+            self.street_concentration(filters)  # the dashboard's card (builds the street network)
         except VigieError as e:  # too few incidents, no study area: the request will say why
             log.warning("warming the dashboard failed: %s", e.message)
 

@@ -530,6 +530,16 @@ def build_report(
         fig["groups"] = fig["groups"][~fig["groups"]["group"].isin(only_sensitive)].reset_index(drop=True)
     timings = {}
     tables = {"figures": _figures_section(fig, taxonomy=taxonomy, lang=lang, k=k, L=L)}
+
+    # 4 bis. places followed, their actions and measured effect; concentration on the streets.
+    # Computed first among the workspace's analyses: they read the workspace (streets, incident
+    # columns), pinned to the version of the request, before an import has time to land.
+    from geo_app.report.places import concentration_section, places_section
+
+    t = time.perf_counter()
+    tables["places"] = places_section(ws, p, k=k, lang=lang, zac=zac)
+    tables["concentration"] = concentration_section(ws, p, k=k, zac_geometry=zac_geom)
+    timings["places_s"] = round(time.perf_counter() - t, 2)
     n_sim = int(scope_month["simulated"].fillna(False).astype(bool).sum()) if "simulated" in scope_month else 0
 
     # 2. hotspots of the month (city-wide Gi*; cut to the ZAC when one is asked)
@@ -549,14 +559,6 @@ def build_report(
 
     # 4. reviews
     tables["reviews"] = _reviews(home, p, ha, lang=lang, zac=zac)
-
-    # 4 bis. places followed, their actions and measured effect; concentration on the streets
-    from geo_app.report.places import concentration_section, places_section
-
-    t = time.perf_counter()
-    tables["places"] = places_section(ws, p, spatial, k=k, lang=lang, zac=zac, taxonomy=taxonomy)
-    tables["concentration"] = concentration_section(ws, p, k=k, zac_geometry=zac_geom)
-    timings["places_s"] = round(time.perf_counter() - t, 2)
 
     # 5. time profiles of the scope's month
     t = time.perf_counter()

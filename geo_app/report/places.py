@@ -23,7 +23,6 @@ from shapely.geometry import shape
 from geo_app.i18n import evaluation_sentence, label
 from geo_app.style import STATUS
 from layers.filters import Filters
-from layers.report import local_months
 
 __all__ = ["PLACE_MONTHS", "concentration_section", "place_month_counts", "places_section"]
 
@@ -39,38 +38,31 @@ def _fmt(v, k: int | None) -> str:
     return f"{int(v):,}".replace(",", "\u202f")
 
 
-def place_month_counts(incidents: gpd.GeoDataFrame, geometries, months: pd.PeriodIndex, *, tz: str) -> np.ndarray:
+def place_month_counts(x, y, month, geometries, months: pd.PeriodIndex) -> np.ndarray:
     """Incidents of each place in each month.
 
     Parameters
     ----------
-    incidents : GeoDataFrame
-        Point incidents with ``occurred_from``, in a metric CRS.
+    x, y : array of float
+        The incidents' coordinates, metric CRS (metres).
+    month : array of int
+        Their local months as ``year * 12 + month - 1`` (``layers.columns.IncidentColumns.month``).
     geometries : sequence of shapely polygons
         The places, in the same CRS.
     months : PeriodIndex
         Consecutive local months.
-    tz : str
-        Time zone of the local months.
 
     Returns
     -------
     ndarray of int, shape (places, months)
     """
     out = np.zeros((len(geometries), len(months)), dtype=np.int64)
-    if not len(incidents) or not len(geometries):
-        return out
-    lm = local_months(incidents, tz=tz)
-    first = months[0].year * 12 + months[0].month
-    pos = (lm.dt.year * 12 + lm.dt.month - first).fillna(-1).to_numpy(dtype=np.int64)
+    pos = np.asarray(month, dtype=np.int64) - (months[0].year * 12 + months[0].month - 1)
     keep = (pos >= 0) & (pos < len(months))
-    x = shapely.get_x(np.asarray(incidents.geometry.values))[keep]
-    y = shapely.get_y(np.asarray(incidents.geometry.values))[keep]
-    pos = pos[keep]
+    x, y, pos = np.asarray(x)[keep], np.asarray(y)[keep], pos[keep]
     for i, g in enumerate(geometries):
         shapely.prepare(g)
-        inside = shapely.contains_xy(g, x, y)
-        out[i] = np.bincount(pos[inside], minlength=len(months))
+        out[i] = np.bincount(pos[shapely.contains_xy(g, x, y)], minlength=len(months))
     return out
 
 
@@ -97,8 +89,7 @@ def _places(ws, zac: str | None) -> tuple[bool, list[dict], object]:
     return True, places, db
 
 
-def places_section(ws, month: pd.Period, incidents_a: gpd.GeoDataFrame, *, k: int | None, lang: str,
-                   zac: str | None = None, taxonomy=None) -> dict:
+def places_section(ws, month: pd.Period, *, k: int | None, lang: str, zac: str | None = None) -> dict:
     """The "places followed" section of the monthly report.
 
     Parameters
@@ -107,15 +98,12 @@ def places_section(ws, month: pd.Period, incidents_a: gpd.GeoDataFrame, *, k: in
         The workspace the report reads (its evaluations are the place pages').
     month : Period
         The report month.
-    incidents_a : GeoDataFrame
-        The incidents the report may count (ordinary categories for partners), analysis CRS.
     k : int or None
-        The partners' k (counts 1..k-1 hidden); None for the police version.
+        The partners' k: counts of the ordinary categories only, 1..k-1 hidden, evaluations
+        without the sensitive categories. None for the police version (every category).
     lang : {"fr", "en"}
     zac : str, optional
         Only the places touching this ZAC.
-    taxonomy : Taxonomy, optional
-        Sensitive categories are left out of the partners' evaluations.
 
     Returns
     -------
@@ -135,9 +123,13 @@ def places_section(ws, month: pd.Period, incidents_a: gpd.GeoDataFrame, *, k: in
         return out
     crs = ws.settings.analysis_crs
     geoms = list(to_analysis(gpd.GeoSeries([shape(p["geometry"]) for p in places], crs=4326), crs))
-    counts = place_month_counts(incidents_a, geoms, months, tz=ws.settings.timezone)
+    # read through the workspace (pinned to the report's store version), ordinary categories
+    # for partners, every category for the police
+    rows = ws.rows(ws.default_filters(None) if k else Filters())
+    cols = ws.columns()
+    counts = place_month_counts(cols.x[rows], cols.y[rows], cols.month[rows], geoms, months)
     reviews = db.reviews()
-    sensitive = set(taxonomy.sensitive) if (k and taxonomy is not None) else set()
+    sensitive = set(ws.taxonomy.sensitive) if k else set()
     for place, series in zip(places, counts):
         status = reviews.get(place["place_id"], {}).get("status", "new")
         trend = _trend(series)
