@@ -4,7 +4,9 @@
 Montpellier, study area ``areas:commune``), imports every real layer of ``data/`` through the one
 import pipeline (``geo_app.imports``), then generates the incidents with
 ``layers.simulate.simulate_incidents`` over the layers *as stored* and stores them as one batch
-flagged as simulated. Sources, licences and traps: ``data/README.md``.
+flagged as simulated, then records the demo's story: two places followed, each with a done action
+(``PLANTED_ACTIONS``: a lighting repair that worked, a placebo). Sources, licences and traps:
+``data/README.md``.
 """
 
 from __future__ import annotations

@@ -587,7 +587,8 @@ def simulate_incidents(
     months : int
         Length of the period in months (at least 12).
     n : int
-        Total number of incidents, planted patterns included.
+        Number of incidents drawn, planted patterns included; the planted actions then take
+        some away (``attrs["prevented"]``), so the frame holds ``n - prevented``.
     tz : str
         IANA time zone of the local times (rhythms are in local time).
     analysis_crs : int, optional
@@ -596,7 +597,8 @@ def simulate_incidents(
     centre : (lon, lat), optional
         The city centre; default the shop with the most shops within 400 m.
     planted : bool
-        Plant the ``PLANTED`` patterns (their share of ``n``: 1.4 %, 1.8 %, 3.2 %).
+        Plant the ``PLANTED`` patterns (their share of ``n``: 1.4 %, 1.8 %, 3.2 %) and the
+        effect of the ``PLANTED_ACTIONS``.
 
     Returns
     -------

@@ -71,6 +71,7 @@ def test_the_demo_records_both_planted_actions(story):
         assert (action["kind"], action["status"]) == (spec["kind"], "done")
         assert (action["start_date"], action["end_date"]) == (start, end)
         assert action["partner"] == spec["partner"] and action["night_only"] is spec["night_only"]
+        assert action["cost"] == spec["cost"] and action["notes"] == spec["notes"]
         assert action["categories"] and action["technique"]
         # the place is the disk around the planted centre, named from its streets
         centre = gpd.GeoSeries.from_xy(*[[v] for v in action_centre(name)], crs=4326).to_crs(2154).iloc[0]
