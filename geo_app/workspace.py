@@ -998,20 +998,29 @@ class Workspace:
         filters = (filters or Filters()).replace(bbox=None)
 
         def compute():
-            net = self._street_network()
-            if net is None:
+            counts = self._segment_counts(filters, night)
+            if counts is None:
                 return None
-            cols = self.columns()
-            rows = self.rows(filters, night=night)
-            counts = st.segment_counts_xy(cols.x[rows], cols.y[rows], net["streets"],
-                                          tolerance_m=self.settings.street_tolerance_m, tree=net["tree"])
             out = st.segment_gistar_counts(counts)
-            parts = net["namer"].segments()
+            parts = self._street_network()["namer"].segments()
             for key in ("kind", "street", "from", "to"):
                 out[f"name_{key}"] = [p[key] for p in parts]
             return out.to_crs(4326)
 
         return self.cached("street_segments", (filters, night), compute)
+
+    def _segment_counts(self, filters: Filters, night: bool):
+        """``layers.streets.segment_counts_xy`` of the incidents of ``filters`` (analysis CRS),
+        None without streets."""
+        from layers import streets as st
+
+        net = self._street_network()
+        if net is None:
+            return None
+        cols = self.columns()
+        rows = self.rows(filters, night=night)
+        return st.segment_counts_xy(cols.x[rows], cols.y[rows], net["streets"],
+                                    tolerance_m=self.settings.street_tolerance_m, tree=net["tree"])
 
     def street_concentration(self, filters: Filters | None = None, *, night: bool = False) -> dict | None:
         """The concentration of incidents over street segments (``layers.streets.concentration``)
@@ -1025,13 +1034,9 @@ class Workspace:
             # it on every new filter set; the micro-places' frame is reused when it is cached
             seg = self.peek("street_segments", (filters, night))
             if seg is None:
-                net = self._street_network()
-                if net is None:
+                seg = self._segment_counts(filters, night)
+                if seg is None:
                     return None
-                cols = self.columns()
-                rows = self.rows(filters, night=night)
-                seg = st.segment_counts_xy(cols.x[rows], cols.y[rows], net["streets"],
-                                           tolerance_m=self.settings.street_tolerance_m, tree=net["tree"])
             out = st.concentration(seg["n"].to_numpy(float))
             meta = seg.attrs.get("vigie", {})
             out.update(off_network=meta.get("n_off_network"), tolerance_m=meta.get("tolerance_m"))
