@@ -1098,7 +1098,7 @@ class Workspace:
         keep = [c for c in seg.columns if c.startswith("name_") or c in ("segment", "length_m", "geometry")]
         return seg.iloc[[int(segment)]][keep]
 
-    def effect_index(self, categories=(), *, night_only: bool = False):
+    def _effect_index(self, categories=(), *, night_only: bool = False):
         """The incidents an action targets (``categories``, in the dark with ``night_only``) as
         a ``layers.effect.EffectIndex`` (analysis CRS), built once per store version and target
         and shared by every action with the same target."""
@@ -1133,7 +1133,7 @@ class Workspace:
                s.evaluation_min_days, s.evaluation_alpha)
 
         def compute():
-            index = self.effect_index(cats, night_only=night_only)
+            index = self._effect_index(cats, night_only=night_only)
             if not len(index):
                 return {"status": "too_early", "days": 0, "min_days": s.evaluation_min_days,
                         "alpha": s.evaluation_alpha}
