@@ -5,7 +5,7 @@ The folder named by ``GEO_APP_HOME`` (default ``./instance``) holds:
 - ``config.toml``: the deployment's settings (``[vigie]`` table: ``analysis_crs``,
   ``timezone``, ``territory``, ``study_area``, ``taxonomy``, ``k_anonymity``, ``street_tolerance_m``,
   ``intersection_radius_m``, ``privacy_cell_m``, ``pool_size``, the read limits ``max_uncompressed_mb``,
-  ``max_features``, ``max_vertices``) and the web
+  ``max_features``, ``max_vertices``, ``evaluation_min_days``, ``evaluation_alpha``) and the web
   service's settings (``[web]`` table: ``tile_url``, ``tile_attribution``, ``secret_key``…);
 - ``store.gpkg``: the layers (GeoPackage, opens in QGIS);
 - ``app.db``: the application's own tables (users, reviews, audit), SQLite.
@@ -44,6 +44,8 @@ SETTING_ENV = {
     "max_uncompressed_mb": "GEO_APP_MAX_UNCOMPRESSED_MB",
     "max_features": "GEO_APP_MAX_FEATURES",
     "max_vertices": "GEO_APP_MAX_VERTICES",
+    "evaluation_min_days": "GEO_APP_EVALUATION_MIN_DAYS",
+    "evaluation_alpha": "GEO_APP_EVALUATION_ALPHA",
 }
 
 
@@ -149,6 +151,18 @@ class Home:
         for name in ("max_uncompressed_mb", "max_features", "max_vertices"):  # checked by Settings
             if values.get(name) is not None and str(values[name]).strip() != "":
                 kwargs[name] = values[name]
+        if values.get("evaluation_min_days") is not None:
+            try:
+                kwargs["evaluation_min_days"] = int(str(values["evaluation_min_days"]).strip())
+            except ValueError:
+                raise ParameterError("evaluation_min_days must be a whole number of days, got "
+                                     f"{values['evaluation_min_days']!r}.", "evaluation_min_days") from None
+        if values.get("evaluation_alpha") is not None:
+            try:
+                kwargs["evaluation_alpha"] = float(values["evaluation_alpha"])
+            except ValueError:
+                raise ParameterError("evaluation_alpha must be a number such as 0.1, got "
+                                     f"{values['evaluation_alpha']!r}.", "evaluation_alpha") from None
         if kwargs.get("taxonomy") and not Path(kwargs["taxonomy"]).is_absolute():
             kwargs["taxonomy"] = str(self.path / kwargs["taxonomy"])
         return Settings(**kwargs)

@@ -301,6 +301,9 @@ def evaluation_sentence(ev: Mapping | None, lang: str | None = None) -> str:
         return ""
     _ = gettext_for(lang)
     if ev.get("status") != "evaluated":
+        if ev.get("min_days"):
+            return _("Trop tôt pour évaluer : %(days)s jours de recul depuis l'action, il en faut %(min)s.",
+                     days=ev.get("days", 0), min=ev["min_days"])
         return _("Trop tôt pour évaluer : %(days)s jours depuis l'action.", days=ev.get("days", 0))
     change = ev.get("change_local")
     pct = None if change is None else abs(round(100 * change))

@@ -130,6 +130,8 @@ def nbytes(value) -> int:
         return sum(nbytes(v) for v in value.values()) + 64 * len(value)
     if isinstance(value, (list, tuple)):
         return sum(nbytes(v) for v in value) + 8 * len(value)
+    if isinstance(getattr(value, "nbytes", None), int):  # e.g. layers.effect.EffectIndex
+        return value.nbytes
     return sys.getsizeof(value)
 
 
@@ -1004,33 +1006,51 @@ class Workspace:
         filters = (filters or Filters()).replace(bbox=None)
 
         def compute():
-            net = self._street_network()
-            if net is None:
+            counts = self._segment_counts(filters, night)
+            if counts is None:
                 return None
-            cols = self.columns()
-            rows = self.rows(filters, night=night)
-            counts = st.segment_counts_xy(cols.x[rows], cols.y[rows], net["streets"],
-                                          tolerance_m=self.settings.street_tolerance_m, tree=net["tree"])
             out = st.segment_gistar_counts(counts)
-            parts = net["namer"].segments()
+            parts = self._street_network()["namer"].segments()
             for key in ("kind", "street", "from", "to"):
                 out[f"name_{key}"] = [p[key] for p in parts]
             return out.to_crs(4326)
 
         return self.cached("street_segments", (filters, night), compute)
 
+    def _segment_counts(self, filters: Filters, night: bool):
+        """``layers.streets.segment_counts_xy`` of the incidents of ``filters`` (analysis CRS),
+        None without streets."""
+        from layers import streets as st
+
+        net = self._street_network()
+        if net is None:
+            return None
+        cols = self.columns()
+        rows = self.rows(filters, night=night)
+        return st.segment_counts_xy(cols.x[rows], cols.y[rows], net["streets"],
+                                    tolerance_m=self.settings.street_tolerance_m, tree=net["tree"])
+
     def street_concentration(self, filters: Filters | None = None, *, night: bool = False) -> dict | None:
         """The concentration of incidents over street segments (``layers.streets.concentration``)
         plus ``off_network`` and ``tolerance_m``; None without streets."""
-        from layers.streets import concentration
+        from layers import streets as st
 
-        seg = self.street_segments(filters, night=night)
-        if seg is None:
-            return None
-        out = concentration(seg["n"].to_numpy(float))
-        meta = seg.attrs.get("vigie", {})
-        out.update(off_network=meta.get("n_off_network"), tolerance_m=meta.get("tolerance_m"))
-        return out
+        filters = (filters or Filters()).replace(bbox=None)
+
+        def compute():
+            # the segments' counts only (no Gi*, names or reprojection): the dashboard asks for
+            # it on every new filter set; the micro-places' frame is reused when it is cached
+            seg = self.peek("street_segments", (filters, night))
+            if seg is None:
+                seg = self._segment_counts(filters, night)
+                if seg is None:
+                    return None
+            out = st.concentration(seg["n"].to_numpy(float))
+            meta = seg.attrs.get("vigie", {})
+            out.update(off_network=meta.get("n_off_network"), tolerance_m=meta.get("tolerance_m"))
+            return out
+
+        return self.cached("street_concentration", (filters, night), compute)
 
     def hotspot_names(self, filters: Filters | None = None, *, night: bool = False) -> dict:
         """``hotspot_id`` -> name parts (``layers.naming``) of each hotspot area of these
@@ -1164,16 +1184,13 @@ class Workspace:
 
         return self.cached("place_monthly", key, compute)
 
-    def action_evaluation(self, geometry, *, start: str, end: str | None = None, categories=(),
-                          night_only: bool = False, ring_m: float = 150.0) -> dict:
-        """``layers.effect.evaluate_place`` of an action on a place (``geometry``: shapely,
-        EPSG:4326) over the incidents of ``categories`` (at night only with ``night_only``),
-        up to the latest incident."""
-        from layers.crs import to_analysis
-        from layers.effect import evaluate_place
+    def _effect_index(self, categories=(), *, night_only: bool = False):
+        """The incidents an action targets (``categories``, in the dark with ``night_only``) as
+        a ``layers.effect.EffectIndex`` (analysis CRS), built once per store version and target
+        and shared by every action with the same target."""
+        from layers.effect import EffectIndex
 
         cats = tuple(sorted(categories))
-        key = (shapely.to_wkt(geometry, rounding_precision=7), start, end, cats, bool(night_only), float(ring_m))
 
         def compute():
             f = self.default_filters(None)
@@ -1183,12 +1200,35 @@ class Workspace:
             cols = self.columns()
             t = cols.t[rows]
             ok = t != np.iinfo(np.int64).min
-            rows, t = rows[ok], t[ok]
-            if not len(rows):
-                return {"status": "too_early", "days": 0}
-            g = to_analysis(gpd.GeoSeries([geometry], crs=4326), self.settings.analysis_crs).iloc[0]
-            return evaluate_place(cols.x[rows], cols.y[rows], t, g, start=start, end=end,
-                                  now=pd.Timestamp(int(t.max()), tz="UTC"), ring_m=ring_m)
+            return EffectIndex(cols.x[rows[ok]], cols.y[rows[ok]], t[ok])
+
+        return self.cached("effect_index", (cats, bool(night_only)), compute)
+
+    def action_evaluation(self, geometry, *, start: str, end: str | None = None, categories=(),
+                          night_only: bool = False, ring_m: float = 150.0) -> dict:
+        """``layers.effect.evaluate_in`` of an action on a place (``geometry``: shapely,
+        EPSG:4326) over the incidents of ``categories`` (at night only with ``night_only``),
+        from the first incident's day to the latest incident, with the settings
+        ``evaluation_min_days`` and ``evaluation_alpha``."""
+        from layers.crs import to_analysis
+        from layers.effect import evaluate_in
+
+        cats = tuple(sorted(categories))
+        s = self.settings
+        key = (shapely.to_wkt(geometry, rounding_precision=7), start, end, cats, bool(night_only), float(ring_m),
+               s.evaluation_min_days, s.evaluation_alpha)
+
+        def compute():
+            index = self._effect_index(cats, night_only=night_only)
+            if not len(index):
+                return {"status": "too_early", "days": 0, "min_days": s.evaluation_min_days,
+                        "alpha": s.evaluation_alpha}
+            g = to_analysis(gpd.GeoSeries([geometry], crs=4326), s.analysis_crs).iloc[0]
+            first = self.columns().t
+            first = first[first != np.iinfo(np.int64).min]
+            return evaluate_in(index, g, start=start, end=end, now=index.last, ring_m=ring_m,
+                               min_after_days=s.evaluation_min_days, alpha=s.evaluation_alpha,
+                               data_start=pd.Timestamp(int(first.min()), tz="UTC").floor("D"))
 
         return self.cached("action_evaluation", key, compute)
 
@@ -1204,6 +1244,7 @@ class Workspace:
             self.grid("incidents", filters, bbox=self.extent(), cells=60)
             self.key_figures(filters)
             self.hotspot_areas(filters)
+            self.street_concentration(filters)  # the dashboard's card (builds the street network)
         except VigieError as e:  # too few incidents, no study area: the request will say why
             log.warning("warming the dashboard failed: %s", e.message)
 

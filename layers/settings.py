@@ -124,6 +124,12 @@ class Settings:
         this is refused.
     max_vertices : int
         A polygon of more vertices than this is refused (its row), before any validity check.
+    evaluation_min_days : int
+        A done action is evaluated (``layers.effect``) once this many whole days of data follow
+        its end; before that it is "too early to evaluate" (1..365, default 90).
+    evaluation_alpha : float
+        Level of the evaluation's WDD confidence interval and verdict (0 < alpha <= 0.5,
+        default 0.1: a 90 % interval).
     """
 
     analysis_crs: int | None = 2154
@@ -138,6 +144,8 @@ class Settings:
     max_uncompressed_mb: float = 1024.0
     max_features: int = 2_000_000
     max_vertices: int = 100_000
+    evaluation_min_days: int = 90
+    evaluation_alpha: float = 0.1
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
@@ -193,6 +201,15 @@ class Settings:
                 raise ParameterError(f"{name} must be a {'whole ' if kind is int else ''}number of at least "
                                      f"{lo:g}, got {value!r}.", name) from None
             object.__setattr__(self, name, number)
+        days = self.evaluation_min_days
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
+            raise ParameterError(f"evaluation_min_days must be a whole number of days between 1 and 365, "
+                                 f"got {days!r}.", "evaluation_min_days")
+        a = self.evaluation_alpha
+        if isinstance(a, bool) or not isinstance(a, (int, float)) or not 0 < a <= 0.5:
+            raise ParameterError(f"evaluation_alpha must be a number above 0 and at most 0.5, got {a!r}.",
+                                 "evaluation_alpha")
+        object.__setattr__(self, "evaluation_alpha", float(a))
 
     @property
     def tz(self) -> ZoneInfo:

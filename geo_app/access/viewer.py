@@ -753,7 +753,8 @@ class Viewer:
                                                    end=action["end_date"], categories=cats,
                                                    night_only=action["night_only"]))
         if self._suppress(None) and ev.get("status") == "evaluated":
-            ev = {k: ev[k] for k in ("status", "days", "before", "after", "verdict", "displacement", "change_local")}
+            ev = {k: ev[k] for k in ("status", "days", "min_days", "alpha", "before", "after", "verdict",
+                                     "displacement", "change_local")}
         return ev
 
     def action_evaluations(self, place_id: str) -> dict:
@@ -827,7 +828,8 @@ class Viewer:
         (kinds loaded per bbox by the page), ``incident_grid``, ``gistar``, ``hotspots``,
         ``lazy`` (hidden layers loaded from ``/api/map/<name>``), ``places`` and ``actions``
         (``place_layers``: the places followed the account may see and their actions),
-        ``figures``, ``counts``, ``extent`` and ``notes`` (why a layer is missing).
+        ``figures``, ``counts``, ``concentration`` (``street_concentration``, None without
+        streets), ``extent`` and ``notes`` (why a layer is missing).
         """
         from layers.registry import get_spec
 
@@ -843,7 +845,7 @@ class Viewer:
             else:
                 context[kind] = ws.embedded(kind)
         out = {"context": context, "dynamic": dynamic, "incident_grid": None, "gistar": None, "hotspots": None,
-               "lazy": [], "notes": [], "counts": counts, "extent": self.extent(),
+               "lazy": [], "notes": [], "concentration": None, "counts": counts, "extent": self.extent(),
                "figures": self.key_figures(filters, night=night), **self.place_layers()}
         if counts.get("incidents"):
             out["incident_grid"] = self.grid("incidents", filters, bbox=self.extent(), cells=cells, night=night)
@@ -855,6 +857,12 @@ class Viewer:
                 if e.status >= 500:
                     raise
                 out["notes"].append(e.message)
+            if counts.get("streets"):
+                try:
+                    out["concentration"] = self.street_concentration(filters, night=night)
+                except VigieError as e:
+                    if e.status >= 500:
+                        raise
         return out
 
     # -- exports ----------------------------------------------------------------------------

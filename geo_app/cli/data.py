@@ -137,6 +137,8 @@ def config(home):
         "max_uncompressed_mb": f"{s.max_uncompressed_mb:g}",
         "max_features": s.max_features,
         "max_vertices": s.max_vertices,
+        "evaluation_min_days": s.evaluation_min_days,
+        "evaluation_alpha": s.evaluation_alpha,
     }
     file_values = home.config.get("vigie", {})
     click.echo(f"home   {home.path}")

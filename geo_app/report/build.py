@@ -483,7 +483,8 @@ def build_report(
     dict
         ``meta`` (month, title, audience, lang, k, zac, generated, timings), ``L`` (labels),
         ``figures`` (raw ``layers.report.monthly_figures`` of the scope), ``tables`` (what is
-        shown: ``figures``, ``hotspots``, ``emerging``, ``reviews``, ``zacs``…), ``images``
+        shown: ``figures``, ``hotspots``, ``emerging``, ``reviews``, ``places``
+        (``geo_app.report.places.places_section``), ``concentration``, ``zacs``…), ``images``
         (data: URIs), ``methods`` and ``data`` (the frames behind the maps, in the analysis
         CRS: ``gistar``, ``hotspots``, ``emerging``, ``grid`` or ``points``).
 
@@ -541,6 +542,16 @@ def build_report(
         fig["groups"] = fig["groups"][~fig["groups"]["group"].isin(only_sensitive)].reset_index(drop=True)
     timings = {}
     tables = {"figures": _figures_section(fig, taxonomy=taxonomy, lang=lang, k=k, L=L)}
+
+    # 4 bis. places followed, their actions and measured effect; concentration on the streets.
+    # Computed first among the workspace's analyses: they read the workspace (streets, incident
+    # columns), pinned to the version of the request, before an import has time to land.
+    from geo_app.report.places import concentration_section, places_section
+
+    t = time.perf_counter()
+    tables["places"] = places_section(ws, p, k=k, lang=lang, zac=zac)
+    tables["concentration"] = concentration_section(ws, p, k=k, zac_geometry=zac_geom)
+    timings["places_s"] = round(time.perf_counter() - t, 2)
     n_sim = int(scope_month["simulated"].fillna(False).astype(bool).sum()) if "simulated" in scope_month else 0
 
     # 2. hotspots of the month (city-wide Gi*; cut to the ZAC when one is asked)
@@ -636,6 +647,9 @@ def build_report(
         "emerging": L["m_emerging"].format(periods=len(emeta.get("periods", [])), cell=_num(emeta.get("cell_size"))),
         "time": L["m_time"],
         "proposals": L["m_proposals"].format(n=PROPOSALS_K),
+        "places": L["m_places"].format(months=len(tables["places"]["months"]),
+                                       min_days=settings.evaluation_min_days,
+                                       level=round(100 * (1 - settings.evaluation_alpha))),
         "privacy": (L["m_privacy_partners"].format(cell=_num(settings.privacy_cell_m), k=k, k_1=k - 1) if k
                     else L["m_privacy_police"]) + (" " + L["sensitive_excluded"] if exclude_sensitive else ""),
         "parameters": {
@@ -709,5 +723,6 @@ def to_json_summary(report: dict) -> str:
     t = report["tables"]
     out = {"meta": report["meta"], "figures": t["figures"], "hotspots": t["hotspots"],
            "reviews": t["reviews"], "time": t["time"], "proposals": t["proposals"],
+           "places": t["places"], "concentration": t["concentration"],
            "zacs": [{"name": z["name"], "figures": z["figures"], "hotspots": z["hotspots"]} for z in t["zacs"]]}
     return json.dumps(out, ensure_ascii=False, default=str)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 from flask import Blueprint, current_app, render_template, request, url_for
 
@@ -69,6 +71,29 @@ def lazy_layers(keys, query: str, lang: str) -> list[LazyLayer]:
     return [LazyLayer(names[k], key=k, url=url_for("api.map_layer", key=k), query=query) for k in keys]
 
 
+def concentration_card(c: dict | None) -> dict | None:
+    """The dashboard's concentration card: shares of street segments holding 50 % and 100 % of
+    the incidents, and the share of incidents on the top 5 % of segments, as "4.4 %" text."""
+    if not c or not c.get("incidents"):
+        return None
+
+    def pct(v):
+        return f"{100 * v:.1f} %" if v < 0.1 else f"{100 * v:.0f} %"
+
+    top5 = next((p["share_incidents"] for p in c["curve"] if abs(p["share_places"] - 0.05) < 1e-9), None)
+    return {"p50": pct(c["share_places_50"]), "p100": pct(c["share_places_100"]),
+            "top5": None if top5 is None else pct(top5), "segments": c["places"]}
+
+
+def _fingerprint(frame) -> str | None:
+    """A digest of a small layer that lives in the application database, not in the store (the
+    places followed and their actions): part of the cached map's key, so that a new place or
+    action shows at the next visit although the store version did not move."""
+    if frame is None or not len(frame):
+        return None
+    return hashlib.sha1(pd.util.hash_pandas_object(frame.to_wkb().astype(str), index=False).to_numpy().tobytes()).hexdigest()
+
+
 def _map(viewer, data: dict, query: str, lang: str) -> tuple[dict, list[str]]:
     """The dashboard's rendered map parts (``render_parts``) and its layer names."""
     tax = viewer.taxonomy
@@ -102,14 +127,15 @@ def dashboard():
     statuses = tuple(hotspots["status"]) if hotspots is not None and "status" in hotspots.columns else ()
     cfg = current_app.config
     key = (filters, night, cfg["GRID_CELLS"], lang, query, request.script_root, cfg["TILE_URL"],
-           cfg["TILE_ATTRIBUTION"], statuses)
-    # the map is the same for every account of these rights, filters and review statuses: built
-    # and rendered once per store version, then served from the workspace's cache
+           cfg["TILE_ATTRIBUTION"], statuses, _fingerprint(data.get("places")), _fingerprint(data.get("actions")))
+    # the map is the same for every account of these rights, filters, review statuses, places and
+    # actions: built and rendered once per store version, then served from the workspace's cache
     parts, names = viewer.cached("dashboard_map", key, lambda: _map(viewer, data, query, lang))
     return render_template(
         "dashboard.html",
         map_parts=parts,
         figures=data["figures"],
+        concentration=concentration_card(data.get("concentration")),
         counts=data["counts"],
         notes=data["notes"],
         query=query,

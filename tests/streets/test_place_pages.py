@@ -147,6 +147,26 @@ def test_dashboard_layers_of_places_and_actions_per_role(app, places):
     assert f"/places/{places['big']}" not in html and "Lighting repaired or added" not in html
 
 
+@pytest.mark.slow
+def test_dashboard_map_shows_a_place_created_after_it_was_cached(app, own_zac):
+    """The dashboard map is cached per store version; a place (application database, not the
+    store) drawn after a visit is on the map of the next visit, and so is its action."""
+    c = login(app, "coordinator")
+    name, poly = own_zac
+    before = c.get("/?lang=en").get_data(as_text=True)
+    again = c.get("/?lang=en").get_data(as_text=True)
+    assert before == again  # served from the cache
+    geom = poly.representative_point().buffer(0.0003)
+    r = c.post("/api/places", json={"source": "drawn", "geometry": mapping(geom), "name": "Lieu après cache"})
+    assert r.status_code == 201
+    pid = r.get_json()["properties"]["place_id"]
+    assert f"/places/{pid}" not in before
+    html = c.get("/?lang=en").get_data(as_text=True)
+    assert f"/places/{pid}" in html and "Lieu après cache" in html
+    assert c.post(f"/api/places/{pid}/actions", json={"kind": "presence", "start_date": "2025-06-01"}).status_code == 201
+    assert html != c.get("/?lang=en").get_data(as_text=True)  # the new action's marker
+
+
 def test_place_layers_without_places_is_empty(app):
     """No layer without places: the viewer's layers are empty frames, the map has no entry."""
     from geo_app.mapping import MapLayers, build_map
