@@ -91,7 +91,7 @@ def _fingerprint(frame) -> str | None:
     action shows at the next visit although the store version did not move."""
     if frame is None or not len(frame):
         return None
-    return hashlib.sha1(pd.util.hash_pandas_object(frame.to_wkb().astype(str), index=False).to_numpy().tobytes()).hexdigest()
+    return hashlib.sha1(pd.util.hash_pandas_object(frame.to_wkb(hex=True).astype(str), index=False).to_numpy().tobytes()).hexdigest()
 
 
 def _map(viewer, data: dict, query: str, lang: str) -> tuple[dict, list[str]]:
