@@ -14,6 +14,8 @@ kind           parts and meaning
 ``around``     ``street`` is a square (place, rond-point…) the place gathers around
 ``address``    ``street`` is an address of the register ("12 Rue de la Loge") a small place is
                around (``address_name``)
+``intersection``  the corner where ``street`` meets ``from`` (and ``to``, a third street);
+               ``street`` alone: a fork of one street
 ``unnamed``    no street within reach
 =============  ======================================================================
 """
@@ -31,7 +33,7 @@ from layers.checks import check_columns, check_metric
 from layers.errors import InputError
 from layers.streets import SNAP_M, network
 
-__all__ = ["SQUARE_TYPES", "Namer", "address_name", "segment_names", "area_name"]
+__all__ = ["SQUARE_TYPES", "Namer", "address_name", "segment_names", "area_name", "intersection_name"]
 
 #: street types (``type`` column, the French centreline codes) that are squares or junctions
 #: a place can be "around"
@@ -159,6 +161,34 @@ class Namer:
 
 
 _UNNAMED = {"kind": "unnamed", "street": None, "from": None, "to": None}
+
+
+def intersection_name(streets) -> dict:
+    """The name parts of an intersection from the streets meeting there.
+
+    Parameters
+    ----------
+    streets : sequence of str
+        The street names meeting at the node, most prominent first (``layers.streets.
+        intersections`` orders them by their length in the network).
+
+    Returns
+    -------
+    dict
+        ``kind`` ``intersection`` with ``street``, ``from`` and ``to`` the first three names
+        (``from``/``to`` None when fewer streets meet: a fork of one street); ``unnamed``
+        without names. ``geo_app.i18n.place_name`` reads it "Intersection of Rue A and Rue B".
+
+    Examples
+    --------
+    >>> intersection_name(["Rue Foch", "Rue de la Loge"])["from"]
+    'Rue de la Loge'
+    """
+    named = [str(s) for s in streets if s]
+    if not named:
+        return dict(_UNNAMED)
+    return {"kind": "intersection", "street": named[0], "from": named[1] if len(named) > 1 else None,
+            "to": named[2] if len(named) > 2 else None}
 
 
 def segment_names(streets: gpd.GeoDataFrame, *, snap_m: float = SNAP_M) -> list[dict]:

@@ -160,7 +160,8 @@ def openapi_document(app=None) -> dict:
                                               "content": {"application/json": {"schema": {"type": "array"}}}}, **_ERRORS}},
                 "post": {"summary": "Record an action: kind (lighting, cctv, target_hardening, layout, presence, "
                                     "campaign, other), start_date, end_date, status (planned, in_progress, done), "
-                                    "partner, cost, categories, night_only, notes",
+                                    "partner, cost, categories, night_only, notes, location (a GeoJSON Point or "
+                                    "'lon,lat' within 500 m of the place; default the place)",
                          "operationId": "createPlaceAction",
                          "parameters": [{"name": "place_id", "in": "path", "required": True, "schema": {"type": "string"}}],
                          "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
