@@ -56,4 +56,4 @@ bench: install-test
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) instance build *.egg-info
+	rm -rf $(VENV) instance build dist *.egg-info geo_app/static/vendor

@@ -52,28 +52,42 @@ def _score(precision, codes, numbers, suffixes, points, truth) -> dict:
             "house": house}
 
 
+def messy_set(n: int = N, seed: int = SEED):
+    """``(register, messy)``: Montpellier's register with the addresses layer's columns and ``n``
+    addresses typed messily from it (``bench.messy_addresses``); printed."""
+    import geopandas as gpd
+
+    from bench.messy_addresses import messy_addresses
+
+    register = gpd.read_file(REGISTER).rename(columns=MAP)
+    register["suffix"] = register["suffix"].where(register["suffix"].notna(), None)
+    messy = messy_addresses(register, n, seed=seed)
+    print(f"register: {len(register):,} addresses, {register.street_code.nunique():,} streets; "
+          f"{n:,} messy addresses (seed {seed})")
+    return register, messy
+
+
+def run_vigie(register, texts):
+    """``(answers, index seconds, geocoding seconds)`` of ``layers.geocode`` on ``texts``."""
+    from layers.geocode import build_index, geocode
+
+    t = time.perf_counter()
+    index = build_index(register)
+    t_index = time.perf_counter() - t
+    t = time.perf_counter()
+    out = geocode(texts, index)
+    return out, t_index, time.perf_counter() - t
+
+
 def main() -> None:
     import geopandas as gpd
     import numpy as np
     import pandas as pd
     from rapidfuzz import fuzz, process, utils
 
-    from bench.messy_addresses import messy_addresses
-    from layers.geocode import build_index, geocode
-
-    register = gpd.read_file(REGISTER).rename(columns=MAP)
-    register["suffix"] = register["suffix"].where(register["suffix"].notna(), None)
-    messy = messy_addresses(register, N, seed=SEED)
+    register, messy = messy_set()
     truth = gpd.GeoDataFrame(messy, geometry=gpd.points_from_xy(messy.x, messy.y), crs=register.crs)
-    print(f"register: {len(register):,} addresses, {register.street_code.nunique():,} streets; "
-          f"{N:,} messy addresses (seed {SEED})")
-
-    t = time.perf_counter()
-    index = build_index(register)
-    t_index = time.perf_counter() - t
-    t = time.perf_counter()
-    out = geocode(messy["text"], index)
-    t_vigie = time.perf_counter() - t
+    out, t_index, t_vigie = run_vigie(register, messy["text"])
     pts = out.to_crs(register.crs).geometry
     v = _score(out["precision"], out["street_code"], out["number"].astype(object).where(out["number"].notna(), None),
                out["suffix"].fillna(""), pts, truth)

@@ -1,7 +1,11 @@
 """PostGIS store benchmark: 1,000,000 generated incidents in PostgreSQL beside the GeoPackage.
 
-1. Import: ``PostGISStore.import_batch`` (one transaction, ``COPY``) beside
-   ``GeoPackageStore.import_batch`` of the same frame (copy-on-write, bulk R-tree).
+1. Import: ``PostGISStore.import_batch`` (one transaction, ``COPY``; a batch this large into an
+   empty table rebuilds it and builds its indexes once) beside the same import forced through
+   the append path (``COPY`` into the indexed table: one GiST insertion per row) and beside
+   ``GeoPackageStore.import_batch`` of the same frame (copy-on-write, bulk R-tree). Then the
+   table's size on disk per row (``pg_total_relation_size``: heap, TOAST and indexes), and a
+   second batch as large as the layer, rebuilt (the default) beside appended (forced).
 2. Grid counts, 100 m cells over the data's extent: in SQL (``PostGISStore.grid_counts``)
    beside reading every incident into GeoPandas (``PostGISStore.read``), filtering with
    ``layers.filters.apply_filters``, reprojecting with pyproj and counting with
@@ -23,6 +27,7 @@ import sys
 import tempfile
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,21 +93,55 @@ def main() -> None:
                   created="2026-01-01T00:00:00Z", n_read=N, n_stored=N, n_rejected=0, simulated=True)
     url, cleanup = _server()
     try:
+        from layers.store import postgis
+
         store = open_store(url)
+        # the append path first (forced), in the same database, then rolled back
+        rebuild_min = postgis._REBUILD_MIN_ROWS
+        postgis._REBUILD_MIN_ROWS = 10**12
+        t = time.perf_counter()
+        store.import_batch("incidents", gdf, replace(batch, id="bench-append"))
+        t_append = time.perf_counter() - t
+        postgis._REBUILD_MIN_ROWS = rebuild_min
+        store.rollback("bench-append")
+        with store.connection() as conn:
+            conn.execute("VACUUM FULL incidents")
         t = time.perf_counter()
         store.import_batch("incidents", gdf, batch)
         t_pg = time.perf_counter() - t
-        store._connection().execute("VACUUM ANALYZE incidents")
+        with store.connection() as conn:
+            conn.execute("VACUUM ANALYZE incidents")
+            sizes = conn.execute("SELECT pg_total_relation_size('incidents'), pg_relation_size('incidents'), "
+                                 "pg_indexes_size('incidents') FROM incidents LIMIT 1").fetchone()
         with tempfile.TemporaryDirectory(prefix="vigie-bench-pg-") as tmp:
             gpkg = GeoPackageStore(Path(tmp) / "store.gpkg")
             t = time.perf_counter()
             gpkg.import_batch("incidents", gdf, batch)
             t_gpkg = time.perf_counter() - t
             assert gpkg.count("incidents") == store.count("incidents") == N
+        # a second batch as large as the layer: rebuilt (the rule) beside appended (forced)
+        second = {}
+        for path, minimum in (("rebuild", rebuild_min), ("append", 10**12)):
+            postgis._REBUILD_MIN_ROWS = minimum
+            t = time.perf_counter()
+            store.import_batch("incidents", gdf, replace(batch, id=f"bench-second-{path}"))
+            second[path] = time.perf_counter() - t
+            postgis._REBUILD_MIN_ROWS = rebuild_min
+            assert store.count("incidents") == 2 * N
+            store.rollback(f"bench-second-{path}")
+            with store.connection() as conn:
+                conn.execute("VACUUM FULL ANALYZE incidents")
         print(f"import {N:,} incidents as one batch")
-        print(f"  PostGIS import_batch (COPY, one transaction)     {t_pg:6.1f} s   ratio to GeoPackage "
+        print(f"  PostGIS import_batch (COPY, indexes built once)  {t_pg:6.1f} s   ratio to GeoPackage "
               f"{t_pg / t_gpkg:.2f}")
+        print(f"  PostGIS append path (COPY into indexed table)    {t_append:6.1f} s   ratio to GeoPackage "
+              f"{t_append / t_gpkg:.2f}")
         print(f"  GeoPackage import_batch (copy-on-write, R-tree)  {t_gpkg:6.1f} s")
+        print(f"  a second batch of {N:,} into the {N:,}: rebuilt {second['rebuild']:6.1f} s, appended "
+              f"{second['append']:6.1f} s (ratio {second['rebuild'] / second['append']:.2f})")
+        total, heap, indexes = sizes
+        print(f"PostGIS table incidents: {total / 1e6:.0f} MB in all = {total / N:.0f} bytes per row "
+              f"(heap {heap / N:.0f}, indexes {indexes / N:.0f}, TOAST and maps the rest)")
         del gdf
 
         area = store.read("incidents", columns=[]).to_crs(2154)

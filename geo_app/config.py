@@ -3,14 +3,16 @@
 The folder named by ``GEO_APP_HOME`` (default ``./instance``) holds:
 
 - ``config.toml``: the deployment's settings (``[vigie]`` table: ``analysis_crs``,
-  ``timezone``, ``territory``, ``study_area``, ``taxonomy``, ``k_anonymity``, ``street_tolerance_m``) and the web
+  ``timezone``, ``territory``, ``study_area``, ``taxonomy``, ``k_anonymity``, ``street_tolerance_m``,
+  ``intersection_radius_m``, ``privacy_cell_m``, ``pool_size``, the read limits ``max_uncompressed_mb``,
+  ``max_features``, ``max_vertices``, ``evaluation_min_days``, ``evaluation_alpha``) and the web
   service's settings (``[web]`` table: ``tile_url``, ``tile_attribution``, ``secret_key``…);
 - ``store.gpkg``: the layers (GeoPackage, opens in QGIS);
 - ``app.db``: the application's own tables (users, reviews, audit), SQLite.
 
 Each setting can be overridden by an environment variable: ``GEO_APP_ANALYSIS_CRS``,
 ``GEO_APP_TIMEZONE``, ``GEO_APP_TERRITORY`` (``minx,miny,maxx,maxy``), ``GEO_APP_STUDY_AREA``,
-``GEO_APP_TAXONOMY``, ``GEO_APP_K_ANONYMITY``, ``GEO_APP_STORE_URL``.
+``GEO_APP_TAXONOMY``, ``GEO_APP_K_ANONYMITY``, ``GEO_APP_STORE_URL`` (``SETTING_ENV`` lists them all).
 """
 
 from __future__ import annotations
@@ -36,7 +38,14 @@ SETTING_ENV = {
     "taxonomy": "GEO_APP_TAXONOMY",
     "k_anonymity": "GEO_APP_K_ANONYMITY",
     "street_tolerance_m": "GEO_APP_STREET_TOLERANCE_M",
+    "intersection_radius_m": "GEO_APP_INTERSECTION_RADIUS_M",
     "privacy_cell_m": "GEO_APP_PRIVACY_CELL_M",
+    "pool_size": "GEO_APP_POOL_SIZE",
+    "max_uncompressed_mb": "GEO_APP_MAX_UNCOMPRESSED_MB",
+    "max_features": "GEO_APP_MAX_FEATURES",
+    "max_vertices": "GEO_APP_MAX_VERTICES",
+    "evaluation_min_days": "GEO_APP_EVALUATION_MIN_DAYS",
+    "evaluation_alpha": "GEO_APP_EVALUATION_ALPHA",
 }
 
 
@@ -128,14 +137,44 @@ class Home:
             except ValueError:
                 raise ParameterError("street_tolerance_m must be a number of metres.",
                                      "street_tolerance_m") from None
+        if values.get("intersection_radius_m") is not None:
+            try:
+                kwargs["intersection_radius_m"] = float(values["intersection_radius_m"])
+            except ValueError:
+                raise ParameterError("intersection_radius_m must be a number of metres.",
+                                     "intersection_radius_m") from None
         if values.get("privacy_cell_m") is not None:
             try:
                 kwargs["privacy_cell_m"] = float(values["privacy_cell_m"])
             except ValueError:
                 raise ParameterError("privacy_cell_m must be a number of metres.", "privacy_cell_m") from None
+        for name in ("max_uncompressed_mb", "max_features", "max_vertices"):  # checked by Settings
+            if values.get(name) is not None and str(values[name]).strip() != "":
+                kwargs[name] = values[name]
+        if values.get("evaluation_min_days") is not None:
+            try:
+                kwargs["evaluation_min_days"] = int(str(values["evaluation_min_days"]).strip())
+            except ValueError:
+                raise ParameterError("evaluation_min_days must be a whole number of days, got "
+                                     f"{values['evaluation_min_days']!r}.", "evaluation_min_days") from None
+        if values.get("evaluation_alpha") is not None:
+            try:
+                kwargs["evaluation_alpha"] = float(values["evaluation_alpha"])
+            except ValueError:
+                raise ParameterError("evaluation_alpha must be a number such as 0.1, got "
+                                     f"{values['evaluation_alpha']!r}.", "evaluation_alpha") from None
         if kwargs.get("taxonomy") and not Path(kwargs["taxonomy"]).is_absolute():
             kwargs["taxonomy"] = str(self.path / kwargs["taxonomy"])
         return Settings(**kwargs)
+
+    @cached_property
+    def pool_size(self) -> int:
+        """Connections per process to a PostgreSQL store (``pool_size``; default
+        ``layers.store.postgis.DEFAULT_POOL_SIZE``); ``ParameterError`` naming it if invalid."""
+        from layers.store.postgis import check_pool_size
+
+        return check_pool_size(os.environ.get(SETTING_ENV["pool_size"]) or
+                               self.config.get("vigie", {}).get("pool_size"))
 
     @cached_property
     def taxonomy(self) -> Taxonomy:
@@ -146,7 +185,7 @@ class Home:
         from layers.store import open_store
 
         self.path.mkdir(parents=True, exist_ok=True)
-        return open_store(self.store_url)
+        return open_store(self.store_url, pool_size=self.pool_size)
 
     def workspace(self, **options):
         """A ``geo_app.workspace.Workspace`` over this deployment, pinned to the store's current

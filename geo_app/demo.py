@@ -4,19 +4,23 @@
 Montpellier, study area ``areas:commune``), imports every real layer of ``data/`` through the one
 import pipeline (``geo_app.imports``), then generates the incidents with
 ``layers.simulate.simulate_incidents`` over the layers *as stored* and stores them as one batch
-flagged as simulated. Sources, licences and traps: ``data/README.md``.
+flagged as simulated, then records the demo's story: two places followed, each with a done action
+(``PLANTED_ACTIONS``: a lighting repair that worked, a placebo). Sources, licences and traps:
+``data/README.md``.
 """
 
 from __future__ import annotations
 
 import shutil
 import time
+
+import pandas as pd
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from geo_app.config import Home, write_config
 from layers.errors import InputError, ParameterError
-from layers.simulate import DEFAULT_SEED, PLANTED, simulate_incidents
+from layers.simulate import DEFAULT_SEED, PLANTED, PLANTED_ACTIONS, action_centre, action_dates, simulate_incidents
 
 __all__ = ["DATA_DIR", "DEMO_SETTINGS", "DEMO_SOURCES", "build_demo"]
 
@@ -96,6 +100,51 @@ def _create_demo_accounts(home: Home, password: str | None) -> dict | None:
     return create_demo_accounts(home, password)
 
 
+#: review status and owner of the places of the planted actions
+_DEMO_PLACE_REVIEW = {
+    "lighting_repair": ("done", "Police municipale"),
+    "placebo": ("action_decided", "Mairie de quartier"),
+}
+
+
+def _create_demo_places(home: Home) -> list[dict]:
+    """A place followed and a done action for each of ``PLANTED_ACTIONS`` (the lighting
+    repair at the night-time bars, the placebo), named from the streets like any place;
+    returns ``[{"place_id", "action_id", "planted"}]``."""
+    import geopandas as gpd
+    from shapely.geometry import mapping
+
+    from geo_app.db import AppDB
+    from geo_app.i18n import place_name
+    from layers.places import action_record
+
+    db = AppDB.of(home)
+    ws = home.workspace()
+    crs = home.settings.analysis_crs
+    zac = home.store.read("zac")
+    out = []
+    for name, spec in PLANTED_ACTIONS.items():
+        lon, lat = action_centre(name)
+        disk = gpd.GeoSeries.from_xy([lon], [lat], crs=4326).to_crs(crs).buffer(spec["radius_m"], 32)
+        geom = disk.to_crs(4326).iloc[0]
+        start, end = action_dates(name, DEMO_START)
+        zacs = sorted(zac.loc[zac.intersects(geom), "name"].astype(str)) if len(zac) else []
+        status, owner = _DEMO_PLACE_REVIEW[name]
+        place = db.add_place(name=place_name(ws.name_parts(geom), "fr") or name, geometry=mapping(geom),
+                             source="drawn", created_by="coordinator", owner=owner, zacs=zacs,
+                             start_date=(pd.Timestamp(start) - pd.DateOffset(months=2)).strftime("%Y-%m-%d"))
+        pid = place["place_id"]
+        db.set_review(pid, user="coordinator", status=status, owner=owner)
+        db.add_comment(pid, author="coordinator", body=spec["place_note"])
+        rec = action_record(kind=spec["kind"], start_date=start, end_date=end, status="done",
+                            partner=spec["partner"], cost=spec["cost"], night_only=spec["night_only"],
+                            notes=spec["notes"], situational=home.taxonomy.situational)
+        action = db.add_action(pid, created_by="coordinator", **rec)
+        db.audit("place_add", user="demo", role="admin", target=pid, detail={"source": "drawn", "planted": name})
+        out.append({"place_id": pid, "action_id": action["id"], "planted": name})
+    return out
+
+
 def build_demo(
     path: str | Path,
     *,
@@ -128,7 +177,9 @@ def build_demo(
     dict
         ``path``, ``seed``, ``counts`` (features per kind, from the store), ``imported`` (per
         file: ``kind``, ``file``, ``read``, ``valid``, ``stored``, ``rejected``), ``simulated``
-        (number of simulated incidents), ``planted`` (``PLANTED`` names), ``accounts``
+        (number of simulated incidents), ``planted`` (``PLANTED`` names), ``prevented``
+        (incidents the planted lighting repair prevented), ``places`` (the places of the
+        ``PLANTED_ACTIONS``: ``place_id``, ``action_id``, ``planted``), ``accounts``
         (name -> password, or ``None`` without the accounts feature), ``seconds``.
     """
     if isinstance(seed, bool) or not isinstance(seed, int):
@@ -179,6 +230,9 @@ def build_demo(
     )
     say(f"incidents {outcome.counts['stored']:>7,}  SIMULATED (layers/simulate.py, seed {seed})")
     accounts = _create_demo_accounts(home, password)
+    places = _create_demo_places(home)
+    say(f"places   {len(places):>7,}  followed, each with a done action (planted: "
+        f"{', '.join(p['planted'] for p in places)})")
     return {
         "path": str(path),
         "seed": seed,
@@ -186,6 +240,8 @@ def build_demo(
         "imported": imported,
         "simulated": int(outcome.counts["stored"]),
         "planted": list(PLANTED),
+        "prevented": int(incidents.attrs.get("prevented", 0)),
+        "places": places,
         "accounts": accounts,
         "seconds": round(time.perf_counter() - t0, 1),
     }

@@ -9,6 +9,8 @@
 - ``prepare_import(...)``: what ``geo_app.imports.import_file(..., geocode=COLUMN)`` reads
   instead of the file: the same rows with coordinates given to rows that have an address and no
   point, and the precision and score of each in ``geocode_precision`` / ``geocode_score``.
+  CSV, GeoJSON, GeoPackage, shapefile (zip) and KML files (``vector_as_csv``: features without
+  a geometry are the ones placed from their address).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
+from pyproj import CRS
 
 from layers.errors import InputError, ParameterError, RowProblem
 from layers.geocode import AddressIndex, GeocodeParams, build_index, geocode
@@ -44,6 +48,8 @@ HOW_TO_GET_A_REGISTER = (
 
 #: the column added to the file read by the import, holding the geocoded lon/lat
 _LON, _LAT = "vigie_geocoded_lon", "vigie_geocoded_lat"
+#: the column holding a vector file's own geometries (WKT, lon/lat) once written as CSV
+_WKT = "vigie_file_geometry"
 _CSV = (".csv", ".txt", ".tsv")
 
 _lock = threading.Lock()
@@ -170,6 +176,45 @@ class GeocodedImport:
         return out
 
 
+def _cell_text(v) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+        return ""
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    return str(v)
+
+
+def vector_as_csv(path: Path, folder: Path, *, layer=None, crs=None) -> tuple[Path, str | None]:
+    """A GeoJSON, GeoPackage, shapefile or KML file written as a CSV in ``folder`` for the
+    geocoding import: its attributes as text (dates in ISO 8601) and its own geometries in
+    lon/lat WKT in the column ``vigie_file_geometry`` (empty for features without a
+    geometry, which are then placed from their address). Rows keep the file's feature order,
+    so row numbers are the features' (1-based). Returns the CSV's path and the file's CRS.
+    ``InputError`` when the file cannot be read or has geometries without a CRS (``crs`` gives
+    one)."""
+    from layers.io.readers import _check_file, _read_raw
+
+    p = Path(path)
+    _check_file(p)
+    raw = _read_raw(p, layer=layer, mapping=None, crs_given=crs is not None)
+    table = raw.attrs.copy()
+    for c in table.columns:
+        table[c] = [_cell_text(v) for v in table[c].to_numpy(dtype=object)]
+    geoms = np.asarray(raw.geoms, dtype=object) if raw.geoms is not None else np.full(len(table), None)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(np.where(shapely.is_missing(geoms), None, geoms)))
+    source_crs = crs if crs is not None else raw.crs
+    if present.any() and source_crs is None:
+        raise InputError(f"{p.name} has geometries but no CRS: give it with --crs EPSG:NNNN.")
+    wkt = np.full(len(table), "", dtype=object)
+    if present.any():
+        lonlat = gpd.GeoSeries(geoms[present], crs=source_crs).to_crs(4326)
+        wkt[present] = shapely.to_wkt(lonlat.to_numpy(), rounding_precision=7)
+    table[_WKT] = wkt
+    out = Path(folder) / f"{p.stem}.csv"
+    table.to_csv(out, index=False, encoding="utf-8")
+    return out, (None if source_crs is None else str(CRS.from_user_input(source_crs)))
+
+
 def _first_read(path: Path, kind: str, *, settings, taxonomy, crs, layer, mapping, labels, date_format,
                 constants):
     """The file read as it is: ``(result, coordinate columns)``, or ``(None, ())`` when it has no
@@ -194,14 +239,28 @@ def prepare_import(home, kind: str, path: Path, column: str, folder: Path, *, cr
 
     Rows with a point keep it (reprojected to lon/lat); rows with an empty point and an address
     are geocoded; ``geocode_precision`` and ``geocode_score`` record how each row was placed
-    (``file`` for rows that came with their own point). Raises ``ParameterError`` (``geocode``)
-    for a kind without points, a file that is not a CSV or an unknown column, and
+    (``file`` for rows that came with their own point). A GeoJSON, GeoPackage, shapefile or KML
+    file is first written as a CSV (``vector_as_csv``). Raises ``ParameterError`` (``geocode``)
+    for a kind without points, a file type Vigie does not read or an unknown column, and
     ``InputError`` for an empty file or a store without an address register; nothing is stored.
     """
+    from layers.io.readers import READ_FORMATS
+
     spec = get_spec(kind)
     if not spec.is_point:
         raise ParameterError(f"geocode: layer kind '{kind}' is made of polygons; only point kinds are geocoded.",
                              "geocode")
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in READ_FORMATS:
+        raise ParameterError(f"geocode: {path.name} is not a file Vigie reads; addresses are geocoded in "
+                             f"{', '.join(sorted(READ_FORMATS))} files (save a sheet as CSV).", "geocode")
+    file_crs = None
+    if suffix not in _CSV:
+        # features keep their own geometry; those without one are placed from their address
+        path, file_crs = vector_as_csv(path, Path(folder), layer=layer, crs=crs)
+        mapping = {**(mapping or {}), "wkt": _WKT}
+        crs, layer = 4326, None
     table = read_table(path)
     col = find_column(table, column, "geocode")
     mapping = dict(mapping or {})
@@ -221,13 +280,18 @@ def prepare_import(home, kind: str, path: Path, column: str, folder: Path, *, cr
         has_point[rows] = True
         lon[rows] = first.data.geometry.x.to_numpy()
         lat[rows] = first.data.geometry.y.to_numpy()
-        coord_fields = {"/".join(coords), *coords, "geometry"}
-        for p in first.problems:
-            if p.row is not None and p.field in coord_fields and p.severity == "error":
-                coordinate_problems.setdefault(p.row, p)
     empty_point = np.ones(n, dtype=bool)
     for c in coords:
         empty_point &= (table[c].str.strip() == "").to_numpy()
+    if first is not None:
+        coord_fields = {"/".join(coords), *coords, "geometry"}
+        for p in first.problems:
+            # an empty point is not a coordinate error here: the address may place the row
+            if (p.row is not None and p.field in coord_fields and p.severity == "error"
+                    and not empty_point[p.row - 1]):
+                if p.field == _WKT:  # the vector file's own geometry
+                    p = RowProblem(p.row, "geometry", p.message.replace(_WKT, "geometry"), p.severity)
+                coordinate_problems.setdefault(p.row, p)
     address = table[col].str.strip()
     todo = ~has_point & empty_point & (address != "").to_numpy()
     not_found = {}
@@ -253,7 +317,7 @@ def prepare_import(home, kind: str, path: Path, column: str, folder: Path, *, cr
         data["geocode_precision"] = [p if p not in (None, "not_found") else "" for p in precision]
         data["geocode_score"] = np.where(np.isfinite(score) & (precision != "not_found"),
                                          np.char.mod("%.1f", np.nan_to_num(score)), "")
-    out_path = Path(folder) / f"{Path(path).stem}.csv"
+    out_path = Path(folder) / f"{Path(path).stem}.geocoded.csv"
     data.to_csv(out_path, index=False, encoding="utf-8")
     # the user's mapping without its coordinates; the address column stays the incidents' address
     new_mapping = {k: v for k, v in mapping.items() if k not in ("x", "y", "point", "wkt")}
@@ -267,4 +331,4 @@ def prepare_import(home, kind: str, path: Path, column: str, folder: Path, *, cr
                           not_found=not_found, coordinate_problems=coordinate_problems, counts=counts,
                           unplaceable=frozenset((np.flatnonzero(no_place) + 1).tolist()),
                           source_mapping=dict(first.column_mapping) if first is not None else {},
-                          source_crs=None if first is None else str(first.source_crs))
+                          source_crs=file_crs or (None if first is None else str(first.source_crs)))

@@ -109,6 +109,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "no_pattern": N_("pas de tendance détectée"),
     },
     "trend": {"up": N_("hausse"), "down": N_("baisse"), "stable": N_("stable")},
+    "night_class": {"night": N_("surtout la nuit"), "mixed": N_("jour et nuit"), "day": N_("surtout le jour")},
     "verdict": {"up": N_("hausse significative"), "down": N_("baisse significative"),
                 "stable": N_("pas de différence significative"),
                 "too_few": N_("trop peu d'incidents pour conclure")},
@@ -268,7 +269,8 @@ def month_name(month: int, lang: str | None = None) -> str:
 def place_name(parts: Mapping | None, lang: str | None = None) -> str:
     """The human name of a place from its parts (``layers.naming``: ``kind``, ``street``,
     ``from``, ``to``): "Rue de la Loge, entre Place de la Comédie et Rue Jacques Cœur",
-    "Place Jean Jaurès et abords"; ``""`` without parts."""
+    "Place Jean Jaurès et abords", "Intersection de Rue Foch et Rue de la Loge",
+    "autour du 12 Rue de la Loge"; ``""`` without parts."""
     if not parts:
         return ""
     _ = gettext_for(lang)
@@ -280,6 +282,14 @@ def place_name(parts: Mapping | None, lang: str | None = None) -> str:
         return _("%(street)s, près de %(a)s", street=street, a=a)
     if kind == "around" and street:
         return _("%(street)s et abords", street=street)
+    if kind == "address" and street:
+        return _("autour du %(address)s", address=street)
+    if kind == "intersection" and street and a and b:
+        return _("Intersection de %(street)s, %(a)s et %(b)s", street=street, a=a, b=b)
+    if kind == "intersection" and street and a:
+        return _("Intersection de %(street)s et %(a)s", street=street, a=a)
+    if kind == "intersection" and street:
+        return _("%(street)s (embranchement)", street=street)
     if street:
         return str(street)
     return _("lieu sans nom de voie")
@@ -293,6 +303,9 @@ def evaluation_sentence(ev: Mapping | None, lang: str | None = None) -> str:
         return ""
     _ = gettext_for(lang)
     if ev.get("status") != "evaluated":
+        if ev.get("min_days"):
+            return _("Trop tôt pour évaluer : %(days)s jours de recul depuis l'action, il en faut %(min)s.",
+                     days=ev.get("days", 0), min=ev["min_days"])
         return _("Trop tôt pour évaluer : %(days)s jours depuis l'action.", days=ev.get("days", 0))
     change = ev.get("change_local")
     pct = None if change is None else abs(round(100 * change))

@@ -193,7 +193,8 @@ def import_file(
         Name recorded with the batch and used in messages (default: the file's name; the web
         import page passes the uploaded file's original name).
     geocode : str, optional
-        A column of addresses (CSV files, point kinds): rows with an address and no point are
+        A column of addresses (CSV, GeoJSON, GeoPackage, shapefile or KML files; point kinds):
+        rows (features) with an address and no point are
         placed on the stored address register (``geo_app.geocoding.prepare_import``); the
         precision and score of each go to ``geocode_precision`` / ``geocode_score``; a row whose
         address is not found is an error on that column.
@@ -225,7 +226,8 @@ def import_file(
                                  labels=labels, date_format=date_format, constants=constants)
             read_path, read_crs, read_mapping = geo.path, geo.crs, geo.mapping
         result = read_layer(
-            read_path, kind, settings=settings, taxonomy=home.taxonomy, crs=read_crs, layer=layer,
+            read_path, kind, settings=settings, taxonomy=home.taxonomy, crs=read_crs,
+            layer=None if geo else layer,  # geocoding reads its own CSV
             mapping=read_mapping, labels=labels, date_format=date_format, constants=constants,
             drop_duplicates=drop_duplicates,
         )

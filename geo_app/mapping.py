@@ -33,7 +33,7 @@ from folium.map import Layer
 from folium.template import Template
 
 from geo_app.i18n import LANGS, emerging_code, gettext_for, label, labels, layer_label
-from geo_app.style import EMERGING, GI_BIN, INCIDENT_RAMP, KDE_RAMP, LAYER, PROPOSAL, STATUS
+from geo_app.style import ACTION, EMERGING, GI_BIN, INCIDENT_RAMP, KDE_RAMP, LAYER, PROPOSAL, STATUS
 from layers.registry import LAYERS
 
 __all__ = [
@@ -73,6 +73,9 @@ def layer_names(lang: str = "fr") -> dict[str, str]:
         hotspots=_("Zones de points chauds"),
         emerging=_("Tendances spatio-temporelles"),
         proposals=_("Propositions"),
+        places=_("Lieux suivis"),
+        actions=_("Actions"),
+        micro_places=_("Micro-lieux (tronçons et intersections)"),
     )
     return names
 
@@ -100,7 +103,10 @@ def _esc(v) -> str:
 def _popup(title, rows: Sequence[tuple[str, object]] = (), link: tuple[str, str] | None = None) -> str:
     """Popup HTML with every value escaped."""
     parts = [f"<b>{_esc(title)}</b>"] if title not in (None, "") else []
-    parts += [f"{_esc(k)} : {_esc(v)}" for k, v in rows if _esc(v) != ""]
+    for k, v in rows:
+        text = _esc(v)
+        if text != "":
+            parts.append(f"{_esc(k)} : {text}")
     if link:
         parts.append(f'<a href="{html.escape(link[0], quote=True)}">{_esc(link[1])}</a>')
     return "<br>".join(parts)
@@ -120,8 +126,8 @@ def _features(gdf: gpd.GeoDataFrame, props: Callable[[dict], dict], precision: i
         gdf, geoms = gdf[ok], geoms[ok]
     texts = shapely.to_geojson(shapely.transform(geoms, lambda c: np.round(c, precision)))
     records = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).to_dict("records")
-    feats = [{"type": "Feature", "geometry": json.loads(t), "properties": props(r)}
-             for t, r in zip(texts, records)]
+    geometries = json.loads("[" + ",".join(texts) + "]")  # one parse, not one per feature
+    feats = [{"type": "Feature", "geometry": g, "properties": props(r)} for g, r in zip(geometries, records)]
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -182,6 +188,10 @@ class _GeoJsonData(_SafeMacro):
             L.geoJSON({{ this.json }}, {
                 style: function (f) { return Object.assign({}, {{ this.style|tojson }}, f.properties._style || {}); },
                 pointToLayer: function (f, latlng) {
+                    if (f.properties._radius_m) {  /* a circle of a ground radius (camera range) */
+                        return L.circle(latlng, Object.assign({weight: 1, fillOpacity: 0.08, interactive: false},
+                                                             {{ this.point|tojson }}, {radius: f.properties._radius_m}));
+                    }
                     return L.circleMarker(latlng, Object.assign({weight: 1, fillOpacity: 0.8},
                                                                 {{ this.point|tojson }}, f.properties._style || {}));
                 },
@@ -337,6 +347,9 @@ class MapLayers:
     hotspots: gpd.GeoDataFrame | None = None  # hotspot areas with hotspot_id, n, area_km2
     emerging: gpd.GeoDataFrame | None = None  # cells with category
     proposals: gpd.GeoDataFrame | None = None  # points/polygons with title, technique
+    places: gpd.GeoDataFrame | None = None  # places followed: place_id, name, status (Viewer.place_frame)
+    actions: gpd.GeoDataFrame | None = None  # points: place_id, place_name, kind, status, dates, partner
+    micro_places: gpd.GeoDataFrame | None = None  # segments (lines), intersections (points): name, rank, bin, n
 
 
 def _context_props(kind: str, _, lang: str):
@@ -370,16 +383,18 @@ def _context_props(kind: str, _, lang: str):
 
 
 def _camera_layer(cams: gpd.GeoDataFrame, name: str, _, lang: str) -> folium.FeatureGroup:
-    """Camera points with their range circle (``range_m``, 100 m when unknown)."""
+    """Camera points with their range circle (``range_m``, 100 m when unknown).
+
+    The circles are one more embedded GeoJSON (points with ``_radius_m``, drawn as
+    ``L.circle``), not a ``folium.Circle`` each: Folium compiles a Jinja template per element,
+    which for 150 cameras was half the time of a dashboard."""
     fg = _geojson_layer(_features(cams, _context_props("cameras", _, lang)), name,
                         point=_STYLE["cameras"])
-    cams = cams.to_crs(4326) if cams.crs is not None and not cams.crs.equals("EPSG:4326") else cams
     ranges = pd.to_numeric(cams.get("range_m", pd.Series(index=cams.index, dtype=float)), errors="coerce")
-    for geom, rng in zip(cams.geometry, ranges.fillna(100.0)):
-        if geom is None or geom.is_empty:
-            continue
-        folium.Circle([round(geom.y, 6), round(geom.x, 6)], radius=float(rng), color=LAYER["cameras"],
-                      weight=1, fill=True, fill_opacity=0.08, interactive=False).add_to(fg)
+    circles = gpd.GeoDataFrame({"_radius_m": ranges.fillna(100.0).astype(float).to_numpy()},
+                               geometry=cams.geometry.values, crs=cams.crs)
+    _GeoJsonData(_features(circles, lambda r: {"_radius_m": r["_radius_m"]}, precision=6),
+                 point={"color": LAYER["cameras"]}).add_to(fg)
     return fg
 
 
@@ -428,6 +443,48 @@ def _layer_proposals(pr: gpd.GeoDataFrame, _, lang: str):
 
     return (_features(pr, props), {"color": LAYER["proposals"], "weight": 2},
             {"radius": 7, "color": LAYER["proposals"]}, _proposal_legend(lang))
+
+
+def _layer_places(pl: gpd.GeoDataFrame, _, lang: str, place_url: str):
+    def props(r):
+        st = str(r.get("status") or "")
+        return {"_popup": _popup(r.get("name"), [(_("Lieu suivi"), r.get("place_id")),
+                                                 (_("Statut"), label("status", st, lang) if st else ""),
+                                                 (_("Partenaire"), r.get("owner"))],
+                                 link=(place_url.replace("{id}", str(r["place_id"])), _("ouvrir la fiche"))),
+                "_style": {"color": STATUS.get(st, LAYER["places"])}}
+
+    seen = [st for st in STATUS if "status" in pl.columns and (pl["status"] == st).any()]
+    items = [(STATUS[st], label("status", st, lang)) for st in seen] or [(LAYER["places"], _("Lieux suivis"))]
+    return _features(pl, props), {"color": LAYER["places"], "weight": 3, "fillOpacity": 0.1, "dashArray": "6 3"}, items
+
+
+def _layer_actions(ac: gpd.GeoDataFrame, _, lang: str, place_url: str):
+    def props(r):
+        kind = str(r.get("kind") or "")
+        dates = str(r.get("start_date") or "") + (f" → {r.get('end_date')}" if r.get("end_date") else "")
+        return {"_popup": _popup(label("action_kind", kind, lang) if kind in ACTION else kind,
+                                 [(_("Statut"), label("action_status", r.get("status"), lang) if r.get("status") else ""),
+                                  (_("Dates"), dates), (_("Partenaire"), r.get("partner")),
+                                  (_("Lieu suivi"), r.get("place_name"))],
+                                 link=(place_url.replace("{id}", str(r["place_id"])), _("ouvrir la fiche"))),
+                "_style": {"color": ACTION.get(kind, LAYER["actions"]), "fillColor": ACTION.get(kind, LAYER["actions"])}}
+
+    present = [k for k in ACTION if "kind" in ac.columns and (ac["kind"] == k).any()]
+    items = [(ACTION[k], label("action_kind", k, lang)) for k in present]
+    return _features(ac, props), {"radius": 8, "color": LAYER["actions"]}, items
+
+
+def _layer_micro_places(mp: gpd.GeoDataFrame, _, lang: str):
+    def props(r):
+        n = r.get("n")
+        return {"_popup": _popup(f"#{r.get('rank', '')} {r.get('name') or ''}".strip(),
+                                 [(_("faits"), None if n is None or pd.isna(n) else int(n))]),
+                "_style": {"color": GI_BIN.get(int(r.get("bin") or 0), LAYER["micro_places"])
+                           if int(r.get("bin") or 0) > 0 else LAYER["micro_places"]}}
+
+    return _features(mp, props), {"color": LAYER["micro_places"], "weight": 6, "opacity": 0.85}, \
+        [(LAYER["micro_places"], _("Micro-lieux (tronçons et intersections)"))]
 
 
 #: hidden dashboard layers computed and loaded on demand: key -> features builder
@@ -503,6 +560,7 @@ def build_map(
     hotspot_url: str = "/hotspots/{id}",
     category_labels: Mapping[str, str] | None = None,
     script_url: str = "/static/js/vigie-map.js",
+    place_url: str = "/places/{id}",
 ) -> folium.Map:
     """Build the Folium map of the dashboard or of a hotspot page.
 
@@ -530,6 +588,8 @@ def build_map(
         Category code -> label, for the popups of dynamic incident points.
     script_url : str
         URL of ``vigie-map.js`` (legend and dynamic layers).
+    place_url : str
+        Link pattern from a place's or an action's popup to the place's page (``{id}`` replaced).
 
     Returns
     -------
@@ -604,6 +664,14 @@ def build_map(
             "hotspots", [(STATUS[st], f"{names['hotspots']} — {label('status', st, lang)}") for st in seen]
             or [(LAYER["hotspots"], names["hotspots"])])
         extent.append(tuple(hs.to_crs(4326).total_bounds))
+    if layers.places is not None and len(layers.places):
+        data, style, items = _layer_places(layers.places, _, lang, place_url)
+        add(_geojson_layer(data, names["places"], style=style), "places", items)
+        extent.append(tuple(layers.places.to_crs(4326).total_bounds))
+    if layers.micro_places is not None and len(layers.micro_places):
+        data, style, items = _layer_micro_places(layers.micro_places, _, lang)
+        add(_geojson_layer(data, names["micro_places"], style=style, point={"radius": 7, "weight": 2}),
+            "micro_places", items)
     for kind in ("areas", "zac"):
         gdf = layers.context.get(kind)
         if gdf is not None and len(gdf):
@@ -621,6 +689,9 @@ def build_map(
     if cams is not None and len(cams):
         add(_camera_layer(cams, names["cameras"], _, lang), "cameras",
             [(_STYLE["cameras"]["color"], names["cameras"])])
+    if layers.actions is not None and len(layers.actions):
+        data, point, items = _layer_actions(layers.actions, _, lang, place_url)
+        add(_geojson_layer(data, names["actions"], point=point), "actions", items)
     if layers.proposals is not None and len(layers.proposals):
         data, style, point, items = _layer_proposals(layers.proposals, _, lang)
         add(_geojson_layer(data, names["proposals"], style=style, point=point), "proposals", items)
@@ -633,6 +704,7 @@ def build_map(
     for dyn in dynamic:
         dyn.options.setdefault("labels", {}).update(
             {"zoom_in": _("Zoomez pour voir les points"), "simulated": _("simulé"), "incidents": _("faits"),
+             "near_address": _("près du"), "near_street": _("près de :"),
              "categories": dict(category_labels)})
         dyn.default_js = [("vigie_map", script_url)]
         dyn.add_to(m)

@@ -54,8 +54,13 @@ LAYER = {
     "incidents": "#c51b7d", "zac": "#e66101", "areas": "#555555", "schools": "#1f78b4",
     "shops": "#6a3d9a", "lights": "#d4a017", "cameras": "#1b7837",
     "incidents_grid": "#fd8d3c", "hotspots": "#b2182b", "gistar": "#ef8a62", "kde": "#8c96c6",
-    "emerging": "#cb181d", "proposals": "#01665e",
+    "emerging": "#cb181d", "proposals": "#01665e", "places": "#5e3c99", "actions": "#01665e",
+    "micro_places": "#b2182b",
 }
+
+#: action kind (``layers.places.ACTION_KINDS``) -> marker colour
+ACTION = {"lighting": "#e08214", "cctv": "#35978f", "target_hardening": "#8073ac", "layout": "#8c510a",
+          "presence": "#4393c3", "campaign": "#de77ae", "other": "#878787"}
 
 #: incident counts (quantile classes), light to dark
 INCIDENT_RAMP = ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026")

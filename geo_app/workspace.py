@@ -130,6 +130,8 @@ def nbytes(value) -> int:
         return sum(nbytes(v) for v in value.values()) + 64 * len(value)
     if isinstance(value, (list, tuple)):
         return sum(nbytes(v) for v in value) + 8 * len(value)
+    if isinstance(getattr(value, "nbytes", None), int):  # e.g. layers.effect.EffectIndex
+        return value.nbytes
     return sys.getsizeof(value)
 
 
@@ -984,15 +986,23 @@ class Workspace:
 
     # -- streets as micro-places --------------------------------------------------------------
     def _street_network(self):
-        """The streets in the analysis CRS with their STRtree and ``Namer``; None without streets."""
+        """The streets in the analysis CRS with their ``SegmentIndex`` (``tree``), ``Namer`` and intersections
+        (``layers.streets.intersections`` with ``name_*`` parts); None without streets."""
         def compute():
-            from layers.naming import Namer
+            from layers.naming import Namer, intersection_name
+            from layers.streets import SegmentIndex, intersections
 
             g = self.context("streets")
             if g is None:
                 return None
             g = g.reset_index(drop=True)
-            return {"streets": g, "tree": shapely.STRtree(np.asarray(g.geometry.values)), "namer": Namer(g)}
+            nodes = intersections(g)
+            parts = [intersection_name(s) for s in nodes["streets"]]
+            for key in ("kind", "street", "from", "to"):
+                nodes[f"name_{key}"] = [p[key] for p in parts]
+            index = SegmentIndex(g, tolerance_m=self.settings.street_tolerance_m)
+            return {"streets": g, "tree": index, "namer": Namer(g),
+                    "intersections": nodes}
 
         return self.cached("street_network", (), compute)
 
@@ -1008,33 +1018,51 @@ class Workspace:
         filters = (filters or Filters()).replace(bbox=None)
 
         def compute():
-            net = self._street_network()
-            if net is None:
+            counts = self._segment_counts(filters, night)
+            if counts is None:
                 return None
-            cols = self.columns()
-            rows = self.rows(filters, night=night)
-            counts = st.segment_counts_xy(cols.x[rows], cols.y[rows], net["streets"],
-                                          tolerance_m=self.settings.street_tolerance_m, tree=net["tree"])
             out = st.segment_gistar_counts(counts)
-            parts = net["namer"].segments()
+            parts = self._street_network()["namer"].segments()
             for key in ("kind", "street", "from", "to"):
                 out[f"name_{key}"] = [p[key] for p in parts]
             return out.to_crs(4326)
 
         return self.cached("street_segments", (filters, night), compute)
 
+    def _segment_counts(self, filters: Filters, night: bool):
+        """``layers.streets.segment_counts_xy`` of the incidents of ``filters`` (analysis CRS),
+        None without streets."""
+        from layers import streets as st
+
+        net = self._street_network()
+        if net is None:
+            return None
+        cols = self.columns()
+        rows = self.rows(filters, night=night)
+        return st.segment_counts_xy(cols.x[rows], cols.y[rows], net["streets"],
+                                    tolerance_m=self.settings.street_tolerance_m, tree=net["tree"])
+
     def street_concentration(self, filters: Filters | None = None, *, night: bool = False) -> dict | None:
         """The concentration of incidents over street segments (``layers.streets.concentration``)
         plus ``off_network`` and ``tolerance_m``; None without streets."""
-        from layers.streets import concentration
+        from layers import streets as st
 
-        seg = self.street_segments(filters, night=night)
-        if seg is None:
-            return None
-        out = concentration(seg["n"].to_numpy(float))
-        meta = seg.attrs.get("vigie", {})
-        out.update(off_network=meta.get("n_off_network"), tolerance_m=meta.get("tolerance_m"))
-        return out
+        filters = (filters or Filters()).replace(bbox=None)
+
+        def compute():
+            # the segments' counts only (no Gi*, names or reprojection): the dashboard asks for
+            # it on every new filter set; the micro-places' frame is reused when it is cached
+            seg = self.peek("street_segments", (filters, night))
+            if seg is None:
+                seg = self._segment_counts(filters, night)
+                if seg is None:
+                    return None
+            out = st.concentration(seg["n"].to_numpy(float))
+            meta = seg.attrs.get("vigie", {})
+            out.update(off_network=meta.get("n_off_network"), tolerance_m=meta.get("tolerance_m"))
+            return out
+
+        return self.cached("street_concentration", (filters, night), compute)
 
     def hotspot_names(self, filters: Filters | None = None, *, night: bool = False) -> dict:
         """``hotspot_id`` -> name parts (``layers.naming``) of each hotspot area of these
@@ -1055,25 +1083,106 @@ class Workspace:
 
         return self.cached("hotspot_names", (filters, night), compute)
 
+    def micro_place_counts(self, filters: Filters | None = None, *, night: bool = False) -> gpd.GeoDataFrame | None:
+        """Every micro-place — street segments and intersections — with its incidents for these
+        filters, each incident counted once (``layers.streets.micro_counts_xy``: within the
+        setting ``intersection_radius_m`` of an intersection it counts there, else at its
+        nearest segment within ``street_tolerance_m``), EPSG:4326. Columns: ``micro_kind``
+        (``segment`` / ``intersection``), ``segment`` (position, -1 for an intersection),
+        ``node`` (-1 for a segment), ``n``, ``length_m`` and ``per_100m`` (NaN for an
+        intersection), ``bin`` (the segment's network Gi* class of ``street_segments``; 0 for an
+        intersection), ``name_*`` parts. None without streets. Note that ``street_segments``
+        (Gi*, concentration) counts every on-network incident at its segment."""
+        from layers import streets as st
+
+        filters = (filters or Filters()).replace(bbox=None)
+
+        def compute():
+            net = self._street_network()
+            if net is None:
+                return None
+            cols = self.columns()
+            rows = self.rows(filters, night=night)
+            nodes = net["intersections"]
+            seg_n, node_n, meta = st.micro_counts_xy(
+                cols.x[rows], cols.y[rows], net["streets"], nodes, tolerance_m=self.settings.street_tolerance_m,
+                radius_m=self.settings.intersection_radius_m, tree=net["tree"])
+            seg = self.street_segments(filters, night=night)
+            names = [f"name_{k}" for k in ("kind", "street", "from", "to")]
+            a = pd.DataFrame({"micro_kind": "segment", "segment": np.arange(len(seg)), "node": -1, "n": seg_n,
+                              "length_m": seg["length_m"].to_numpy(), "bin": seg["bin"].to_numpy()})
+            a["per_100m"] = 100.0 * a["n"] / np.maximum(a["length_m"], 1.0)
+            a[names] = seg[names].to_numpy()
+            b = pd.DataFrame({"micro_kind": "intersection", "segment": -1, "node": nodes["node"].to_numpy(),
+                              "n": node_n, "length_m": np.nan, "bin": 0, "per_100m": np.nan})
+            b[names] = nodes[names].to_numpy() if len(nodes) else np.empty((0, 4), dtype=object)
+            geoms = np.concatenate([np.asarray(seg.geometry.values),
+                                    np.asarray(nodes.to_crs(4326).geometry.values)])
+            out = gpd.GeoDataFrame(pd.concat([a, b], ignore_index=True), geometry=geoms, crs=4326)
+            out["n"] = out["n"].astype(np.int64)
+            out[names] = out[names].astype(object).where(out[names].notna(), None)
+            out.attrs["vigie"] = meta
+            return out
+
+        return self.cached("micro_place_counts", (filters, night), compute)
+
     def micro_places(self, area, filters: Filters | None = None, *, night: bool = False,
                      top: int = 10) -> gpd.GeoDataFrame:
-        """The ``top`` street segments with incidents inside ``area`` (a shapely geometry in
-        EPSG:4326, or a one-row GeoDataFrame), ranked by count, EPSG:4326 (columns of
-        ``street_segments``, plus ``rank``); empty without streets."""
-        seg = self.street_segments(filters, night=night)
-        if seg is None:
+        """The ``top`` micro-places (street segments and intersections, ``micro_place_counts``)
+        with incidents inside ``area`` (a shapely geometry in EPSG:4326, or a one-row
+        GeoDataFrame), ranked by count then by count per 100 m, EPSG:4326, with ``rank``;
+        empty without streets."""
+        mp = self.micro_place_counts(filters, night=night)
+        if mp is None:
             return gpd.GeoDataFrame(geometry=[], crs=4326)
         geom = area.geometry.union_all() if hasattr(area, "geometry") else area
-        hit = seg[seg.intersects(geom) & (seg["n"] > 0)]
-        out = hit.sort_values(["n", "per_100m"], ascending=False).head(int(top)).copy()
+        hit = mp[(mp["n"] > 0).to_numpy() & mp.intersects(geom).to_numpy()]
+        out = hit.sort_values(["n", "per_100m"], ascending=False, na_position="first").head(int(top)).copy()
         out["rank"] = np.arange(1, len(out) + 1)
         return out
 
-    def name_parts(self, geometry) -> dict:
-        """The name parts (``layers.naming``) of ``geometry`` (shapely, EPSG:4326) from the
-        streets, weighted by the incidents of the default filters; ``unnamed`` without streets."""
-        from layers.crs import to_analysis
+    def address_index(self, *, required: bool = False):
+        """The store's address register as a ``layers.geocode.AddressIndex``, built once per
+        store version (``geo_app.geocoding.register_index``: its KD-tree of addresses and
+        STRtree of streets are shared by every lookup). ``None`` without a register, or, with
+        ``required``, the ``InputError`` that says how to get one."""
+        from geo_app.geocoding import register_index
+        from layers.errors import InputError
 
+        if not required and not self.counts().get("addresses"):
+            return None
+        try:
+            return register_index(self.home, store=self.store)
+        except InputError:
+            if required:
+                raise
+            return None
+
+    def reverse(self, points, *, max_distance: float = 50.0, required: bool = False):
+        """``layers.geocode.reverse_geocode`` of ``points`` (GeoSeries or GeoDataFrame, any
+        CRS) against the register: the nearest address and street of each, within
+        ``max_distance`` metres; ``None`` without a register (unless ``required``)."""
+        from layers.geocode import reverse_geocode
+
+        index = self.address_index(required=required)
+        if index is None:
+            return None
+        return reverse_geocode(points, index, max_distance=max_distance)
+
+    def name_parts(self, geometry) -> dict:
+        """The name parts (``layers.naming``) of ``geometry`` (shapely, EPSG:4326): a small
+        place (at most 80 m across) is named after the register address nearest its centre
+        ("around 12 Rue de la Loge", ``layers.naming.address_name``) when there is one within
+        30 m; otherwise from the streets, weighted by the incidents of the default filters;
+        ``unnamed`` without streets."""
+        from layers.crs import to_analysis
+        from layers.naming import address_name
+
+        index = self.address_index()
+        if index is not None:
+            parts = address_name(geometry, index, crs=4326)
+            if parts is not None:
+                return parts
         net = self._street_network()
         if net is None:
             return {"kind": "unnamed", "street": None, "from": None, "to": None}
@@ -1090,16 +1199,47 @@ class Workspace:
         keep = [c for c in seg.columns if c.startswith("name_") or c in ("segment", "length_m", "geometry")]
         return seg.iloc[[int(segment)]][keep]
 
-    def action_evaluation(self, geometry, *, start: str, end: str | None = None, categories=(),
-                          night_only: bool = False, ring_m: float = 150.0) -> dict:
-        """``layers.effect.evaluate_place`` of an action on a place (``geometry``: shapely,
-        EPSG:4326) over the incidents of ``categories`` (at night only with ``night_only``),
-        up to the latest incident."""
+    def place_monthly(self, geometry, filters: Filters | None = None, *, night: bool = False) -> pd.Series:
+        """Incidents per local month inside ``geometry`` (shapely, EPSG:4326) for these filters:
+        a Series indexed by ``pandas.Period`` (monthly), from the first to the last month of the
+        filtered incidents anywhere (so that places compare over the same months), empty
+        months 0 (every month 0 for an empty or zero-area geometry). Incidents with an unknown
+        date are left out."""
         from layers.crs import to_analysis
-        from layers.effect import evaluate_place
+
+        filters = (filters or Filters()).replace(bbox=None)
+        key = (shapely.to_wkt(geometry, rounding_precision=7), filters, bool(night))
+
+        def compute():
+            cols = self.columns()
+            rows = self.rows(filters, night=night)
+            months = cols.month[rows]
+            known = months[months >= 0]
+            if not len(known):
+                return pd.Series([], dtype="int64", index=pd.PeriodIndex([], freq="M"))
+            lo, hi = int(known.min()), int(known.max())
+            index = pd.period_range(pd.Period(year=lo // 12, month=lo % 12 + 1, freq="M"), periods=hi - lo + 1, freq="M")
+            if geometry is None or geometry.is_empty or geometry.area == 0:
+                return pd.Series(np.zeros(len(index), dtype="int64"), index=index)
+            g = to_analysis(gpd.GeoSeries([geometry], crs=4326), self.settings.analysis_crs).iloc[0]
+            shapely.prepare(g)
+            minx, miny, maxx, maxy = g.bounds
+            x, y = cols.x[rows], cols.y[rows]
+            box = (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
+            rows, months = rows[box], months[box]
+            inside = shapely.intersects_xy(g, cols.x[rows], cols.y[rows]) & (months >= 0)
+            n = np.bincount(months[inside] - lo, minlength=hi - lo + 1)
+            return pd.Series(n.astype("int64"), index=index)
+
+        return self.cached("place_monthly", key, compute)
+
+    def _effect_index(self, categories=(), *, night_only: bool = False):
+        """The incidents an action targets (``categories``, in the dark with ``night_only``) as
+        a ``layers.effect.EffectIndex`` (analysis CRS), built once per store version and target
+        and shared by every action with the same target."""
+        from layers.effect import EffectIndex
 
         cats = tuple(sorted(categories))
-        key = (shapely.to_wkt(geometry, rounding_precision=7), start, end, cats, bool(night_only), float(ring_m))
 
         def compute():
             f = self.default_filters(None)
@@ -1109,18 +1249,42 @@ class Workspace:
             cols = self.columns()
             t = cols.t[rows]
             ok = t != np.iinfo(np.int64).min
-            rows, t = rows[ok], t[ok]
-            if not len(rows):
-                return {"status": "too_early", "days": 0}
-            g = to_analysis(gpd.GeoSeries([geometry], crs=4326), self.settings.analysis_crs).iloc[0]
-            return evaluate_place(cols.x[rows], cols.y[rows], t, g, start=start, end=end,
-                                  now=pd.Timestamp(int(t.max()), tz="UTC"), ring_m=ring_m)
+            return EffectIndex(cols.x[rows[ok]], cols.y[rows[ok]], t[ok])
+
+        return self.cached("effect_index", (cats, bool(night_only)), compute)
+
+    def action_evaluation(self, geometry, *, start: str, end: str | None = None, categories=(),
+                          night_only: bool = False, ring_m: float = 150.0) -> dict:
+        """``layers.effect.evaluate_in`` of an action on a place (``geometry``: shapely,
+        EPSG:4326) over the incidents of ``categories`` (at night only with ``night_only``),
+        from the first incident's day to the latest incident, with the settings
+        ``evaluation_min_days`` and ``evaluation_alpha``."""
+        from layers.crs import to_analysis
+        from layers.effect import evaluate_in
+
+        cats = tuple(sorted(categories))
+        s = self.settings
+        key = (shapely.to_wkt(geometry, rounding_precision=7), start, end, cats, bool(night_only), float(ring_m),
+               s.evaluation_min_days, s.evaluation_alpha)
+
+        def compute():
+            index = self._effect_index(cats, night_only=night_only)
+            if not len(index):
+                return {"status": "too_early", "days": 0, "min_days": s.evaluation_min_days,
+                        "alpha": s.evaluation_alpha}
+            g = to_analysis(gpd.GeoSeries([geometry], crs=4326), s.analysis_crs).iloc[0]
+            first = self.columns().t
+            first = first[first != np.iinfo(np.int64).min]
+            return evaluate_in(index, g, start=start, end=end, now=index.last, ring_m=ring_m,
+                               min_after_days=s.evaluation_min_days, alpha=s.evaluation_alpha,
+                               data_start=pd.Timestamp(int(first.min()), tz="UTC").floor("D"))
 
         return self.cached("action_evaluation", key, compute)
 
     def warm(self) -> None:
-        """Load every layer, compute the default dashboard's analyses and prepare the proposal
-        models (before the first request of a server, so that the first visitor does not wait)."""
+        """Load every layer, compute the default dashboard's analyses, prepare the proposal
+        models and build the address register's index (before the first request of a server,
+        so that the first visitor does not wait)."""
         for kind in ("incidents", *CONTEXT_KINDS):
             self.frame(kind)
         try:
@@ -1130,6 +1294,10 @@ class Workspace:
             self.grid("incidents", filters, bbox=self.extent(), cells=60)
             self.key_figures(filters)
             self.hotspot_areas(filters)
+            self.street_concentration(filters)  # the dashboard's card (builds the street network)
+            index = self.address_index()  # the popups' nearest addresses
+            if index is not None:
+                index.street_tree()
             self.proposal_models()  # switching the proposals layer on then only solves
         except VigieError as e:  # too few incidents, no study area: the request will say why
             log.warning("warming the dashboard failed: %s", e.message)

@@ -154,6 +154,23 @@ class AddressIndex:
     choices: list[str]
     network: dict | None = None
     tree: cKDTree = field(default=None, repr=False)
+    _street_tree: tuple | None = field(default=None, repr=False, compare=False)
+
+    def street_tree(self) -> tuple[shapely.STRtree, np.ndarray] | None:
+        """The street lines' ``STRtree`` and the street id of each line; built on first use and
+        kept, so that many reverse lookups share it. ``None`` without a street network."""
+        if not self.network:
+            return None
+        if self._street_tree is None:
+            # one entry per line piece, not per street: a street's union spans a large
+            # envelope, which would make every nearest query visit most streets
+            lines, sids = [], []
+            for sid, (parts, *_rest) in self.network.items():
+                pieces = shapely.get_parts(np.asarray(parts, dtype=object))
+                lines.extend(pieces)
+                sids.extend([sid] * len(pieces))
+            self._street_tree = (shapely.STRtree(np.asarray(lines, dtype=object)), np.array(sids, dtype=np.int64))
+        return self._street_tree
 
     def __len__(self) -> int:
         return len(self.x)
@@ -675,15 +692,14 @@ def reverse_geocode(points, index: AddressIndex, *, max_distance: float = 50.0) 
         near[ok] = np.where(np.isfinite(best), j[np.arange(len(pick)), pick], -1)
     street_id = np.where(near >= 0, index.street_of[np.maximum(near, 0)], -1)
     street_dist = np.where(near >= 0, dist, np.inf)
-    if index.network:
-        sids = list(index.network)
-        lines = [shapely.union_all(index.network[s][0]) for s in sids]
-        tree = shapely.STRtree(lines)
+    lines = index.street_tree()
+    if lines is not None:
+        tree, sids = lines
         src = np.flatnonzero(ok)
         if len(src):
             pts = shapely.points(px[src], py[src])
             (qi, li), dd = tree.query_nearest(pts, max_distance=max_distance, return_distance=True, all_matches=False)
-            street_id[src[qi]] = np.array(sids, dtype=np.int64)[li]
+            street_id[src[qi]] = sids[li]
             street_dist[src[qi]] = dd
     has = near >= 0
     streets = [index.streets[s] if s >= 0 else None for s in street_id]

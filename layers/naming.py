@@ -12,6 +12,10 @@ kind           parts and meaning
 ``near``       ``street`` near its cross street ``from`` (the other end is a dead end)
 ``along``      ``street`` alone (no named cross street)
 ``around``     ``street`` is a square (place, rond-point…) the place gathers around
+``address``    ``street`` is an address of the register ("12 Rue de la Loge") a small place is
+               around (``address_name``)
+``intersection``  the corner where ``street`` meets ``from`` (and ``to``, a third street);
+               ``street`` alone: a fork of one street
 ``unnamed``    no street within reach
 =============  ======================================================================
 """
@@ -22,13 +26,14 @@ from collections import Counter
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from layers.checks import check_columns, check_metric
 from layers.errors import InputError
 from layers.streets import SNAP_M, network
 
-__all__ = ["SQUARE_TYPES", "Namer", "segment_names", "area_name"]
+__all__ = ["SQUARE_TYPES", "Namer", "address_name", "segment_names", "area_name", "intersection_name"]
 
 #: street types (``type`` column, the French centreline codes) that are squares or junctions
 #: a place can be "around"
@@ -158,6 +163,34 @@ class Namer:
 _UNNAMED = {"kind": "unnamed", "street": None, "from": None, "to": None}
 
 
+def intersection_name(streets) -> dict:
+    """The name parts of an intersection from the streets meeting there.
+
+    Parameters
+    ----------
+    streets : sequence of str
+        The street names meeting at the node, most prominent first (``layers.streets.
+        intersections`` orders them by their length in the network).
+
+    Returns
+    -------
+    dict
+        ``kind`` ``intersection`` with ``street``, ``from`` and ``to`` the first three names
+        (``from``/``to`` None when fewer streets meet: a fork of one street); ``unnamed``
+        without names. ``geo_app.i18n.place_name`` reads it "Intersection of Rue A and Rue B".
+
+    Examples
+    --------
+    >>> intersection_name(["Rue Foch", "Rue de la Loge"])["from"]
+    'Rue de la Loge'
+    """
+    named = [str(s) for s in streets if s]
+    if not named:
+        return dict(_UNNAMED)
+    return {"kind": "intersection", "street": named[0], "from": named[1] if len(named) > 1 else None,
+            "to": named[2] if len(named) > 2 else None}
+
+
 def segment_names(streets: gpd.GeoDataFrame, *, snap_m: float = SNAP_M) -> list[dict]:
     """The name parts of every segment, in the order of ``streets``.
 
@@ -209,3 +242,46 @@ def area_name(area, streets: gpd.GeoDataFrame, *, weights=None, snap_m: float = 
     if isinstance(weights, str):
         weights = streets[weights].to_numpy(float)
     return Namer(streets, snap_m=snap_m).area(area, weights=weights, square_share=square_share)
+
+
+def address_name(area, index, *, crs, max_extent: float = 80.0, max_distance: float = 30.0) -> dict | None:
+    """The name parts of a small area from the address register: "around 12 Rue de la Loge".
+
+    A premise, a shop front or a corner drawn as a place is better told by its address than by
+    the street section it sits on. Only areas whose bounding box is at most ``max_extent``
+    metres across are named so; larger ones are ``None`` (name them with ``area_name``).
+
+    Parameters
+    ----------
+    area : shapely geometry
+        The area, in ``crs``.
+    index : layers.geocode.AddressIndex
+        The register (``layers.geocode.build_index``).
+    crs : CRS-like
+        The CRS of ``area`` (metric or not: the test of size is done in the index's metric CRS).
+    max_extent : float, default 80
+        Metres: the longest side of the area's bounding box for an address to name it.
+    max_distance : float, default 30
+        Metres from the area's centre (its ``point_on_surface``) to the nearest numbered
+        address; farther, ``None``.
+
+    Returns
+    -------
+    dict or None
+        ``{"kind": "address", "street": "12 Rue de la Loge", "from": None, "to": None}`` (the
+        ``label`` of ``layers.geocode.reverse_geocode``), or ``None`` when the area is too large,
+        empty, or no numbered address is within reach.
+    """
+    from layers.geocode import reverse_geocode
+
+    if area is None or shapely.is_empty(area):
+        return None
+    metric = gpd.GeoSeries([area], crs=crs).to_crs(index.crs).iloc[0]
+    minx, miny, maxx, maxy = metric.bounds
+    if max(maxx - minx, maxy - miny) > max_extent:
+        return None
+    near = reverse_geocode(gpd.GeoSeries([shapely.point_on_surface(metric)], crs=index.crs), index,
+                           max_distance=max_distance).iloc[0]
+    if not isinstance(near["label"], str) or pd.isna(near["number"]):
+        return None
+    return {"kind": "address", "street": near["label"], "from": None, "to": None}

@@ -30,6 +30,7 @@ __all__ = [
     "PLACE_SOURCES",
     "action_record",
     "check_date",
+    "check_location",
     "match_places",
     "ring",
 ]
@@ -145,13 +146,53 @@ def check_date(value, name: str, *, required: bool) -> str | None:
         raise ParameterError(f"{name} must be a date YYYY-MM-DD, got {value!r}.", name) from None
 
 
+def check_location(value) -> dict | None:
+    """An action's location as a GeoJSON Point in lon/lat, from a GeoJSON Point (dict or JSON
+    text) or the text ``"lon,lat"``; None for nothing (the action is at its place).
+    ``ParameterError`` naming ``location`` otherwise.
+
+    Examples
+    --------
+    >>> check_location("3.8777, 43.6085")
+    {'type': 'Point', 'coordinates': [3.8777, 43.6085]}
+    """
+    import json
+
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    bad = ParameterError(f"location must be a point 'lon,lat' or a GeoJSON Point in lon/lat, got {value!r}.",
+                         "location")
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                raise bad from None
+        else:
+            parts = text.split(",")
+            if len(parts) != 2:
+                raise bad
+            value = {"type": "Point", "coordinates": parts}
+    if not isinstance(value, dict) or value.get("type") != "Point":
+        raise bad
+    try:
+        lon, lat = (float(v) for v in value.get("coordinates"))
+    except (TypeError, ValueError):
+        raise bad from None
+    if not (np.isfinite(lon) and np.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        raise bad
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
 def action_record(*, kind: str, start_date, end_date=None, status: str = "planned", partner: str = "",
-                  cost=None, categories=None, night_only=None, notes: str = "",
+                  cost=None, categories=None, night_only=None, notes: str = "", location=None,
                   situational=()) -> dict:
     """The checked fields of an action, with its Clarke technique and default targets.
 
     ``categories`` default to ``situational`` (the taxonomy's situational categories);
-    ``night_only`` defaults to True for lighting (it targets night incidents). ``ParameterError``
+    ``night_only`` defaults to True for lighting (it targets night incidents); ``location``
+    (``check_location``) defaults to None: the action is at its place. ``ParameterError``
     names the field at fault.
     """
     if kind not in ACTION_KINDS:
@@ -176,4 +217,4 @@ def action_record(*, kind: str, start_date, end_date=None, status: str = "planne
     night = (target == "night") if night_only is None else bool(night_only)
     return {"kind": kind, "technique": technique, "start_date": start, "end_date": end, "status": status,
             "partner": str(partner or "").strip(), "cost": cost, "categories": cats, "night_only": night,
-            "notes": str(notes or "").strip()}
+            "notes": str(notes or "").strip(), "location": check_location(location)}

@@ -29,6 +29,11 @@ day_window(start, end, *, tz)
 classes_only(result, *, k=5)
     an analysis result reduced to classes (Gi* bins, LISA clusters, KDE quintiles), no count and
     no statistic from which a count could be solved.
+night_class(share)
+    a night share (0..1) as ``day`` / ``mixed`` / ``night``.
+area_classes(areas, *, k=5)
+    hotspot areas as the aggregate model serves them: counts under k blanked, the night share
+    and the trend as classes (no z, no p).
 
 The aggregate model (what roles seeing aggregates only receive) is described in the README,
 "Privacy model"; ``geo_app.access.viewer.Viewer`` applies it.
@@ -47,12 +52,14 @@ __all__ = [
     "DEFAULT_CELL_SIZE",
     "aggregate_to_areas",
     "aggregate_to_grid",
+    "area_classes",
     "blank_small_counts",
     "classes_only",
     "day_window",
     "drop_sensitive",
     "lattice_cells",
     "lattice_counts",
+    "night_class",
     "snap_to_lattice",
     "suppress_small",
 ]
@@ -410,6 +417,79 @@ def classes_only(result: pd.DataFrame, *, k: int = 5) -> pd.DataFrame:
     for c, v in data.items():
         out[c] = v
     attrs = {key: (dict(v) if isinstance(v, dict) else v) for key, v in result.attrs.items()}
+    if isinstance(attrs.get("vigie"), dict):
+        attrs["vigie"] = {key: v for key, v in attrs["vigie"].items() if key not in COUNT_ATTRS}
+    out.attrs = attrs
+    return out
+
+
+#: night-share classes: ``day`` below 1/3 of the incidents at night, ``night`` above 2/3
+NIGHT_CLASSES = ("day", "mixed", "night")
+_NIGHT_EDGES = (1 / 3, 2 / 3)
+
+#: columns of hotspot areas from which counts could be solved, replaced or removed by
+#: ``area_classes``: the maximum cell z, per-category counts, the trend's statistic and p-value,
+#: and the night share (its exact value is a ratio of two counts)
+AREA_STATISTICS = ("z_max", "categories", "trend_z", "trend_p", "night_share")
+
+
+def night_class(share) -> np.ndarray:
+    """Night shares as classes: ``"day"`` (under 1/3 of the incidents at night), ``"mixed"``
+    (1/3 to 2/3) or ``"night"`` (over 2/3); None where the share is unknown.
+
+    Parameters
+    ----------
+    share : array_like of float
+        Share of each area's incidents that happened at night (0..1, ``layers.temporal.
+        night_share``); NaN or None when unknown.
+
+    Returns
+    -------
+    numpy.ndarray of object
+        One class (or None) per value.
+
+    Notes
+    -----
+    A share is a ratio of two counts: with the count of an area known (or bounded by k), its
+    exact value gives the night count, and two filters differing by one category give the
+    night count of that category. Three classes of width 1/3 leave at least a third of the
+    range open whatever the count.
+    """
+    v = pd.to_numeric(pd.Series(np.asarray(share, dtype=object).ravel()), errors="coerce").to_numpy(dtype=float)
+    out = np.full(len(v), None, dtype=object)
+    known = ~np.isnan(v)
+    out[known] = np.asarray(NIGHT_CLASSES, dtype=object)[np.searchsorted(_NIGHT_EDGES, v[known], side="right")]
+    return out
+
+
+def area_classes(areas: pd.DataFrame, *, k: int = 5) -> pd.DataFrame:
+    """Hotspot areas as roles seeing aggregates only receive them.
+
+    Counts under ``k`` are blanked (``blank_small_counts``); the columns of
+    ``AREA_STATISTICS`` are removed, the night share replaced by ``night_class`` (``day``,
+    ``mixed``, ``night``); the trend stays as its class (``trend``: up / stable / down, a
+    Mann-Kendall test at 5 %) without its z and p. ``attrs`` are kept, less the incident
+    counts (``COUNT_ATTRS``) of ``attrs["vigie"]``.
+
+    Parameters
+    ----------
+    areas : DataFrame or GeoDataFrame
+        Hotspot areas (``geo_app.workspace.Workspace.hotspot_areas``).
+    k : int
+        The small-count threshold.
+
+    Returns
+    -------
+    DataFrame or GeoDataFrame
+        A new frame; ``areas`` is not modified.
+    """
+    _check_k(k)
+    if areas is None or not hasattr(areas, "columns"):
+        return areas
+    out = blank_small_counts(areas.drop(columns=[c for c in AREA_STATISTICS if c in areas.columns]), k=k)
+    if "night_share" in areas.columns:
+        out["night_class"] = night_class(areas["night_share"].to_numpy())
+    attrs = {key: (dict(v) if isinstance(v, dict) else v) for key, v in areas.attrs.items()}
     if isinstance(attrs.get("vigie"), dict):
         attrs["vigie"] = {key: v for key, v in attrs["vigie"].items() if key not in COUNT_ATTRS}
     out.attrs = attrs

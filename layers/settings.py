@@ -109,9 +109,27 @@ class Settings:
     street_tolerance_m : float
         Incidents within this many metres of a street segment are assigned to the nearest one
         (``layers.streets``); those further are off-network and counted as such.
+    intersection_radius_m : float
+        Incidents within this many metres of an intersection count at the intersection, not at
+        a segment, when micro-places are ranked (``layers.streets.micro_counts_xy``); 0 to
+        100, 0 turns intersections off.
     privacy_cell_m : float
         Side, in metres, of the fixed lattice (anchored at the analysis CRS's origin) on which
         roles that may only see aggregates receive counts, whatever bbox or cell count they ask.
+    max_uncompressed_mb : float
+        An uploaded archive whose members would inflate to more than this many MB (2**20 bytes)
+        is refused by its zip directory, before anything is inflated.
+    max_features : int
+        A file declaring (``.dbf`` header, GDAL's ``read_info``) or holding more features than
+        this is refused.
+    max_vertices : int
+        A polygon of more vertices than this is refused (its row), before any validity check.
+    evaluation_min_days : int
+        A done action is evaluated (``layers.effect``) once this many whole days of data follow
+        its end; before that it is "too early to evaluate" (1..365, default 90).
+    evaluation_alpha : float
+        Level of the evaluation's WDD confidence interval and verdict (0 < alpha <= 0.5,
+        default 0.1: a 90 % interval).
     """
 
     analysis_crs: int | None = 2154
@@ -121,7 +139,13 @@ class Settings:
     taxonomy: str | None = None
     k_anonymity: int = 5
     street_tolerance_m: float = 30.0
+    intersection_radius_m: float = 15.0
     privacy_cell_m: float = 250.0
+    max_uncompressed_mb: float = 1024.0
+    max_features: int = 2_000_000
+    max_vertices: int = 100_000
+    evaluation_min_days: int = 90
+    evaluation_alpha: float = 0.1
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
@@ -152,6 +176,12 @@ class Settings:
                 f"street_tolerance_m must be a number of metres between 0 and 500, got {tol!r}.",
                 "street_tolerance_m",
             )
+        rad = self.intersection_radius_m
+        if isinstance(rad, bool) or not isinstance(rad, (int, float)) or not 0 <= rad <= 100:
+            raise ParameterError(
+                f"intersection_radius_m must be a number of metres between 0 and 100, got {rad!r}.",
+                "intersection_radius_m",
+            )
         try:
             cell = float(self.privacy_cell_m)
         except (TypeError, ValueError):
@@ -160,6 +190,26 @@ class Settings:
             raise ParameterError(f"privacy_cell_m must be between 50 and 10000 metres, got {cell}.",
                                  "privacy_cell_m")
         object.__setattr__(self, "privacy_cell_m", cell)
+        for name, kind, lo in (("max_uncompressed_mb", float, 0.001), ("max_features", int, 1),
+                               ("max_vertices", int, 4)):
+            value = getattr(self, name)
+            try:
+                number = kind(value)
+                if isinstance(value, bool) or number != float(value) or not number >= lo:
+                    raise ValueError
+            except (TypeError, ValueError):
+                raise ParameterError(f"{name} must be a {'whole ' if kind is int else ''}number of at least "
+                                     f"{lo:g}, got {value!r}.", name) from None
+            object.__setattr__(self, name, number)
+        days = self.evaluation_min_days
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
+            raise ParameterError(f"evaluation_min_days must be a whole number of days between 1 and 365, "
+                                 f"got {days!r}.", "evaluation_min_days")
+        a = self.evaluation_alpha
+        if isinstance(a, bool) or not isinstance(a, (int, float)) or not 0 < a <= 0.5:
+            raise ParameterError(f"evaluation_alpha must be a number above 0 and at most 0.5, got {a!r}.",
+                                 "evaluation_alpha")
+        object.__setattr__(self, "evaluation_alpha", float(a))
 
     @property
     def tz(self) -> ZoneInfo:

@@ -19,7 +19,12 @@ The generator is a mixture model, vectorised with NumPy (50,000 incidents in abo
   morning; away for the weekend), stored as ``occurred_from`` / ``occurred_to``;
 - **planted patterns** (``PLANTED``), at fixed places so that tests and demos can find them: an
   *emerging* hotspot in the last four months, a *fading* one gone in the last six months, and a
-  *night-time* hotspot beside alcohol outlets in the centre, in a street with real street lights.
+  *night-time* hotspot beside alcohol outlets in the centre, in a street with real street lights;
+- **planted actions** (``PLANTED_ACTIONS``): a lighting repair at the night-time hotspot, after
+  which 40 % of its night incidents of the situational categories do not happen (a tenth of
+  those happen in the ring around it instead: a little displacement), and a placebo action
+  elsewhere that changes nothing. The demo records both as done actions on places followed, and
+  the evaluation (``layers.effect``) should find the first and not the second.
 
 Public function: :func:`simulate_incidents`.
 """
@@ -38,7 +43,8 @@ from layers.checks import check_layer, whole_number
 from layers.errors import InputError, ParameterError
 from layers.registry import default_taxonomy
 
-__all__ = ["ALCOHOL_KINDS", "DEFAULT_SEED", "PLANTED", "simulate_incidents"]
+__all__ = ["ALCOHOL_KINDS", "DEFAULT_SEED", "PLANTED", "PLANTED_ACTIONS", "action_centre", "action_dates",
+           "simulate_incidents"]
 
 #: seed used by the demo city (``geo-app demo`` without ``--seed``)
 DEFAULT_SEED = 20231101
@@ -98,6 +104,63 @@ PLANTED: dict[str, dict] = {
         ),
     },
 }
+
+#: Actions planted in the simulation. ``place``: a disk of ``radius_m`` around (lon, lat), or
+#: the ``PLANTED`` pattern's; ``month``: the month offset (from ``start``) from which the effect
+#: holds, the works taking the ten days before it (``action_dates``); ``effect``: the share of
+#: the incidents it targets (its ``night_only`` and the taxonomy's situational categories) inside
+#: the place that do not happen from then on, ``displaced``: the share of those that happen in
+#: the ring (``ring_m`` around the place) instead. Everything else is the demo's record.
+PLANTED_ACTIONS: dict[str, dict] = {
+    "lighting_repair": {
+        "pattern": "night_bars",
+        "radius_m": 150.0,
+        "ring_m": 150.0,
+        "month": 12,
+        "effect": 0.40,
+        "displaced": 0.10,
+        "kind": "lighting",
+        "night_only": True,
+        "partner": "Ville de Montpellier, éclairage public",
+        "cost": 48000.0,
+        "notes": ("Réfection de l'éclairage de la place et des rues voisines : lanternes "
+                  "remplacées, mâts ajoutés aux angles sombres (action simulée de la démo)."),
+        "place_note": "Les nuits de fin de semaine autour des bars ; éclairage signalé défaillant.",
+    },
+    "placebo": {
+        "lon": 3.8291,
+        "lat": 43.6144,
+        "radius_m": 150.0,
+        "ring_m": 150.0,
+        "month": 12,
+        "effect": 0.0,
+        "displaced": 0.0,
+        "kind": "campaign",
+        "night_only": False,
+        "partner": "Association de quartier",
+        "cost": 3000.0,
+        "notes": ("Campagne d'affichage et de porte-à-porte ; sans effet simulé, elle sert de "
+                  "témoin à l'évaluation (action simulée de la démo)."),
+        "place_note": "Signalements des riverains ; une campagne de sensibilisation est décidée.",
+    },
+}
+
+
+def action_dates(name: str, start: str = "2023-11-01") -> tuple[str, str]:
+    """Local start and end dates (``YYYY-MM-DD``) of the planted action ``name`` for a
+    simulation beginning on ``start``: the ten days before its effect month."""
+    spec = PLANTED_ACTIONS[name]
+    effect = pd.Timestamp(start) + pd.DateOffset(months=int(spec["month"]))
+    return ((effect - pd.Timedelta(days=10)).strftime("%Y-%m-%d"),
+            (effect - pd.Timedelta(days=1)).strftime("%Y-%m-%d"))
+
+
+def action_centre(name: str) -> tuple[float, float]:
+    """(lon, lat) of the planted action ``name``'s place."""
+    spec = PLANTED_ACTIONS[name]
+    src = PLANTED[spec["pattern"]] if "pattern" in spec else spec
+    return float(src["lon"]), float(src["lat"])
+
 
 # --------------------------------------------------------------------------------------------
 # The model: category shares, places, rhythms
@@ -524,7 +587,8 @@ def simulate_incidents(
     months : int
         Length of the period in months (at least 12).
     n : int
-        Total number of incidents, planted patterns included.
+        Number of incidents drawn, planted patterns included; the planted actions then take
+        some away (``attrs["prevented"]``), so the frame holds ``n - prevented``.
     tz : str
         IANA time zone of the local times (rhythms are in local time).
     analysis_crs : int, optional
@@ -533,7 +597,8 @@ def simulate_incidents(
     centre : (lon, lat), optional
         The city centre; default the shop with the most shops within 400 m.
     planted : bool
-        Plant the ``PLANTED`` patterns (their share of ``n``: 1.4 %, 1.8 %, 3.2 %).
+        Plant the ``PLANTED`` patterns (their share of ``n``: 1.4 %, 1.8 %, 3.2 %) and the
+        effect of the ``PLANTED_ACTIONS``.
 
     Returns
     -------
@@ -544,6 +609,8 @@ def simulate_incidents(
         for an exact time), ``description`` (French, says "fait simulé"), ``source``
         (``"simulation"``), ``address`` (empty), ``external_id`` (``SIM-<seed>-<n>``),
         ``simulated`` (True), and ``pattern`` (the ``PLANTED`` key or ``""`` for background).
+        ``attrs["prevented"]`` and ``attrs["displaced"]``: incidents the ``PLANTED_ACTIONS``
+        drew out and moved into a ring (0 without ``planted``).
 
     Notes
     -----
@@ -667,8 +734,51 @@ def simulate_incidents(
             "pattern": pd.Series(cols["pattern"], dtype="str"),
         },
         geometry=geom,
-    ).to_crs(4326)
+    )
+    prevented = displaced = 0
+    if planted:
+        out, prevented, displaced = _apply_actions(out, rng, start=t0, months=int(months), tz=tz,
+                                                   situational=taxonomy.situational)
+    out = out.to_crs(4326)
     out = out.sort_values(["occurred_from", "category"], kind="stable").reset_index(drop=True)
     out.insert(7, "external_id", "SIM-" + str(int(seed)) + "-" + pd.Series(
         np.arange(1, len(out) + 1)).astype("str").str.zfill(6))
+    out.attrs["prevented"] = prevented
+    out.attrs["displaced"] = displaced
     return out
+
+
+def _apply_actions(out: gpd.GeoDataFrame, rng, *, start, months, tz, situational):
+    """The incidents once the ``PLANTED_ACTIONS`` took effect (metric CRS in and out): of the
+    targeted incidents in each place from its effect month on, ``effect`` are drawn out, and
+    ``displaced`` of those move into the ring (same time and category). Returns the frame, the
+    number of incidents that no longer happen and the number moved into a ring."""
+    from layers.temporal import darkness
+
+    x, y = out.geometry.x.to_numpy().copy(), out.geometry.y.to_numpy().copy()
+    drop = np.zeros(len(out), dtype=bool)
+    n_moved = 0
+    to_metric = Transformer.from_crs(4326, out.crs, always_xy=True)
+    for name, spec in PLANTED_ACTIONS.items():
+        if not spec["effect"] or int(spec["month"]) >= months:
+            continue
+        cx, cy = to_metric.transform(*action_centre(name))
+        r = float(spec["radius_m"])
+        since = (pd.Timestamp(start) + pd.DateOffset(months=int(spec["month"]))).tz_localize(tz)
+        cand = ((np.hypot(x - cx, y - cy) <= r) & (out["occurred_from"] >= since).to_numpy()
+                & out["category"].isin(list(situational)).to_numpy() & ~drop)
+        idx = np.flatnonzero(cand)
+        if spec["night_only"] and len(idx):
+            dk = darkness(out.iloc[idx], tz=tz)
+            idx = idx[(dk == "night").to_numpy()]
+        hit = idx[rng.random(len(idx)) < float(spec["effect"])]
+        moved = hit[rng.random(len(hit)) < float(spec["displaced"])]
+        # uniformly in the ring's area, clear of its edges by 5 %
+        r0, r1 = 1.05 * r, 0.95 * (r + float(spec["ring_m"]))
+        rad = np.sqrt(rng.uniform(r0 ** 2, r1 ** 2, len(moved)))
+        ang = rng.uniform(0, 2 * np.pi, len(moved))
+        x[moved], y[moved] = cx + rad * np.cos(ang), cy + rad * np.sin(ang)
+        drop[np.setdiff1d(hit, moved)] = True
+        n_moved += len(moved)
+    out = out.set_geometry(gpd.points_from_xy(x, y, crs=out.crs))
+    return out[~drop], int(drop.sum()), n_moved

@@ -9,12 +9,17 @@ This module works on the street network split at intersections (one row per segm
 =====================  ==================================================================
 ``network``            node ids of each segment's two ends (ends closer than ``snap_m`` meet)
 ``segment_neighbours``  binary weights: segments sharing a node, each segment included
-``assign_xy``          nearest segment of each point within a tolerance (or -1: off-network)
+``assign_xy``          nearest segment of each point within a tolerance (or -1: off-network);
+                       ``SegmentIndex``: the segments prepared once for it
 ``segment_counts``     incidents per segment and per 100 m, off-network incidents counted
                        (``segment_counts_xy``: the same from coordinate arrays)
 ``segment_gistar``     Gi* of the counts over network contiguity, with FDR bins
                        (``segment_gistar_counts``: from counts already made)
 ``concentration``      the concentration curve and the share of segments holding 50 %/100 %
+``intersections``      the nodes that are micro-places: where different streets (or three or
+                       more segments) meet
+``micro_counts_xy``    incidents per micro-place, each counted once: at an intersection
+                       within ``radius_m``, else at its nearest segment, else off-network
 =====================  ==================================================================
 
 References
@@ -49,6 +54,7 @@ __all__ = [
     "SNAP_M",
     "network",
     "segment_neighbours",
+    "SegmentIndex",
     "assign_xy",
     "assign",
     "segment_counts",
@@ -56,10 +62,15 @@ __all__ = [
     "segment_gistar",
     "segment_gistar_counts",
     "concentration",
+    "INTERSECTION_RADIUS_M",
+    "intersections",
+    "micro_counts_xy",
 ]
 
 #: default distance (m) within which an incident is assigned to its nearest segment
 STREET_TOLERANCE_M = 30.0
+#: default radius (m) around an intersection within which an incident counts at the intersection
+INTERSECTION_RADIUS_M = 15.0
 #: segment ends closer than this (m) are one node (the source rounds to 0.1 m; a round trip
 #: through lon/lat storage moves them by millimetres)
 SNAP_M = 0.5
@@ -142,8 +153,104 @@ def segment_neighbours(streets: gpd.GeoDataFrame, *, snap_m: float = SNAP_M) -> 
     return w
 
 
+class SegmentIndex:
+    """The street segments prepared for nearest-segment queries within a tolerance.
+
+    Every segment is cut into its straight pieces (two consecutive vertices); each piece is
+    registered in the cells of a square grid (side ``cell_m``, at least ``tolerance_m``) that
+    its bounding box, widened by ``tolerance_m``, touches. A point's candidates are then the
+    pieces of its own cell, and its distance to each is computed with NumPy: no geometry object
+    is made per point. Built once per network and tolerance (``assign_xy``'s fast path).
+
+    Parameters
+    ----------
+    streets : GeoDataFrame
+        LineStrings in a metric CRS.
+    tolerance_m : float, default 30
+        The largest distance a query will accept, metres.
+    cell_m : float, optional
+        Cell side in metres; default ``tolerance_m``, widened so that the grid has at most
+        about 4 million cells.
+    """
+
+    def __init__(self, streets: gpd.GeoDataFrame, *, tolerance_m: float = STREET_TOLERANCE_M,
+                 cell_m: float | None = None):
+        _check_streets(streets)
+        tol = positive_number(tolerance_m, "tolerance_m", unit="metres")
+        xy, owner = shapely.get_coordinates(np.asarray(streets.geometry.values), return_index=True)
+        same = owner[1:] == owner[:-1]
+        a, b = xy[:-1][same], xy[1:][same]
+        self.n_segments = len(streets)
+        self.tolerance_m = tol
+        self.a = a
+        self.d = b - a
+        self.len2 = (self.d ** 2).sum(axis=1)
+        self.owner = owner[:-1][same].astype(np.int64)
+        x0 = np.minimum(a[:, 0], b[:, 0]) - tol
+        x1 = np.maximum(a[:, 0], b[:, 0]) + tol
+        y0 = np.minimum(a[:, 1], b[:, 1]) - tol
+        y1 = np.maximum(a[:, 1], b[:, 1]) + tol
+        self.ox, self.oy = float(x0.min()), float(y0.min())
+        span = max(float(x1.max()) - self.ox, 1.0) * max(float(y1.max()) - self.oy, 1.0)
+        cell = float(cell_m) if cell_m is not None else tol
+        cell = max(cell, float(np.sqrt(span / 4e6)))
+        self.cell = cell
+        i0 = np.floor((x0 - self.ox) / cell).astype(np.int64)
+        i1 = np.floor((x1 - self.ox) / cell).astype(np.int64)
+        j0 = np.floor((y0 - self.oy) / cell).astype(np.int64)
+        j1 = np.floor((y1 - self.oy) / cell).astype(np.int64)
+        self.nx, self.ny = int(i1.max()) + 1, int(j1.max()) + 1
+        wi, k = i1 - i0 + 1, (i1 - i0 + 1) * (j1 - j0 + 1)
+        piece = np.repeat(np.arange(len(a)), k)
+        off = np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k)
+        key = (j0[piece] + off // wi[piece]) * self.nx + (i0[piece] + off % wi[piece])
+        order = np.argsort(key, kind="stable")
+        self.piece = piece[order]
+        self.indptr = np.searchsorted(key[order], np.arange(self.nx * self.ny + 1))
+
+    def nearest(self, x: np.ndarray, y: np.ndarray, *, tolerance_m: float | None = None,
+                chunk: int = 100_000) -> tuple[np.ndarray, np.ndarray]:
+        """``assign_xy`` for finite coordinates ``x``, ``y`` (float arrays): the nearest segment
+        within ``tolerance_m`` (at most the index's) and the distance in metres."""
+        tol = self.tolerance_m if tolerance_m is None else min(float(tolerance_m), self.tolerance_m)
+        n = len(x)
+        seg = np.full(n, -1, dtype=np.int64)
+        dist = np.full(n, np.nan)
+        for s in range(0, n, chunk):
+            xs, ys = x[s:s + chunk], y[s:s + chunk]
+            ci = np.floor((xs - self.ox) / self.cell)
+            cj = np.floor((ys - self.oy) / self.cell)
+            ok = (ci >= 0) & (ci < self.nx) & (cj >= 0) & (cj < self.ny)
+            c = np.where(ok, cj * self.nx + ci, 0).astype(np.int64)
+            lo = self.indptr[c]
+            cnt = np.where(ok, self.indptr[c + 1] - lo, 0)
+            total = int(cnt.sum())
+            if total == 0:
+                continue
+            # one row per (point, candidate piece), grouped by point
+            p = np.repeat(np.arange(len(xs)), cnt)
+            pos = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt) + np.repeat(lo, cnt)
+            pc = self.piece[pos]
+            px, py = xs[p] - self.a[pc, 0], ys[p] - self.a[pc, 1]
+            dx, dy, ll = self.d[pc, 0], self.d[pc, 1], self.len2[pc]
+            t = np.clip((px * dx + py * dy) / np.where(ll > 0, ll, 1.0), 0.0, 1.0)
+            ex, ey = px - t * dx, py - t * dy
+            d2 = ex * ex + ey * ey
+            has = np.flatnonzero(cnt)
+            starts = np.cumsum(cnt)[has] - cnt[has]
+            m = np.minimum.reduceat(d2, starts)
+            # ties (a point on a node) go to the segment listed first
+            tie = np.where(d2 == np.repeat(m, cnt[has]), self.owner[pc], np.iinfo(np.int64).max)
+            best = np.minimum.reduceat(tie, starts)
+            good = m <= tol * tol
+            rows = s + has[good]
+            seg[rows] = best[good]
+            dist[rows] = np.sqrt(m[good])
+        return seg, dist
+
+
 def assign_xy(x, y, streets: gpd.GeoDataFrame, *, tolerance_m: float = STREET_TOLERANCE_M,
-              tree: shapely.STRtree | None = None) -> tuple[np.ndarray, np.ndarray]:
+              tree: SegmentIndex | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The nearest segment of each point within ``tolerance_m``.
 
     Parameters
@@ -154,8 +261,9 @@ def assign_xy(x, y, streets: gpd.GeoDataFrame, *, tolerance_m: float = STREET_TO
         The segments (LineStrings, metric CRS).
     tolerance_m : float, default 30
         Points further than this from every segment stay off-network.
-    tree : shapely.STRtree, optional
-        A tree over ``streets.geometry`` built once by the caller (the fast path of repeated calls).
+    tree : SegmentIndex, optional
+        ``SegmentIndex(streets, tolerance_m=...)`` built once by the caller (the fast path of
+        repeated calls); ignored unless built on these streets with at least this tolerance.
 
     Returns
     -------
@@ -164,6 +272,12 @@ def assign_xy(x, y, streets: gpd.GeoDataFrame, *, tolerance_m: float = STREET_TO
         point on a node) go to the segment listed first.
     distance : ndarray of float
         Distance in metres to that segment (NaN when off-network).
+
+    Notes
+    -----
+    The distance is the Euclidean distance to the nearest straight piece of the segment
+    (``SegmentIndex``); it agrees with GEOS's point-line distance to about 1e-13 m and the
+    segment with ``geopandas.sjoin_nearest(max_distance=)`` up to ties (bench/README.md).
     """
     tolerance_m = positive_number(tolerance_m, "tolerance_m", unit="metres")
     x = np.asarray(x, dtype=float).ravel()
@@ -174,22 +288,10 @@ def assign_xy(x, y, streets: gpd.GeoDataFrame, *, tolerance_m: float = STREET_TO
     ok = np.isfinite(x) & np.isfinite(y)
     if not ok.any():
         return seg, dist
-    if tree is None:
-        tree = shapely.STRtree(np.asarray(streets.geometry.values))
-    geoms = np.asarray(streets.geometry.values)
-    pts = shapely.points(x[ok], y[ok])
-    # candidate pairs within the tolerance, then the exact distances: three times faster than
-    # STRtree.query_nearest with max_distance on a million points
-    ip, ig = tree.query(pts, predicate="dwithin", distance=tolerance_m)
-    d = shapely.distance(pts[ip], geoms[ig])
-    # nearest per point; ties go to the lowest segment position
-    order = np.lexsort((ig, d, ip))
-    ip, ig, d = ip[order], ig[order], d[order]
-    first = np.ones(len(ip), dtype=bool)
-    first[1:] = ip[1:] != ip[:-1]
-    rows = np.flatnonzero(ok)[ip[first]]
-    seg[rows] = ig[first]
-    dist[rows] = d[first]
+    index = tree if (isinstance(tree, SegmentIndex) and tree.n_segments == len(streets)
+                     and tree.tolerance_m >= tolerance_m) else SegmentIndex(streets, tolerance_m=tolerance_m)
+    rows = np.flatnonzero(ok)
+    seg[rows], dist[rows] = index.nearest(x[ok], y[ok], tolerance_m=tolerance_m)
     return seg, dist
 
 
@@ -243,7 +345,7 @@ def segment_counts(incidents: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, *,
 
 
 def segment_counts_xy(x, y, streets: gpd.GeoDataFrame, *, tolerance_m: float = STREET_TOLERANCE_M,
-                      weights=None, tree: shapely.STRtree | None = None) -> gpd.GeoDataFrame:
+                      weights=None, tree: SegmentIndex | None = None) -> gpd.GeoDataFrame:
     """``segment_counts`` from coordinate arrays in the streets' CRS (the fast path of callers
     holding incidents as columns); ``weights``: one value per point or None."""
     _check_streets(streets)
@@ -394,3 +496,155 @@ def concentration(n, *, shares=(0.01, 0.02, 0.05, 0.10, 0.25, 0.50)) -> dict:
         "share_places_100": k100 / m,
         "points": {"x": x, "y": y},
     }
+
+
+def intersections(streets: gpd.GeoDataFrame, *, snap_m: float = SNAP_M) -> gpd.GeoDataFrame:
+    """The street nodes that are micro-places of their own: intersections.
+
+    A node is an intersection when the segments meeting there belong to at least two different
+    streets (two distinct non-empty ``name`` values: a crossing, a T-junction, a street changing
+    name) or when at least three segments meet there (a fork of one street, unnamed ways).
+
+    Parameters
+    ----------
+    streets : GeoDataFrame
+        The segments (LineStrings, metric CRS), with a ``name`` column (empty or missing names
+        allowed).
+    snap_m : float, default 0.5
+        Ends closer than this many metres are one node (``network``).
+
+    Returns
+    -------
+    GeoDataFrame
+        One Point per intersection, in the streets' CRS, ordered by node id, with ``node``
+        (the node id of ``network``), ``degree`` (segment ends meeting there), ``streets`` (the
+        distinct non-empty street names, the longest street in the network first, a list) and
+        ``segments`` (positions in ``streets`` of the segments meeting there, a list). The point
+        is the mean of the segment ends forming the node.
+
+    Examples
+    --------
+    Two streets crossing at (100, 0): one intersection of degree 4.
+
+    >>> import geopandas as gpd, shapely
+    >>> s = gpd.GeoDataFrame({"name": ["A", "A", "B", "B"]}, geometry=[
+    ...     shapely.LineString([(0, 0), (100, 0)]), shapely.LineString([(100, 0), (200, 0)]),
+    ...     shapely.LineString([(100, -80), (100, 0)]), shapely.LineString([(100, 0), (100, 90)])],
+    ...     crs=2154)
+    >>> x = intersections(s)
+    >>> len(x), int(x["degree"].iloc[0]), x["streets"].iloc[0]
+    (1, 4, ['A', 'B'])
+    """
+    _check_streets(streets)
+    net = network(streets, snap_m=snap_m)
+    names = (streets["name"].fillna("").astype(str).str.strip().to_numpy() if "name" in streets
+             else np.array([""] * len(streets), dtype=object))
+    n = len(net)
+    g = np.asarray(streets.geometry.values)
+    ends = np.vstack([shapely.get_coordinates(shapely.get_point(g, 0)),
+                      shapely.get_coordinates(shapely.get_point(g, -1))])
+    node = np.concatenate([net["from_node"].to_numpy(), net["to_node"].to_numpy()])
+    seg = np.concatenate([np.arange(n), np.arange(n)])
+    length = net["length_m"].to_numpy()
+    street_len: dict = {}
+    for name, ln in zip(names, length):
+        street_len[name] = street_len.get(name, 0.0) + float(ln)
+    order = np.argsort(node, kind="stable")
+    node, seg, ends = node[order], seg[order], ends[order]
+    starts = np.flatnonzero(np.r_[True, node[1:] != node[:-1]])
+    stops = np.r_[starts[1:], len(node)]
+    rows = []
+    for a, b in zip(starts, stops):
+        segs = seg[a:b]
+        named = sorted({names[i] for i in segs if names[i]}, key=lambda s: (-street_len[s], s))
+        if len(named) >= 2 or b - a >= 3:
+            xy = ends[a:b].mean(axis=0)
+            rows.append((int(node[a]), int(b - a), named, sorted({int(i) for i in segs}), xy[0], xy[1]))
+    cols = list(zip(*rows)) if rows else [[], [], [], [], [], []]
+    out = gpd.GeoDataFrame(
+        {"node": np.asarray(cols[0], dtype=np.int64), "degree": np.asarray(cols[1], dtype=np.int64),
+         "streets": list(cols[2]), "segments": list(cols[3])},
+        geometry=gpd.points_from_xy(np.asarray(cols[4], float), np.asarray(cols[5], float)), crs=streets.crs,
+    )
+    out.attrs["vigie"] = {"snap_m": float(snap_m)}
+    return out
+
+
+def micro_counts_xy(x, y, streets: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, *,
+                    tolerance_m: float = STREET_TOLERANCE_M, radius_m: float = INTERSECTION_RADIUS_M,
+                    weights=None, tree: SegmentIndex | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Incidents per micro-place — street segments and intersections — each counted once.
+
+    An incident within ``radius_m`` of an intersection counts at the nearest such
+    intersection and not at any segment; otherwise at its nearest segment within
+    ``tolerance_m`` (``assign_xy``); otherwise it is off-network.
+
+    Parameters
+    ----------
+    x, y : array-like of float
+        Incident coordinates in the streets' metric CRS (metres).
+    streets : GeoDataFrame
+        The segments (LineStrings, metric CRS).
+    nodes : GeoDataFrame
+        The intersections (``intersections(streets)``), same CRS.
+    tolerance_m : float, default 30
+        Assignment tolerance to segments, metres.
+    radius_m : float, default 15
+        Radius around an intersection, metres; 0 counts every incident at a segment.
+    weights : array-like, optional
+        One weight per incident (default 1 each).
+    tree : SegmentIndex, optional
+        The segments prepared once (the fast path of repeated calls).
+
+    Returns
+    -------
+    segment_n : ndarray
+        Incidents per segment (in the order of ``streets``), those counted at an intersection
+        left out.
+    node_n : ndarray
+        Incidents per intersection (in the order of ``nodes``).
+    meta : dict
+        ``n_incidents``, ``n_segments`` (counted at segments), ``n_intersections`` (counted at
+        intersections), ``n_off_network``, ``tolerance_m``, ``radius_m``. The three counts add
+        up to ``n_incidents``.
+
+    Notes
+    -----
+    Corners are where many incidents are recorded (the address of a crossing, a bar on a
+    corner); counting them at the intersection keeps them from being split arbitrarily between
+    the two to four segments that meet there (Weisburd 2015 treats street segments and
+    intersections as the micro-places of crime concentration). An incident on a segment
+    further than ``radius_m`` from both its ends counts at the segment.
+    """
+    _check_streets(streets)
+    tolerance_m = positive_number(tolerance_m, "tolerance_m", unit="metres")
+    if isinstance(radius_m, bool) or not isinstance(radius_m, (int, float, np.floating)) \
+            or not np.isfinite(radius_m) or radius_m < 0:
+        raise ParameterError(f"radius_m must be a number of metres (0 or more), got {radius_m!r}.", "radius_m")
+    x = np.asarray(x, dtype=float).ravel()
+    y = np.asarray(y, dtype=float).ravel()
+    check_same_length(x=x, y=y)
+    w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float).ravel()
+    check_same_length(x=x, weights=w)
+    at_node = np.full(len(x), -1, dtype=np.int64)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if len(nodes) and radius_m > 0 and ok.any():
+        nxy = shapely.get_coordinates(np.asarray(nodes.geometry.values))
+        d, i = cKDTree(nxy).query(np.c_[x[ok], y[ok]], k=1, distance_upper_bound=float(radius_m))
+        hit = np.isfinite(d)
+        rows = np.flatnonzero(ok)
+        at_node[rows[hit]] = i[hit]
+    rest = at_node < 0
+    seg = np.full(len(x), -1, dtype=np.int64)
+    if rest.any():
+        seg[rest], _ = assign_xy(x[rest], y[rest], streets, tolerance_m=tolerance_m, tree=tree)
+    on_seg = seg >= 0
+    on_node = ~rest
+    segment_n = np.bincount(seg[on_seg], weights=w[on_seg], minlength=len(streets))
+    node_n = np.bincount(at_node[on_node], weights=w[on_node], minlength=len(nodes))
+    if weights is None:
+        segment_n, node_n = segment_n.astype(np.int64), node_n.astype(np.int64)
+    meta = {"n_incidents": int(len(x)), "n_segments": int(on_seg.sum()), "n_intersections": int(on_node.sum()),
+            "n_off_network": int(len(x) - on_seg.sum() - on_node.sum()), "tolerance_m": float(tolerance_m),
+            "radius_m": float(radius_m)}
+    return segment_n, node_n, meta

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,7 +51,9 @@ __all__ = [
     "flag_exact_duplicates",
     "report_identical_rows",
     "guess_projected_crs",
+    "limits_in_force",
     "looks_projected",
+    "read_limits",
 ]
 
 #: Lambert-93 range used to guess ``--crs 2154`` (metres)
@@ -343,10 +347,11 @@ def check_geometries(log: ProblemLog, geoms, spec) -> np.ndarray:
         poly = present & ~log.bad
         # counted before any validity check: make_valid on a million vertices takes minutes
         nv = shapely.get_num_coordinates(g)
-        big = poly & (nv > LIMITS.max_vertices)
+        max_vertices = read_limits().max_vertices
+        big = poly & (nv > max_vertices)
         log.error(big, "geometry", lambda i: f"geometry of {int(nv[i]):,} vertices, more than the "
-                  f"{LIMITS.max_vertices:,} allowed per geometry: simplify it first (QGIS: Vector > "
-                  "Geometry > Simplify)")
+                  f"{max_vertices:,} allowed per geometry (setting max_vertices): simplify it first "
+                  "(QGIS: Vector > Geometry > Simplify)")
         poly &= ~big
         invalid = np.zeros(len(g), dtype=bool)
         invalid[poly] = ~shapely.is_valid(g[poly])  # never on the rows refused above
@@ -440,18 +445,49 @@ def check_dates(log: ProblemLog, start: pd.Series, end: pd.Series | None, *, now
 @dataclass(frozen=True)
 class ReadLimits:
     """What an import accepts before reading or validating anything (a bomb is refused by its
-    declared size, never by running out of memory on it)."""
+    declared size, never by running out of memory on it).
 
-    #: uncompressed size of a zip archive's members, bytes
+    ``layers.io.read_layer`` takes them from its ``Settings`` (``max_uncompressed_mb``,
+    ``max_features``, ``max_vertices``: deployment settings) and puts them in force for the
+    duration of the call (``limits_in_force``); the readers and ``check_geometries`` read them
+    with ``read_limits()``. The defaults are those of ``Settings``.
+    """
+
+    #: uncompressed size of a zip archive's members, bytes (setting ``max_uncompressed_mb``)
     max_uncompressed_bytes: int = 1024 * 2**20
-    #: features (records) a file may declare
+    #: features (records) a file may declare or hold (setting ``max_features``)
     max_features: int = 2_000_000
-    #: vertices of one geometry
+    #: vertices of one geometry (setting ``max_vertices``)
     max_vertices: int = 100_000
 
+    @classmethod
+    def from_settings(cls, settings) -> ReadLimits:
+        """The limits of a deployment's ``layers.settings.Settings``."""
+        return cls(max_uncompressed_bytes=int(round(float(settings.max_uncompressed_mb) * 2**20)),
+                   max_features=int(settings.max_features), max_vertices=int(settings.max_vertices))
 
-#: the limits in force (``layers.io.read_layer`` and ``check_geometries``)
+
+#: the default limits (``Settings()``'s)
 LIMITS = ReadLimits()
+
+_IN_FORCE: ContextVar[ReadLimits | None] = ContextVar("vigie_read_limits", default=None)
+
+
+def read_limits() -> ReadLimits:
+    """The limits in force: those of the ``read_layer`` call running in this thread, else
+    ``LIMITS``."""
+    return _IN_FORCE.get() or LIMITS
+
+
+@contextmanager
+def limits_in_force(limits: ReadLimits):
+    """Put ``limits`` in force for the calls made inside the ``with`` block (this thread or
+    task only; restored on exit)."""
+    token = _IN_FORCE.set(limits)
+    try:
+        yield limits
+    finally:
+        _IN_FORCE.reset(token)
 
 
 def _first_copies(log: ProblemLog, frame: pd.DataFrame, eligible: np.ndarray,

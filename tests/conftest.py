@@ -116,6 +116,9 @@ class PostGISServer:
         return self.url(options=f"-csearch_path={name},public")
 
     def drop(self, url: str) -> None:
+        from layers.store.postgis import close_pool
+
+        close_pool(url)  # this process's pooled connections to the schema
         name = url.rsplit("search_path%3D", 1)[-1].split("%2C", 1)[0]
         if name in self.schemas:
             self.execute(f"DROP SCHEMA {name} CASCADE")

@@ -40,11 +40,13 @@ from geo_app.workspace import CONTEXT_KINDS
 from layers.errors import NotFound, ParameterError, VigieError
 from layers.filters import Filters
 from layers.privacy import (
+    area_classes,
     blank_small_counts,
     classes_only,
     day_window,
     lattice_cells,
     lattice_counts,
+    night_class,
 )
 
 __all__ = ["EXPORTS", "Viewer"]
@@ -58,6 +60,9 @@ LAZY_LAYERS = ("kde", "emerging", "proposals")
 
 #: point layers with more features than this are loaded per bbox by the pages, never whole
 EMBED_MAX = 500
+
+#: an action's own location lies at most this far from its place (metres)
+ACTION_REACH_M = 500.0
 
 
 def _no_audit(action: str, *, target: str = "", detail: dict | None = None) -> None:
@@ -142,6 +147,21 @@ class Viewer:
 
     def can(self, permission: str) -> bool:
         return can(self.account, permission)
+
+    @property
+    def rights(self) -> tuple:
+        """What the role rules read of the account (``geo_app.access.policy`` looks at the role
+        and the ZACs only): two accounts with equal ``rights`` see exactly the same results."""
+        return (str(getattr(self.account, "role", "") or ""),
+                tuple(sorted(str(z) for z in (getattr(self.account, "zacs", ()) or ()))))
+
+    def cached(self, name: str, params: tuple, fn: Callable):
+        """``fn()`` cached for this store version and these ``rights`` (never shared with an
+        account of other rights): serialized answers built from what this viewer returns, so a
+        repeated request costs a lookup. ``fn`` must itself read through this viewer, and
+        ``params`` must hold everything else the answer depends on (filters, language, review
+        statuses…). Audit lines are not replayed: only cache answers that write none."""
+        return self.workspace.cached(f"viewer:{name}", (self.rights, *params), fn)
 
     # -- rules ------------------------------------------------------------------------------
     def _analysis_filters(self, filters: Filters | None) -> Filters:
@@ -233,7 +253,30 @@ class Viewer:
         else:
             gdf, total = self.workspace.page(kind, f, limit=limit, offset=offset, night=night)
         self._audit_points(kind, f, len(gdf))
-        return gdf, total
+        return self._with_nearest_address(gdf), total
+
+    def _with_nearest_address(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """Points with ``near_address`` (the numbered register address nearest each, within
+        50 m: "12 Rue de la Loge") and ``near_street`` (the nearest street's name), for their
+        popups; unchanged when the store has no address register."""
+        if not len(gdf):
+            return gdf
+        near = self.workspace.reverse(gdf.geometry)
+        if near is None:
+            return gdf
+        has_number = near["number"].notna().to_numpy()
+        return gdf.assign(near_address=np.where(has_number, near["label"].to_numpy(dtype=object), None),
+                          near_street=near["street"].to_numpy(dtype=object))
+
+    def reverse(self, lon: float, lat: float, *, radius: float = 50.0) -> gpd.GeoDataFrame:
+        """The register address and street nearest the point ``lon``, ``lat`` (degrees) within
+        ``radius`` metres (``Workspace.reverse``): a one-row frame. The register is public
+        data: every signed-in role may ask. ``InputError`` (400) saying how to get a register
+        when the store has none."""
+        import shapely
+
+        return self.workspace.reverse(gpd.GeoSeries([shapely.Point(lon, lat)], crs=4326), max_distance=radius,
+                                      required=True)
 
     def select(self, kind: str, filters: Filters | None, pick: Callable, *, night: bool = False):
         """A client's own query over the features of ``kind`` the account may read.
@@ -357,15 +400,10 @@ class Viewer:
         return out
 
     def _blank_area(self, areas):
-        """Hotspot areas as the aggregate model shows them: ``n`` under k blanked, no z, no
-        per-category counts, no incident total in ``attrs``."""
-        out = blank_small_counts(areas.drop(columns=[c for c in ("z_max", "categories") if c in areas.columns]),
-                                 k=self.k)
-        vigie = dict(areas.attrs.get("vigie") or {})
-        for key in ("n_incidents", "n_outside"):
-            vigie.pop(key, None)
-        out.attrs = {**areas.attrs, "vigie": vigie}
-        return out
+        """Hotspot areas as the aggregate model shows them (``layers.privacy.area_classes``):
+        ``n`` under k blanked, no z, no per-category counts, the night share and the trend as
+        classes only, no incident total in ``attrs``."""
+        return area_classes(areas, k=self.k)
 
     def hotspot_detail(self, hotspot_id: str, filters: Filters | None = None, *, night: bool = False,
                        near_m: float = 200.0) -> dict:
@@ -394,7 +432,8 @@ class Viewer:
 
         k = self.k
         cats = d["categories"]
-        out = {"categories": cats[cats >= k], "area": self._blank_area(d["area"])}
+        out = {"categories": cats[cats >= k], "area": self._blank_area(d["area"]), "night_share": None,
+               "night_class": night_class([d.get("night_share")])[0]}
         if d.get("monthly") is not None:
             m = d["monthly"].astype("float64")
             out["monthly"] = m.where(m >= k, np.nan)
@@ -407,20 +446,27 @@ class Viewer:
             out["simulated"] = True  # the banner, not the count
         return out
 
-    def find_hotspot(self, hotspot_id: str, permission: str = "review.read") -> dict | None:
-        """The hotspot area ``hotspot_id`` (default filters) as a dict, or None when it is no
-        longer in the results but has a review record. ``Forbidden`` when the account may not
-        see it, ``NotFound`` when it is unknown."""
+    def find_hotspot(self, hotspot_id: str, permission: str = "review.read", filters: Filters | None = None,
+                     *, night: bool = False) -> dict | None:
+        """The hotspot area ``hotspot_id`` as a dict, looked up among the areas of the default
+        filters, then among those of ``filters`` (a hotspot of thefts at night exists only under
+        those filters: its page posts its reviews with them), or None when it is no longer in the
+        results but has a review record. ``Forbidden`` when the account may not see it,
+        ``NotFound`` when it is unknown."""
         check(self.account, permission, what="reviews")
         hid = str(hotspot_id)
-        try:
-            everyone = self.workspace.hotspot_areas(self._analysis_filters(None))
-        except VigieError:
-            everyone = None
-        if everyone is not None and hid in set(everyone["hotspot_id"].astype(str)):
-            row = everyone[everyone["hotspot_id"].astype(str) == hid].iloc[0]
-            check_hotspot(self.account, row, permission)
-            return {k: row[k] for k in everyone.columns if k != "geometry"}
+        tried = [(self._analysis_filters(None), False)]
+        if filters is not None or night:
+            tried.append((self._days(self._analysis_filters(filters)), night))
+        for f, nt in tried:
+            try:
+                found = self.workspace.hotspot_areas(f, night=nt)
+            except VigieError:
+                continue
+            if hid in set(found["hotspot_id"].astype(str)):
+                row = found[found["hotspot_id"].astype(str) == hid].iloc[0]
+                check_hotspot(self.account, row, permission)
+                return {k: row[k] for k in found.columns if k != "geometry"}
         db = self._reviews
         if db is None or (db.review(hid)["updated"] is None and not db.comments(hid)):
             raise NotFound(f"no hotspot area '{hid}' (see the hotspot list).")
@@ -602,6 +648,73 @@ class Viewer:
         return gpd.GeoDataFrame({c: [p.get(c) for p in places] for c in cols},
                                 geometry=[shape(p["geometry"]) for p in places], crs=4326)
 
+    def place_monthly(self, place_id: str):
+        """Incidents per month inside a place the account may see (``Workspace.place_monthly``,
+        the default filters cut to the role's categories): a Series of float indexed by month;
+        where results are served as classes (aggregate model, own-ZAC roles) a month under k is
+        NaN (shown blank), never its count. An own-ZAC role counts only the part of the place
+        inside its ZACs: two places drawn across a ZAC boundary cannot be differenced into counts
+        of incidents it may not see."""
+        import shapely
+        from shapely.geometry import shape
+
+        place = self.place(place_id)
+        f = self._days(self._analysis_filters(None))
+        geom = shape(place["geometry"])
+        zacs = self._own_zacs()
+        if zacs is not None:
+            # only what the account may see as points: the part of the place in its own ZACs
+            zac = self.workspace.frame("zac")
+            own = zac[zac["name"].isin(zacs)].to_crs(4326).union_all() if len(zac) else None
+            geom = geom.intersection(own) if own is not None else shapely.Polygon()
+        out = self.workspace.place_monthly(geom, f).astype("float64")
+        if self._classes(None):
+            out = out.where(out >= self.k)
+        return out
+
+    def micro_place_counts(self, filters: Filters | None = None, *, night: bool = False):
+        """Every micro-place (segments and intersections, ``Workspace.micro_place_counts``) cut
+        for the account: own-ZAC ones only; no counts where results are classes. None without
+        streets."""
+        check(self.account, "hotspots", what="street micro-places")
+        return self._cut_segments(filters, self.workspace.micro_place_counts(self._analysis_filters(filters),
+                                                                             night=night))
+
+    def place_micro_places(self, place_id: str, *, top: int = 10):
+        """The top micro-places (``Workspace.micro_places``) inside a place the account may see,
+        cut for the account (counts dropped where results are classes)."""
+        from shapely.geometry import shape
+
+        place = self.place(place_id)
+        check(self.account, "hotspots", what="street micro-places")
+        out = self.workspace.micro_places(shape(place["geometry"]), self._analysis_filters(None), top=top)
+        return self._cut_segments(None, out) if len(out) else out
+
+    def place_layers(self) -> dict:
+        """The places and actions the account may see, as map layers (EPSG:4326): ``places``
+        (``place_frame`` of ``places()``) and ``actions`` (one point per action with
+        ``place_id``, ``place_name``, ``kind``, ``status``, ``start_date``, ``end_date``,
+        ``partner``, at the action's own ``location`` or else at a point inside its place).
+        Both empty without the application database or for a role that may not read reviews."""
+        from shapely.geometry import shape
+
+        empty = gpd.GeoDataFrame({"place_id": []}, geometry=gpd.GeoSeries([], crs=4326), crs=4326)
+        if self._reviews is None or not self.can("review.read"):
+            return {"places": empty, "actions": empty}
+        places = self.places()
+        frame = self.place_frame(places) if places else empty
+        if not places:
+            return {"places": frame, "actions": empty}
+        where = dict(zip(frame["place_id"], frame.geometry.representative_point()))
+        names = dict(zip(frame["place_id"], frame["name"]))
+        rows = [a for a in self._reviews.actions() if a["place_id"] in where]
+        cols = ("place_id", "kind", "status", "start_date", "end_date", "partner")
+        actions = gpd.GeoDataFrame({**{c: [a.get(c) for a in rows] for c in cols},
+                                    "place_name": [names[a["place_id"]] for a in rows]},
+                                   geometry=[shape(a["location"]) if a.get("location") else where[a["place_id"]]
+                                             for a in rows], crs=4326)
+        return {"places": frame, "actions": actions}
+
     def hotspot_places(self, filters: Filters | None = None, *, night: bool = False) -> dict:
         """``hotspot_id`` -> ``place_id`` of the visible hotspot areas that belong to a place
         (``layers.places.match_places``); the others are suggestions."""
@@ -627,11 +740,25 @@ class Viewer:
         ``layers.places.action_record``)."""
         from layers.places import action_record
 
-        self.place(place_id, "review.write")
+        place = self.place(place_id, "review.write")
         rec = action_record(situational=self.taxonomy.situational, **fields)
+        if rec["location"] is not None:
+            self._check_action_location(place, rec["location"])
         out = self._db().add_action(place_id, created_by=self.account.name, **rec)
         self._audit("action_add", target=place_id, detail={"action_id": out["id"], "kind": out["kind"]})
         return out
+
+    def _check_action_location(self, place: dict, location: dict, *, within_m: float = ACTION_REACH_M) -> None:
+        """An action's own location must lie within ``within_m`` metres of its place."""
+        from shapely.geometry import shape
+
+        from layers.crs import to_analysis
+
+        crs = self.settings.analysis_crs
+        both = to_analysis(gpd.GeoSeries([shape(place["geometry"]), shape(location)], crs=4326), crs)
+        if both.iloc[0].distance(both.iloc[1]) > within_m:
+            raise ParameterError(f"location must lie within {within_m:.0f} m of the place "
+                                 f"(an action elsewhere belongs to another place).", "location")
 
     def action_evaluation(self, place_id: str, action: dict) -> dict:
         """The evaluation (``Workspace.action_evaluation``) of one action of a place the account
@@ -649,7 +776,8 @@ class Viewer:
                                                    end=action["end_date"], categories=cats,
                                                    night_only=action["night_only"]))
         if self._suppress(None) and ev.get("status") == "evaluated":
-            ev = {k: ev[k] for k in ("status", "days", "before", "after", "verdict", "displacement", "change_local")}
+            ev = {k: ev[k] for k in ("status", "days", "min_days", "alpha", "before", "after", "verdict",
+                                     "displacement", "change_local")}
         return ev
 
     def action_evaluations(self, place_id: str) -> dict:
@@ -721,8 +849,10 @@ class Viewer:
 
         Returns a dict: ``context`` (small layers embedded, polygons simplified), ``dynamic``
         (kinds loaded per bbox by the page), ``incident_grid``, ``gistar``, ``hotspots``,
-        ``lazy`` (hidden layers loaded from ``/api/map/<name>``), ``figures``, ``counts``,
-        ``extent`` and ``notes`` (why a layer is missing).
+        ``lazy`` (hidden layers loaded from ``/api/map/<name>``), ``places`` and ``actions``
+        (``place_layers``: the places followed the account may see and their actions),
+        ``figures``, ``counts``, ``concentration`` (``street_concentration``, None without
+        streets), ``extent`` and ``notes`` (why a layer is missing).
         """
         from layers.registry import get_spec
 
@@ -738,8 +868,8 @@ class Viewer:
             else:
                 context[kind] = ws.embedded(kind)
         out = {"context": context, "dynamic": dynamic, "incident_grid": None, "gistar": None, "hotspots": None,
-               "lazy": [], "notes": [], "counts": counts, "extent": self.extent(),
-               "figures": self.key_figures(filters, night=night)}
+               "lazy": [], "notes": [], "concentration": None, "counts": counts, "extent": self.extent(),
+               "figures": self.key_figures(filters, night=night), **self.place_layers()}
         if counts.get("incidents"):
             out["incident_grid"] = self.grid("incidents", filters, bbox=self.extent(), cells=cells, night=night)
             try:
@@ -750,6 +880,12 @@ class Viewer:
                 if e.status >= 500:
                     raise
                 out["notes"].append(e.message)
+            if counts.get("streets"):
+                try:
+                    out["concentration"] = self.street_concentration(filters, night=night)
+                except VigieError as e:
+                    if e.status >= 500:
+                        raise
         return out
 
     # -- exports ----------------------------------------------------------------------------
@@ -806,7 +942,7 @@ class Viewer:
                 facts["cell_size_m"] = gdf.attrs.get("cell_size")
             elif name == "hotspots":
                 gdf = self.hotspot_areas(whole, night=night)
-                gdf = blank_small_counts(gdf, k=self.k) if suppress else gdf
+                gdf = area_classes(gdf, k=self.k) if suppress else gdf
             elif name in ("gistar", "kde"):
                 gdf = self.analysis(name, whole, night=night)
                 gdf = blank_small_counts(gdf, k=self.k) if suppress else gdf

@@ -133,6 +133,12 @@ def config(home):
         "study_area": s.study_area or "",
         "taxonomy": s.taxonomy or "(default)",
         "k_anonymity": s.k_anonymity,
+        "pool_size": home.pool_size,
+        "max_uncompressed_mb": f"{s.max_uncompressed_mb:g}",
+        "max_features": s.max_features,
+        "max_vertices": s.max_vertices,
+        "evaluation_min_days": s.evaluation_min_days,
+        "evaluation_alpha": s.evaluation_alpha,
     }
     file_values = home.config.get("vigie", {})
     click.echo(f"home   {home.path}")
@@ -140,7 +146,7 @@ def config(home):
     for name, value in values.items():
         env = SETTING_ENV[name]
         origin = f"env {env}" if os.environ.get(env) else "config.toml" if name in file_values else "default"
-        click.echo(f"{name:<13} {value!s:<40} ({origin})")
+        click.echo(f"{name:<19} {value!s:<40} ({origin})")
 
 
 # ------------------------------------------------------------------------------------ import

@@ -190,13 +190,18 @@ def knox(home, space_bands, time_bands, iterations, seed, metric, start, end, ca
               type=click.Choice(["day", "week", "month", "quarter", "year"]))
 @click.option("--cell-size", type=float, default=None, metavar="M", help="Cell size in metres (default automatic).")
 @click.option("--min-history", type=int, default=3, show_default=True, help="Periods before the first forecast.")
+@click.option("--streets", "with_streets", is_flag=True,
+              help="Also backtest street segments at the same covered area (previous, gistar) and compare "
+                   "their PAI and PEI with the grid's.")
 @filter_options
 @click.option("--out", required=True, metavar="FILE.csv", help="Output CSV: one row per period, method, coverage.")
 @pass_home
-def backtest_cmd(home, coverages, methods, period, cell_size, min_history, start, end, categories, zac,
-                 hours, weekdays, bbox, out):
-    """Rolling-origin backtest of hotspot methods; prints the recommended method."""
-    from layers.evaluate import METHODS, backtest, backtest_summary, recommend_method
+def backtest_cmd(home, coverages, methods, period, cell_size, min_history, with_streets, start, end, categories,
+                 zac, hours, weekdays, bbox, out):
+    """Rolling-origin backtest of hotspot methods; prints the recommended method. With
+    ``--streets``, street segments too (``layers.evaluate.backtest_segments``): the CSV gets a
+    ``unit`` column (grid / segments) and a table compares the two per method and coverage."""
+    from layers.evaluate import METHODS, backtest, backtest_segments, backtest_summary, recommend_method
 
     path = out_path(out, (".csv",))
     coverages = coverages or (0.01, 0.05, 0.10)
@@ -218,8 +223,37 @@ def backtest_cmd(home, coverages, methods, period, cell_size, min_history, start
     method, reason = recommend_method(res)
     click.echo(f"recommended method: {method}")
     click.echo(f"why: {reason}")
+    if with_streets:
+        res = _compare_with_streets(home, gdf, area, res, settings, coverages=coverages, period=period,
+                                    min_history=min_history, methods=methods or METHODS)
     res.to_csv(path, index=False)
     click.echo(f"wrote {path}")
+
+
+def _compare_with_streets(home, gdf, area, res, settings, *, coverages, period, min_history, methods):
+    """The segment backtest beside the grid's: prints mean PAI and PEI per method and coverage
+    for both units, returns both result tables in one (column ``unit``)."""
+    from layers.crs import to_analysis
+    from layers.evaluate import SEGMENT_METHODS, backtest_segments, backtest_summary
+
+    if not home.store.count("streets"):
+        raise ParameterError("--streets needs the street network: import the layer kind 'streets' first.", "streets")
+    streets = to_analysis(home.store.read("streets"), settings.analysis_crs).reset_index(drop=True)
+    seg_methods = [m for m in methods if m in SEGMENT_METHODS] or list(SEGMENT_METHODS)
+    seg = backtest_segments(gdf, streets, study_area=area, methods=seg_methods, coverages=coverages,
+                            period=period, tz=settings.timezone, min_history=min_history,
+                            tolerance_m=settings.street_tolerance_m)
+    meta = seg.attrs["vigie"]
+    click.echo(f"street segments: footprint = length x {meta['width_m']:.0f} m; study area "
+               f"{meta['study_area_m2'] / 1e6:.2f} km²; same coverages as the grid")
+    grid = backtest_summary(res).assign(unit="grid")
+    segs = backtest_summary(seg).assign(unit="segments")
+    both = pd.concat([grid, segs], ignore_index=True)
+    table = both[both["method"].isin(seg_methods)].pivot_table(index=["coverage", "method"], columns="unit",
+                                                               values=["pai", "pei"])
+    table.columns = [f"{v}_{u}" for v, u in table.columns]
+    click.echo(table.reset_index().to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    return pd.concat([res.assign(unit="grid"), seg], ignore_index=True)
 
 
 COMMANDS = [emerging, profile, knox, backtest_cmd]

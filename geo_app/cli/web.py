@@ -42,6 +42,7 @@ def serve(home, host: str, port: int, threads: int, workers: int, no_warm: bool)
     if workers < 1:
         raise ParameterError(f"--workers must be at least 1, got {workers}.", "workers")
     app = create_app({"HOME": str(home.path)})
+    _check_assets(app)
     if workers > 1:
         _serve_gunicorn(app, host=host, port=port, threads=threads, workers=workers, warm=not no_warm)
         return
@@ -63,6 +64,26 @@ def serve(home, host: str, port: int, threads: int, workers: int, no_warm: bool)
         pass
     finally:
         server.close()
+
+
+def _check_assets(app) -> None:
+    """Refuse to serve maps that would never draw: ``VigieError`` naming the missing files and
+    the command that installs them."""
+    from pathlib import Path
+
+    from geo_app.assets import missing_assets
+    from layers.errors import VigieError
+
+    folder = Path(app.config["VENDOR_DIR"])
+    missing = missing_assets(folder)
+    if missing:
+        raise VigieError(
+            f"Vigie's web assets are missing under {folder} ({', '.join(missing[:3])}"
+            f"{', …' if len(missing) > 3 else ''}): maps and pages would not draw. In the repository "
+            "run `make assets` (or `npm ci`); for an installed package, reinstall a wheel built with "
+            "`pip wheel .` (it carries them), or point [web] vendor_dir / GEO_APP_VENDOR_DIR at a "
+            "node_modules folder that has them."
+        )
 
 
 def _serve_gunicorn(app, *, host: str, port: int, threads: int, workers: int, warm: bool) -> None:

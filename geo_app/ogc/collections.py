@@ -9,6 +9,8 @@ a role may not read is absent from the list and unknown (404) to it.
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -150,7 +152,9 @@ def _actions_frame(viewer) -> gpd.GeoDataFrame:
     rows, geoms = [], []
     for _, p in places.iterrows():
         for a in viewer.place_actions(p["place_id"]):
-            rows.append({**{k: (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+            # an action's own location (a GeoJSON Point) travels as text beside its place's geometry
+            rows.append({**{k: (", ".join(map(str, v)) if isinstance(v, (list, tuple))
+                                else json.dumps(v) if isinstance(v, dict) else v)
                             for k, v in a.items()}, "place_name": p.get("name")})
             geoms.append(p.geometry)
     if not rows:

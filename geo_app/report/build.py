@@ -28,6 +28,7 @@ from geo_app.report.labels import LANGS, labels
 from geo_app.style import EMERGING, STATUS
 from layers.errors import InputError, ParameterError
 from layers.filters import Filters
+from layers.privacy import night_class
 from layers.report import (
     area_changes,
     emerging_summary,
@@ -207,6 +208,16 @@ def _with_changes(ha, incidents, *, month, tz):
     return out
 
 
+def _night(share, *, k, lang) -> str:
+    """A night share as a percentage, or for partners (``k`` given) as its class only
+    (``layers.privacy.night_class``: an exact share is a ratio of counts)."""
+    if share is None or pd.isna(share):
+        return "—"
+    if k:
+        return label("night_class", night_class([share])[0], lang)
+    return f"{100 * float(share):.0f} %"
+
+
 def _hotspot_rows(ha, *, k, lang, taxonomy, L, zac=None) -> list[dict]:
     if ha is None or not len(ha):
         return []
@@ -229,7 +240,7 @@ def _hotspot_rows(ha, *, k, lang, taxonomy, L, zac=None) -> list[dict]:
         rows.append({
             "number": int(r["number"]), "hotspot_id": r["hotspot_id"], "n": _fmt_count(r["n"], k),
             "area_km2": f"{float(r['area_km2']):.2f}",
-            "night_share": "—" if pd.isna(r["night_share"]) else f"{100 * float(r['night_share']):.0f} %",
+            "night_share": _night(r["night_share"], k=k, lang=lang),
             "zac": r["zac"] or "", "areas": r["areas"] or "",
             "top_category": taxonomy[top].label(lang) if top in taxonomy else top,
             **prev,
@@ -282,7 +293,8 @@ def _emerging(home, inc_a, *, area_a, k, lang, L, zac_geom=None):
         {"cell_id": str(r["cell_id"]), "where": w, "category": label("emerging", r["category"], lang),
          "code": emerging_code(r["category"]), "colour": EMERGING.get(emerging_code(r["category"]) or "", ""),
          "n": _fmt_count(r["n"], None), "n_last": _fmt_count(r["n_last"] if not k or not 0 < r["n_last"] < k else None, k),
-         "trend_z": "—" if pd.isna(r["trend_z"]) else f"{r['trend_z']:+.1f}"}
+         # partners: the emerging category is the class; its Mann-Kendall z is not shown
+         "trend_z": "—" if k or pd.isna(r["trend_z"]) else f"{r['trend_z']:+.1f}"}
         for (_, r), w in zip(shown.iterrows(), where)
     ]
     summ["count_rows"] = [{"category": label("emerging", c, lang), "code": emerging_code(c),
@@ -471,7 +483,8 @@ def build_report(
     dict
         ``meta`` (month, title, audience, lang, k, zac, generated, timings), ``L`` (labels),
         ``figures`` (raw ``layers.report.monthly_figures`` of the scope), ``tables`` (what is
-        shown: ``figures``, ``hotspots``, ``emerging``, ``reviews``, ``zacs``…), ``images``
+        shown: ``figures``, ``hotspots``, ``emerging``, ``reviews``, ``places``
+        (``geo_app.report.places.places_section``), ``concentration``, ``zacs``…), ``images``
         (data: URIs), ``methods`` and ``data`` (the frames behind the maps, in the analysis
         CRS: ``gistar``, ``hotspots``, ``emerging``, ``grid`` or ``points``).
 
@@ -529,6 +542,16 @@ def build_report(
         fig["groups"] = fig["groups"][~fig["groups"]["group"].isin(only_sensitive)].reset_index(drop=True)
     timings = {}
     tables = {"figures": _figures_section(fig, taxonomy=taxonomy, lang=lang, k=k, L=L)}
+
+    # 4 bis. places followed, their actions and measured effect; concentration on the streets.
+    # Computed first among the workspace's analyses: they read the workspace (streets, incident
+    # columns), pinned to the version of the request, before an import has time to land.
+    from geo_app.report.places import concentration_section, places_section
+
+    t = time.perf_counter()
+    tables["places"] = places_section(ws, p, k=k, lang=lang, zac=zac)
+    tables["concentration"] = concentration_section(ws, p, k=k, zac_geometry=zac_geom)
+    timings["places_s"] = round(time.perf_counter() - t, 2)
     n_sim = int(scope_month["simulated"].fillna(False).astype(bool).sum()) if "simulated" in scope_month else 0
 
     # 2. hotspots of the month (city-wide Gi*; cut to the ZAC when one is asked)
@@ -554,10 +577,12 @@ def build_report(
     prof = time_profiles(scope_month, tz=tz)
     dk = prof["darkness"]
     tables["time"] = {
+        # partners: a share beside a hidden count (or over a hidden total) would give it back
         "darkness": [{"label": label("darkness", c, lang), "n": _fmt_count(dk[c] if not k or not 0 < dk[c] < k else None, k),
-                      "share": f"{100 * dk[c] / max(sum(dk.values()), 1):.0f} %"} for c in ("day", "twilight", "night")],
+                      "share": "—" if k and any(0 < v < k for v in dk.values())
+                      else f"{100 * dk[c] / max(sum(dk.values()), 1):.0f} %"} for c in ("day", "twilight", "night")],
         "unclassified": prof["unclassified"],
-        "night_share": None if prof["night_share"] is None else f"{100 * prof['night_share']:.0f} %",
+        "night_share": None if prof["night_share"] is None else _night(prof["night_share"], k=k, lang=lang),
     }
     timings["time_s"] = round(time.perf_counter() - t, 2)
 
@@ -605,7 +630,7 @@ def build_report(
                 "figures": _figures_section(zf, taxonomy=taxonomy, lang=lang, k=k, L=L),
                 "raw": zf,
                 "night_share": None if zprof is None or zprof["night_share"] is None
-                else f"{100 * zprof['night_share']:.0f} %",
+                else _night(zprof["night_share"], k=k, lang=lang),
                 "hotspots": _hotspot_rows(ha, k=k, lang=lang, taxonomy=taxonomy, L=L, zac=name),
                 "geometry": zlayer_a[zlayer_a["name"] == name].geometry.union_all(),
             })
@@ -622,6 +647,9 @@ def build_report(
         "emerging": L["m_emerging"].format(periods=len(emeta.get("periods", [])), cell=_num(emeta.get("cell_size"))),
         "time": L["m_time"],
         "proposals": L["m_proposals"].format(n=PROPOSALS_K),
+        "places": L["m_places"].format(months=len(tables["places"]["months"]),
+                                       min_days=settings.evaluation_min_days,
+                                       level=round(100 * (1 - settings.evaluation_alpha))),
         "privacy": (L["m_privacy_partners"].format(cell=_num(settings.privacy_cell_m), k=k, k_1=k - 1) if k
                     else L["m_privacy_police"]) + (" " + L["sensitive_excluded"] if exclude_sensitive else ""),
         "parameters": {
@@ -695,5 +723,6 @@ def to_json_summary(report: dict) -> str:
     t = report["tables"]
     out = {"meta": report["meta"], "figures": t["figures"], "hotspots": t["hotspots"],
            "reviews": t["reviews"], "time": t["time"], "proposals": t["proposals"],
+           "places": t["places"], "concentration": t["concentration"],
            "zacs": [{"name": z["name"], "figures": z["figures"], "hotspots": z["hotspots"]} for z in t["zacs"]]}
     return json.dumps(out, ensure_ascii=False, default=str)

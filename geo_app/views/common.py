@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlencode
 
 from flask import request
@@ -15,6 +16,7 @@ __all__ = [
     "FILTER_PARAMS",
     "bool_param",
     "filter_query",
+    "float_param",
     "int_param",
     "parse_bbox",
     "request_filters",
@@ -65,6 +67,25 @@ def int_param(name: str, default: int, *, lo: int, hi: int) -> int:
     if not lo <= n <= hi:
         raise ParameterError(f"{name} must be between {lo} and {hi}, got {n}.", name)
     return n
+
+
+def float_param(name: str, *, lo: float, hi: float, default: float | None = None, unit: str = "") -> float:
+    """A number of the query string between ``lo`` and ``hi``; absent gives ``default`` (a
+    ``ParameterError`` naming the field when there is no default), as does a value that is not a
+    finite number or is out of range."""
+    v = (request.args.get(name) or "").strip()
+    span = f"between {lo:g} and {hi:g}{' ' + unit if unit else ''}"
+    if v == "":
+        if default is None:
+            raise ParameterError(f"{name} is missing: give a number {span}.", name)
+        return default
+    try:
+        x = float(v)
+    except ValueError:
+        raise ParameterError(f"{name} must be a number {span}, got '{v}'.", name) from None
+    if not math.isfinite(x) or not lo <= x <= hi:
+        raise ParameterError(f"{name} must be a number {span}, got '{v}'.", name)
+    return x
 
 
 def request_filters(*, with_bbox: bool = True) -> tuple[Filters, bool]:

@@ -16,12 +16,16 @@ from geo_app.views.i18n import current_lang
 from geo_app.views.maps import dynamic_layers, map_assets, page_context
 from layers.errors import ParameterError
 
-__all__ = ["SORT_KEYS", "bp"]
+__all__ = ["SORT_KEYS", "bp", "micro_place_rows"]
 
 bp = Blueprint("hotspots", __name__)
 
 #: sortable columns of the list (query ``sort=`` and ``order=asc|desc``)
 SORT_KEYS = ("hotspot_id", "n", "area_km2", "trend", "night_share", "zac", "status")
+
+
+#: order of the classes served instead of a trend's z and a night share (aggregate roles)
+_CLASS_RANK = {"trend": {"down": -1, "stable": 0, "up": 1}, "night_share": {"day": 0, "mixed": 1, "night": 2}}
 
 
 def _trend_label(code) -> str | None:
@@ -42,15 +46,19 @@ def _proposals(d: dict, lang: str) -> list[dict]:
             for _i, r in pr.iterrows()]
 
 
-def _micro_places(seg, lang: str) -> list[dict]:
-    """The top street segments of a hotspot area as table rows (counts may be blanked)."""
+def micro_place_rows(seg, lang: str) -> list[dict]:
+    """The top micro-places (street segments and intersections) of a hotspot area or a place
+    as table rows (counts may be blanked; an intersection has no length nor Gi* class)."""
     rows = []
     for _i, r in seg.iterrows():
         parts = {k: r.get(f"name_{k}") for k in ("kind", "street", "from", "to")}
-        n, per = r.get("n"), r.get("per_100m")
-        rows.append({"rank": int(r["rank"]), "name": place_name(parts, lang),
-                     "n": None if pd.isna(n) else int(n), "per_100m": None if pd.isna(per) else float(per),
-                     "length_m": float(r["length_m"]), "bin": int(r["bin"])})
+        n, per, length = r.get("n"), r.get("per_100m"), r.get("length_m")
+        kind = r.get("micro_kind") or "segment"
+        rows.append({"rank": int(r["rank"]), "name": place_name(parts, lang), "kind": kind,
+                     "n": None if n is None or pd.isna(n) else int(n),
+                     "per_100m": None if per is None or pd.isna(per) else float(per),
+                     "length_m": None if length is None or pd.isna(length) else float(length),
+                     "bin": int(r["bin"]) if kind == "segment" else None})
     return rows
 
 
@@ -84,12 +92,16 @@ def hotspot_list():
             "trend_code": r.get("trend") if isinstance(r.get("trend"), str) else None,
             "trend_p": float(r["trend_p"]) if "trend_p" in r and pd.notna(r.get("trend_p")) else None,
             "night_share": float(r["night_share"]) if "night_share" in r and pd.notna(r["night_share"]) else None,
+            # roles seeing aggregates only get the class (layers.privacy.area_classes)
+            "night_class": r.get("night_class") if isinstance(r.get("night_class"), str) else None,
             "zac": ", ".join(zac) if isinstance(zac, (list, tuple)) else (zac if isinstance(zac, str) else ""),
             "status": r.get("status", ""),
         })
 
     def key(row):
         v = row[sort]
+        if v is None and sort in _CLASS_RANK:  # classes only: sorted by their order
+            v = _CLASS_RANK[sort].get(row["trend_code" if sort == "trend" else "night_class"])
         return (v is None, v if v is not None else 0) if not isinstance(v, str) else (False, v)
 
     wanted = normalize_status(request.args.get("status") or None)  # review status filter
@@ -105,7 +117,8 @@ def hotspot_list():
 
 @bp.get("/hotspots/<hotspot_id>")
 def hotspot_page(hotspot_id: str):
-    """One hotspot: map, monthly counts, hour × weekday, categories, context, proposals, review."""
+    """One hotspot: map (with its top micro-places), monthly counts, hour × weekday, categories,
+    context, proposals, top micro-places, review."""
     filters, night = request_filters(with_bbox=False)
     viewer = get_viewer()
     lang = current_lang()
@@ -116,8 +129,12 @@ def hotspot_page(hotspot_id: str):
     pad = 0.003
     bounds = (bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad)
     ctx = {k: v for k, v in d["near"].items() if len(v)}
+    top = viewer.micro_places(hotspot_id, filters, night=night)
+    micro = micro_place_rows(top, lang)
+    if len(top):
+        top = top.assign(name=[r["name"] for r in micro])
     m = build_map(
-        MapLayers(context=ctx, hotspots=d["area"], proposals=d.get("proposals")),
+        MapLayers(context=ctx, hotspots=d["area"], proposals=d.get("proposals"), micro_places=top),
         dynamic=dynamic_layers(["incidents"], query, lang),
         bounds=bounds,
         tile_url=current_app.config["TILE_URL"],
@@ -138,7 +155,6 @@ def hotspot_page(hotspot_id: str):
     status, reviewed = viewer.review_status([hotspot_id])
     row = d["area"].iloc[0]
     name = place_name(viewer.hotspot_names(filters, night=night).get(str(hotspot_id)), lang)
-    micro = _micro_places(viewer.micro_places(hotspot_id, filters, night=night), lang)
     return render_template(
         "hotspot.html", hotspot_id=hotspot_id, row=row, d=d, cats=cats, name=name, micro=micro,
         map_parts=render_parts(m), chart_data=json.dumps({"monthly": monthly, "profile": profile, "words": words}),

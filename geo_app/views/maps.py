@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 from flask import Blueprint, current_app, render_template, request, url_for
 
@@ -69,18 +71,35 @@ def lazy_layers(keys, query: str, lang: str) -> list[LazyLayer]:
     return [LazyLayer(names[k], key=k, url=url_for("api.map_layer", key=k), query=query) for k in keys]
 
 
-@bp.get("/")
-def dashboard():
-    """Dashboard: aggregated incidents, context layers, hotspot results; points on demand."""
-    filters, night = request_filters(with_bbox=False)
-    viewer = get_viewer()
-    lang = current_lang()
-    data = viewer.dashboard(filters, night=night, cells=current_app.config["GRID_CELLS"])
-    query = filter_query()
+def concentration_card(c: dict | None) -> dict | None:
+    """The dashboard's concentration card: shares of street segments holding 50 % and 100 % of
+    the incidents, and the share of incidents on the top 5 % of segments, as "4.4 %" text."""
+    if not c or not c.get("incidents"):
+        return None
+
+    def pct(v):
+        return f"{100 * v:.1f} %" if v < 0.1 else f"{100 * v:.0f} %"
+
+    top5 = next((p["share_incidents"] for p in c["curve"] if abs(p["share_places"] - 0.05) < 1e-9), None)
+    return {"p50": pct(c["share_places_50"]), "p100": pct(c["share_places_100"]),
+            "top5": None if top5 is None else pct(top5), "segments": c["places"]}
+
+
+def _fingerprint(frame) -> str | None:
+    """A digest of a small layer that lives in the application database, not in the store (the
+    places followed and their actions): part of the cached map's key, so that a new place or
+    action shows at the next visit although the store version did not move."""
+    if frame is None or not len(frame):
+        return None
+    return hashlib.sha1(pd.util.hash_pandas_object(frame.to_wkb(hex=True).astype(str), index=False).to_numpy().tobytes()).hexdigest()
+
+
+def _map(viewer, data: dict, query: str, lang: str) -> tuple[dict, list[str]]:
+    """The dashboard's rendered map parts (``render_parts``) and its layer names."""
     tax = viewer.taxonomy
     m = build_map(
         MapLayers(context=data["context"], incident_grid=data["incident_grid"], gistar=data["gistar"],
-                  hotspots=data["hotspots"]),
+                  hotspots=data["hotspots"], places=data.get("places"), actions=data.get("actions")),
         dynamic=dynamic_layers(data["dynamic"], query, lang),
         lazy=lazy_layers(data.get("lazy", ()), query, lang),
         bounds=data["extent"],
@@ -91,15 +110,36 @@ def dashboard():
         hotspot_url=url_for("hotspots.hotspot_page", hotspot_id="ID") .replace("ID", "{id}") + (f"?{query}" if query else ""),
         category_labels={c.code: c.label(lang) for c in tax.categories},
         script_url=url_for("static", filename="js/vigie-map.js"),
+        place_url=url_for("places.place_page", place_id="ID").replace("ID", "{id}"),
     )
+    return render_parts(m), list(m.vigie_layers)
+
+
+@bp.get("/")
+def dashboard():
+    """Dashboard: aggregated incidents, context layers, hotspot results; points on demand."""
+    filters, night = request_filters(with_bbox=False)
+    viewer = get_viewer()
+    lang = current_lang()
+    data = viewer.dashboard(filters, night=night, cells=current_app.config["GRID_CELLS"])
+    query = filter_query()
+    hotspots = data["hotspots"]
+    statuses = tuple(hotspots["status"]) if hotspots is not None and "status" in hotspots.columns else ()
+    cfg = current_app.config
+    key = (filters, night, cfg["GRID_CELLS"], lang, query, request.script_root, cfg["TILE_URL"],
+           cfg["TILE_ATTRIBUTION"], statuses, _fingerprint(data.get("places")), _fingerprint(data.get("actions")))
+    # the map is the same for every account of these rights, filters, review statuses, places and
+    # actions: built and rendered once per store version, then served from the workspace's cache
+    parts, names = viewer.cached("dashboard_map", key, lambda: _map(viewer, data, query, lang))
     return render_template(
         "dashboard.html",
-        map_parts=render_parts(m),
+        map_parts=parts,
         figures=data["figures"],
+        concentration=concentration_card(data.get("concentration")),
         counts=data["counts"],
         notes=data["notes"],
         query=query,
         share_url=request.path + ("?" + query if query else ""),
-        layer_names=m.vigie_layers,
+        layer_names=names,
         **page_context(),
     )

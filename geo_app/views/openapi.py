@@ -119,6 +119,21 @@ def openapi_document(app=None) -> dict:
                                                      "street, street_code, note; no geometry when not found",
                                       "content": _GEOJSON}, **_ERRORS},
             }},
+            "/api/reverse": {"get": {
+                "summary": "The register address and street nearest a point (offline reverse geocoding)",
+                "operationId": "reverse",
+                "parameters": [
+                    {"name": "lat", "in": "query", "required": True, "description": "latitude, WGS84 degrees",
+                     "schema": {"type": "number", "minimum": -90, "maximum": 90}},
+                    {"name": "lon", "in": "query", "required": True, "description": "longitude, WGS84 degrees",
+                     "schema": {"type": "number", "minimum": -180, "maximum": 180}},
+                    {"name": "radius", "in": "query", "required": False, "description": "metres (default 50)",
+                     "schema": {"type": "number", "minimum": 1, "maximum": 500}}],
+                "responses": {"200": {"description": "one feature at the point asked with label, number, suffix, "
+                                                     "street, street_code, postcode, commune, distance and "
+                                                     "street_distance in metres (null beyond radius)",
+                                      "content": _GEOJSON}, **_ERRORS},
+            }},
             "/api/places": {
                 "get": {"summary": "Places followed the account may see (a ZAC manager: those touching their ZAC)",
                         "operationId": "getPlaces",
@@ -145,7 +160,8 @@ def openapi_document(app=None) -> dict:
                                               "content": {"application/json": {"schema": {"type": "array"}}}}, **_ERRORS}},
                 "post": {"summary": "Record an action: kind (lighting, cctv, target_hardening, layout, presence, "
                                     "campaign, other), start_date, end_date, status (planned, in_progress, done), "
-                                    "partner, cost, categories, night_only, notes",
+                                    "partner, cost, categories, night_only, notes, location (a GeoJSON Point or "
+                                    "'lon,lat' within 500 m of the place; default the place)",
                          "operationId": "createPlaceAction",
                          "parameters": [{"name": "place_id", "in": "path", "required": True, "schema": {"type": "string"}}],
                          "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},

@@ -1,10 +1,12 @@
 """Places followed (lieux suivis): the list with the hotspot areas not yet followed as
-suggestions, one page per place (name, review thread, micro-places, actions), and the API.
+suggestions, one page per place (name, map, monthly trend, micro-places, actions, review
+thread), and the API.
 
 Pages: ``GET /places``, ``POST /places`` (fields ``source`` = hotspot | segment | drawn, ``ref``,
 ``geometry`` (GeoJSON), ``name``, ``owner``, ``start_date``), ``GET /places/<place_id>``,
 ``POST /places/<place_id>/status`` (``status``, ``owner``), ``POST /places/<place_id>/comments``
-(``body``), ``POST /places/<place_id>/actions`` (the fields of ``layers.places.action_record``).
+(``body``), ``POST /places/<place_id>/actions`` (the fields of ``layers.places.action_record``;
+``location`` "lon,lat" or a GeoJSON Point within 500 m of the place, default the place).
 
 API: ``GET /api/places`` (GeoJSON), ``POST /api/places`` (JSON, same fields; 201),
 ``GET /api/places/<place_id>`` (the feature with its actions), ``GET|POST
@@ -17,12 +19,17 @@ create places, review them and record actions; planners read.
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+import pandas as pd
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from geo_app.auth import audit, get_db, get_viewer
 from geo_app.i18n import evaluation_sentence, place_name
+from geo_app.mapping import MapLayers, build_map, render_parts, script_json
 from geo_app.views.api import geojson
+from geo_app.views.hotspots import micro_place_rows
 from geo_app.views.i18n import current_lang
+from geo_app.views.maps import dynamic_layers, map_assets
 from layers.errors import ParameterError
 from layers.places import ACTION_KINDS, ACTION_STATUSES
 
@@ -30,7 +37,7 @@ __all__ = ["bp"]
 
 bp = Blueprint("places", __name__)
 
-_ACTION_FIELDS = ("kind", "start_date", "end_date", "status", "partner", "cost", "notes")
+_ACTION_FIELDS = ("kind", "start_date", "end_date", "status", "partner", "cost", "notes", "location")
 
 
 def _place_fields(src) -> dict:
@@ -84,9 +91,44 @@ def place_page(place_id: str):
     rv["review"] = {**rv["review"], "owner": rv["review"]["owner"] or place.get("owner") or ""}
     rv["status_url"] = url_for("places.place_status", place_id=place_id)
     rv["comment_url"] = url_for("places.place_comment", place_id=place_id)
+    micro = viewer.place_micro_places(place_id)
+    micro_rows = micro_place_rows(micro, lang)
+    if len(micro):
+        micro = micro.assign(name=[r["name"] for r in micro_rows])
+    trend = viewer.place_monthly(place_id)
+    chart = {"monthly": {"labels": [str(p) for p in trend.index],
+                         "values": [None if pd.isna(v) else int(v) for v in trend.to_numpy()]},
+             "words": {"incidents": _("faits")}}
     return render_template(
         "place.html", place=place, rv=rv, actions=viewer.place_actions(place_id),
         kinds=list(ACTION_KINDS), action_statuses=ACTION_STATUSES, lang=lang, evaluations=evaluations,
+        map_parts=render_parts(_place_map(viewer, place, micro, lang)), micro=micro_rows,
+        chart_data=script_json(chart), trend_blanked=bool(trend.isna().any()), k=viewer.k,
+    )
+
+
+def _place_map(viewer, place: dict, micro, lang: str):
+    """The place's map: its outline, its micro-places, its actions, the incidents around it
+    (on the role's grid, and as points for the roles that see points)."""
+    frame = viewer.place_frame([place])
+    minx, miny, maxx, maxy = frame.total_bounds
+    pad = 0.002
+    bounds = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+    layers = viewer.place_layers()
+    actions = layers["actions"]
+    actions = actions[actions["place_id"] == place["place_id"]] if len(actions) else actions
+    grid = viewer.grid("incidents", None, bbox=bounds, cells=40)
+    return build_map(
+        MapLayers(incident_grid=grid, places=frame.assign(status=viewer.place_review(place["place_id"])["review"]["status"]),
+                  actions=actions, micro_places=micro),
+        dynamic=dynamic_layers(["incidents"], "", lang),
+        bounds=bounds,
+        tile_url=current_app.config["TILE_URL"],
+        tile_attribution=current_app.config["TILE_ATTRIBUTION"],
+        assets=map_assets(), lang=lang,
+        place_url=url_for("places.place_page", place_id="ID").replace("ID", "{id}"),
+        category_labels={c.code: c.label(lang) for c in viewer.taxonomy.categories},
+        script_url=url_for("static", filename="js/vigie-map.js"),
     )
 
 

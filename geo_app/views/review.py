@@ -5,7 +5,9 @@ the history of every change.
 Routes: ``GET /review/`` (hotspot areas with their status, ``?status=`` filter),
 ``GET /review/<hotspot_id>`` (status, owner, history, thread; also embeddable in the hotspot
 page through ``access/_review_panel.html``), ``POST /review/<hotspot_id>/status`` (fields
-``status``, ``owner``) and ``POST /review/<hotspot_id>/comments`` (field ``body``). Rights:
+``status``, ``owner``) and ``POST /review/<hotspot_id>/comments`` (field ``body``). The POSTs
+take the page's filters in their query string (``category``, ``from``, ``night``…), so a
+hotspot area found only under those filters can be reviewed. Rights:
 ``review.read`` / ``review.write`` of ``geo_app.access`` (a ZAC manager only for hotspots
 touching their ZAC; planners read only), applied by the request's viewer.
 """
@@ -17,6 +19,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from geo_app.auth import audit, get_db, get_viewer, is_local_path
 from geo_app.db import STATUSES
 from geo_app.i18n import normalize_status
+from geo_app.views.common import request_filters
 
 __all__ = ["bp"]
 
@@ -50,7 +53,8 @@ def _back(hotspot_id: str):
 def set_status(hotspot_id: str):
     """Change the status and/or the owner partner (form fields ``status``, ``owner``)."""
     viewer = get_viewer()
-    viewer.find_hotspot(hotspot_id, "review.write")
+    filters, night = request_filters(with_bbox=False)
+    viewer.find_hotspot(hotspot_id, "review.write", filters, night=night)
     status = request.form.get("status") or None
     owner = request.form.get("owner")
     rev = get_db().set_review(hotspot_id, user=viewer.account.name, status=status, owner=owner)
@@ -62,7 +66,8 @@ def set_status(hotspot_id: str):
 def add_comment(hotspot_id: str):
     """Add a comment to the thread (form field ``body``; plain text, shown escaped)."""
     viewer = get_viewer()
-    viewer.find_hotspot(hotspot_id, "review.write")
+    filters, night = request_filters(with_bbox=False)
+    viewer.find_hotspot(hotspot_id, "review.write", filters, night=night)
     c = get_db().add_comment(hotspot_id, author=viewer.account.name, body=request.form.get("body", ""))
     audit("comment", target=str(hotspot_id), detail={"comment_id": c["id"]})
     return _back(hotspot_id)

@@ -140,7 +140,9 @@ def read_layer(
         cameras).
     settings : Settings
         Gives the territory (lon/lat bbox; points outside it are rejected), the time zone of
-        local times and the taxonomy.
+        local times, the taxonomy, and the read limits (``max_uncompressed_mb``,
+        ``max_features``, ``max_vertices``: a file over one is refused, or a polygon's row, with
+        the setting and the limit named, before the work).
     taxonomy : Taxonomy, optional
         Incident categories (default: ``settings.taxonomy`` or the shipped one).
     crs : int or str, optional
@@ -185,6 +187,15 @@ def read_layer(
         A bad option (unknown CRS, ``mapping`` naming a missing column or field, ``constants``
         naming an unknown field or a value of the wrong type).
     """
+    with _v.limits_in_force(_v.ReadLimits.from_settings(settings)):
+        return _read_layer(path, kind, settings=settings, taxonomy=taxonomy, crs=crs, layer=layer,
+                           mapping=mapping, labels=labels, date_format=date_format, now=now,
+                           constants=constants, drop_duplicates=drop_duplicates)
+
+
+def _read_layer(path, kind, *, settings, taxonomy, crs, layer, mapping, labels, date_format, now,
+                constants, drop_duplicates) -> ReadResult:
+    """``read_layer`` with the settings' read limits in force."""
     spec = get_spec(kind)
     constants = _check_constants(spec, constants, mapping, tz=settings.timezone, date_format=date_format)
     p = Path(path)
@@ -194,6 +205,9 @@ def read_layer(
     n = len(raw.attrs)
     if n == 0:
         raise InputError(f"{p.name} holds no features: nothing to import.")
+    if n > settings.max_features:  # formats declaring no count (CSV, GeoJSON): refused once read
+        raise InputError(f"{p.name} is refused: it holds {n:,} features, more than the {settings.max_features:,} "
+                         "allowed (feature count, setting max_features); split the file.")
     rows = np.arange(1, n + 1, dtype=np.int64)
     log = _v.ProblemLog(rows)
 

@@ -34,7 +34,7 @@ import shapely
 from pyproj import CRS
 
 from layers.errors import InputError
-from layers.validate import LIMITS
+from layers.validate import read_limits
 from layers.io._common import _to_float
 from layers.io.columns import _coordinate_columns
 
@@ -124,9 +124,10 @@ def _read_vector(source: str, display: str, *, layer: str | None, fmt: str) -> g
     try:
         if fmt != "GeoJSON":  # counted from the file's header or index, without reading features
             declared = pyogrio.read_info(source, layer=layer).get("features", -1)
-            if declared is not None and declared > LIMITS.max_features:
+            limit = read_limits().max_features
+            if declared is not None and declared > limit:
                 raise InputError(f"{display} is refused: it declares {declared:,} features, more than the "
-                                 f"{LIMITS.max_features:,} allowed (feature count); split the file.")
+                                 f"{limit:,} allowed (feature count, setting max_features); split the file.")
         gdf = pyogrio.read_dataframe(source, layer=layer)
     except InputError:
         raise
@@ -227,10 +228,11 @@ def _unsafe_member(name: str) -> bool:
 def _check_zip_size(p: Path, infos) -> None:
     """Refuse an archive by the uncompressed size its directory declares, before inflating it."""
     total = sum(max(0, i.file_size) for i in infos)
-    limit = LIMITS.max_uncompressed_bytes
+    limit = read_limits().max_uncompressed_bytes
     if total > limit:
-        raise InputError(f"{p.name} is refused: it would inflate to {total / 2**20:,.0f} MB, more than the "
-                         f"{limit / 2**20:,.0f} MB allowed (uncompressed size); split the file.")
+        raise InputError(f"{p.name} is refused: it would inflate to {total / 2**20:,.1f} MB, more than the "
+                         f"{limit / 2**20:,.1f} MB allowed (uncompressed size, setting max_uncompressed_mb); "
+                         "split the file.")
 
 
 def _check_declared_records(display: str, header: bytes) -> None:
@@ -238,9 +240,10 @@ def _check_declared_records(display: str, header: bytes) -> None:
     if len(header) < 8:
         raise InputError(f"{display}: the shapefile's .dbf file is truncated (no header).")
     n = int.from_bytes(header[4:8], "little")
-    if n > LIMITS.max_features:
+    limit = read_limits().max_features
+    if n > limit:
         raise InputError(f"{display} is refused: its .dbf declares {n:,} records, more than the "
-                         f"{LIMITS.max_features:,} allowed (feature count); split the file.")
+                         f"{limit:,} allowed (feature count, setting max_features); split the file.")
 
 
 def _read_zip(p: Path, *, layer, crs_given: bool) -> _Raw:
@@ -379,7 +382,9 @@ def _read_csv(p: Path, *, mapping: dict | None) -> _Raw:
         raw.coord_mapping = {"point": pcol}
     elif wcol is not None:
         t = df[wcol].str.strip()
-        geoms = shapely.from_wkt(t.where(t != "", None).to_numpy(dtype=object), on_invalid="ignore")
+        # empty cells are missing geometries (pandas' where() would turn them into NaN floats)
+        text = t.to_numpy(dtype=object)
+        geoms = shapely.from_wkt(np.where(text != "", text, None), on_invalid="ignore")
         raw.geoms = np.asarray(geoms, dtype=object)
         raw.coord_bad = ((t != "").to_numpy()) & shapely.is_missing(raw.geoms)
         raw.coord_fields = (wcol, wcol)

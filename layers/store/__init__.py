@@ -9,9 +9,10 @@ from layers.store.base import Batch, Store
 __all__ = ["Batch", "Store", "open_store", "redact_url"]
 
 
-def open_store(url: str | Path) -> Store:
+def open_store(url: str | Path, *, pool_size: int | None = None) -> Store:
     """Open the store at ``url``: a GeoPackage path (``layers.store.gpkg``), or a
-    ``postgresql://user@host:port/dbname`` URL (``layers.store.postgis``).
+    ``postgresql://user@host:port/dbname`` URL (``layers.store.postgis``; ``pool_size``: at
+    most that many connections per process, ``postgis.DEFAULT_POOL_SIZE`` if None).
 
     Raises ``StoreError`` with what to do when the store cannot be opened.
     """
@@ -19,7 +20,7 @@ def open_store(url: str | Path) -> Store:
     if text.startswith(("postgresql://", "postgres://")):
         from layers.store.postgis import PostGISStore
 
-        return PostGISStore(text)
+        return PostGISStore(text, pool_size=pool_size)
     from layers.store.gpkg import GeoPackageStore
 
     return GeoPackageStore(Path(text))

@@ -79,6 +79,12 @@ class Store(abc.ABC):
     def counts(self) -> dict[str, int]:
         """Feature count of every registered kind (0 for empty kinds)."""
 
+    def migrate(self) -> list[str]:
+        """Bring a store written by an older Vigie up to the registry: add the columns its
+        layers lack, empty for the rows already stored. Returns the columns added
+        (``kind.column``). Backends call it when the store is opened or first read."""
+        return []
+
     @abc.abstractmethod
     def import_batch(self, kind: str, gdf: gpd.GeoDataFrame, batch: Batch, *, progress=None) -> Batch:
         """Append validated features as one batch, atomically. ``gdf`` must hold the kind's

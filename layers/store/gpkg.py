@@ -85,6 +85,9 @@ _CHUNK = 100_000
 _REWRITE_ROWS = 20_000
 #: imports append through GDAL when the layer holds at least this many times the new rows
 _APPEND_RATIO = 4
+#: GeoPackage column types (as GDAL writes them) of the registry's types, for migrations
+_GPKG_TYPES = {"str": "TEXT", "float": "REAL", "int": "INTEGER", "bool": "BOOLEAN", "datetime": "DATETIME",
+               "date": "DATE"}
 
 _BATCH_DDL = f"""
 CREATE TABLE IF NOT EXISTS {BATCH_TABLE} (
@@ -155,6 +158,7 @@ class GeoPackageStore(Store):
         self._columns: dict[str, _Columns] = {}
         self._seen: dict[str, str] = {}  # kind -> version read once through GDAL
         self._cache_lock = threading.Lock()
+        self._schema_checked = False
         if self.path.exists() and self.path.is_dir():
             raise StoreError(f"The store path {self.path} is a folder; give a .gpkg file path.")
 
@@ -191,6 +195,50 @@ class GeoPackageStore(Store):
 
     def _tables(self, con: sqlite3.Connection) -> set[str]:
         return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    # ------------------------------------------------------------------ schema
+
+    def _missing_columns(self, con: sqlite3.Connection) -> dict[str, list]:
+        """Registry columns absent from the layers of an older store: kind -> [ColumnSpec]."""
+        tables = self._tables(con)
+        out = {}
+        for kind, spec in LAYERS.items():
+            if kind not in tables:
+                continue
+            have = {r[1] for r in con.execute(f'PRAGMA table_info("{kind}")')}
+            missing = [c for c in spec.columns if c.name not in have]
+            if missing:
+                out[kind] = missing
+        return out
+
+    def migrate(self) -> list[str]:
+        """Add to the layers of a store written by an older Vigie the columns the registry has
+        gained since (e.g. the incidents' ``geocode_precision`` and ``geocode_score``), empty
+        for the rows already stored; copy-on-write like an import. Returns the columns added
+        (``kind.column``); ``[]`` when the store is up to date. Reads and imports call it once
+        per store object, so an old store opens without a rebuild."""
+        con = self._connect()
+        if con is None:
+            return []
+        with contextlib.closing(con):
+            missing = self._missing_columns(con)
+        if not missing:
+            return []
+        added = []
+        with self._transaction() as tmp:
+            with contextlib.closing(sqlite3.connect(tmp)) as wcon:
+                missing = self._missing_columns(wcon)  # another process may have done it
+                for kind, cols in missing.items():
+                    for col in cols:
+                        wcon.execute(f'ALTER TABLE "{kind}" ADD COLUMN "{col.name}" {_GPKG_TYPES[col.type]}')
+                        added.append(f"{kind}.{col.name}")
+                wcon.commit()
+        return added
+
+    def _ensure_schema(self) -> None:
+        if not self._schema_checked:
+            self.migrate()
+            self._schema_checked = True
 
     def _has_layer(self, kind: str) -> bool:
         con = self._connect()
@@ -316,6 +364,7 @@ class GeoPackageStore(Store):
 
     def _read_raw(self, kind: str, filters: Filters | None, columns: list[str], *,
                   where: str | None = None) -> gpd.GeoDataFrame:
+        self._ensure_schema()
         bbox = filters.bbox if filters is not None else None
         where = " AND ".join(w for w in (self._where(filters), where) if w) or None
         try:
@@ -473,6 +522,7 @@ class GeoPackageStore(Store):
         Returns the batch as stored (``n_stored`` = number of features written).
         """
         spec = get_spec(kind)
+        self._ensure_schema()
         gdf = self._check_frame(spec, gdf, batch)
         frame = self._prepare(spec, gdf, batch.id)
         stored = replace(batch, n_stored=len(frame))

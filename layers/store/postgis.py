@@ -29,6 +29,21 @@ one transaction the same way. ``version`` is ``"<store_id>-<version>"`` read fro
 so every process sees every other process's writes; each write also sends
 ``NOTIFY vigie_store, '<version>'`` at commit for processes that prefer to listen.
 
+Large imports
+-------------
+A batch of at least ``_REBUILD_MIN_ROWS`` rows and at least as many as the layer holds rebuilds
+the table inside the import's transaction: stored rows and new ones into a new table without
+indexes, indexes built once, the old table dropped and the new one renamed in its place (its
+identity continuing the old one). A GiST built in bulk costs a fraction of one insertion per
+row; readers keep the old table until the commit. Other batches ``COPY`` into the indexed table.
+
+Connections
+-----------
+Each process has one pool (``psycopg_pool.ConnectionPool``) per URL, of at most ``pool_size``
+connections, shared by every store object of that URL and by the app tables
+(``geo_app.db``). A connection is checked before it is handed out (a closed one is replaced);
+a forked child forgets the parent's pools and opens its own on first use.
+
 Reads and pushdown
 ------------------
 Every filter is SQL with bound parameters, with the semantics of ``layers.filters``:
@@ -69,11 +84,14 @@ from layers.store.frames import as_type, check_columns, check_filters, check_fra
 try:  # psycopg is a dependency of Vigie; the import is guarded for a clearer message
     import psycopg
     from psycopg import sql
+    from psycopg.copy import QueuedLibpqWriter
     from psycopg.types.json import Json
+    from psycopg_pool import ConnectionPool, PoolTimeout
 except ImportError:  # pragma: no cover - broken installation
     psycopg = None
 
-__all__ = ["BATCH_TABLE", "VERSION_TABLE", "PostGISStore"]
+__all__ = ["BATCH_TABLE", "DEFAULT_POOL_SIZE", "VERSION_TABLE", "PostGISStore", "check_pool_size", "close_pool",
+           "connection_pool"]
 
 BATCH_TABLE = "vigie_batches"
 VERSION_TABLE = "vigie_store"
@@ -81,6 +99,10 @@ VERSION_TABLE = "vigie_store"
 _CHUNK = 100_000
 #: how long a writer waits for another one before giving up
 _LOCK_TIMEOUT = "600s"
+#: connections per process and URL when no size is given (the default ``--threads`` of serve)
+DEFAULT_POOL_SIZE = 4
+#: seconds a caller waits for a pooled connection before a StoreError
+_POOL_TIMEOUT = 15.0
 #: serialises the creation of Vigie's tables by concurrent first users of a database
 _SCHEMA_LOCK = 0x7669676965  # "vigie"
 
@@ -103,10 +125,100 @@ _ARROW_TYPES = {
 #: B-tree indexes besides the GiST: each costs a few µs per imported row (the GiST about 10), so
 #: only the period, the most common filter; a rollback finds its rows by a sequential scan
 _INDEXED = {"incidents": ("occurred_from",)}
+#: an import of at least this many rows, and at least _REBUILD_RATIO times the stored rows,
+#: rebuilds the table and indexes it once (see PostGISStore.import_batch)
+_REBUILD_MIN_ROWS = 50_000
+_REBUILD_RATIO = 1.0
+#: name suffix of the table being rebuilt (dropped if a previous rebuild left one)
+_NEW_SUFFIX = "__vigie_new"
 
 
 def _json(value) -> Json:
     return Json(value, dumps=partial(json.dumps, default=str, ensure_ascii=False))
+
+
+# ---------------------------------------------------------------------------------- pools
+# One pool per URL and process. A forked child (gunicorn's workers, the web import's process)
+# forgets the pools it inherited without closing them — their sockets belong to the parent, and
+# psycopg never ends a connection from another process — and opens its own on first use.
+_POOLS: dict[str, ConnectionPool] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _forget_pools_after_fork() -> None:
+    global _POOLS_LOCK
+    _POOLS_LOCK = threading.Lock()
+    _POOLS.clear()
+
+
+os.register_at_fork(after_in_child=_forget_pools_after_fork)
+
+
+def check_pool_size(size) -> int:
+    """``size`` as a whole number of connections from 1 to 100 (None: ``DEFAULT_POOL_SIZE``);
+    ``ParameterError`` naming ``pool_size`` otherwise."""
+    if size is None or size == "":
+        return DEFAULT_POOL_SIZE
+    try:
+        n = int(str(size).strip())
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 100:
+        raise ParameterError(f"pool_size must be a whole number of connections from 1 to 100, got {size!r}.",
+                             "pool_size")
+    return n
+
+
+def _connect_kwargs(url: str) -> dict:
+    """``psycopg.connect`` keyword arguments of a store URL (``StoreError`` if malformed)."""
+    try:
+        kwargs = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError as e:
+        raise StoreError(
+            f"GEO_APP_STORE_URL is not a valid PostgreSQL URL ({_first_line(e)}); write it as "
+            "postgresql://user@host:port/dbname."
+        ) from None
+    kwargs.setdefault("connect_timeout", 10)
+    kwargs.setdefault("application_name", "vigie")
+    kwargs["autocommit"] = True
+    return kwargs
+
+
+def _configure(conn) -> None:
+    """Session settings of every connection: UTC instants; doubles written as their shortest
+    exact text (coordinates round-trip)."""
+    conn.execute("SET TimeZone TO 'UTC'")
+    conn.execute("SET extra_float_digits = 3")
+
+
+def connection_pool(url: str, *, size: int | None = None) -> ConnectionPool:
+    """This process's pool of connections to ``url`` (``psycopg_pool.ConnectionPool``).
+
+    Created on first use with at most ``size`` connections (``DEFAULT_POOL_SIZE`` if None; the
+    first caller's size holds for the process), one opened at once and the others on demand;
+    each connection is checked before it is handed out (``ConnectionPool.check_connection``:
+    one round trip), so one the server closed is replaced. The PostGIS store and the app tables
+    (``geo_app.db``) of one URL share it.
+    """
+    with _POOLS_LOCK:
+        pool = _POOLS.get(url)
+        if pool is None or pool.closed:
+            kwargs = _connect_kwargs(url)
+            pool = ConnectionPool(kwargs={k: v for k, v in kwargs.items()}, min_size=1,
+                                  max_size=check_pool_size(size), configure=_configure,
+                                  check=ConnectionPool.check_connection, timeout=_POOL_TIMEOUT,
+                                  name=f"vigie-{os.getpid()}", open=False)
+            pool.open(wait=False)
+            _POOLS[url] = pool
+        return pool
+
+
+def close_pool(url: str) -> None:
+    """Close this process's pool of ``url``, if any (the next ``connection_pool`` opens anew)."""
+    with _POOLS_LOCK:
+        pool = _POOLS.pop(url, None)
+    if pool is not None:
+        pool.close()
 
 
 class PostGISStore(Store):
@@ -127,17 +239,18 @@ class PostGISStore(Store):
     See the module docstring for the layout, the write transactions and the pushdown.
     """
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, pool_size: int | None = None):
         if psycopg is None:  # pragma: no cover - broken installation
             raise StoreError("The PostGIS store needs psycopg 3: pip install 'psycopg[binary]'.")
         self.url = str(url)
+        self.pool_size = check_pool_size(pool_size)
         self._where_text = _describe(self.url)
-        self._conn = None
-        self._pid = None
-        self._lock = threading.RLock()
-        with self._lock:
-            self._check_postgis(self._connection())
-            self._ensure_tables()
+        conn = self._open()  # a direct connection first: libpq's own message if it fails
+        try:
+            self._check_postgis(conn)
+        finally:
+            conn.close()
+        self._ensure_tables()
 
     def __repr__(self) -> str:
         return f"PostGISStore({self._where_text!r})"
@@ -146,56 +259,53 @@ class PostGISStore(Store):
 
     def _open(self):
         """A new autocommit connection in UTC (``StoreError`` saying what to do on failure)."""
+        kwargs = _connect_kwargs(self.url)
         try:
-            kwargs = psycopg.conninfo.conninfo_to_dict(self.url)
-        except psycopg.ProgrammingError as e:
-            raise StoreError(
-                f"GEO_APP_STORE_URL is not a valid PostgreSQL URL ({_first_line(e)}); write it as "
-                "postgresql://user@host:port/dbname."
-            ) from None
-        kwargs.setdefault("connect_timeout", 10)
-        kwargs.setdefault("application_name", "vigie")
-        try:
-            conn = psycopg.connect(autocommit=True, **kwargs)
+            conn = psycopg.connect(**kwargs)
         except psycopg.Error as e:
             raise StoreError(
                 f"Cannot connect to the PostgreSQL store {self._where_text}: {_first_line(e)}. "
                 "Check that the server is running and reachable, and the user, password and "
                 "database name in GEO_APP_STORE_URL."
             ) from None
-        # UTC instants; doubles written as their shortest exact text (coordinates round-trip)
-        conn.execute("SET TimeZone TO 'UTC'")
-        conn.execute("SET extra_float_digits = 3")
+        _configure(conn)
         return conn
 
-    def _connection(self):
-        """The store object's reading connection (reopened after a fork or a lost server)."""
-        if self._conn is None or self._conn.closed or self._conn.broken or self._pid != os.getpid():
-            self._conn = self._open()
-            self._pid = os.getpid()
-        return self._conn
+    @contextmanager
+    def connection(self):
+        """A connection of this process's pool (``connection_pool``), returned on exit.
+
+        Autocommit, ``TimeZone`` UTC; checked before it is handed out, so a connection the
+        server closed (restart, ``pg_terminate_backend``) is replaced instead of failing.
+        """
+        try:
+            with connection_pool(self.url, size=self.pool_size).connection() as conn:
+                yield conn
+        except PoolTimeout:
+            raise StoreError(
+                f"No connection to the PostgreSQL store {self._where_text} within {_POOL_TIMEOUT:g} s: "
+                f"the server is unreachable, or all {self.pool_size} connections of this process "
+                "are busy (raise pool_size)."
+            ) from None
 
     @contextmanager
     def _read(self):
-        """A cursor on the reading connection, one caller at a time (threads share it)."""
-        with self._lock:
-            conn = self._connection()
-            try:
-                with conn.cursor() as cur:
-                    yield cur
-            except psycopg.OperationalError as e:
-                raise StoreError(
-                    f"Lost the connection to the PostgreSQL store {self._where_text}: "
-                    f"{_first_line(e)}. Check that the server is running, then retry."
-                ) from None
+        """A cursor on a pooled connection (threads read in parallel, one connection each)."""
+        try:
+            with self.connection() as conn, conn.cursor() as cur:
+                yield cur
+        except psycopg.OperationalError as e:
+            raise StoreError(
+                f"Lost the connection to the PostgreSQL store {self._where_text}: "
+                f"{_first_line(e)}. Check that the server is running, then retry."
+            ) from None
 
     @contextmanager
     def _write(self):
-        """A transaction on a connection of its own (readers of this object are not blocked)
-        that first bumps the store version: its row lock queues concurrent writers."""
-        conn = self._open()
+        """A transaction on a pooled connection that first bumps the store version: its row
+        lock queues concurrent writers."""
         try:
-            with conn.transaction(), conn.cursor() as cur:
+            with self.connection() as conn, conn.transaction(), conn.cursor() as cur:
                 cur.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(_LOCK_TIMEOUT)))
                 try:
                     cur.execute(sql.SQL("UPDATE {} SET version = version + 1 "
@@ -213,15 +323,11 @@ class PostGISStore(Store):
                 f"The write to the PostgreSQL store {self._where_text} failed and was rolled "
                 f"back: {_first_line(e)}."
             ) from None
-        finally:
-            conn.close()
 
     def close(self) -> None:
-        """Close the reading connection (it reopens on the next call)."""
-        with self._lock:
-            if self._conn is not None and self._pid == os.getpid():
-                self._conn.close()
-            self._conn = None
+        """Close this process's connection pool of the store's URL (reopened on the next call;
+        ``geo-app serve --workers`` calls it before forking)."""
+        close_pool(self.url)
 
     # ------------------------------------------------------------------ schema
 
@@ -249,11 +355,13 @@ class PostGISStore(Store):
             )
 
     def _ensure_tables(self) -> None:
-        with self._read() as cur:
-            cur.execute("SELECT to_regclass(quote_ident(current_schema()) || '.' || %s)", (VERSION_TABLE,))
-            if cur.fetchone()[0] is not None:
-                return
         conn = self._open()
+        row = conn.execute("SELECT to_regclass(quote_ident(current_schema()) || '.' || %s)",
+                           (VERSION_TABLE,)).fetchone()
+        if row[0] is not None:
+            conn.close()
+            self.migrate()  # an older store gains the columns the registry has gained
+            return
         try:
             with conn.transaction(), conn.cursor() as cur:
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
@@ -269,6 +377,47 @@ class PostGISStore(Store):
             ) from None
         finally:
             conn.close()
+
+    def _missing_columns(self, cur) -> dict[str, list]:
+        """Registry columns absent from the tables of an older store: kind -> [ColumnSpec]."""
+        cur.execute("SELECT table_name, column_name FROM information_schema.columns "
+                    "WHERE table_schema = current_schema()")
+        have: dict[str, set] = {}
+        for table, column in cur.fetchall():
+            have.setdefault(table, set()).add(column)
+        return {kind: [c for c in spec.columns if c.name not in have[kind]]
+                for kind, spec in LAYERS.items()
+                if kind in have and any(c.name not in have[kind] for c in spec.columns)}
+
+    def migrate(self) -> list[str]:
+        """Add to the tables of a store written by an older Vigie the columns the registry has
+        gained since (e.g. the incidents' ``geocode_precision`` and ``geocode_score``), empty
+        for the rows already stored, in one transaction that bumps the version. Returns the
+        columns added (``kind.column``); ``[]`` when the store is up to date. Opening the store
+        calls it, so an old store needs no rebuild."""
+        with self._read() as cur:
+            if not self._missing_columns(cur):
+                return []
+        added = []
+        conn = self._open()
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                for kind, cols in self._missing_columns(cur).items():
+                    for col in cols:
+                        cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
+                            sql.Identifier(kind), sql.Identifier(col.name), sql.SQL(_SQL_TYPES[col.type])))
+                        added.append(f"{kind}.{col.name}")
+                if added:
+                    cur.execute(sql.SQL("UPDATE {} SET version = version + 1").format(sql.Identifier(VERSION_TABLE)))
+        except psycopg.errors.InsufficientPrivilege as e:
+            raise StoreError(
+                f"The store {self._where_text} lacks the columns {', '.join(added) or 'of this Vigie'} and its user "
+                f"cannot add them ({_first_line(e)}): let the database owner open the store once."
+            ) from None
+        finally:
+            conn.close()
+        return added
 
     # ------------------------------------------------------------------ state
 
@@ -454,27 +603,39 @@ class PostGISStore(Store):
 
         ``progress(n_done, n_total)`` is called after each chunk of 100,000 rows; if it raises,
         nothing is stored. Returns the batch as stored (``n_stored`` = rows written).
+
+        Notes
+        -----
+        A batch of at least ``_REBUILD_MIN_ROWS`` rows that is at least ``_REBUILD_RATIO``
+        times the rows already stored (a first import, a full reload) rebuilds the table instead
+        of appending to it: the stored rows and the new ones are copied into a new table without
+        indexes, its indexes are built once (a sorted GiST build instead of one GiST insertion
+        per row, about ten µs each), and it replaces the old table, all in the same
+        transaction. Readers keep reading the old table until the commit; fids, batches,
+        rollback and versions are those of an append. The new table belongs to the importing
+        user and carries no grants of the old one (grant other roles through ``ALTER DEFAULT
+        PRIVILEGES`` on the schema, or use the same user). When the old table cannot be dropped
+        (a view depends on it, or another role owns it) the batch is appended instead.
         """
         spec = get_spec(kind)
         gdf = check_frame(spec, gdf, batch)
         table = _arrow_rows(spec, gdf, batch.id)
         stored = replace(batch, n_stored=table.num_rows)
-        cols = sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names)
-        copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(sql.Identifier(spec.name), cols)
         with self._write() as cur:
             cur.execute(sql.SQL("SELECT 1 FROM {} WHERE id = %s").format(sql.Identifier(BATCH_TABLE)),
                         (batch.id,))
             if cur.fetchone():
                 raise InputError(f"A batch with id '{batch.id}' is already in the store.")
-            total, done = table.num_rows, 0
-            with cur.copy(copy_sql) as copy:
-                for part in table.to_batches(max_chunksize=_CHUNK):
-                    out = io.BytesIO()
-                    pacsv.write_csv(part, out, pacsv.WriteOptions(include_header=False))
-                    copy.write(out.getbuffer())
-                    done += part.num_rows
-                    if progress is not None:
-                        progress(done, total)
+            cur.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(spec.name)))
+            if _rebuilds(table.num_rows, cur.fetchone()[0]):
+                try:
+                    with cur.connection.transaction():  # a savepoint: the append is the fallback
+                        _rebuild_with(cur, spec, table, progress)
+                except (psycopg.errors.DependentObjectsStillExist, psycopg.errors.InsufficientPrivilege):
+                    # a view of the table (or a table owned by another role) cannot be dropped
+                    _copy_in(cur, spec.name, table, progress)
+            else:
+                _copy_in(cur, spec.name, table, progress)
             self._insert_batch(cur, stored)
         return stored
 
@@ -502,6 +663,61 @@ class PostGISStore(Store):
 
 
 # ---------------------------------------------------------------------------------- helpers
+
+
+def _rebuilds(n_new: int, n_stored: int) -> bool:
+    """Whether an import of ``n_new`` rows into a table of ``n_stored`` rebuilds the table."""
+    return n_new >= _REBUILD_MIN_ROWS and n_new >= _REBUILD_RATIO * n_stored
+
+
+def _copy_in(cur, table_name: str, table: pa.Table, progress) -> None:
+    """``COPY`` the rows of ``table`` into ``table_name`` by chunks, calling ``progress``."""
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names)
+    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(sql.Identifier(table_name), cols)
+    total, done = table.num_rows, 0
+    # a writer thread sends each chunk while the next one is turned into CSV
+    with cur.copy(copy_sql, writer=QueuedLibpqWriter(cur)) as copy:
+        for part in table.to_batches(max_chunksize=_CHUNK):
+            out = io.BytesIO()
+            pacsv.write_csv(part, out, pacsv.WriteOptions(include_header=False))
+            copy.write(out.getbuffer())
+            done += part.num_rows
+            if progress is not None:
+                progress(done, total)
+
+
+def _rebuild_with(cur, spec: LayerSpec, table: pa.Table, progress) -> None:
+    """Replace ``spec``'s table by a new one holding its rows and ``table``'s, indexed once
+    (inside the caller's transaction; see ``PostGISStore.import_batch``)."""
+    name, new = spec.name, f"{spec.name}{_NEW_SUFFIX}"
+    ident, new_ident = sql.Identifier(name), sql.Identifier(new)
+    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(new_ident))
+    cur.execute(_table_ddl(spec, new))
+    # the new identity continues the old one: fids of the batch above every fid ever given
+    cur.execute("SELECT pg_sequence_last_value(pg_get_serial_sequence(%s, 'fid')::regclass), "
+                "pg_get_serial_sequence(%s, 'fid')", (_qualified(cur, name), _qualified(cur, new)))
+    last, new_seq = cur.fetchone()
+    if last is not None:
+        cur.execute("SELECT setval(%s::regclass, %s)", (new_seq, last))
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in ["fid", *spec.column_names, "batch_id", "geometry"])
+    cur.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(new_ident, cols, cols, ident))
+    _copy_in(cur, new, table, progress)
+    for statement in _index_ddl(spec, new):
+        cur.execute(statement)
+    cur.execute(sql.SQL("DROP TABLE {}").format(ident))
+    cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(new_ident, ident))
+    for index in _index_names(spec, new):
+        cur.execute(sql.SQL("ALTER INDEX {} RENAME TO {}").format(
+            sql.Identifier(index), sql.Identifier(name + index.removeprefix(new))))
+    cur.execute(sql.SQL("ALTER SEQUENCE {} RENAME TO {}").format(
+        sql.SQL(new_seq), sql.Identifier(f"{name}_fid_seq")))
+    cur.execute(sql.SQL("ANALYZE {}").format(ident))  # a new table has no planner statistics
+
+
+def _qualified(cur, name: str) -> str:
+    """``schema.table`` of a table of the current schema, quoted for ``regclass``."""
+    cur.execute("SELECT quote_ident(current_schema()) || '.' || quote_ident(%s)", (name,))
+    return cur.fetchone()[0]
 
 
 def _batches(cur, field: str, value) -> list[Batch]:
@@ -560,23 +776,39 @@ def _schema_ddl() -> list[sql.Composable]:
             report json NOT NULL DEFAULT '[]')""").format(sql.Identifier(BATCH_TABLE)),
     ]
     for spec in LAYERS.values():
-        table = sql.Identifier(spec.name)
-        cols = [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(_SQL_TYPES[c.type])) for c in spec.columns]
-        if spec.is_point:
-            geom = sql.SQL("geometry geometry(Point, 4326) NOT NULL")
-        elif spec.is_line:
-            geom = sql.SQL("geometry geometry(LineString, 4326) NOT NULL")
-        else:
-            # areal geometries only; a check on the type name would make geometry_columns (and
-            # so QGIS) announce its first type (Polygon) for the whole column
-            geom = sql.SQL("geometry geometry(Geometry, 4326) NOT NULL CHECK (ST_Dimension(geometry) = 2)")
-        out.append(sql.SQL("CREATE TABLE IF NOT EXISTS {} (fid bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, "
-                           "{}, batch_id text NOT NULL, {})").format(table, sql.SQL(", ").join(cols), geom))
-        out.append(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING gist (geometry)").format(
-            sql.Identifier(f"{spec.name}_geometry_gist"), table))
-        for col in _INDEXED.get(spec.name, ()):
-            out.append(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
-                sql.Identifier(f"{spec.name}_{col}_idx"), table, sql.Identifier(col)))
+        out.append(_table_ddl(spec, spec.name))
+        out += _index_ddl(spec, spec.name)
+    return out
+
+
+def _table_ddl(spec: LayerSpec, name: str) -> sql.Composable:
+    """CREATE TABLE of ``spec``'s layer under ``name`` (primary key, no other index)."""
+    cols = [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(_SQL_TYPES[c.type])) for c in spec.columns]
+    if spec.is_point:
+        geom = sql.SQL("geometry geometry(Point, 4326) NOT NULL")
+    elif spec.is_line:
+        geom = sql.SQL("geometry geometry(LineString, 4326) NOT NULL")
+    else:
+        # areal geometries only; a check on the type name would make geometry_columns (and
+        # so QGIS) announce its first type (Polygon) for the whole column
+        geom = sql.SQL("geometry geometry(Geometry, 4326) NOT NULL CHECK (ST_Dimension(geometry) = 2)")
+    return sql.SQL("CREATE TABLE IF NOT EXISTS {} (fid bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, "
+                   "{}, batch_id text NOT NULL, {})").format(sql.Identifier(name), sql.SQL(", ").join(cols), geom)
+
+
+def _index_names(spec: LayerSpec, name: str) -> list[str]:
+    """Names of the indexes of ``spec``'s layer stored under ``name`` (primary key included)."""
+    return [f"{name}_pkey", f"{name}_geometry_gist", *(f"{name}_{col}_idx" for col in _INDEXED.get(spec.name, ()))]
+
+
+def _index_ddl(spec: LayerSpec, name: str) -> list[sql.Composable]:
+    """CREATE INDEX statements of ``spec``'s layer stored under ``name`` (GiST, B-trees)."""
+    table = sql.Identifier(name)
+    out = [sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING gist (geometry)").format(
+        sql.Identifier(f"{name}_geometry_gist"), table)]
+    for col in _INDEXED.get(spec.name, ()):
+        out.append(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
+            sql.Identifier(f"{name}_{col}_idx"), table, sql.Identifier(col)))
     return out
 
 
@@ -636,11 +868,35 @@ def _arrow_rows(spec: LayerSpec, gdf: gpd.GeoDataFrame, batch_id: str) -> pa.Tab
             arr = arr.cast(pa.string())
         arrays.append(arr)
         names.append(col.name)
-    geoms = shapely.set_srid(np.asarray(gdf.geometry.values), 4326)
-    arrays += [pa.array([batch_id] * n, pa.string()),
-               pa.array(shapely.to_wkb(geoms, hex=True, include_srid=True), pa.string())]
+    geoms = np.asarray(gdf.geometry.values)
+    if spec.is_point:
+        hex_ewkb = _point_ewkb_hex(shapely.get_x(geoms), shapely.get_y(geoms))
+    else:
+        hex_ewkb = shapely.to_wkb(shapely.set_srid(geoms, 4326), hex=True, include_srid=True)
+    arrays += [pa.repeat(pa.scalar(batch_id, pa.string()), n), pa.array(hex_ewkb, pa.string())]
     names += ["batch_id", "geometry"]
     return pa.table(arrays, names=names)
+
+
+#: the 9 bytes before a point's coordinates in little-endian EWKB with SRID 4326: byte order,
+#: type Point with the SRID flag (0x20000001), SRID
+_POINT_EWKB_HEAD = np.frombuffer(bytes([1, 1, 0, 0, 0x20, 0xE6, 0x10, 0, 0]), np.uint8)
+_HEX_DIGITS = np.frombuffer(b"0123456789ABCDEF", np.uint8)
+
+
+def _point_ewkb_hex(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Hex EWKB (SRID 4326) of the points ``x``, ``y`` as an array of 50-byte strings, what
+    ``shapely.to_wkb(hex=True, include_srid=True)`` writes, built with NumPy (about 20 times
+    faster for a million points)."""
+    n = len(x)
+    raw = np.empty((n, 25), np.uint8)
+    raw[:, :9] = _POINT_EWKB_HEAD
+    raw[:, 9:17] = np.ascontiguousarray(x, "<f8").view(np.uint8).reshape(n, 8)
+    raw[:, 17:] = np.ascontiguousarray(y, "<f8").view(np.uint8).reshape(n, 8)
+    out = np.empty((n, 50), np.uint8)
+    out[:, 0::2] = _HEX_DIGITS[raw >> 4]
+    out[:, 1::2] = _HEX_DIGITS[raw & 15]
+    return out.view("S50").ravel()
 
 
 def _cell_query(lattice: dict, epsg: int, table: sql.Composable, where: sql.Composable, where_params: list):

@@ -109,3 +109,16 @@ def fill_medium_store(home) -> None:
                       user="test", created="2024-07-01T00:00:00+00:00", n_read=len(gdf),
                       n_stored=len(gdf), n_rejected=0, simulated=True)
         home.store.import_batch(kind, gdf, batch)
+
+
+def medium_city(path, *, k: int, password: str):
+    """A deployment at ``path`` (Lambert-93, Paris time, ``k_anonymity`` k) holding the medium
+    city and the five demo accounts (``password``): the attack tests' city."""
+    from geo_app.accounts import create_demo_accounts
+    from geo_app.config import Home, write_config
+
+    write_config(path / "config.toml", {"analysis_crs": 2154, "timezone": "Europe/Paris", "k_anonymity": k})
+    home = Home(path)
+    fill_medium_store(home)
+    create_demo_accounts(home, password)
+    return home

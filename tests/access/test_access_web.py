@@ -28,6 +28,7 @@ EXPECTED = {
     "api.hotspot_areas": ALL,
     "api.openapi": ALL,
     "api.geocode_address": ALL,  # public register addresses, not incidents
+    "api.reverse_address": ALL,  # the same register, from a point
     "api.map_layer": ALL,  # key=kde: an aggregate, cut by role in the service layer
     "auth.home": ALL,
     "auth.login": PUBLIC,
@@ -206,9 +207,10 @@ def test_role_matrix(app, hotspot_ids, role):
         elif role in expected:
             ok = r.status_code < 500 and r.status_code not in (401, 403) and not to_login
             # 400 tolerated only where the form can repeat a name (admin.add), has no file
-            # (imports.upload) or no query and no address register (api.geocode_address; every role is
-            # answered by tests/geocode/test_geocode_web.py)
-            if rule.endpoint not in ("admin.add", "imports.upload", "api.geocode_address"):
+            # (imports.upload) or no query and no address register (api.geocode_address,
+            # api.reverse_address; every role is answered by tests/geocode/test_geocode_web.py
+            # and test_geocode_reverse_web.py)
+            if rule.endpoint not in ("admin.add", "imports.upload", "api.geocode_address", "api.reverse_address"):
                 ok = ok and r.status_code != 400
         else:
             ok = r.status_code == 403

@@ -11,11 +11,12 @@ sensitive category (aggregates only for them) tries to recover counts under k or
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from access_city import fill_medium_store
+from access_city import medium_city
 from pyproj import Transformer
 
 K = 5
@@ -26,15 +27,7 @@ CLASS_KEYS = {"cell_id", "col", "row", "bin", "quadrant", "cluster", "kde_class"
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
-    from geo_app.accounts import create_demo_accounts
-    from geo_app.config import Home, write_config
-
-    path = tmp_path_factory.mktemp("attack-city") / "home"
-    write_config(path / "config.toml", {"analysis_crs": 2154, "timezone": "Europe/Paris", "k_anonymity": K})
-    home = Home(path)
-    fill_medium_store(home)
-    create_demo_accounts(home, PASSWORD)
-    return home
+    return medium_city(tmp_path_factory.mktemp("attack-city") / "home", k=K, password=PASSWORD)
 
 
 @pytest.fixture(scope="module")
@@ -299,3 +292,81 @@ def test_a_full_queue_of_heavy_analyses_answers_503_with_retry_after(city):
         assert c.get("/api/hotspots?method=kde&cell_size=123").status_code == 200
     finally:
         sem.release()
+
+
+# ------------------------------------------------- hotspot areas: night share and trend as classes
+
+AREA_STATISTICS = {"z_max", "categories", "trend_z", "trend_p", "night_share"}
+
+
+def _night_class(share):
+    """The class by hand: under 1/3 of the incidents at night is day, over 2/3 night."""
+    if share is None:
+        return None
+    return "day" if share < 1 / 3 else ("night" if share >= 2 / 3 else "mixed")
+
+
+def test_the_night_share_attack_works_on_what_the_police_see(app):
+    """With an area's count n and its exact night share, share × n is its night count, an
+    integer: the ratio of two counts gives both back (and, differenced over two category
+    sets, the night count of one category)."""
+    areas = login(app, "police").get("/api/hotspots/areas").json["features"]
+    known = [f["properties"] for f in areas if f["properties"].get("night_share") is not None]
+    assert known
+    for p in known:
+        night = p["night_share"] * p["n"]
+        assert abs(night - round(night)) < 1e-3  # the API rounds the share to 1e-6
+
+
+@pytest.mark.parametrize("role, query", [("planner", ""), ("coordinator", "?category=domestic_violence"),
+                                         ("zac_manager", "")])
+def test_hotspot_areas_give_the_night_share_and_the_trend_as_classes_only(app, role, query):
+    police = {f["properties"]["hotspot_id"]: f["properties"]
+              for f in login(app, "police").get(f"/api/hotspots/areas{query}").json["features"]}
+    c = login(app, role)
+    areas = c.get(f"/api/hotspots/areas{query}").json["features"]
+    assert areas
+    for f in areas:
+        p = f["properties"]
+        assert not AREA_STATISTICS & set(p), sorted(AREA_STATISTICS & set(p))
+        truth = police[p["hotspot_id"]]
+        assert p["night_class"] == _night_class(truth["night_share"])  # the class of the police's share
+        assert p.get("trend") == truth.get("trend")  # up / stable / down stays
+    html = c.get(f"/hotspots{query}").get_data(as_text=True)
+    assert "z = " not in html and "p = " not in html
+    night_cells = re.findall(r'<td class="hotspot-night">(.*?)</td>', html)
+    assert night_cells and not any("%" in cell for cell in night_cells)
+    assert {"surtout la nuit", "jour et nuit", "surtout le jour"} & set(night_cells)
+    page = c.get(f"/hotspots/{areas[0]['properties']['hotspot_id']}{query}").get_data(as_text=True)
+    assert "part de nuit" not in page
+
+
+def test_the_police_keep_the_exact_night_share_and_trend_statistic(app):
+    areas = login(app, "police").get("/api/hotspots/areas").json["features"]
+    assert all({"night_share", "trend_z", "trend_p"} <= set(f["properties"]) for f in areas)
+    html = login(app, "police").get("/hotspots").get_data(as_text=True)
+    assert "z = " in html and "%" in "".join(re.findall(r'<td class="hotspot-night">(.*?)</td>', html))
+
+
+def test_the_exported_hotspot_areas_of_an_aggregate_role_hold_classes_only(app, tmp_path):
+    import geopandas as gpd
+
+    r = login(app, "planner").get("/exports/download?layer=hotspots&format=gpkg")
+    assert r.status_code == 200, r.data[:300]
+    path = tmp_path / "hotspots.gpkg"
+    path.write_bytes(r.data)
+    gdf = gpd.read_file(path, layer="hotspots")
+    assert len(gdf) and not AREA_STATISTICS & set(gdf.columns)
+    assert set(gdf["night_class"].dropna()) <= {"day", "mixed", "night"}
+
+
+@pytest.mark.parametrize("sort, order", [("night_share", ["surtout le jour", "jour et nuit", "surtout la nuit"]),
+                                         ("trend", ["↘", "→", "↗"])])
+def test_the_hotspot_list_of_an_aggregate_role_sorts_by_the_classes(app, sort, order):
+    html = login(app, "planner").get(f"/hotspots?sort={sort}&order=asc").get_data(as_text=True)
+    col = "hotspot-night" if sort == "night_share" else "hotspot-trend"
+    cells = re.findall(rf'<td class="{col}"[^>]*>(.*?)</td>', html, re.S)
+    assert cells
+    ranks = [next((i for i, word in enumerate(order) if word in cell), None) for cell in cells]
+    known = [r for r in ranks if r is not None]
+    assert known == sorted(known) and ranks[len(known):] == [None] * (len(ranks) - len(known))

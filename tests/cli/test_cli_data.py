@@ -97,6 +97,8 @@ def test_environment_overrides_win_over_the_file(home, monkeypatch, capsys):
         ("GEO_APP_TIMEZONE", "Europe/Lyon", "timezone"),
         ("GEO_APP_TERRITORY", "3.7,43.5,4.0", "territory"),
         ("GEO_APP_TERRITORY", "200,43,201,44", "territory"),
+        ("GEO_APP_EVALUATION_MIN_DAYS", "0", "evaluation_min_days"),
+        ("GEO_APP_EVALUATION_ALPHA", "0.9", "evaluation_alpha"),
     ],
 )
 def test_bad_environment_values_are_usage_errors_naming_the_variable(home, monkeypatch, capsys, var, value, field):
@@ -105,6 +107,16 @@ def test_bad_environment_values_are_usage_errors_naming_the_variable(home, monke
         code, _out, err = run(capsys, *command)
         assert code == 2, command
         assert var in err and field in err
+
+
+def test_config_shows_the_evaluation_settings(home, monkeypatch, capsys):
+    monkeypatch.setenv("GEO_APP_EVALUATION_MIN_DAYS", "60")
+    code, out, _ = run(capsys, "config")
+    assert code == 0
+    line = next(x for x in out.splitlines() if x.startswith("evaluation_min_days"))
+    assert "60" in line and "env GEO_APP_EVALUATION_MIN_DAYS" in line
+    line = next(x for x in out.splitlines() if x.startswith("evaluation_alpha"))
+    assert "0.1" in line and "(default)" in line
 
 
 def test_bad_config_file_value_names_the_file(home, capsys):

@@ -31,6 +31,12 @@ def test_environment_overrides_the_file(tmp_path, monkeypatch):
         ("GEO_APP_TIMEZONE", "Mars/Olympus", "timezone"),
         ("GEO_APP_TERRITORY", "1,2", "territory"),
         ("GEO_APP_K_ANONYMITY", "five", "k_anonymity"),
+        ("GEO_APP_EVALUATION_MIN_DAYS", "ninety", "evaluation_min_days"),
+        ("GEO_APP_EVALUATION_MIN_DAYS", "0", "evaluation_min_days"),
+        ("GEO_APP_EVALUATION_MIN_DAYS", "400", "evaluation_min_days"),
+        ("GEO_APP_EVALUATION_ALPHA", "5%", "evaluation_alpha"),
+        ("GEO_APP_EVALUATION_ALPHA", "0.7", "evaluation_alpha"),
+        ("GEO_APP_EVALUATION_ALPHA", "0", "evaluation_alpha"),
     ],
 )
 def test_bad_settings_name_the_setting(tmp_path, monkeypatch, var, value, param):
@@ -44,3 +50,15 @@ def test_broken_toml_is_a_clear_error(tmp_path, monkeypatch):
     (tmp_path / "config.toml").write_text("[vigie\nanalysis_crs = ", encoding="utf-8")
     with pytest.raises(ParameterError, match="not valid TOML"):
         Home(tmp_path).settings
+
+
+def test_evaluation_settings_default_and_file(tmp_path, monkeypatch):
+    for v in ("GEO_APP_EVALUATION_MIN_DAYS", "GEO_APP_EVALUATION_ALPHA"):
+        monkeypatch.delenv(v, raising=False)
+    s = Home(tmp_path).settings
+    assert (s.evaluation_min_days, s.evaluation_alpha) == (90, 0.1)
+    write_config(tmp_path / "config.toml", {"evaluation_min_days": 30, "evaluation_alpha": 0.05})
+    s = Home(tmp_path).settings
+    assert (s.evaluation_min_days, s.evaluation_alpha) == (30, 0.05)
+    monkeypatch.setenv("GEO_APP_EVALUATION_MIN_DAYS", "120")
+    assert Home(tmp_path).settings.evaluation_min_days == 120

@@ -61,12 +61,19 @@ def test_same_seed_same_incidents_other_seed_differs(context, incidents):
     b = simulate_incidents(**small, seed=3)
     c = simulate_incidents(**small, seed=4)
     assert_geodataframe_equal(a, b)
-    assert len(c) == len(a)
-    assert not np.allclose(a.geometry.x.to_numpy(), c.geometry.x.to_numpy())
+    # the same draws, less what the planted lighting repair prevented (seed-dependent)
+    assert len(c) + c.attrs["prevented"] == len(a) + a.attrs["prevented"] == 3000
+    m = min(len(a), len(c))
+    assert not np.allclose(a.geometry.x.to_numpy()[:m], c.geometry.x.to_numpy()[:m])
 
 
 def test_counts_period_and_columns(incidents, local):
-    assert len(incidents) == 50_000
+    # 50,000 drawn, less those the planted lighting repair prevented (PLANTED_ACTIONS)
+    assert 200 < incidents.attrs["prevented"] < 500
+    # a tenth of the incidents the lighting repair took away happen in its ring instead
+    moved = incidents.attrs["displaced"]
+    assert 0.05 < moved / (moved + incidents.attrs["prevented"]) < 0.15
+    assert len(incidents) == 50_000 - incidents.attrs["prevented"]
     assert incidents.crs.to_epsg() == 4326
     assert set(incidents.geom_type) == {"Point"}
     assert str(incidents["occurred_from"].dtype) == "datetime64[ns, UTC]"

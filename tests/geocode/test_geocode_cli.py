@@ -137,11 +137,13 @@ def test_empty_file(address_home, tmp_path, content, capsys):
     assert address_home.store.counts()["incidents"] == 0
 
 
-def test_not_a_csv_and_polygons_are_usage_errors(address_home, tmp_path, capsys):
-    p = tmp_path / "f.geojson"
-    p.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+def test_an_unread_file_type_and_polygons_are_usage_errors(address_home, tmp_path, capsys):
+    p = tmp_path / "f.ods"
+    p.write_text("not a sheet Vigie reads", encoding="utf-8")
     code, _, err = run(capsys, "import", "incidents", p, "--geocode", "adresse")
     assert code == 2 and "CSV" in err
+    p = tmp_path / "f.geojson"
+    p.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
     code, _, err = run(capsys, "import", "zac", p, "--geocode", "adresse")
     assert code == 2 and "polygons" in err
 

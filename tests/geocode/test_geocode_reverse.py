@@ -32,3 +32,31 @@ def test_a_point_near_a_street_and_one_far_away(register, index, index_no_networ
 def test_bad_parameters(index):
     with pytest.raises(ParameterError):
         reverse_geocode(gpd.GeoSeries([shapely.Point(3.87, 43.61)], crs=4326), index, max_distance=0)
+
+
+def test_the_street_tree_is_built_once_per_index(index, register):
+    tree = index.street_tree()
+    assert tree is index.street_tree()
+    lines, sids = tree
+    assert len(lines) == len(sids) >= len(index.network)
+
+
+def test_a_small_area_is_named_after_its_nearest_address(register, index, index_no_network):
+    from layers.naming import address_name
+
+    loge = register[(register.street_code == "1393") & (register.number == 4)].to_crs(2154).geometry.iloc[0]
+    for idx in (index, index_no_network):
+        parts = address_name(shapely.box(loge.x - 10, loge.y - 10, loge.x + 10, loge.y + 10), idx, crs=2154)
+        assert parts == {"kind": "address", "street": "4 Rue de la Loge", "from": None, "to": None}
+    # a block 200 m across is not a premise; a small area 1 km from any address has no address
+    assert address_name(loge.buffer(100), index, crs=2154) is None
+    assert address_name(shapely.box(0, 0, 20, 20), index, crs=2154) is None
+    assert address_name(shapely.Polygon(), index, crs=2154) is None
+
+
+def test_place_name_says_around_the_address():
+    from geo_app.i18n import place_name
+
+    parts = {"kind": "address", "street": "4 Rue de la Loge", "from": None, "to": None}
+    assert place_name(parts, "fr") == "autour du 4 Rue de la Loge"
+    assert place_name(parts, "en") == "around 4 Rue de la Loge"

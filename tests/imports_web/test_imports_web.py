@@ -485,3 +485,56 @@ def test_a_killed_import_leaves_no_folder_and_the_store_unchanged(admin, city, m
     assert "import_memory_mb" in text(r)
     assert city.store.version == version
     assert list((city.path / "uploads").iterdir()) == []
+
+
+# ------------------------------------------------------------------------------------------
+# Read limits as deployment settings ([vigie] max_features, max_uncompressed_mb, max_vertices)
+
+
+def _lowered(city, **limits):
+    """The deployment's config.toml with lowered read limits (the child import reads it)."""
+    from geo_app.config import write_config
+
+    write_config(city.path / "config.toml", {"analysis_crs": 2154, "timezone": "Europe/Paris", **limits})
+    return make_app(city)
+
+
+def test_a_lowered_feature_limit_refuses_an_upload_naming_the_setting_and_the_limit(city):
+    admin = login(_lowered(city, max_features=2))
+    version = city.store.version
+    r = upload(admin, GOOD_CSV, "faits.csv")  # three incidents
+    assert r.status_code == 400, text(r)[:2000]
+    page = text(r)
+    assert "3 features, more than the 2 allowed" in page and "max_features" in page
+    assert str(city.path) not in page
+    from geo_app.config import Home
+
+    assert Home(city.path).store.version == version and Home(city.path).store.count("incidents") == 0
+    assert list((city.path / "uploads").iterdir()) == []
+
+
+def test_a_lowered_uncompressed_limit_refuses_a_zip_by_its_directory(city):
+    import zipfile
+
+    admin = login(_lowered(city, max_uncompressed_mb=0.5))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("faits.csv", GOOD_CSV + "theft,2024-03-01 10:00,3.8767,43.6108,x\n" * 20_000)  # ~0.8 MB
+    version = city.store.version
+    r = upload(admin, buf.getvalue(), "faits.zip")
+    assert r.status_code == 400, text(r)[:2000]
+    page = text(r)
+    assert "0.5 MB allowed" in page and "max_uncompressed_mb" in page
+    from geo_app.config import Home
+
+    assert Home(city.path).store.version == version
+
+
+def test_a_bad_limit_in_the_configuration_is_named(city):
+    from geo_app.config import Home, write_config
+
+    write_config(city.path / "config.toml", {"analysis_crs": 2154, "max_vertices": "many"})
+    from layers.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="max_vertices"):
+        Home(city.path).settings

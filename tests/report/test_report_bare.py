@@ -68,3 +68,12 @@ def test_a_month_with_too_few_incidents_for_gistar(home):
     assert rep["L"]["hotspots_failed"].split(":")[0] in html
     # partners: 12 incidents are shown as such (>= k) but the darkness counts under 5 are hidden
     assert all(d["n"] == "< 5" or int(d["n"]) == 0 or int(d["n"]) >= 5 for d in rep["tables"]["time"]["darkness"])
+    # a share beside a hidden count would give it back: with one hidden, no share is shown
+    dk = rep["tables"]["time"]["darkness"]
+    if any(d["n"] == "< 5" for d in dk):
+        assert all(d["share"] == "—" for d in dk)
+    # the night share as its class only (an exact share times a count is the night count)
+    assert rep["tables"]["time"]["night_share"] in {"surtout la nuit", "jour et nuit", "surtout le jour", None}
+    police = build_report(home, month="2025-03", audience="police", images=False)
+    assert police["tables"]["time"]["night_share"].endswith(" %")
+    assert not any(d["share"] == "—" for d in police["tables"]["time"]["darkness"])

@@ -86,35 +86,72 @@ def test_the_url_selects_the_postgis_backend_and_repr_hides_the_password(postgis
 # --------------------------------------------------------------------------- layout for QGIS
 
 
-def test_layer_tables_are_typed_indexed_and_registered_for_qgis(postgis_store):
+@pytest.fixture(params=["append", "rebuild"])
+def import_path(request, monkeypatch):
+    """Small imports append to the indexed table, large ones rebuild it: test both."""
+    if request.param == "rebuild":
+        monkeypatch.setattr(postgis_module, "_REBUILD_MIN_ROWS", 0)
+        monkeypatch.setattr(postgis_module, "_REBUILD_RATIO", 0.0)
+    return request.param
+
+
+def test_layer_tables_are_typed_indexed_and_registered_for_qgis(postgis_store, import_path):
     postgis_store.import_batch("incidents", generated(50, 1), make_batch("one", 50))
-    rows = postgis_store._connection().execute(
-        "SELECT f_table_name, type, srid FROM geometry_columns "
-        "WHERE f_table_schema = current_schema() AND f_geometry_column = 'geometry'").fetchall()
-    got = {name: (type_, srid) for name, type_, srid in rows}
-    for kind, spec in LAYERS.items():
-        # points and lines typed (QGIS reads the type); areal kinds mix Polygon and MultiPolygon
-        expected = "POINT" if spec.is_point else ("LINESTRING" if spec.is_line else "GEOMETRY")
-        assert got[kind] == (expected, 4326), kind
-    conn = postgis_store._connection()
-    for kind in LAYERS:
-        indexes = " ".join(r[0] for r in conn.execute(
-            "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = %s", (kind,)))
-        assert "USING gist (geometry)" in indexes and "(fid)" in indexes, kind
-    # an incidents query by bbox uses the spatial index
-    conn.execute("ANALYZE incidents")
-    conn.execute("SET enable_seqscan = off")
-    plan = " ".join(r[0] for r in conn.execute(
-        "EXPLAIN SELECT fid FROM incidents AS t WHERE t.geometry && ST_MakeEnvelope(3.8, 43.5, 3.9, 43.6, 4326)"))
-    conn.execute("RESET enable_seqscan")
+    postgis_store.import_batch("incidents", generated(60, 2), make_batch("two", 60))
+    with postgis_store.connection() as conn:
+        rows = conn.execute(
+            "SELECT f_table_name, type, srid FROM geometry_columns "
+            "WHERE f_table_schema = current_schema() AND f_geometry_column = 'geometry'").fetchall()
+        got = {name: (type_, srid) for name, type_, srid in rows}
+        assert len(got) == len(LAYERS)  # no table left over by a rebuild
+        for kind, spec in LAYERS.items():
+            # points and lines typed (QGIS reads the type); areal kinds mix Polygon and MultiPolygon
+            expected = "POINT" if spec.is_point else ("LINESTRING" if spec.is_line else "GEOMETRY")
+            assert got[kind] == (expected, 4326), kind
+        for kind in LAYERS:
+            indexes = dict(conn.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                "AND tablename = %s", (kind,)).fetchall())
+            assert "USING gist (geometry)" in indexes[f"{kind}_geometry_gist"], kind
+            assert "(fid)" in indexes[f"{kind}_pkey"], kind
+        assert sorted(r[0] for r in conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'incidents'"
+        )) == ["incidents_geometry_gist", "incidents_occurred_from_idx", "incidents_pkey"]
+        assert conn.execute("SELECT pg_get_serial_sequence('incidents', 'fid')").fetchone()[0].endswith(
+            "incidents_fid_seq")
+        # an incidents query by bbox uses the spatial index
+        conn.execute("ANALYZE incidents")
+        conn.execute("SET enable_seqscan = off")
+        plan = " ".join(r[0] for r in conn.execute(
+            "EXPLAIN SELECT fid FROM incidents AS t WHERE t.geometry && ST_MakeEnvelope(3.8, 43.5, 3.9, 43.6, 4326)"))
+        conn.execute("RESET enable_seqscan")
     assert "incidents_geometry_gist" in plan
+    assert postgis_store.count("incidents", Filters(bbox=(3.0, 43.0, 4.5, 44.5))) == 110
+
+
+def test_a_rebuild_continues_the_fids_after_a_rollback(postgis_store, monkeypatch):
+    """fids stay above every fid ever given, as with an append (the sequence carries over)."""
+    monkeypatch.setattr(postgis_module, "_REBUILD_MIN_ROWS", 100)
+    postgis_store.import_batch("incidents", generated(300, 1), make_batch("base", 300))  # rebuild
+    postgis_store.import_batch("incidents", generated(50, 2), make_batch("small", 50))  # append
+    top = int(postgis_store.read("incidents", columns=[])["fid"].max())
+    postgis_store.rollback("small")
+    before = postgis_store.read("incidents")
+    postgis_store.import_batch("incidents", generated(400, 3), make_batch("large", 400))  # rebuild
+    after = postgis_store.read("incidents")
+    old = after[after["batch_id"] == "base"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(old, before.reset_index(drop=True))
+    new = after[after["batch_id"] == "large"]
+    assert len(new) == 400 and new["fid"].min() == top + 1 and new["fid"].is_monotonic_increasing
+    postgis_store.rollback("large")
+    pd.testing.assert_frame_equal(postgis_store.read("incidents"), before)
 
 
 def test_polygon_kinds_refuse_other_geometries_in_sql(postgis_store):
     import psycopg
 
-    with pytest.raises(psycopg.errors.CheckViolation):
-        postgis_store._connection().execute(
+    with pytest.raises(psycopg.errors.CheckViolation), postgis_store.connection() as conn:
+        conn.execute(
             "INSERT INTO zac (name, batch_id, geometry) VALUES ('x', 'b', ST_SetSRID(ST_MakePoint(3, 43), 4326))")
 
 
@@ -163,6 +200,8 @@ CHILD = textwrap.dedent(
     from layers.store import Batch, open_store
     from layers.store import postgis
     postgis._CHUNK = 1000
+    if {rebuild!r}:
+        postgis._REBUILD_MIN_ROWS, postgis._REBUILD_RATIO = 0, 0.0
     store = open_store({url!r})
     gdf = clustered_incidents(5000, seed=7).to_crs(4326)
     batch = Batch(id="big", kind="incidents", file_name="big.csv", checksum="0" * 64, user="child",
@@ -176,10 +215,11 @@ CHILD = textwrap.dedent(
 )
 
 
-def test_a_process_killed_mid_import_leaves_the_store_as_it_was_and_unlocked(postgis_store):
+@pytest.mark.parametrize("rebuild", [False, True], ids=["append", "rebuild"])
+def test_a_process_killed_mid_import_leaves_the_store_as_it_was_and_unlocked(postgis_store, rebuild):
     postgis_store.import_batch("incidents", generated(200, 5), make_batch("base", 200))
     before, v = postgis_store.read("incidents"), postgis_store.version
-    child = subprocess.Popen([sys.executable, "-c", CHILD.format(root=str(ROOT), url=postgis_store.url)],
+    child = subprocess.Popen([sys.executable, "-c", CHILD.format(root=str(ROOT), url=postgis_store.url, rebuild=rebuild)],
                              stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline().split()[0] == "written"
@@ -276,3 +316,43 @@ def test_grid_counts_refuse_grids_they_cannot_compute(loaded):
         loaded.grid_counts(grid.drop(columns=["col", "row"]))
     with pytest.raises(InputError, match="EPSG"):
         loaded.grid_counts(grid.set_crs(None, allow_override=True))
+
+
+def test_point_ewkb_is_what_shapely_writes():
+    """The NumPy EWKB writer of point imports against shapely's (the peer), byte for byte."""
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.uniform(-180, 180, 1000), [0.0, -0.0, 5e-324, 0.1 + 0.2, 180.0]])
+    y = np.concatenate([rng.uniform(-90, 90, 1000), [0.0, 90.0, -90.0, -0.0, 1e-300]])
+    got = postgis_module._point_ewkb_hex(x, y)
+    expected = shapely.to_wkb(shapely.set_srid(shapely.points(x, y), 4326), hex=True, include_srid=True)
+    assert [v.decode() for v in got] == list(expected)
+
+
+@pytest.mark.parametrize("n_new, n_stored, rebuilds", [
+    (50_000, 0, True),  # a first import of 50,000 rows
+    (49_999, 0, False),  # smaller: appended
+    (1_000_000, 1_000_000, True),  # a reload as large as the layer
+    (60_000, 60_001, False),  # a batch smaller than the layer: appended
+])
+def test_which_imports_rebuild_the_table(n_new, n_stored, rebuilds):
+    """The rule the README states: at least 50,000 rows and at least as many as stored."""
+    assert postgis_module._rebuilds(n_new, n_stored) is rebuilds
+
+
+def test_a_view_on_the_table_makes_a_large_import_append_instead(postgis_store, monkeypatch):
+    """A view a QGIS user made on incidents cannot be dropped with the table: the import still
+    succeeds (appended in the same transaction) and the view keeps working."""
+    monkeypatch.setattr(postgis_module, "_REBUILD_MIN_ROWS", 0)
+    postgis_store.import_batch("incidents", generated(100, 1), make_batch("base", 100))
+    with postgis_store.connection() as conn:
+        conn.execute("CREATE VIEW thefts AS SELECT fid, geometry FROM incidents WHERE category = 'theft'")
+        oid = conn.execute("SELECT 'incidents'::regclass::oid").fetchone()[0]
+    seen = []
+    postgis_store.import_batch("incidents", generated(300, 2), make_batch("large", 300),
+                               progress=lambda done, total: seen.append((done, total)))
+    assert postgis_store.count("incidents") == 400
+    assert seen[-1] == (300, 300)
+    frame = postgis_store.read("incidents", columns=["category"])
+    with postgis_store.connection() as conn:
+        assert conn.execute("SELECT 'incidents'::regclass::oid").fetchone()[0] == oid  # the same table
+        assert conn.execute("SELECT count(*) FROM thefts").fetchone()[0] == int((frame["category"] == "theft").sum())

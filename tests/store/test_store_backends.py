@@ -21,13 +21,21 @@ from layers.registry import LAYERS
 from layers.store import Batch, Store, open_store
 
 # "gpkg": in-memory columns for the large layers; "gpkg-pushdown": every filter in the GDAL read
-# "postgis": a new schema of the session's PostGIS server (skipped without PostgreSQL, but not in CI)
-BACKENDS = ["gpkg", "gpkg-pushdown", "postgis"]
+# "postgis": a new schema of the session's PostGIS server (skipped without PostgreSQL, but not in CI);
+# "postgis-rebuild": the same with every import taking the path of large batches (the table
+# rebuilt and indexed once, see PostGISStore.import_batch)
+BACKENDS = ["gpkg", "gpkg-pushdown", "postgis", "postgis-rebuild"]
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request, tmp_path) -> Store:
-    if request.param == "postgis":
+    if request.param.startswith("postgis"):
+        if request.param == "postgis-rebuild":
+            from layers.store import postgis
+
+            monkeypatch = request.getfixturevalue("monkeypatch")
+            monkeypatch.setattr(postgis, "_REBUILD_MIN_ROWS", 0)
+            monkeypatch.setattr(postgis, "_REBUILD_RATIO", 0.0)
         return request.getfixturevalue("postgis_store")
     if request.param == "gpkg-pushdown":
         from layers.store.gpkg import GeoPackageStore

@@ -4,7 +4,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers.effect import evaluate_place
+import pytest
+
+from layers.effect import EffectIndex, evaluate_in, evaluate_place
+from layers.errors import ParameterError
 
 START = pd.Timestamp("2025-01-01", tz="UTC")
 
@@ -74,3 +77,64 @@ def test_evaluation_sentences():
     assert evaluation_sentence({"status": "too_early", "days": 12}, "en").startswith("Too early")
     assert "No significant difference" in evaluation_sentence({**ev, "verdict": "no_effect"}, "en")
     assert evaluation_sentence(None, "en") == ""
+
+
+def test_the_index_path_equals_the_one_shot_path():
+    x, y, t = city(0.4)
+    now = START + pd.Timedelta(days=365)
+    index = EffectIndex(x, y, t)
+    assert len(index) == len(x) and index.last == pd.Timestamp(int(t.max()), tz="UTC")
+    for geom in (PLACE, shapely.box(500, -200, 650, -50), shapely.Point(-700, 900).buffer(80)):
+        a = evaluate_in(index, geom, start=START, now=now)
+        b = evaluate_place(x, y, t, geom, start=START, now=now)
+        assert a == b
+    # ``now`` defaults to the latest incident
+    assert evaluate_in(index, PLACE, start=START)["days"] == int((index.last - START) / pd.Timedelta(days=1))
+
+
+def test_box_query_matches_a_scan():
+    x, y, t = city(0.0, seed=9)
+    index = EffectIndex(x, y, t)
+    pos = index.box(-300, 200, 100, 450)
+    inside = (index.x >= -300) & (index.x <= 100) & (index.y >= 200) & (index.y <= 450)
+    assert sorted(pos) == list(np.flatnonzero(inside))
+
+
+def test_before_period_stays_inside_the_data():
+    """An action 100 days after the data starts: both periods are 100 days, not 365."""
+    x, y, t = city(0.4)
+    first = START - pd.Timedelta(days=365)
+    r = evaluate_place(x, y, t, PLACE, start=first + pd.Timedelta(days=100), now=START + pd.Timedelta(days=365),
+                       data_start=first)
+    assert r["days"] == 100 and r["before"][0] == first.date().isoformat()
+
+
+def test_min_days_and_alpha_are_reported_and_checked():
+    x, y, t = city(0.4)
+    now = START + pd.Timedelta(days=120)
+    early = evaluate_place(x, y, t, PLACE, start=START, now=now, min_after_days=121)
+    assert (early["status"], early["days"], early["min_days"]) == ("too_early", 120, 121)
+    done = evaluate_place(x, y, t, PLACE, start=START, now=now, min_after_days=120, alpha=0.05)
+    assert done["status"] == "evaluated" and done["alpha"] == 0.05
+    # a narrower level, a wider interval: the 95 % interval holds the 90 % one
+    ninety = evaluate_place(x, y, t, PLACE, start=START, now=now, min_after_days=120)
+    assert done["wdd"]["low_ci"] < ninety["wdd"]["low_ci"] < ninety["wdd"]["high_ci"] < done["wdd"]["high_ci"]
+
+
+@pytest.mark.parametrize("kwargs, param", [({"alpha": 1.5}, "alpha"), ({"alpha": 0}, "alpha"),
+                                           ({"ring_m": -5}, "ring_m"),
+                                           ({"end": START - pd.Timedelta(days=3)}, "end")])
+def test_bad_options_name_the_option(kwargs, param):
+    x, y, t = city(0.0)
+    with pytest.raises(ParameterError) as e:
+        evaluate_place(x, y, t, PLACE, start=START, now=START + pd.Timedelta(days=365), **kwargs)
+    assert e.value.param == param
+
+
+def test_bad_inputs_name_the_input():
+    with pytest.raises(ParameterError) as e:
+        EffectIndex([0.0, 1.0], [0.0], [1, 2])
+    assert e.value.param == "y"
+    with pytest.raises(ParameterError) as e:
+        evaluate_in((np.zeros(2), np.zeros(2), np.zeros(2)), PLACE, start=START)
+    assert e.value.param == "index"

@@ -91,17 +91,6 @@ def first_hotspot(app):
     return str(ws.hotspot_areas(ws.default_filters(None))["hotspot_id"].iloc[0])
 
 
-@pytest.fixture(scope="module")
-def own_zac(writable_home):
-    from geo_app.accounts import _demo_zac
-    from geo_app.config import Home
-
-    home = Home(writable_home)
-    name = _demo_zac(home)
-    zac = home.store.read("zac")
-    return name, zac[zac["name"] == name].geometry.iloc[0]
-
-
 @pytest.mark.slow
 def test_coordinator_follows_a_hotspot_and_records_an_action(app, first_hotspot):
     c = login(app, "coordinator")

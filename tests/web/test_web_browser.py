@@ -81,6 +81,26 @@ def test_dashboard_renders_every_layer_and_stays_local(page, server):
     assert page.vigie_hosts == {"127.0.0.1"}
 
 
+def test_camera_ranges_are_drawn_as_ground_circles_of_their_range(page, server, request):
+    """One ``L.circle`` per camera (radius in metres: ``range_m``, 100 when unknown), drawn from
+    the cameras' embedded GeoJSON; the camera markers themselves stay circle markers."""
+    import pandas as pd
+
+    from geo_app.config import Home
+
+    import os
+
+    home = os.environ.get("VIGIE_TEST_DEMO_HOME") or request.getfixturevalue("demo_home_path")
+    cams = Home(Path(home)).store.read("cameras")
+    expected = sorted(pd.to_numeric(cams["range_m"], errors="coerce").fillna(100.0).round(3).tolist())
+    page.goto(server + "/")
+    _wait_map(page)
+    radii = page.evaluate("(() => { const m = Object.values(window).find(v => v instanceof L.Map); const r = [];"
+                          " m.eachLayer(l => { if (l instanceof L.Circle) r.push(l.getRadius()); }); return r; })()")
+    assert sorted(round(r, 3) for r in radii) == expected
+    assert page.vigie_errors == []
+
+
 def test_toggling_a_layer_changes_what_is_drawn(page, server):
     from geo_app.mapping import layer_names
 

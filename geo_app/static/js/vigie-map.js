@@ -7,7 +7,9 @@
  *    drawn as circle markers;
  *  - otherwise, when options.aggregate, GET options.url + "/grid?bbox=..." and draw the counts
  *    per cell; else a hint asks to zoom in.
- * Texts from the data are escaped (textContent) before they reach a popup.
+ * Texts from the data are escaped (textContent) before they reach a popup. An incident without
+ * an address of its own shows the register address nearest it (near_address, "près du 12 Rue
+ * de la Loge") or else its nearest street (near_street).
  * The number of incidents in view is written to #kf-in-view when the kind is "incidents".
  */
 (function () {
@@ -34,6 +36,8 @@
       rows.push("<b>" + esc(cats[p.category] || p.category) + "</b>");
       if (p.occurred_from) rows.push(esc(String(p.occurred_from).replace("T", " ").slice(0, 16)));
       if (p.address) rows.push(esc(p.address));
+      else if (p.near_address) rows.push(esc((labels.near_address || "near") + " " + p.near_address));
+      else if (p.near_street) rows.push(esc((labels.near_street || "near") + " " + p.near_street));
       if (p.description) rows.push(esc(p.description));
       if (p.simulated) rows.push("<i>" + esc(labels.simulated || "simulated") + "</i>");
     } else {
