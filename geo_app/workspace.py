@@ -55,6 +55,7 @@ from layers.columns import (
     incident_columns,
     utc_ns,
 )
+from geo_app.memory import large_blocks_to_system, release_free_memory
 from layers.errors import NotFound, ParameterError, VigieError
 from layers.filters import Filters
 from layers.registry import get_spec
@@ -62,6 +63,7 @@ from layers.registry import get_spec
 __all__ = [
     "ANALYSES",
     "CONTEXT_KINDS",
+    "IncidentRows",
     "KeyFigures",
     "VersionChanged",
     "Workspace",
@@ -88,6 +90,161 @@ _EXTENDABLE = frozenset({"frame", "columns", "darkness"})
 
 #: store versions whose batches and layer ends are remembered (to tell an append from a change)
 _MARKS_KEPT = 8
+
+
+class _IncidentTable:
+    """The incident layer as a workspace keeps it between requests, compactly (issue 15).
+
+    * No geometry column: the points are rebuilt from the lon/lat of ``IncidentColumns`` for
+      the rows an answer asks for (``rows``) instead of one shapely point per incident (about
+      216 bytes each). The store reads the layer in EPSG:4326, whose lon/lat
+      ``incident_columns`` keeps exactly (``shapely.get_x``/``get_y``), so the rebuilt points
+      equal the stored ones; a frame in another CRS keeps its own coordinates (``xy``). A
+      missing or empty point comes back as None.
+    * No ``fid`` nor ``occurred_from`` when ``IncidentColumns`` holds them already (``fid``
+      int64, ``t`` the nanoseconds UTC of a ``datetime64[ns, UTC]`` column).
+    * Text columns (pandas' ``str`` dtype) as ``Categorical`` (1–2 byte codes and one copy of
+      each distinct value instead of 8–30 bytes per row), decoded back to ``str`` for the asked
+      rows: a row comes back equal, dtype included, to the stored one.
+    """
+
+    def __init__(self, table: pd.DataFrame, order: list, dtypes: dict, name: str, crs, xy=None,
+                 fid_end: tuple[int, int] = (0, 0)):
+        self.table, self.order, self.dtypes, self.name, self.crs, self.xy = table, order, dtypes, name, crs, xy
+        #: (last fid, rows), as ``Workspace._end`` records them
+        self.fid_end = fid_end
+
+    @classmethod
+    def of(cls, gdf: gpd.GeoDataFrame) -> _IncidentTable:
+        name = gdf.geometry.name
+        xy = None
+        if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
+            geoms = np.asarray(gdf.geometry.values)
+            xy = (shapely.get_x(geoms), shapely.get_y(geoms))
+        dtypes = {c: gdf[c].dtype for c in gdf.columns if c != name}
+        keep = {}
+        for c, dtype in dtypes.items():
+            if c in _DERIVED and str(dtype) == _DERIVED[c]:
+                continue  # rebuilt from IncidentColumns
+            col = gdf[c]
+            keep[c] = col.astype("category") if isinstance(dtype, pd.StringDtype) else col
+        table = pd.DataFrame(keep, index=gdf.index)
+        fid = gdf["fid"].to_numpy() if "fid" in gdf else np.zeros(0, np.int64)
+        return cls(table, list(gdf.columns), dtypes, name, gdf.crs, xy,
+                   (int(fid.max()) if len(fid) else 0, len(gdf)))
+
+    def extend(self, added: gpd.GeoDataFrame) -> _IncidentTable:
+        """This table followed by the rows of ``added`` (the layer gained by an import)."""
+        from pandas.api.types import union_categoricals
+
+        more = _IncidentTable.of(added)
+        if list(more.table.columns) != list(self.table.columns):
+            raise VigieError("the appended incidents do not have the stored columns.")
+        parts = {}
+        for c in self.table.columns:
+            a, b = self.table[c], more.table[c]
+            if isinstance(a.dtype, pd.CategoricalDtype) and isinstance(b.dtype, pd.CategoricalDtype):
+                try:
+                    parts[c] = pd.Series(union_categoricals([a.array, b.array], ignore_order=True), copy=False)
+                    continue
+                except TypeError:  # categories of different dtypes (e.g. a column all missing)
+                    a, b = a.astype(self.dtypes[c]), b.astype(self.dtypes[c])
+            parts[c] = pd.concat([a, b], ignore_index=True)
+        table = pd.DataFrame(parts)
+        table.index = pd.RangeIndex(len(table))
+        for c in table.columns:  # what of() would give for the whole layer
+            if isinstance(self.dtypes[c], pd.StringDtype) and not isinstance(table[c].dtype, pd.CategoricalDtype):
+                table[c] = table[c].astype("category")
+        xy = None if self.xy is None else tuple(np.concatenate([a, b]) for a, b in zip(self.xy, more.xy))
+        return _IncidentTable(table, self.order, self.dtypes, self.name, self.crs, xy,
+                              (max(self.fid_end[0], more.fid_end[0]), len(table)))
+
+    @property
+    def nbytes(self) -> int:
+        return (int(self.table.memory_usage(index=True, deep=True).sum())
+                + (0 if self.xy is None else sum(a.nbytes for a in self.xy)))
+
+    def column(self, c: str, rows, cols: IncidentColumns) -> pd.Series:
+        """Attribute ``c`` of rows ``rows`` (positions; None: all) in its stored dtype, with
+        a RangeIndex."""
+        take = slice(None) if rows is None else rows
+        if c not in self.table.columns:  # rebuilt from the incident columns
+            if c == "fid":
+                return pd.Series(cols.fid[take], dtype=self.dtypes[c], name=c, copy=True)
+            t = cols.t[take].view("datetime64[ns]")  # NAT is NumPy's NaT
+            return pd.Series(pd.DatetimeIndex(t).tz_localize("UTC"), dtype=self.dtypes[c], name=c)
+        col = self.table[c]
+        col = col if rows is None else col.iloc[rows]
+        col = col.astype(self.dtypes[c]) if isinstance(col.dtype, pd.CategoricalDtype) else col.copy()
+        return col.reset_index(drop=True)
+
+    def rows(self, rows, cols: IncidentColumns, *, columns=None, geometry: bool = True):
+        """Rows ``rows`` (positions; None: all) as a new frame equal to the stored rows; only
+        the attributes ``columns`` when given, and without points unless ``geometry``."""
+        if rows is not None:
+            rows = np.asarray(rows, dtype=np.int64)
+        index = self.table.index if rows is None else self.table.index[rows]
+        data = {}
+        for c in self.order:
+            if c == self.name:
+                if not geometry:
+                    continue
+                x, y = (cols.lon, cols.lat) if self.xy is None else self.xy
+                if rows is not None:
+                    x, y = x[rows], y[rows]
+                pts = shapely.points(x, y)
+                pts[~(np.isfinite(x) & np.isfinite(y))] = None
+                data[c] = gpd.GeoSeries(pts, crs=self.crs)
+            elif columns is None or c in columns:
+                data[c] = self.column(c, rows, cols)
+        out = pd.DataFrame(data)
+        out.index = index
+        return gpd.GeoDataFrame(out, geometry=self.name) if geometry else out
+
+
+class IncidentRows:
+    """The incident layer of one store version as a read-only, frame-like object whose rows
+    are built only when taken: ``len()``, ``columns``, ``name in``, ``rows[name]`` (a whole
+    column as a Series, e.g. the ids) and ``rows.iloc[positions]`` (a new GeoDataFrame,
+    ``Workspace.incidents_at``). ``Viewer.select`` hands it to a client's ``pick`` so that a
+    page of 100 features builds 100 points, not one per stored incident."""
+
+    def __init__(self, workspace: Workspace):
+        self._ws = workspace
+        self._table = workspace._frame("incidents")
+        self._cols = workspace.columns()
+
+    def __len__(self) -> int:
+        return len(self._cols)
+
+    @property
+    def columns(self) -> list:
+        return list(self._table.order)
+
+    def __contains__(self, name) -> bool:
+        return name in self._table.order
+
+    def __getitem__(self, name: str) -> pd.Series:
+        if name == self._table.name:
+            return self.iloc[np.arange(len(self))].geometry
+        if name not in self._table.dtypes:
+            raise KeyError(name)
+        return self._table.column(name, None, self._cols)
+
+    @property
+    def iloc(self):
+        rows = self
+
+        class _Take:
+            def __getitem__(self, positions):
+                positions = np.arange(len(rows))[positions] if isinstance(positions, slice) else positions
+                return rows._table.rows(np.asarray(positions, dtype=np.int64), rows._cols)
+
+        return _Take()
+
+
+#: columns of the incident layer ``IncidentColumns`` holds exactly, with their stored dtype
+_DERIVED = {"fid": "int64", "occurred_from": "datetime64[ns, UTC]"}
 
 
 class VersionChanged(VigieError):
@@ -409,16 +566,53 @@ class Workspace:
 
     # -- reads ------------------------------------------------------------------------------
     def frame(self, kind: str) -> gpd.GeoDataFrame:
-        """The whole layer ``kind`` at this version (cached; do not mutate)."""
-        get_spec(kind)
+        """The whole layer ``kind`` at this version (cached; do not mutate).
 
+        For incidents, a new frame built from the cached attribute table and the coordinates
+        of the incident columns (``incidents_at``): no geometry per incident is kept between
+        requests, so prefer ``incidents_at(rows)`` for the rows an answer needs.
+        """
+        get_spec(kind)
+        if kind == "incidents":
+            return self.incidents_at(None)
+        return self._frame(kind)
+
+    def _frame(self, kind: str):
+        """The cached layer ``kind``; for incidents an ``_IncidentTable`` (attributes only)."""
         def compute():
+            if kind == "incidents":
+                out = self._extended("frame", (kind,), kind, self._read_incident_table,
+                                     lambda old, added: old.extend(added))
+                self._batches()
+                self._caches.mark(self.version, ends={kind: out.fid_end})
+                return out
             out = self._extended("frame", (kind,), kind, lambda: self._read_whole(kind),
                                  lambda old, added: pd.concat([old, added], ignore_index=True))
             self._end(kind, out["fid"].to_numpy() if "fid" in out else np.zeros(0, np.int64))
             return out
 
         return self.cached("frame", (kind,), compute)
+
+    def _read_incident_table(self) -> _IncidentTable:
+        """The incident layer read whole: its attribute table kept, its ``IncidentColumns``
+        computed from the geometries on the way (and cached), the geometries dropped."""
+        gdf = self._read_whole("incidents")
+        key = (self.version, "columns", ())
+        if self._caches.base.peek(key) is None:
+            self._caches.base.put(key, incident_columns(gdf, crs=self.settings.analysis_crs, tz=self.tz))
+        out = _IncidentTable.of(gdf)
+        del gdf
+        release_free_memory()  # the points and strings just dropped
+        return out
+
+    def incidents_at(self, rows: np.ndarray | None, *, columns: tuple[str, ...] | None = None
+                     ) -> gpd.GeoDataFrame:
+        """Incidents ``rows`` (positions in this version's layer; None: every incident) as a
+        new GeoDataFrame, EPSG:4326, equal to the same rows of the stored layer: the
+        attributes (only ``columns`` when given) from the cached table, the points built now
+        from the lon/lat of ``columns()`` (one shapely point per asked row, about 200 bytes
+        each, freed with the frame)."""
+        return self._frame("incidents").rows(rows, self.columns(), columns=columns)
 
     def _read_whole(self, kind: str) -> gpd.GeoDataFrame:
         return self._consistent(lambda store: store.read(kind, None, tz=self.tz))
@@ -444,8 +638,12 @@ class Workspace:
         """The incidents as NumPy columns (reprojected once per store version)."""
         def compute():
             crs, tz = self.settings.analysis_crs, self.tz
-            out = self._extended("columns", (), "incidents",
-                                 lambda: incident_columns(self.frame("incidents"), crs=crs, tz=tz),
+            def rebuild():
+                self._frame("incidents")  # reading the layer computes its columns
+                got = self._caches.base.peek((self.version, "columns", ()))
+                return got if got is not None else incident_columns(self._read_whole("incidents"), crs=crs, tz=tz)
+
+            out = self._extended("columns", (), "incidents", rebuild,
                                  lambda old, added: concat_columns(old, incident_columns(added, crs=crs, tz=tz)))
             self._end("incidents", out.fid)
             return out
@@ -473,8 +671,7 @@ class Workspace:
         return self._caches.base.get(key, compute)
 
     def _darkness(self, rows) -> np.ndarray:
-        full = self.frame("incidents")
-        return self._darkness_of(full if rows is None else full.iloc[rows])
+        return self._darkness_of(self.incidents_at(rows, columns=("occurred_from", "occurred_to")))
 
     def _darkness_of(self, full: gpd.GeoDataFrame) -> np.ndarray:
         from layers import temporal
@@ -522,11 +719,11 @@ class Workspace:
         take only ``bbox`` (features intersecting it).
         """
         spec = get_spec(kind)
-        base = self.frame(kind)
         if kind == "incidents":
             if (filters is None or filters.is_empty) and not night:
-                return base.copy()
-            return base.iloc[self.rows(filters, night=night)].copy()
+                return self.incidents_at(None)
+            return self.incidents_at(self.rows(filters, night=night))
+        base = self.frame(kind)
         if filters is None or filters.bbox is None:
             return base.copy()
         if spec.is_point:
@@ -540,7 +737,7 @@ class Workspace:
         """One page of features (``limit`` rows from ``offset``) and the total matched."""
         if kind == "incidents":
             rows = self.rows(filters, night=night)
-            return self.frame(kind).iloc[rows[offset: offset + limit]].copy(), len(rows)
+            return self.incidents_at(rows[offset: offset + limit]), len(rows)
         gdf = self.read(kind, filters, night=night)
         return gdf.iloc[offset: offset + limit], len(gdf)
 
@@ -714,12 +911,12 @@ class Workspace:
         """Incidents ``rows`` (positions) as a small GeoDataFrame in the analysis CRS with
         ``fid``, ``category``, ``occurred_from``, ``occurred_to`` (and ``darkness``)."""
         cols = self.columns()
-        full = self.frame("incidents")
+        full = self._frame("incidents").rows(rows, cols, columns=("occurred_from", "occurred_to"), geometry=False)
         cats = np.array(list(cols.categories) + [None], dtype=object)
         data = {"fid": cols.fid[rows], "category": cats[cols.category[rows]]}
         for c in ("occurred_from", "occurred_to"):
             if c in full:
-                data[c] = full[c].array.take(rows)
+                data[c] = full[c].array
         if darkness:
             labels = np.array(["day", "twilight", "night", None], dtype=object)
             data["darkness"] = labels[self.darkness_codes(rows)]
@@ -840,7 +1037,7 @@ class Workspace:
             x, y = cols.x[rows], cols.y[rows]
             rows = rows[(x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)]
             rows = rows[shapely.intersects_xy(poly, cols.x[rows], cols.y[rows])]
-            mine = self.frame("incidents").iloc[rows]
+            mine = self.incidents_at(rows)
             local = mine["occurred_from"].dt.tz_convert(self.tz)
             monthly = local.dt.tz_localize(None).dt.to_period("M").value_counts().sort_index()
             monthly = monthly.reindex(pd.period_range(monthly.index.min(), monthly.index.max(), freq="M"),
@@ -1284,9 +1481,12 @@ class Workspace:
     def warm(self) -> None:
         """Load every layer, compute the default dashboard's analyses, prepare the proposal
         models and build the address register's index (before the first request of a server,
-        so that the first visitor does not wait)."""
+        so that the first visitor does not wait). Being the start of a server process, it also
+        has large blocks of memory returned to the system when freed
+        (``geo_app.memory.large_blocks_to_system``) and trims the heap at the end."""
+        large_blocks_to_system()
         for kind in ("incidents", *CONTEXT_KINDS):
-            self.frame(kind)
+            self._frame(kind)
         try:
             filters = self.default_filters(None)
             self.columns()
@@ -1301,6 +1501,8 @@ class Workspace:
             self.proposal_models()  # switching the proposals layer on then only solves
         except VigieError as e:  # too few incidents, no study area: the request will say why
             log.warning("warming the dashboard failed: %s", e.message)
+        release_free_memory()
+
 
 
 def _with_trend(areas: gpd.GeoDataFrame, gi: gpd.GeoDataFrame, cols: IncidentColumns, rows: np.ndarray,

@@ -236,7 +236,7 @@ class Viewer:
             return self.workspace.read(kind, filters, night=night)
         f = point_filters(self.account, filters, taxonomy=self.taxonomy)
         if f.categories is not None and not f.categories:
-            out = self.workspace.frame(kind).iloc[0:0].copy()
+            out = self.workspace.incidents_at(np.zeros(0, dtype=np.int64))
         else:
             out = self.workspace.read(kind, f, night=night)
         self._audit_points(kind, f, len(out))
@@ -249,7 +249,7 @@ class Viewer:
             return self.workspace.page(kind, filters, limit=limit, offset=offset, night=night)
         f = point_filters(self.account, filters, taxonomy=self.taxonomy)
         if f.categories is not None and not f.categories:
-            gdf, total = self.workspace.frame(kind).iloc[0:0].copy(), 0
+            gdf, total = self.workspace.incidents_at(np.zeros(0, dtype=np.int64)), 0
         else:
             gdf, total = self.workspace.page(kind, f, limit=limit, offset=offset, night=night)
         self._audit_points(kind, f, len(gdf))
@@ -282,15 +282,19 @@ class Viewer:
         """A client's own query over the features of ``kind`` the account may read.
 
         ``pick(frame, rows) -> (page, matched, ...)`` filters, sorts and pages the rows
-        ``rows`` (positions; None: every row) of ``frame`` (the whole cached layer: do not
-        modify it), which are those the account may read under ``filters`` (e.g. a CQL2 filter
-        and a keyset page of OGC API – Features); its result is returned as is. For incidents
-        the audit line counts the features of ``page``, and ``matched``.
+        ``rows`` (positions; None: every row) of ``frame`` (the whole layer: do not modify
+        it), which are those the account may read under ``filters`` (e.g. a CQL2 filter and a
+        keyset page of OGC API – Features); its result is returned as is. For incidents
+        ``frame`` is a ``geo_app.workspace.IncidentRows`` (``len``, ``frame[column]``,
+        ``frame.iloc[positions]`` building those rows only), and the audit line counts the
+        features of ``page``, and ``matched``.
         """
         if kind != "incidents":
             return pick(self.workspace.read(kind, filters, night=night), None)
+        from geo_app.workspace import IncidentRows
+
         f = point_filters(self.account, filters, taxonomy=self.taxonomy)
-        frame = self.workspace.frame(kind)
+        frame = IncidentRows(self.workspace)  # rows built when taken: no point per stored incident
         if f.categories is not None and not f.categories:
             rows = np.zeros(0, dtype=np.int64)
         else:
@@ -935,7 +939,7 @@ class Viewer:
                     out[name] = gdf
                     continue
                 inc = (self.workspace.read("incidents", f, night=night) if f.categories is None or f.categories
-                       else self.workspace.frame("incidents").iloc[0:0])
+                       else self.workspace.incidents_at(np.zeros(0, dtype=np.int64)))
                 gdf = aggregate_to_grid(inc, cell_size=self.settings.privacy_cell_m,
                                         crs=self.settings.analysis_crs or 2154, k=self.k if suppress else 1)
                 facts["suppressed_cells"][name] = int(gdf.attrs.get("suppressed", 0))

@@ -76,11 +76,13 @@ class Query:
     def pick(self, frame: gpd.GeoDataFrame, rows: np.ndarray | None = None
              ) -> tuple[gpd.GeoDataFrame, int, Cursor | None]:
         """``(page, matched, next_cursor)`` of the rows ``rows`` (positions; None: all) of
-        ``frame``; ``next_cursor`` None on the last page. ``frame`` is not modified."""
+        ``frame``; ``next_cursor`` None on the last page. ``frame`` is not modified; it is a
+        GeoDataFrame or any object with ``len``, ``frame[column]`` and ``frame.iloc[positions]``
+        (``geo_app.workspace.IncidentRows``)."""
         if rows is None:
             rows = np.arange(len(frame))
-        if self._filtering() and len(rows):
-            rows = rows[self.mask(frame)[rows]]
+        if self._filtering() and len(rows):  # the rows only (``frame`` may build them when taken)
+            rows = rows[self.mask(frame.iloc[rows])]
         ids = frame[self.id_column].to_numpy()
         if self.feature_id is not None:
             hit = rows[np.asarray([str(v) == self.feature_id for v in ids[rows]], dtype=bool)]
