@@ -205,8 +205,9 @@ class _IncidentTable:
 class IncidentRows:
     """The incident layer of one store version as a read-only, frame-like object whose rows
     are built only when taken: ``len()``, ``columns``, ``name in``, ``rows[name]`` (a whole
-    column as a Series, e.g. the ids) and ``rows.iloc[positions]`` (a new GeoDataFrame,
-    ``Workspace.incidents_at``). ``Viewer.select`` hands it to a client's ``pick`` so that a
+    column as a Series, e.g. the ids), ``rows.iloc[positions]`` (a new GeoDataFrame,
+    ``Workspace.incidents_at``) and ``rows.take(positions, columns=..., points=...)`` (some
+    columns only). ``Viewer.select`` hands it to a client's ``pick`` so that a
     page of 100 features builds 100 points, not one per stored incident."""
 
     def __init__(self, workspace: Workspace):
@@ -230,6 +231,23 @@ class IncidentRows:
         if name not in self._table.dtypes:
             raise KeyError(name)
         return self._table.column(name, None, self._cols)
+
+    @property
+    def geometry_name(self) -> str:
+        return self._table.name
+
+    def take(self, positions: np.ndarray, *, columns: tuple[str, ...] | None = None,
+             points: bool = True) -> gpd.GeoDataFrame:
+        """Rows ``positions`` with only the attributes ``columns`` (None: all), and their
+        geometry column empty (None) unless ``points``: what a filter reading a few columns
+        needs, without building points or decoding text it does not read."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if points:
+            return self._table.rows(positions, self._cols, columns=columns)
+        out = self._table.rows(positions, self._cols, columns=columns, geometry=False)
+        empty = gpd.GeoSeries(np.full(len(out), None, dtype=object), index=out.index, crs=self._table.crs)
+        out = gpd.GeoDataFrame(out, geometry=empty)
+        return out if out.geometry.name == self._table.name else out.rename_geometry(self._table.name)
 
     @property
     def iloc(self):

@@ -22,7 +22,7 @@ from pygeofilter.backends.evaluator import Evaluator, handle
 
 from layers.errors import ParameterError
 
-__all__ = ["CQL2_CONFORMANCE", "filter_mask", "parse_filter"]
+__all__ = ["CQL2_CONFORMANCE", "attribute_names", "filter_mask", "parse_filter"]
 
 CQL2_CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
@@ -209,6 +209,21 @@ class _MaskEvaluator(Evaluator):
 
     def adopt_result(self, result):
         return result
+
+
+def attribute_names(tree) -> set[str]:
+    """Names of the properties the parsed filter ``tree`` reads (the geometry's name included
+    when a spatial operator reads it)."""
+    out, stack = set(), [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Attribute):
+            out.add(node.name)
+        if isinstance(node, ast.Node):
+            stack.extend(node.get_sub_nodes())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+    return out
 
 
 def filter_mask(tree, frame: gpd.GeoDataFrame, properties: set[str], *, to_lonlat=lambda g: g) -> np.ndarray:

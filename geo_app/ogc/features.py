@@ -69,6 +69,20 @@ class Query:
             m &= filter_mask(self.tree, frame, set(self.properties), to_lonlat=self.to_lonlat)
         return m
 
+    def _candidates(self, frame, rows: np.ndarray) -> gpd.GeoDataFrame:
+        """Rows ``rows`` of ``frame`` for ``mask``; from a frame that builds its rows when taken
+        (``take``), only the columns the filter reads, and points only when it reads them."""
+        if isinstance(frame, pd.DataFrame):
+            return frame.iloc[rows]
+        from geo_app.ogc.cql import attribute_names
+
+        names = attribute_names(self.tree) if self.tree is not None else set()
+        if self.period is not None and self.temporal and not self.period_done:
+            names.add(self.temporal)
+        geom = {"geometry", "geom", frame.geometry_name}
+        points = bool(names & geom) or (self.bbox is not None and not self.bbox_done)
+        return frame.take(rows, columns=tuple(names - geom), points=points)
+
     def _filtering(self) -> bool:
         return (self.tree is not None or (self.bbox is not None and not self.bbox_done)
                 or (self.period is not None and self.temporal is not None and not self.period_done))
@@ -82,7 +96,7 @@ class Query:
         if rows is None:
             rows = np.arange(len(frame))
         if self._filtering() and len(rows):  # the rows only (``frame`` may build them when taken)
-            rows = rows[self.mask(frame.iloc[rows])]
+            rows = rows[self.mask(self._candidates(frame, rows))]
         ids = frame[self.id_column].to_numpy()
         if self.feature_id is not None:
             hit = rows[np.asarray([str(v) == self.feature_id for v in ids[rows]], dtype=bool)]

@@ -13,20 +13,7 @@ import pytest
 from bench.gen import clustered_incidents
 from geo_app.memory import large_blocks_to_system, release_free_memory
 from geo_app.workspace import IncidentRows, Workspace
-from layers.store import open_store
-from layers.store.base import Batch
-
-
-@pytest.fixture(params=["gpkg", "postgis"])
-def store(request, tmp_path):
-    if request.param == "postgis":
-        return request.getfixturevalue("postgis_store")
-    return open_store(tmp_path / "store.gpkg")
-
-
-def _batch(bid: str, n: int) -> Batch:
-    return Batch(id=bid, kind="incidents", file_name=f"{bid}.csv", checksum="0" * 64, user="test",
-                 created=f"2026-01-01T00:00:{len(bid):02d}Z", n_read=n, n_stored=n, n_rejected=0)
+from tests.workspace.test_workspace_append import _batch, store  # noqa: F401 - both store backends
 
 
 def _incidents(n: int, seed: int) -> pd.DataFrame:
@@ -95,3 +82,24 @@ def test_memory_helpers_run_on_glibc():
     # this machine's Python runs on glibc: both settings apply (elsewhere they return False)
     assert large_blocks_to_system() is True
     assert release_free_memory() is True
+
+
+def test_incident_rows_take_some_columns_without_points(home, store):
+    store.import_batch("incidents", _incidents(300, 1), _batch("b1", 300))
+    ws = Workspace(home, store=store)
+    want = _stored(store, ws)
+    got = IncidentRows(ws).take(np.array([3, 9]), columns=("category",), points=False)
+    assert list(got.columns) == ["category", "geometry"] and got.geometry.isna().all()
+    pd.testing.assert_series_equal(got["category"], want["category"].iloc[[3, 9]], check_exact=True)
+    full = IncidentRows(ws).take(np.array([3, 9]))
+    pd.testing.assert_frame_equal(full, want.iloc[[3, 9]], check_exact=True)
+
+
+def test_ogc_filters_read_only_the_properties_they_name():
+    # an OGC page over the incidents builds, for its CQL2 mask, only the columns the filter reads
+    from geo_app.ogc.cql import attribute_names, parse_filter
+
+    tree = parse_filter("category IN ('theft') AND (description LIKE 'x%' OR "
+                        "S_INTERSECTS(geometry, POINT(3.87 43.61))) AND NOT fid > 3", "cql2-text")
+    assert attribute_names(tree) == {"category", "description", "geometry", "fid"}
+    assert attribute_names(parse_filter('{"op": "=", "args": [{"property": "source"}, "x"]}', "cql2-json")) == {"source"}
