@@ -12,7 +12,9 @@ another's:
 2. ``serve``: a new server process: ``create_app`` and ``Workspace.warm()`` (what ``geo-app
    serve`` runs before its first visitor), the first dashboard request, the slowest of three
    never-seen filter combinations, the proposals layer (switched on, then under a new filter),
-   and the process's resident memory, also per incident.
+   and the process's resident memory, also per incident, beside the bytes the workspace's
+   caches hold (``Workspace`` ``nbytes`` accounting: the incident attribute table, the incident
+   columns, the proposal models, the per-filter results).
 
 The files go under ``VIGIE_BENCH_SCALE_DIR`` (default: a temporary folder, removed at the end).
 
@@ -105,6 +107,9 @@ def child_serve(home: str) -> dict:
     return {"warm_s": warm, "first_s": first, "start_to_first_s": start_to_first, "new_filter_s": new,
             "proposals_first_s": prop_first, "proposals_new_filter_s": prop_new, "n": n,
             "models_bytes_per_incident": sum(m.nbytes for m in models) / max(n, 1),
+            "cached_bytes_per_incident": (ws._caches.base.used + ws._caches.results.used) / max(n, 1),
+            "table_bytes_per_incident": ws._frame("incidents").nbytes / max(n, 1),
+            "columns_bytes_per_incident": ws.columns().nbytes / max(n, 1),
             "rss_base_mb": base_mb, "rss_first_mb": rss_first, "rss_mb": rss, "peak_mb": _peak_mb(),
             "bytes_per_incident": (rss - base_mb) * 2**20 / max(n, 1)}
 
@@ -144,6 +149,10 @@ def main() -> None:
               f"{s['rss_base_mb']:,.0f} MB before reading the store), "
               f"{s['bytes_per_incident']:.0f} bytes per incident, of which proposal models "
               f"{s['models_bytes_per_incident']:.0f}", flush=True)
+        print(f"held by the workspace's caches: {s['cached_bytes_per_incident']:.0f} bytes per incident "
+              f"(incident attribute table {s['table_bytes_per_incident']:.0f}, incident columns "
+              f"{s['columns_bytes_per_incident']:.0f}, proposal models {s['models_bytes_per_incident']:.0f}, "
+              f"the rest per-filter results)", flush=True)
     finally:
         if not given:
             shutil.rmtree(work, ignore_errors=True)
