@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from geo_app.access.policy import (
     Forbidden,
@@ -53,7 +54,7 @@ __all__ = ["EXPORTS", "Viewer"]
 
 #: what can be exported, in the order the export page lists them
 EXPORTS = ("incidents", "incidents_grid", "hotspots", "gistar", "kde", "emerging", "proposals",
-           "zac", "areas", "schools", "shops", "lights", "cameras")
+           "zac", "areas", "schools", "shops", "lights", "cameras", "places", "actions")
 
 #: the dashboard's hidden layers, computed when switched on
 LAZY_LAYERS = ("kde", "emerging", "proposals")
@@ -63,6 +64,16 @@ EMBED_MAX = 500
 
 #: an action's own location lies at most this far from its place (metres)
 ACTION_REACH_M = 500.0
+
+
+def _as_text(value):
+    """A field of a place or action as one table cell: lists as comma-separated text, a
+    GeoJSON mapping as JSON text, anything else as is."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return value
 
 
 def _no_audit(action: str, *, target: str = "", detail: dict | None = None) -> None:
@@ -648,6 +659,34 @@ class Viewer:
         return gpd.GeoDataFrame({c: [p.get(c) for p in places] for c in cols},
                                 geometry=[shape(p["geometry"]) for p in places], crs=4326)
 
+    def places_table(self) -> gpd.GeoDataFrame:
+        """The places followed the account may see, one row each with every recorded field
+        (``place_id``, ``name``, ``owner``, ``status``, ``source``, ``start_date``, ``zacs``…;
+        lists as comma-separated text), EPSG:4326: the export's and the OGC API's ``places``."""
+        from shapely.geometry import shape
+
+        places = self.places() if self._reviews is not None else []
+        if not places:
+            return gpd.GeoDataFrame({"place_id": pd.Series([], dtype=object)}, geometry=[], crs=4326)
+        rows = [{k: _as_text(v) for k, v in p.items() if k != "geometry"} for p in places]
+        return gpd.GeoDataFrame(rows, geometry=[shape(p["geometry"]) for p in places], crs=4326)
+
+    def actions_table(self) -> gpd.GeoDataFrame:
+        """Every action on the places the account may see, one row each with every recorded
+        field (``id``, ``place_id``, ``kind``, ``technique``, dates, ``partner``, ``cost``,
+        ``status``, ``categories``…; lists as text, an own ``location`` as GeoJSON text) and
+        ``place_name``, drawn at its place (EPSG:4326): the export's and the OGC API's
+        ``actions``."""
+        places = self.places_table()
+        rows, geoms = [], []
+        for _, p in places.iterrows():
+            for a in self.place_actions(p["place_id"]):
+                rows.append({**{k: _as_text(v) for k, v in a.items()}, "place_name": p.get("name")})
+                geoms.append(p.geometry)
+        if not rows:
+            return gpd.GeoDataFrame({"id": pd.Series([], dtype="int64")}, geometry=[], crs=4326)
+        return gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
+
     def place_monthly(self, place_id: str):
         """Incidents per month inside a place the account may see (``Workspace.place_monthly``,
         the default filters cut to the role's categories): a Series of float indexed by month;
@@ -896,6 +935,8 @@ class Viewer:
         names = list(EXPORTS)
         if mode.aggregates_only or not self.sees_points:
             names.remove("incidents")
+        if self._reviews is None or not self.can("review.read"):
+            names = [n for n in names if n not in ("places", "actions")]
         return names
 
     def export_layers(self, names: list[str], filters: Filters, *, night: bool = False,
@@ -951,6 +992,10 @@ class Viewer:
             elif name == "proposals":
                 gdf = self.proposals(whole, night=night, include_sensitive=include_sensitive)
                 facts["proposals_sensitive_categories"] = "used" if include_sensitive else "not used"
+            elif name == "places":
+                gdf = self.places_table()
+            elif name == "actions":
+                gdf = self.actions_table()
             else:
                 gdf = self.read(name, filters if filters.bbox else None)
             gdf = gdf.copy()
