@@ -40,6 +40,7 @@ __all__ = [
     "describe_methods",
     "emerging_code",
     "evaluation_sentence",
+    "french_de",
     "gettext_for",
     "label",
     "labels",
@@ -266,10 +267,83 @@ def month_name(month: int, lang: str | None = None) -> str:
     return gettext_for(lang)(_MONTHS[month - 1])
 
 
+
+#: gender and number of the French street types (the first word of a street name, lower case):
+#: ``f`` feminine, ``m`` masculine, ``p`` plural
+_FRENCH_STREET_TYPES = {
+    **dict.fromkeys(
+        ("rue", "avenue", "place", "allée", "impasse", "cour", "route", "esplanade", "passerelle",
+         "voie", "descente", "terrasse", "rambla", "promenade", "traverse", "montée", "rocade",
+         "autoroute", "cité", "résidence", "zone", "draille", "ruelle", "venelle", "corniche",
+         "galerie", "halle", "île", "sente", "chaussée"), "f"),
+    **dict.fromkeys(
+        ("boulevard", "square", "rond-point", "chemin", "passage", "plan", "carrefour", "pont",
+         "quai", "parc", "parvis", "parking", "espace", "bassin", "jardin", "tunnel", "mail",
+         "cours", "étang", "enclos", "viaduc", "clos", "domaine", "faubourg", "sentier",
+         "lotissement", "hameau", "giratoire", "mas", "lieu-dit"), "m"),
+    **dict.fromkeys(("allées", "jardins", "quais", "terrasses", "arceaux"), "p"),
+}
+
+#: initial letters that take the elided article (h excluded: "du hameau", h aspiré)
+_VOWELS = frozenset("aeiouyàâäéèêëîïôöùûü")
+
+
+def french_de(name: str) -> str:
+    """``name`` preceded by the French preposition *de* and its article, as a name is read
+    after "carrefour" or "près": "de la rue Foch", "de l'avenue de Lodève", "du boulevard du
+    Jeu de Paume", "des allées Paul Boulet", "de la Grand-Rue Jean Moulin".
+
+    A known street type (rue, avenue, boulevard, place, allée, impasse, chemin, route, quai,
+    cours, esplanade…) becomes a common noun in lower case, as French typography writes it in
+    running text (Lexique des règles typographiques en usage à l'Imprimerie nationale, "rue");
+    its gender and number give the article, elided before a vowel ("de l'impasse"). A name that
+    starts with its own article contracts it ("Le Triangle" -> "du Triangle", "Les Arceaux" ->
+    "des Arceaux"); any other name takes "de" or "d'" and keeps its capitals.
+
+    Parameters
+    ----------
+    name : str
+        A street or place name as the register spells it ("Rue de la Loge").
+
+    Returns
+    -------
+    str
+        The name with its preposition and article; ``""`` for an empty name.
+
+    Examples
+    --------
+    >>> french_de("Allée Jules Milhau"), french_de("Boulevard Henri IV")
+    ("de l'allée Jules Milhau", 'du boulevard Henri IV')
+    """
+    name = " ".join(str(name or "").split())
+    if not name:
+        return ""
+    first, _sep, rest = name.partition(" ")
+    low = first.lower()
+    kind = _FRENCH_STREET_TYPES.get(low)
+    if kind is not None:
+        noun = f"{low} {rest}".strip()
+        if kind == "p":
+            return f"des {noun}"
+        if low[0] in _VOWELS:
+            return f"de l'{noun}"
+        return f"de la {noun}" if kind == "f" else f"du {noun}"
+    if low in ("grand-rue", "grand'rue", "grand’rue"):
+        return f"de la {name}"  # a proper name: keeps its capital
+    if low in ("le", "les") and rest:
+        return f"{'du' if low == 'le' else 'des'} {rest}"
+    if low == "la" and rest:
+        return f"de la {rest}"
+    if low.startswith(("l'", "l’")) and len(name) > 2:
+        return f"de l'{name[2:]}"
+    return f"d'{name}" if low[0] in _VOWELS else f"de {name}"
+
+
 def place_name(parts: Mapping | None, lang: str | None = None) -> str:
     """The human name of a place from its parts (``layers.naming``: ``kind``, ``street``,
     ``from``, ``to``): "Rue de la Loge, entre Place de la Comédie et Rue Jacques Cœur",
-    "Place Jean Jaurès et abords", "Intersection de Rue Foch et Rue de la Loge",
+    "Place Jean Jaurès et abords", "Carrefour de la rue Foch et de la rue de la Loge"
+    (:func:`french_de`; English "Intersection of Rue Foch and Rue de la Loge"),
     "autour du 12 Rue de la Loge"; ``""`` without parts."""
     if not parts:
         return ""
@@ -284,10 +358,17 @@ def place_name(parts: Mapping | None, lang: str | None = None) -> str:
         return _("%(street)s et abords", street=street)
     if kind == "address" and street:
         return _("autour du %(address)s", address=street)
-    if kind == "intersection" and street and a and b:
-        return _("Intersection de %(street)s, %(a)s et %(b)s", street=street, a=a, b=b)
     if kind == "intersection" and street and a:
-        return _("Intersection de %(street)s et %(a)s", street=street, a=a)
+        # French names each street with its article ("de la rue…", "de l'avenue…", "du
+        # boulevard…"); the English message takes the names as they are
+        names = [street, a, b] if b else [street, a]
+        if _check_lang(lang or current_lang()) == "fr":
+            names = [french_de(n) for n in names]
+        if b:
+            # TRANSLATORS: in French each name arrives with its article: "de la rue Foch"
+            return _("Carrefour %(street)s, %(a)s et %(b)s", street=names[0], a=names[1], b=names[2])
+        # TRANSLATORS: in French each name arrives with its article: "de la rue Foch"
+        return _("Carrefour %(street)s et %(a)s", street=names[0], a=names[1])
     if kind == "intersection" and street:
         return _("%(street)s (embranchement)", street=street)
     if street:
