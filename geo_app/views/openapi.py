@@ -109,6 +109,28 @@ def openapi_document(app=None) -> dict:
                               "403": {"description": "sensitive=1 asked by a role other than police",
                                       "content": _ERRORS["400"]["content"]}},
             }},
+            "/api/backtest": {"get": {
+                "summary": "Rolling-origin backtest of the hotspot methods on grid cells or street segments",
+                "operationId": "getBacktest",
+                "parameters": [
+                    {"name": "unit", "in": "query", "required": False, "description": "grid (default) or streets",
+                     "schema": {"type": "string", "enum": ["grid", "streets"]}},
+                    {"name": "coverage", "in": "query", "required": False,
+                     "description": "share of the study area flagged, repeatable (default 0.01, 0.05, 0.10)",
+                     "schema": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}},
+                    {"name": "method", "in": "query", "required": False,
+                     "description": "repeatable; grid: previous, kde, gistar, prospective; streets: previous, gistar",
+                     "schema": {"type": "string", "enum": ["previous", "kde", "gistar", "prospective"]}},
+                    {"name": "period", "in": "query", "required": False, "description": "time step (default month)",
+                     "schema": {"type": "string", "enum": ["day", "week", "month", "quarter", "year"]}},
+                    {"name": "min_history", "in": "query", "required": False,
+                     "description": "periods before the first forecast (default 3)",
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 120}},
+                    _param("cell_size")] + [_param(p) for p in _FILTERS if p not in ("bbox", "night")],
+                "responses": {"200": {"description": "rows of method, coverage, n_periods, hit_rate, pai, pei, rri "
+                                                     "(means over the test periods); automatic choices in parameters",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}}, **_ERRORS},
+            }},
             "/api/geocode": {"get": {
                 "summary": "A typed address placed on the deployment's address register (offline)",
                 "operationId": "geocode",
