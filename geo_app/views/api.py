@@ -48,6 +48,8 @@ def _column(values: pd.Series) -> list:
     """A column's values made JSON-safe (``_jsonable`` of each), converted column by column."""
     kind = values.dtype.kind
     if kind in "iu":
+        if values.hasnans:  # a nullable integer (Int64) with missing values: null, never NaN
+            return [None if pd.isna(v) else int(v) for v in values.tolist()]
         return values.to_numpy().tolist()
     if kind == "b":
         return values.to_numpy().tolist()

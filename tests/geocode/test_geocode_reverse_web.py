@@ -74,6 +74,27 @@ def test_a_point_ten_metres_away_and_one_beyond_the_radius(demo_app, login, regi
     assert p["properties"]["distance"] is None
 
 
+def _strict_json(response):
+    """The body parsed as standard JSON: NaN and Infinity are not JSON and fail the test."""
+    import json
+
+    def refuse(name):
+        raise AssertionError(f"{name} in the JSON answer")
+
+    return json.loads(response.get_data(as_text=True), parse_constant=refuse)
+
+
+@pytest.mark.parametrize("lat, lon", [(43.45, 3.85), (-90, -180), (90, 180)])
+def test_nothing_within_reach_is_null_in_standard_json(demo_app, login, lat, lon):
+    """Out of reach (the sea) and points the register's projection cannot hold (the poles):
+    a 200 whose properties are null, never NaN (invalid JSON) nor a server error."""
+    r = login(demo_app, "coordinator", DEMO_PASSWORD).get("/api/reverse",
+                                                          query_string={"lat": lat, "lon": lon, "radius": 500})
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    props = _strict_json(r)["features"][0]["properties"]
+    assert props["number"] is None and props["label"] is None and props["distance"] is None
+
+
 @pytest.mark.parametrize("query, field", [
     ({"lon": "3.87"}, "lat"),
     ({"lat": "43.61"}, "lon"),
