@@ -162,10 +162,11 @@ def test_geocode_command_reads_vector_files(address_home, register, tmp_path, fm
 
 
 def test_geocode_command_bad_files_are_named(address_home, tmp_path, capsys):
-    sheet = tmp_path / "main_courante.xlsx"
-    sheet.write_bytes(b"PK\x03\x04 not really a sheet")
-    code, _, err = run(capsys, "geocode", sheet, "--address-column", "adresse", "--out", tmp_path / "o.csv")
-    assert code == 2 and "main_courante.xlsx" in err and "save a sheet as CSV" in err and ".gpkg" in err
+    for name in ("main_courante.xlsx", "main_courante.ods"):
+        sheet = tmp_path / name
+        sheet.write_bytes(b"PK\x03\x04 not really a sheet")
+        code, _, err = run(capsys, "geocode", sheet, "--address-column", "adresse", "--out", tmp_path / "o.csv")
+        assert code == 2 and name in err and "save a sheet as CSV" in err and ".gpkg" in err
     empty = tmp_path / "vide.geojson"
     empty.write_text(json.dumps({"type": "FeatureCollection", "features": []}), encoding="utf-8")
     code, _, err = run(capsys, "geocode", empty, "--address-column", "adresse", "--out", tmp_path / "o.csv")
