@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geo_app.i18n import french_de, place_name
+from geo_app.i18n import french_article, french_de, place_name
 from layers.errors import ParameterError
 from layers.naming import intersection_name
 from layers.settings import Settings
@@ -299,3 +299,13 @@ def test_real_centre_intersection_names_fr_en(centre):
     # a fork of one street keeps its own form
     fork = x[x["streets"].map(lambda s: s == ["Rue Rebuffy"])].iloc[0]
     assert place_name(intersection_name(fork["streets"]), "fr") == "Rue Rebuffy (embranchement)"
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("Rue Foch", "la rue Foch"), ("Avenue Chancel", "l'avenue Chancel"), ("Cours Gambetta", "le cours Gambetta"),
+    ("Allées Paul Boulet", "les allées Paul Boulet"), ("Impasse Tandon", "l'impasse Tandon"),
+    ("Hameau de la Pompignane", "le hameau de la Pompignane"), ("Grand-Rue Jean Moulin", "la Grand-Rue Jean Moulin"),
+    ("Le Triangle", "le Triangle"), ("L'Esplanade", "l'Esplanade"), ("Odysseum", "Odysseum"), ("", ""),
+])
+def test_french_article(name, expected):
+    assert french_article(name) == expected
