@@ -106,3 +106,10 @@ def test_bad_parameters_name_the_field(demo_app, login, query, field):
     assert r.status_code == 400, r.get_data(as_text=True)
     assert r.json["param"] == field and field.split("_")[0].lower() in r.json["message"].lower()
 
+
+
+def test_bbox_is_ignored_ratios_are_over_the_whole_study_area(demo_app, login):
+    c = login(demo_app, "coordinator", DEMO_PASSWORD)
+    whole = c.get("/api/backtest", query_string={**QUERY, "unit": "streets"}).json
+    boxed = c.get("/api/backtest", query_string={**QUERY, "unit": "streets", "bbox": "3.87,43.60,3.88,43.61"}).json
+    assert boxed["rows"] == whole["rows"]
