@@ -169,50 +169,6 @@ def test_the_planner_sees_no_points_and_so_no_addresses(demo_app, login):
     assert r.status_code == 403
 
 
-@pytest.mark.browser
-@pytest.mark.slow
-def test_the_popup_in_the_browser_says_near_the_address(demo_copy, serve_app, chromium_browser, open_page):
-    """The dashboard's incident points, clicked in Chromium: the popup names the address."""
-    from geo_app import create_app
-
-    base = serve_app(create_app({"HOME": str(demo_copy), "TILE_URL": "", "SECRET_KEY": "browser-test"}))
-    # bypass_csp: Playwright evaluates its wait predicates with eval, which the CSP forbids
-    ctx, page = open_page(chromium_browser, bypass_csp=True)
-    try:
-        page.goto(base + "/login")
-        page.fill("input[name=username]", "police")
-        page.fill("input[name=password]", DEMO_PASSWORD)
-        page.locator("form button[type=submit], form input[type=submit]").first.click()
-        page.wait_for_load_state("load")
-        # a quieter district than the old town, where a zoom-18 view holds fewer than 2,000 points
-        fc = page.evaluate("""async () => (await (await fetch(
-            '/api/layers/incidents?bbox=3.866,43.612,3.874,43.618&limit=2000')).json())""")
-        f = next(f for f in fc["features"] if f["properties"].get("near_address"))
-        lon, lat = f["geometry"]["coordinates"]
-        page.goto(base + "/")
-        page.wait_for_selector(".leaflet-container", timeout=30000)
-        page.wait_for_function("window.Vigie && Vigie.layers && Vigie.layers.incidents", timeout=30000)
-        with page.expect_response(lambda r: "/api/layers/incidents?" in r.url and "limit=2000" in r.url,
-                                  timeout=30000) as resp:
-            page.evaluate("([lat, lon]) => { Object.values(window).find(v => v instanceof L.Map)"
-                          ".setView([lat, lon], 18); }", [lat, lon])
-        assert resp.value.ok
-        page.wait_for_function("Vigie.layers.incidents.getLayers().length > 0", timeout=30000)
-        text = page.evaluate("""([lat, lon]) => {
-            const markers = Vigie.layers.incidents.getLayers()[0].getLayers();
-            const m = markers.reduce((a, b) => a.getLatLng().distanceTo([lat, lon])
-                                               <= b.getLatLng().distanceTo([lat, lon]) ? a : b);
-            m.openPopup();
-            return m.getPopup().getContent();
-        }""", [lat, lon])
-        assert "près du " + f["properties"]["near_address"] in text, text
-        assert page.locator(".leaflet-popup-content").inner_text().count("près du ") == 1
-        assert page.vigie_errors == []
-    finally:
-        ctx.close()
-
-
-
 def _isolated(features, *, min_m: float = 12.0):
     """The features with no other feature within ``min_m`` metres (a click there hits them)."""
     xy = np.array([f["geometry"]["coordinates"] for f in features])
