@@ -355,6 +355,30 @@ class Viewer:
         out = self.workspace.analysis(method, self._days(self._analysis_filters(filters)), night=night, **params)
         return self._cut_cells(filters, out)
 
+    def backtest(self, filters: Filters | None = None, *, unit: str = "grid", cell_size: float | None = None,
+                 **params):
+        """The backtest summary (``Workspace.backtest``): hit rate, PAI, PEI and RRI are ratios
+        over the whole study area, so every role holding ``hotspots`` may read them, on the
+        role's analysis categories (sensitive ones only for the police). Under the aggregate
+        model the grid is the shared one (no ``cell_size``) and, when fewer than k incidents are
+        counted, the ratios are ``None``; roles served classes get no count
+        (``n_incidents`` dropped)."""
+        check(self.account, "hotspots", what="the backtest")
+        if cell_size is not None and self._classes(filters):
+            raise ParameterError(
+                "cell_size cannot be chosen by a role that sees aggregates only: the backtest runs on "
+                "the shared hotspot grid.", "cell_size")
+        f = self._days(self._analysis_filters(filters))
+        out = self.workspace.backtest(f, unit=unit, cell_size=cell_size, **params).copy()  # cached: never mutated
+        meta = dict(out.attrs.get("vigie", {}))
+        if self._suppress(filters) and meta.get("n_incidents", 0) < self.k:
+            out = out.assign(**{c: None for c in ("hit_rate", "pai", "pei", "rri")})
+            meta.pop("recommended", None), meta.pop("reason", None)
+        if self._classes(filters):  # a whole-city count an own-ZAC or aggregate role may not read
+            meta.pop("n_incidents", None)
+        out.attrs["vigie"] = meta
+        return out
+
     def emerging(self, filters: Filters | None = None, *, night: bool = False, months: int = 24):
         check(self.account, "hotspots", what="emerging hotspots")
         out = self.workspace.emerging(self._days(self._analysis_filters(filters)), night=night, months=months)
