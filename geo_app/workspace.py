@@ -1064,20 +1064,19 @@ class Workspace:
 
         return self.cached("street_concentration", (filters, night), compute)
 
-    def backtest(self, filters: Filters | None = None, *, unit: str = "grid", coverages=(0.01, 0.05, 0.10),
-                 methods=None, period: str = "month", cell_size: float | None = None,
-                 min_history: int = 3) -> pd.DataFrame:
-        """The rolling-origin backtest of ``geo-app backtest`` as its summary table (cached).
+    def backtest_runs(self, filters: Filters | None = None, *, unit: str = "grid", coverages=(0.01, 0.05, 0.10),
+                      methods=None, period: str = "month", cell_size: float | None = None,
+                      min_history: int = 3) -> pd.DataFrame:
+        """The rolling-origin backtest of ``geo-app backtest``, one row per period, method and
+        coverage (cached).
 
         ``unit`` ``grid`` runs ``layers.evaluate.backtest`` on grid cells (``cell_size`` metres,
         default automatic), ``streets`` runs ``layers.evaluate.backtest_segments`` on the street
         segments (methods ``previous`` and ``gistar``; footprint length x 2 x
         ``street_tolerance_m``), both over the study area and the incidents of ``filters``
-        (``bbox`` ignored: PAI and PEI are shares of the whole study area). Returns
-        ``layers.evaluate.backtest_summary`` (``method``, ``coverage``, ``n_periods``,
-        ``hit_rate``, ``pai``, ``pei``, ``rri``); ``attrs["vigie"]`` holds the automatic choices
-        (``cell_size``, ``width_m``…), ``n_incidents`` and, for the grid, ``recommended`` and
-        ``reason`` (``layers.evaluate.recommend_method``).
+        (``bbox`` ignored: PAI and PEI are shares of the whole study area). ``attrs["vigie"]``
+        holds the automatic choices (``cell_size``, ``width_m``…) with ``unit``, ``period``,
+        ``min_history`` and ``n_incidents``.
         """
         from layers import evaluate as ev
         from layers.crs import to_analysis
@@ -1107,16 +1106,27 @@ class Workspace:
                 res = ev.backtest_segments(gdf, net["streets"], study_area=area, methods=methods,
                                            coverages=coverages, period=period, tz=tz, min_history=min_history,
                                            tolerance_m=self.settings.street_tolerance_m)
-            out = ev.backtest_summary(res)
-            meta = dict(res.attrs.get("vigie", {}))
-            meta.update(unit=unit, period=period, min_history=min_history, n_incidents=int(len(rows)))
-            if unit == "grid":
-                meta["recommended"], meta["reason"] = ev.recommend_method(res)
-            out.attrs["vigie"] = meta
-            return out
+            res.attrs["vigie"] = {**res.attrs.get("vigie", {}), "unit": unit, "period": period,
+                                  "min_history": min_history, "n_incidents": len(rows)}
+            return res
 
         key = (filters, unit, coverages, methods, period, cell_size, min_history)
-        return self.cached("backtest", key, lambda: self._in_turn(compute))
+        return self.cached("backtest_runs", key, lambda: self._in_turn(compute))
+
+    def backtest(self, filters: Filters | None = None, **options) -> pd.DataFrame:
+        """:meth:`backtest_runs` (same options) as its summary table,
+        ``layers.evaluate.backtest_summary`` (``method``, ``coverage``, ``n_periods``,
+        ``hit_rate``, ``pai``, ``pei``, ``rri``); ``attrs["vigie"]`` holds the runs' and, for the
+        grid, ``recommended`` and ``reason`` (``layers.evaluate.recommend_method``)."""
+        from layers import evaluate as ev
+
+        res = self.backtest_runs(filters, **options)
+        out = ev.backtest_summary(res)
+        meta = dict(res.attrs["vigie"])
+        if meta["unit"] == "grid":
+            meta["recommended"], meta["reason"] = ev.recommend_method(res)
+        out.attrs["vigie"] = meta
+        return out
 
     def hotspot_names(self, filters: Filters | None = None, *, night: bool = False) -> dict:
         """``hotspot_id`` -> name parts (``layers.naming``) of each hotspot area of these
