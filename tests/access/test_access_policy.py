@@ -154,6 +154,7 @@ HARMLESS = {"store", "settings", "taxonomy", "tz", "k", "version", "pinned", "ca
             "rows", "analysis_points", "frame", "context", "near", "embedded", "hotspot", "clear", "peek",
             "max_cells", "min_cell_size", "limit_heavy",  # resource limits: no incident data
             "proposal_models",  # plumbing of Workspace.proposals, which the viewer cuts
+            "backtest_runs",  # plumbing of Workspace.backtest (and geo-app backtest), which the viewer cuts
             "address_index"}  # the public address register: no incident data
 
 
