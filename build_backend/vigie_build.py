@@ -8,8 +8,9 @@ carries the copies so that a wheel builds from it without npm; that path is not 
    error if npm is not installed, unless a complete copy is already in place, as in an sdist);
 2. copies the files the service serves under ``/vendor/`` — ``geo_app.vendor_files.SHIPPED``
    and each package's licence — from ``node_modules/`` into ``geo_app/static/vendor/`` (git
-   ignores that folder: third-party files are never committed), which ``geo_app.assets.vendor_dir``
-   uses when there is no ``node_modules/`` beside the package, as in an installed wheel;
+   ignores that folder: third-party files are never committed; it is removed again after the
+   build while ``node_modules/`` exists), which ``geo_app.assets.vendor_dir`` uses when there
+   is no ``node_modules/`` beside the package, as in an installed wheel;
 3. compiles the translations (``geo_app/translations/*/LC_MESSAGES/messages.po`` into ``.mo``)
    with Babel, failing on a catalogue that does not parse.
 
@@ -124,11 +125,21 @@ def _prepare() -> None:
     compile_translations()
 
 
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+def _with_assets(build):
+    """Run ``build`` with the assets in place; then remove the copies when ``node_modules/`` can
+    give them again (a source checkout keeps no third-party files outside ``node_modules/``;
+    an sdist, which has no ``node_modules/``, keeps its copies)."""
     _prepare()
-    return _setuptools.build_wheel(wheel_directory, config_settings, metadata_directory)
+    try:
+        return build()
+    finally:
+        if NODE_MODULES.exists():
+            shutil.rmtree(VENDOR, ignore_errors=True)
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    return _with_assets(lambda: _setuptools.build_wheel(wheel_directory, config_settings, metadata_directory))
 
 
 def build_sdist(sdist_directory, config_settings=None):
-    _prepare()
-    return _setuptools.build_sdist(sdist_directory, config_settings)
+    return _with_assets(lambda: _setuptools.build_sdist(sdist_directory, config_settings))

@@ -5,7 +5,8 @@
   store version; ``InputError`` saying how to get a register when there is none.
 - ``read_table(path)``: a CSV as text columns (separator and encoding sniffed like the import).
 - ``find_column(table, name, param)``: a column by name, case- and accent-insensitively.
-- ``geocode_table(home, path, column)``: every row of a CSV geocoded (``geo-app geocode``).
+- ``geocode_table(home, path, column)``: every row of a CSV or every feature of a vector file
+  geocoded (``geo-app geocode``).
 - ``prepare_import(...)``: what ``geo_app.imports.import_file(..., geocode=COLUMN)`` reads
   instead of the file: the same rows with coordinates given to rows that have an address and no
   point, and the precision and score of each in ``geocode_precision`` / ``geocode_score``.
@@ -125,11 +126,34 @@ def find_column(table: pd.DataFrame, name: str, param: str) -> str:
 
 
 def geocode_table(home, path, column: str, *, params: GeocodeParams | None = None,
-                  index: AddressIndex | None = None) -> gpd.GeoDataFrame:
-    """Every row of the CSV ``path`` geocoded from ``column``: the file's columns followed by
+                  index: AddressIndex | None = None, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Every row of ``path`` geocoded from ``column``: the file's columns followed by
     ``geocode_precision``, ``geocode_score``, ``geocode_label``, ``geocode_note`` and the point
-    (EPSG:4326; empty when not found)."""
-    table = read_table(path)
+    (EPSG:4326; empty when not found).
+
+    ``path`` is a CSV or any vector file the import reads (GeoJSON, GeoPackage, zipped
+    shapefile, KML; ``layer`` picks a GeoPackage's layer): its features' attributes are read as
+    text, in the file's order, and every feature is geocoded from its address, with or without
+    a geometry of its own; an own geometry is kept as lon/lat WKT in ``file_geometry`` (empty
+    for features without one). Other file types are a ``ParameterError`` naming the formats.
+    """
+    import tempfile
+
+    from layers.io.readers import READ_FORMATS
+
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix in _CSV:
+        table = read_table(p)
+    elif suffix in READ_FORMATS:
+        with tempfile.TemporaryDirectory(prefix="vigie-geocode-") as tmp:
+            csv, _crs = vector_as_csv(p, Path(tmp), layer=layer)
+            table = read_table(csv)
+        table = table.rename(columns={_WKT: "file_geometry"})
+    else:
+        raise ParameterError(
+            f"{p.name}: addresses are geocoded from {', '.join(sorted(set(READ_FORMATS)))} files; "
+            "save a sheet as CSV.", "file")
     col = find_column(table, column, "address-column")
     index = index or register_index(home)
     out = geocode(table[col], index, params=params)

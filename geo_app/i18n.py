@@ -40,6 +40,8 @@ __all__ = [
     "describe_methods",
     "emerging_code",
     "evaluation_sentence",
+    "french_article",
+    "french_de",
     "gettext_for",
     "label",
     "labels",
@@ -266,28 +268,149 @@ def month_name(month: int, lang: str | None = None) -> str:
     return gettext_for(lang)(_MONTHS[month - 1])
 
 
+
+#: gender and number of the French street types (the first word of a street name, lower case):
+#: ``f`` feminine, ``m`` masculine, ``p`` plural
+_FRENCH_STREET_TYPES = {
+    **dict.fromkeys(
+        ("rue", "avenue", "place", "allée", "impasse", "cour", "route", "esplanade", "passerelle",
+         "voie", "descente", "terrasse", "rambla", "promenade", "traverse", "montée", "rocade",
+         "autoroute", "cité", "résidence", "zone", "draille", "ruelle", "venelle", "corniche",
+         "galerie", "halle", "île", "sente", "chaussée"), "f"),
+    **dict.fromkeys(
+        ("boulevard", "square", "rond-point", "chemin", "passage", "plan", "carrefour", "pont",
+         "quai", "parc", "parvis", "parking", "espace", "bassin", "jardin", "tunnel", "mail",
+         "cours", "étang", "enclos", "viaduc", "clos", "domaine", "faubourg", "sentier",
+         "lotissement", "hameau", "giratoire", "mas", "lieu-dit"), "m"),
+    **dict.fromkeys(("allées", "jardins", "quais", "terrasses", "arceaux"), "p"),
+}
+
+#: initial letters that take the elided article (h excluded: "du hameau", h aspiré)
+_VOWELS = frozenset("aeiouyàâäéèêëîïôöùûü")
+
+
+def french_article(name: str) -> str:
+    """``name`` with its French definite article, as it is read in running text ("entre la
+    place de la Comédie et la rue Jacques Cœur"): "la rue Foch", "l'avenue de Lodève", "le
+    boulevard du Jeu de Paume", "les allées Paul Boulet", "la Grand-Rue Jean Moulin".
+
+    A known street type (rue, avenue, boulevard, place, allée, impasse, chemin, route, quai,
+    cours, esplanade…) becomes a common noun in lower case, as French typography writes it in
+    running text (Lexique des règles typographiques en usage à l'Imprimerie nationale, "rue");
+    its gender and number give the article, elided before a vowel ("l'impasse"; not before an
+    aspirated h: "le hameau"). A name that starts with its own article keeps it, in lower case
+    ("Le Triangle" -> "le Triangle"); any other name ("Odysseum") is returned as it is.
+
+    Parameters
+    ----------
+    name : str
+        A street or place name as the register spells it ("Rue de la Loge").
+
+    Returns
+    -------
+    str
+        The name with its article (or alone); ``""`` for an empty name.
+
+    Examples
+    --------
+    >>> french_article("Impasse Tandon"), french_article("Cours Gambetta")
+    ("l'impasse Tandon", 'le cours Gambetta')
+    """
+    name = " ".join(str(name or "").split())
+    if not name:
+        return ""
+    first, _sep, rest = name.partition(" ")
+    low = first.lower()
+    kind = _FRENCH_STREET_TYPES.get(low)
+    if kind is not None:
+        noun = f"{low} {rest}".strip()
+        if kind == "p":
+            return f"les {noun}"
+        if low[0] in _VOWELS:
+            return f"l'{noun}"
+        return f"la {noun}" if kind == "f" else f"le {noun}"
+    if low in ("grand-rue", "grand'rue", "grand’rue"):
+        return f"la {name}"  # a proper name: keeps its capital
+    if low in ("le", "la", "les") and rest:
+        return f"{low} {rest}"
+    if low.startswith(("l'", "l’")) and len(name) > 2:
+        return f"l'{name[2:]}"
+    return name
+
+
+def french_de(name: str) -> str:
+    """``name`` preceded by the French preposition *de* and its article, as a name is read
+    after "carrefour" or "près": "de la rue Foch", "de l'avenue de Lodève", "du boulevard du
+    Jeu de Paume", "des allées Paul Boulet", "de la Grand-Rue Jean Moulin".
+
+    The article is :func:`french_article`'s, contracted with *de* ("du", "des"); a name
+    without an article takes "de", or "d'" before a vowel ("d'Odysseum").
+
+    Parameters
+    ----------
+    name : str
+        A street or place name as the register spells it ("Rue de la Loge").
+
+    Returns
+    -------
+    str
+        The name with its preposition and article; ``""`` for an empty name.
+
+    Examples
+    --------
+    >>> french_de("Allée Jules Milhau"), french_de("Boulevard Henri IV")
+    ("de l'allée Jules Milhau", 'du boulevard Henri IV')
+    """
+    named = french_article(name)
+    if not named:
+        return ""
+    if named.startswith("le "):
+        return "du " + named[3:]
+    if named.startswith("les "):
+        return "des " + named[4:]
+    if named.startswith(("la ", "l'")):
+        return "de " + named
+    return f"d'{named}" if named[0].lower() in _VOWELS else f"de {named}"
+
+
 def place_name(parts: Mapping | None, lang: str | None = None) -> str:
     """The human name of a place from its parts (``layers.naming``: ``kind``, ``street``,
-    ``from``, ``to``): "Rue de la Loge, entre Place de la Comédie et Rue Jacques Cœur",
-    "Place Jean Jaurès et abords", "Intersection de Rue Foch et Rue de la Loge",
+    ``from``, ``to``): "Rue de la Loge, entre la place de la Comédie et la rue Jacques Cœur"
+    (:func:`french_article`; English "Rue de la Loge, between Place de la Comédie and Rue
+    Jacques Cœur"), "Rue Foch, près de la rue de la Loge",
+    "Place Jean Jaurès et abords", "Carrefour de la rue Foch et de la rue de la Loge"
+    (:func:`french_de`; English "Intersection of Rue Foch and Rue de la Loge"),
     "autour du 12 Rue de la Loge"; ``""`` without parts."""
     if not parts:
         return ""
     _ = gettext_for(lang)
     kind = parts.get("kind")
     street, a, b = parts.get("street"), parts.get("from"), parts.get("to")
+    # French reads the cross streets with their article ("entre la place…", "près de la rue…");
+    # the English messages take the names as they are
+    fr = _check_lang(lang or current_lang()) == "fr"
     if kind == "between" and street and a and b:
-        return _("%(street)s, entre %(a)s et %(b)s", street=street, a=a, b=b)
+        # TRANSLATORS: in French the cross streets arrive with their article: "la rue Foch"
+        return _("%(street)s, entre %(a)s et %(b)s", street=street,
+                 a=french_article(a) if fr else a, b=french_article(b) if fr else b)
     if kind in ("between", "near") and street and a:
-        return _("%(street)s, près de %(a)s", street=street, a=a)
+        # TRANSLATORS: in French the cross street arrives as "de la rue Foch"
+        return _("%(street)s, près %(a)s", street=street, a=french_de(a) if fr else a)
     if kind == "around" and street:
         return _("%(street)s et abords", street=street)
     if kind == "address" and street:
         return _("autour du %(address)s", address=street)
-    if kind == "intersection" and street and a and b:
-        return _("Intersection de %(street)s, %(a)s et %(b)s", street=street, a=a, b=b)
     if kind == "intersection" and street and a:
-        return _("Intersection de %(street)s et %(a)s", street=street, a=a)
+        # French names each street with its article ("de la rue…", "de l'avenue…", "du
+        # boulevard…"); the English message takes the names as they are
+        names = [street, a, b] if b else [street, a]
+        if fr:
+            names = [french_de(n) for n in names]
+        if b:
+            # TRANSLATORS: in French each name arrives with its article: "de la rue Foch"
+            return _("Carrefour %(street)s, %(a)s et %(b)s", street=names[0], a=names[1], b=names[2])
+        # TRANSLATORS: in French each name arrives with its article: "de la rue Foch"
+        return _("Carrefour %(street)s et %(a)s", street=names[0], a=names[1])
     if kind == "intersection" and street:
         return _("%(street)s (embranchement)", street=street)
     if street:

@@ -1279,6 +1279,70 @@ class Workspace:
 
         return self.cached("street_concentration", (filters, night), compute)
 
+    def backtest_runs(self, filters: Filters | None = None, *, unit: str = "grid", coverages=(0.01, 0.05, 0.10),
+                      methods=None, period: str = "month", cell_size: float | None = None,
+                      min_history: int = 3) -> pd.DataFrame:
+        """The rolling-origin backtest of ``geo-app backtest``, one row per period, method and
+        coverage (cached).
+
+        ``unit`` ``grid`` runs ``layers.evaluate.backtest`` on grid cells (``cell_size`` metres,
+        default automatic), ``streets`` runs ``layers.evaluate.backtest_segments`` on the street
+        segments (methods ``previous`` and ``gistar``; footprint length x 2 x
+        ``street_tolerance_m``), both over the study area and the incidents of ``filters``
+        (``bbox`` ignored: PAI and PEI are shares of the whole study area). ``attrs["vigie"]``
+        holds the automatic choices (``cell_size``, ``width_m``…) with ``unit``, ``period``,
+        ``min_history`` and ``n_incidents``.
+        """
+        from layers import evaluate as ev
+        from layers.crs import to_analysis
+
+        if unit not in ("grid", "streets"):
+            raise ParameterError(f"unit must be grid or streets, got '{unit}'.", "unit")
+        filters = (filters or Filters()).replace(bbox=None)
+        coverages = tuple(float(c) for c in coverages)
+        methods = tuple(methods or (ev.METHODS if unit == "grid" else ev.SEGMENT_METHODS))
+
+        def compute():
+            rows = self.rows(filters)
+            if not len(rows):
+                raise ParameterError("no incidents match the filters: nothing to backtest.", "category")
+            gdf = to_analysis(self.read("incidents", filters), self.settings.analysis_crs)
+            area = self.study_area()
+            area = None if area is None else area.to_crs(gdf.crs)
+            tz = self.settings.timezone
+            if unit == "grid":
+                res = ev.backtest(gdf, cell_size=cell_size, study_area=area, methods=methods, coverages=coverages,
+                                  period=period, tz=tz, min_history=min_history)
+            else:
+                net = self._street_network()
+                if net is None:
+                    raise ParameterError("unit=streets needs the street network: import the layer kind "
+                                         "'streets' first.", "unit")
+                res = ev.backtest_segments(gdf, net["streets"], study_area=area, methods=methods,
+                                           coverages=coverages, period=period, tz=tz, min_history=min_history,
+                                           tolerance_m=self.settings.street_tolerance_m)
+            res.attrs["vigie"] = {**res.attrs.get("vigie", {}), "unit": unit, "period": period,
+                                  "min_history": min_history, "n_incidents": len(rows)}
+            return res
+
+        key = (filters, unit, coverages, methods, period, cell_size, min_history)
+        return self.cached("backtest_runs", key, lambda: self._in_turn(compute))
+
+    def backtest(self, filters: Filters | None = None, **options) -> pd.DataFrame:
+        """:meth:`backtest_runs` (same options) as its summary table,
+        ``layers.evaluate.backtest_summary`` (``method``, ``coverage``, ``n_periods``,
+        ``hit_rate``, ``pai``, ``pei``, ``rri``); ``attrs["vigie"]`` holds the runs' and, for the
+        grid, ``recommended`` and ``reason`` (``layers.evaluate.recommend_method``)."""
+        from layers import evaluate as ev
+
+        res = self.backtest_runs(filters, **options)
+        out = ev.backtest_summary(res)
+        meta = dict(res.attrs["vigie"])
+        if meta["unit"] == "grid":
+            meta["recommended"], meta["reason"] = ev.recommend_method(res)
+        out.attrs["vigie"] = meta
+        return out
+
     def hotspot_names(self, filters: Filters | None = None, *, night: bool = False) -> dict:
         """``hotspot_id`` -> name parts (``layers.naming``) of each hotspot area of these
         filters, from the streets weighted by their incidents; empty without streets."""

@@ -672,6 +672,8 @@ def reverse_geocode(points, index: AddressIndex, *, max_distance: float = 50.0) 
     ok = ~(shapely.is_missing(metric) | shapely.is_empty(metric))
     px = np.where(ok, shapely.get_x(np.where(ok, metric, None)), np.nan)
     py = np.where(ok, shapely.get_y(np.where(ok, metric, None)), np.nan)
+    # a point the register's CRS cannot represent (a pole, the antimeridian): nothing within reach
+    ok &= np.isfinite(px) & np.isfinite(py)
     dist = np.full(n, np.inf)
     near = np.full(n, -1, dtype=np.int64)
     if index.tree is not None and ok.any():

@@ -133,6 +133,7 @@ ROUTE_PERMISSIONS: dict[str, str] = {
     "review.set_status": "review.write",
     "review.add_comment": "review.write",
     "api.incidents": "map",
+    "api.backtest": "hotspots",
 }
 
 

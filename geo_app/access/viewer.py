@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from geo_app.access.policy import (
     Forbidden,
@@ -53,7 +54,7 @@ __all__ = ["EXPORTS", "Viewer"]
 
 #: what can be exported, in the order the export page lists them
 EXPORTS = ("incidents", "incidents_grid", "hotspots", "gistar", "kde", "emerging", "proposals",
-           "zac", "areas", "schools", "shops", "lights", "cameras")
+           "zac", "areas", "schools", "shops", "lights", "cameras", "places", "actions")
 
 #: the dashboard's hidden layers, computed when switched on
 LAZY_LAYERS = ("kde", "emerging", "proposals")
@@ -63,6 +64,16 @@ EMBED_MAX = 500
 
 #: an action's own location lies at most this far from its place (metres)
 ACTION_REACH_M = 500.0
+
+
+def _as_text(value):
+    """A field of a place or action as one table cell: lists as comma-separated text, a
+    GeoJSON mapping as JSON text, anything else as is."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return value
 
 
 def _no_audit(action: str, *, target: str = "", detail: dict | None = None) -> None:
@@ -347,6 +358,30 @@ class Viewer:
                     f"fixed {self.settings.privacy_cell_m:g} m lattice (/api/layers/incidents/grid).", "method")
         out = self.workspace.analysis(method, self._days(self._analysis_filters(filters)), night=night, **params)
         return self._cut_cells(filters, out)
+
+    def backtest(self, filters: Filters | None = None, *, unit: str = "grid", cell_size: float | None = None,
+                 **params):
+        """The backtest summary (``Workspace.backtest``): hit rate, PAI, PEI and RRI are ratios
+        over the whole study area, so every role holding ``hotspots`` may read them, on the
+        role's analysis categories (sensitive ones only for the police). Under the aggregate
+        model the grid is the shared one (no ``cell_size``) and, when fewer than k incidents are
+        counted, the ratios are ``None``; roles served classes get no count
+        (``n_incidents`` dropped)."""
+        check(self.account, "hotspots", what="the backtest")
+        if cell_size is not None and self._classes(filters):
+            raise ParameterError(
+                "cell_size cannot be chosen by a role that sees aggregates only: the backtest runs on "
+                "the shared hotspot grid.", "cell_size")
+        f = self._days(self._analysis_filters(filters))
+        out = self.workspace.backtest(f, unit=unit, cell_size=cell_size, **params).copy()  # cached: never mutated
+        meta = dict(out.attrs.get("vigie", {}))
+        if self._suppress(filters) and meta.get("n_incidents", 0) < self.k:
+            out = out.assign(**{c: None for c in ("hit_rate", "pai", "pei", "rri")})
+            meta.pop("recommended", None), meta.pop("reason", None)
+        if self._classes(filters):  # a whole-city count an own-ZAC or aggregate role may not read
+            meta.pop("n_incidents", None)
+        out.attrs["vigie"] = meta
+        return out
 
     def emerging(self, filters: Filters | None = None, *, night: bool = False, months: int = 24):
         check(self.account, "hotspots", what="emerging hotspots")
@@ -652,6 +687,34 @@ class Viewer:
         return gpd.GeoDataFrame({c: [p.get(c) for p in places] for c in cols},
                                 geometry=[shape(p["geometry"]) for p in places], crs=4326)
 
+    def places_table(self) -> gpd.GeoDataFrame:
+        """The places followed the account may see, one row each with every recorded field
+        (``place_id``, ``name``, ``owner``, ``status``, ``source``, ``start_date``, ``zacs``…;
+        lists as comma-separated text), EPSG:4326: the export's and the OGC API's ``places``."""
+        from shapely.geometry import shape
+
+        places = self.places() if self._reviews is not None else []
+        if not places:
+            return gpd.GeoDataFrame({"place_id": pd.Series([], dtype=object)}, geometry=[], crs=4326)
+        rows = [{k: _as_text(v) for k, v in p.items() if k != "geometry"} for p in places]
+        return gpd.GeoDataFrame(rows, geometry=[shape(p["geometry"]) for p in places], crs=4326)
+
+    def actions_table(self) -> gpd.GeoDataFrame:
+        """Every action on the places the account may see, one row each with every recorded
+        field (``id``, ``place_id``, ``kind``, ``technique``, dates, ``partner``, ``cost``,
+        ``status``, ``categories``…; lists as text, an own ``location`` as GeoJSON text) and
+        ``place_name``, drawn at its place (EPSG:4326): the export's and the OGC API's
+        ``actions``."""
+        places = self.places_table()
+        rows, geoms = [], []
+        for _, p in places.iterrows():
+            for a in self.place_actions(p["place_id"]):
+                rows.append({**{k: _as_text(v) for k, v in a.items()}, "place_name": p.get("name")})
+                geoms.append(p.geometry)
+        if not rows:
+            return gpd.GeoDataFrame({"id": pd.Series([], dtype="int64")}, geometry=[], crs=4326)
+        return gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
+
     def place_monthly(self, place_id: str):
         """Incidents per month inside a place the account may see (``Workspace.place_monthly``,
         the default filters cut to the role's categories): a Series of float indexed by month;
@@ -900,6 +963,8 @@ class Viewer:
         names = list(EXPORTS)
         if mode.aggregates_only or not self.sees_points:
             names.remove("incidents")
+        if self._reviews is None or not self.can("review.read"):
+            names = [n for n in names if n not in ("places", "actions")]
         return names
 
     def export_layers(self, names: list[str], filters: Filters, *, night: bool = False,
@@ -955,6 +1020,10 @@ class Viewer:
             elif name == "proposals":
                 gdf = self.proposals(whole, night=night, include_sensitive=include_sensitive)
                 facts["proposals_sensitive_categories"] = "used" if include_sensitive else "not used"
+            elif name == "places":
+                gdf = self.places_table()
+            elif name == "actions":
+                gdf = self.actions_table()
             else:
                 gdf = self.read(name, filters if filters.bbox else None)
             gdf = gdf.copy()

@@ -1,5 +1,6 @@
 """``geo-app geocode FILE --address-column COL --out F.csv|F.gpkg``: a batch of addresses placed on
-the stored register.
+the stored register; FILE is a CSV or a vector file the import reads (GeoJSON, GeoPackage, zipped
+shapefile, KML).
 
 Exit codes (mapped by ``geo_app.cli.main``): 0 written, 1 input rejected (empty file, no address
 register in the store), 2 usage (unknown column, bad ``--out``, bad threshold).
@@ -22,14 +23,17 @@ __all__ = ["COMMANDS", "geocode_cmd"]
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--address-column", required=True, metavar="COL", help="The column holding the addresses.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output file: .csv or .gpkg.")
+@click.option("--layer", default=None, help="Layer of a GeoPackage holding several.")
 @click.option("--threshold", type=float, default=None, metavar="SCORE",
               help="Lowest street score (0-100) accepted at all (default 80).")
 @click.option("--house-threshold", type=float, default=None, metavar="SCORE",
               help="Lowest street score at which a number is placed at a house (default 90).")
 @pass_home
-def geocode_cmd(home, file, address_column, out, threshold, house_threshold):
-    """Geocode every row of the CSV FILE from its --address-column against the stored address register.
+def geocode_cmd(home, file, address_column, out, layer, threshold, house_threshold):
+    """Geocode every row of FILE from its --address-column against the stored address register.
 
+    FILE is a CSV or a GeoJSON, GeoPackage, zipped shapefile or KML file: every feature is
+    geocoded from its address, its own geometry (if any) kept as lon/lat WKT in file_geometry.
     The output keeps the file's columns and adds geocode_precision (house, interpolated, street,
     intersection, not_found), geocode_score (0-100), geocode_label, geocode_note and the point:
     lon/lat columns in a CSV, a point layer "geocoded" in a GeoPackage (EPSG:4326).
@@ -45,7 +49,7 @@ def geocode_cmd(home, file, address_column, out, threshold, house_threshold):
                                else house_threshold)
     except ParameterError as e:
         raise ParameterError(f"--{e.param.replace('_', '-')}: {e.message}", e.param) from None
-    gdf = geocode_table(home, file, address_column, params=params)
+    gdf = geocode_table(home, file, address_column, params=params, layer=layer)
     if out.suffix.lower() == ".gpkg":
         gdf.to_file(out, layer="geocoded", driver="GPKG")
     else:

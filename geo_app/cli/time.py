@@ -201,7 +201,7 @@ def backtest_cmd(home, coverages, methods, period, cell_size, min_history, with_
     """Rolling-origin backtest of hotspot methods; prints the recommended method. With
     ``--streets``, street segments too (``layers.evaluate.backtest_segments``): the CSV gets a
     ``unit`` column (grid / segments) and a table compares the two per method and coverage."""
-    from layers.evaluate import METHODS, backtest, backtest_segments, backtest_summary, recommend_method
+    from layers.evaluate import METHODS, SEGMENT_METHODS, backtest_summary, recommend_method
 
     path = out_path(out, (".csv",))
     coverages = coverages or (0.01, 0.05, 0.10)
@@ -212,10 +212,13 @@ def backtest_cmd(home, coverages, methods, period, cell_size, min_history, with_
         raise ParameterError("--cell-size must be a positive number of metres.", "cell-size")
     if min_history < 1:
         raise ParameterError("--min-history must be at least 1.", "min-history")
-    gdf, settings, _ = _read_incidents(home, start, end, categories, zac, hours, weekdays, bbox)
-    area = _study_area(home, gdf.crs)
-    res = backtest(gdf, cell_size=cell_size, study_area=area, methods=methods or METHODS,
-                   coverages=coverages, period=period, tz=settings.timezone, min_history=min_history)
+    if bbox:
+        raise ParameterError("--bbox does not apply to backtest: PAI and PEI are shares of the whole study "
+                             "area; narrow it with --zac or the study_area setting instead.", "bbox")
+    filters = incident_filters(home, start, end, categories, zac, hours, weekdays, bbox)
+    ws = home.workspace()  # the same backtest as GET /api/backtest
+    options = {"coverages": coverages, "period": period, "min_history": min_history}
+    res = ws.backtest_runs(filters, unit="grid", methods=methods or METHODS, cell_size=cell_size, **options)
     meta = res.attrs["vigie"]
     click.echo(f"cell size: {meta.get('cell_size')} m" + (" (automatic)" if meta.get("cell_size_auto") else ""))
     summary = backtest_summary(res)
@@ -224,25 +227,21 @@ def backtest_cmd(home, coverages, methods, period, cell_size, min_history, with_
     click.echo(f"recommended method: {method}")
     click.echo(f"why: {reason}")
     if with_streets:
-        res = _compare_with_streets(home, gdf, area, res, settings, coverages=coverages, period=period,
-                                    min_history=min_history, methods=methods or METHODS)
+        if not home.store.count("streets"):
+            raise ParameterError("--streets needs the street network: import the layer kind 'streets' first.",
+                                 "streets")
+        seg_methods = [m for m in (methods or METHODS) if m in SEGMENT_METHODS] or list(SEGMENT_METHODS)
+        seg = ws.backtest_runs(filters, unit="streets", methods=seg_methods, **options)
+        res = _compare_with_streets(res, seg, seg_methods)
     res.to_csv(path, index=False)
     click.echo(f"wrote {path}")
 
 
-def _compare_with_streets(home, gdf, area, res, settings, *, coverages, period, min_history, methods):
-    """The segment backtest beside the grid's: prints mean PAI and PEI per method and coverage
-    for both units, returns both result tables in one (column ``unit``)."""
-    from layers.crs import to_analysis
-    from layers.evaluate import SEGMENT_METHODS, backtest_segments, backtest_summary
+def _compare_with_streets(res: pd.DataFrame, seg: pd.DataFrame, seg_methods) -> pd.DataFrame:
+    """Prints mean PAI and PEI per method and coverage for the grid (``res``) and the street
+    segments (``seg``); returns both result tables in one (column ``unit``)."""
+    from layers.evaluate import backtest_summary
 
-    if not home.store.count("streets"):
-        raise ParameterError("--streets needs the street network: import the layer kind 'streets' first.", "streets")
-    streets = to_analysis(home.store.read("streets"), settings.analysis_crs).reset_index(drop=True)
-    seg_methods = [m for m in methods if m in SEGMENT_METHODS] or list(SEGMENT_METHODS)
-    seg = backtest_segments(gdf, streets, study_area=area, methods=seg_methods, coverages=coverages,
-                            period=period, tz=settings.timezone, min_history=min_history,
-                            tolerance_m=settings.street_tolerance_m)
     meta = seg.attrs["vigie"]
     click.echo(f"street segments: footprint = length x {meta['width_m']:.0f} m; study area "
                f"{meta['study_area_m2'] / 1e6:.2f} km²; same coverages as the grid")
@@ -253,7 +252,7 @@ def _compare_with_streets(home, gdf, area, res, settings, *, coverages, period, 
                                                                values=["pai", "pei"])
     table.columns = [f"{v}_{u}" for v, u in table.columns]
     click.echo(table.reset_index().to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    return pd.concat([res.assign(unit="grid"), seg], ignore_index=True)
+    return pd.concat([res.assign(unit="grid"), seg.assign(unit="segments")], ignore_index=True)
 
 
 COMMANDS = [emerging, profile, knox, backtest_cmd]

@@ -9,8 +9,6 @@ a role may not read is absent from the list and unknown (404) to it.
 
 from __future__ import annotations
 
-import json
-
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -121,9 +119,9 @@ def analysis_frame(c: Collection, viewer) -> gpd.GeoDataFrame:
         elif c.source == "hotspots":
             gdf = viewer.hotspot_areas(None)
         elif c.source == "places":
-            gdf = _places_frame(viewer.places())
+            gdf = viewer.places_table()
         elif c.source == "actions":
-            gdf = _actions_frame(viewer)
+            gdf = viewer.actions_table()
         else:
             gdf = viewer.proposals(None)
     except VigieError as e:
@@ -132,34 +130,6 @@ def analysis_frame(c: Collection, viewer) -> gpd.GeoDataFrame:
         gdf = gpd.GeoDataFrame({c.id_column: pd.Series([], dtype="int64")}, geometry=[], crs=4326)
     gdf = gdf.to_crs(4326) if gdf.crs is not None and not gdf.crs.equals("EPSG:4326") else gdf
     return _with_id(gdf, c.id_column)
-
-
-def _places_frame(places: list[dict]) -> gpd.GeoDataFrame:
-    """Places (dicts with a GeoJSON ``geometry``) as a GeoDataFrame; list values as text."""
-    from shapely.geometry import shape
-
-    rows = [{k: (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
-             for k, v in p.items() if k != "geometry"} for p in places]
-    geoms = [shape(p["geometry"]) for p in places]
-    if not rows:
-        return gpd.GeoDataFrame({"place_id": pd.Series([], dtype=object)}, geometry=[], crs=4326)
-    return gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
-
-
-def _actions_frame(viewer) -> gpd.GeoDataFrame:
-    """Every action the account may see, with its place's id, name and geometry."""
-    places = _places_frame(viewer.places())
-    rows, geoms = [], []
-    for _, p in places.iterrows():
-        for a in viewer.place_actions(p["place_id"]):
-            # an action's own location (a GeoJSON Point) travels as text beside its place's geometry
-            rows.append({**{k: (", ".join(map(str, v)) if isinstance(v, (list, tuple))
-                                else json.dumps(v) if isinstance(v, dict) else v)
-                            for k, v in a.items()}, "place_name": p.get("name")})
-            geoms.append(p.geometry)
-    if not rows:
-        return gpd.GeoDataFrame({"id": pd.Series([], dtype="int64")}, geometry=[], crs=4326)
-    return gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
 
 
 def read(c: Collection, viewer, pick, *, bbox=None, period=None):

@@ -48,6 +48,8 @@ def _column(values: pd.Series) -> list:
     """A column's values made JSON-safe (``_jsonable`` of each), converted column by column."""
     kind = values.dtype.kind
     if kind in "iu":
+        if values.hasnans:  # a nullable integer (Int64) with missing values: null, never NaN
+            return [None if pd.isna(v) else int(v) for v in values.tolist()]
         return values.to_numpy().tolist()
     if kind == "b":
         return values.to_numpy().tolist()
@@ -203,6 +205,67 @@ def hotspots():
     # refusal raises inside and is never cached)
     key = (method, filters, night, tuple(sorted(params.items())))
     return Response(viewer.cached("api_hotspots", key, body), mimetype="application/geo+json")
+
+
+#: the choices of ``GET /api/backtest`` (``geo-app backtest``'s options)
+BACKTEST_METHODS = {"grid": ("previous", "kde", "gistar", "prospective"), "streets": ("previous", "gistar")}
+BACKTEST_PERIODS = ("day", "week", "month", "quarter", "year")
+
+
+def _coverages() -> tuple[float, ...]:
+    """``coverage`` of the query string, repeatable or comma-separated shares in (0, 1)."""
+    raw = [v.strip() for arg in request.args.getlist("coverage") for v in arg.split(",") if v.strip()]
+    if not raw:
+        return (0.01, 0.05, 0.10)
+    if len(raw) > 10:
+        raise ParameterError("coverage: give at most 10 shares of the area.", "coverage")
+    out = []
+    for v in raw:
+        try:
+            c = float(v)
+        except ValueError:
+            c = math.nan
+        if not (math.isfinite(c) and 0 < c < 1):
+            raise ParameterError(f"coverage must be a share of the area between 0 and 1 (e.g. 0.05), got '{v}'.",
+                                 "coverage")
+        out.append(c)
+    return tuple(dict.fromkeys(out))
+
+
+@bp.get("/backtest")
+def backtest():
+    """The rolling-origin backtest of ``geo-app backtest`` as JSON: per method and coverage the
+    mean hit rate, PAI, PEI and RRI over the test periods, on grid cells (``unit=grid``) or
+    street segments (``unit=streets``)."""
+    unit = request.args.get("unit") or "grid"
+    if unit not in BACKTEST_METHODS:
+        raise ParameterError(f"unit must be grid or streets, got '{unit}'.", "unit")
+    methods = tuple(dict.fromkeys(v.strip() for arg in request.args.getlist("method")
+                                  for v in arg.split(",") if v.strip()))
+    bad = [m for m in methods if m not in BACKTEST_METHODS[unit]]
+    if bad:
+        raise ParameterError(f"method must be among {', '.join(BACKTEST_METHODS[unit])} for unit={unit}, "
+                             f"got '{bad[0]}'.", "method")
+    period = request.args.get("period") or "month"
+    if period not in BACKTEST_PERIODS:
+        raise ParameterError(f"period must be one of {', '.join(BACKTEST_PERIODS)}, got '{period}'.", "period")
+    params = {"coverages": _coverages(), "methods": methods or None, "period": period,
+              "min_history": int_param("min_history", 3, lo=1, hi=120)}
+    if request.args.get("cell_size"):
+        if unit != "grid":
+            raise ParameterError("cell_size applies to unit=grid only.", "cell_size")
+        params["cell_size"] = float(int_param("cell_size", 0, lo=10, hi=5000))
+    filters, _night = request_filters(with_bbox=False)
+    viewer = get_viewer()
+
+    def body() -> bytes:
+        out = viewer.backtest(filters, unit=unit, **params)
+        meta = _safe(out.attrs.get("vigie", {}))
+        rows = [{k: _jsonable(v) for k, v in r.items()} for r in out.to_dict("records")]
+        return json.dumps({"unit": unit, "rows": rows, "parameters": meta}, default=str).encode()
+
+    key = (unit, filters, tuple(sorted((k, v) for k, v in params.items())))
+    return Response(viewer.cached("api_backtest", key, body), mimetype="application/json")
 
 
 def _safe(d):

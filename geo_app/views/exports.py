@@ -49,6 +49,8 @@ EXPORT_LAYERS: dict[str, tuple[str | None, str]] = {
     "shops": (None, "shops"),
     "lights": (None, "lights"),
     "cameras": (None, "cameras"),
+    "places": (N_("Lieux suivis"), "incidents"),
+    "actions": (N_("Actions sur les lieux suivis"), "incidents"),
 }
 
 #: export formats whose label is a word to translate (the others are names: GeoJSON, KML…)

@@ -155,6 +155,7 @@ HARMLESS = {"store", "settings", "taxonomy", "tz", "k", "version", "pinned", "ca
             "max_cells", "min_cell_size", "limit_heavy",  # resource limits: no incident data
             "proposal_models",  # plumbing of Workspace.proposals, which the viewer cuts
             "incidents_at",  # rows of frame("incidents"): the viewer's read/page/select pass cut rows
+            "backtest_runs",  # plumbing of Workspace.backtest (and geo-app backtest), which the viewer cuts
             "address_index"}  # the public address register: no incident data
 
 

@@ -25,6 +25,7 @@ EXPECTED = {
     "api.layer": ALL - {"planner"},  # kind=incidents: points
     "api.layer_grid": ALL,
     "api.hotspots": ALL,
+    "api.backtest": ALL,  # ratios over the whole study area, never counts below k
     "api.hotspot_areas": ALL,
     "api.openapi": ALL,
     "api.geocode_address": ALL,  # public register addresses, not incidents

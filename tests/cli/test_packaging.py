@@ -54,6 +54,8 @@ def test_the_wheel_carries_the_served_npm_files_and_the_compiled_translations(wh
     tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files", "geo_app/static/vendor"],
                              capture_output=True, text=True).stdout
     assert tracked == ""
+    # and the build leaves none in the source checkout (node_modules/ holds them)
+    assert not (ROOT / "geo_app" / "static" / "vendor").exists()
 
 
 INSTALLED = textwrap.dedent(

@@ -1,7 +1,8 @@
-"""``geo-app import incidents FILE --geocode COLUMN`` for the vector formats Vigie reads
-(GeoJSON, GeoPackage, zipped shapefile): features without a geometry are placed from their
-address, features with a point keep it; the store is re-read and checked against the register's
-own points (tests/data/addresses)."""
+"""``geo-app import incidents FILE --geocode COLUMN`` and ``geo-app geocode FILE`` for the vector
+formats Vigie reads (GeoJSON, GeoPackage, zipped shapefile, KML): on import, features without a
+geometry are placed from their address, features with a point keep it; the batch command
+geocodes every feature. The store and the written files are re-read and checked against the
+register's own points (tests/data/addresses)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,9 @@ def _write(frame, tmp_path, fmt):
     if fmt == "geojson":
         path = tmp_path / "main_courante.geojson"
         frame.to_crs(4326).to_file(path, driver="GeoJSON")
+    elif fmt == "kml":
+        path = tmp_path / "main_courante.kml"
+        frame.to_crs(4326).to_file(path, driver="KML")
     elif fmt == "gpkg":
         path = tmp_path / "main_courante.gpkg"
         frame.to_file(path, layer="faits", driver="GPKG")
@@ -58,7 +62,7 @@ def _register_point(register, code, number):
                     & register.suffix.isna()].to_crs(4326).geometry.iloc[0]
 
 
-@pytest.mark.parametrize("fmt", ["geojson", "gpkg", "shp"])
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg", "shp", "kml"])
 def test_features_without_geometry_are_placed_from_their_address(address_home, register, tmp_path, fmt,
                                                                  capsys):
     path = _write(_frame(), tmp_path, fmt)
@@ -76,7 +80,7 @@ def test_features_without_geometry_are_placed_from_their_address(address_home, r
     assert got.loc[0, "address"] == "RUE DE LA LOGE 4"
     (batch,) = address_home.store.batches("incidents")
     assert batch.options["geocode"] == "adresse" and batch.options["geocoded"] == {"house": 2, "intersection": 1}
-    assert "2154" in (batch.options["source_crs"] or "") or fmt == "geojson"
+    assert "2154" in (batch.options["source_crs"] or "") or fmt in ("geojson", "kml")
 
 
 @pytest.mark.parametrize("fmt", ["geojson", "gpkg"])
@@ -115,3 +119,62 @@ def test_an_unknown_column_and_an_unread_file_type_are_usage_errors(address_home
     code, _, err = run(capsys, "import", "incidents", empty, "--geocode", "adresse")
     assert code == 1 and "vide" in err
     assert address_home.store.counts()["incidents"] == 0
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg", "shp", "kml"])
+@pytest.mark.parametrize("suffix", [".csv", ".gpkg"])
+def test_geocode_command_reads_vector_files(address_home, register, tmp_path, fmt, suffix, capsys):
+    """Every feature is geocoded from its address, with or without a point of its own, exactly
+    as the same addresses in a CSV; the written file is re-read."""
+    path = _write(_frame(), tmp_path, fmt)
+    out_file = tmp_path / f"geocoded{suffix}"
+    code, out, err = run(capsys, "geocode", path, "--address-column", "adresse", "--out", out_file)
+    assert code == 0, out + err
+    assert f"Geocoded 4 row(s) of {path.name}: house 2, interpolated 1, street 0, intersection 1" in out
+    got = pd.read_csv(out_file, dtype=str, keep_default_na=False) if suffix == ".csv" \
+        else gpd.read_file(out_file, layer="geocoded")
+    assert list(got["adresse"]) == [r[2] for r in ROWS]  # the file's order and columns kept
+    # 13 rue de la Loge is not in the register: interpolated between its neighbours
+    assert list(got["geocode_precision"]) == ["house", "house", "interpolated", "intersection"]
+    if suffix == ".csv":
+        pts = gpd.GeoSeries(gpd.points_from_xy(got["lon"].astype(float), got["lat"].astype(float)), crs=4326)
+    else:
+        assert got.crs.to_epsg() == 4326
+        pts = got.geometry
+    loge4, foch12 = _register_point(register, "1393", 4), _register_point(register, "1043", 12)
+    assert pts[0].distance(loge4) < 1e-6 and pts[1].distance(foch12) < 1e-6
+    loge = register[register.street_code == "1393"].to_crs(4326)
+    metric = gpd.GeoSeries([pts[2]], crs=4326).to_crs(2154).iloc[0]
+    assert loge.to_crs(2154).distance(metric).min() < 30  # from its address, on rue de la Loge
+    # the feature's own point kept beside, as lon/lat WKT
+    own = gpd.GeoSeries([shapely.Point(770300.0, 6279300.0)], crs=2154).to_crs(4326).iloc[0]
+    assert shapely.from_wkt(got.loc[2, "file_geometry"]).distance(own) < 1e-6
+    assert [got.loc[i, "file_geometry"] or "" for i in (0, 1, 3)] == ["", "", ""]
+    # the same addresses from a CSV: the same answers
+    csv = tmp_path / "same.csv"
+    pd.DataFrame({"adresse": [r[2] for r in ROWS]}).to_csv(csv, index=False)
+    code, _, _ = run(capsys, "geocode", csv, "--address-column", "adresse", "--out", tmp_path / "same_out.csv")
+    same = pd.read_csv(tmp_path / "same_out.csv")
+    assert code == 0 and list(same["geocode_precision"]) == list(got["geocode_precision"])
+    assert list(same["geocode_score"].astype(float)) == list(got["geocode_score"].astype(float))
+    same_pts = gpd.points_from_xy(same["lon"], same["lat"], crs=4326)
+    assert all(a.distance(b) < 1e-6 for a, b in zip(same_pts, pts))
+
+
+def test_geocode_command_bad_files_are_named(address_home, tmp_path, capsys):
+    for name in ("main_courante.xlsx", "main_courante.ods"):
+        sheet = tmp_path / name
+        sheet.write_bytes(b"PK\x03\x04 not really a sheet")
+        code, _, err = run(capsys, "geocode", sheet, "--address-column", "adresse", "--out", tmp_path / "o.csv")
+        assert code == 2 and name in err and "save a sheet as CSV" in err and ".gpkg" in err
+    empty = tmp_path / "vide.geojson"
+    empty.write_text(json.dumps({"type": "FeatureCollection", "features": []}), encoding="utf-8")
+    code, _, err = run(capsys, "geocode", empty, "--address-column", "adresse", "--out", tmp_path / "o.csv")
+    assert code == 1 and "vide" in err
+    path = _write(_frame(), tmp_path, "gpkg")
+    code, _, err = run(capsys, "geocode", path, "--address-column", "rue", "--out", tmp_path / "o.csv")
+    assert code == 2 and "no column 'rue'" in err and "adresse" in err
+    code, _, err = run(capsys, "geocode", path, "--address-column", "adresse", "--layer", "nope",
+                       "--out", tmp_path / "o.csv")
+    assert code in (1, 2) and "nope" in err
+    assert not (tmp_path / "o.csv").exists()

@@ -74,6 +74,27 @@ def test_a_point_ten_metres_away_and_one_beyond_the_radius(demo_app, login, regi
     assert p["properties"]["distance"] is None
 
 
+def _strict_json(response):
+    """The body parsed as standard JSON: NaN and Infinity are not JSON and fail the test."""
+    import json
+
+    def refuse(name):
+        raise AssertionError(f"{name} in the JSON answer")
+
+    return json.loads(response.get_data(as_text=True), parse_constant=refuse)
+
+
+@pytest.mark.parametrize("lat, lon", [(43.45, 3.85), (-90, -180), (90, 180)])
+def test_nothing_within_reach_is_null_in_standard_json(demo_app, login, lat, lon):
+    """Out of reach (the sea) and points the register's projection cannot hold (the poles):
+    a 200 whose properties are null, never NaN (invalid JSON) nor a server error."""
+    r = login(demo_app, "coordinator", DEMO_PASSWORD).get("/api/reverse",
+                                                          query_string={"lat": lat, "lon": lon, "radius": 500})
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    props = _strict_json(r)["features"][0]["properties"]
+    assert props["number"] is None and props["label"] is None and props["distance"] is None
+
+
 @pytest.mark.parametrize("query, field", [
     ({"lon": "3.87"}, "lat"),
     ({"lat": "43.61"}, "lon"),
@@ -148,44 +169,63 @@ def test_the_planner_sees_no_points_and_so_no_addresses(demo_app, login):
     assert r.status_code == 403
 
 
+def _isolated(features, *, min_m: float = 12.0):
+    """The features with no other feature within ``min_m`` metres (a click there hits them)."""
+    xy = np.array([f["geometry"]["coordinates"] for f in features])
+    metres = np.column_stack([xy[:, 0] * 111320 * np.cos(np.radians(43.6)), xy[:, 1] * 110540])
+    d = np.hypot(*(metres[:, None, :] - metres[None, :, :]).transpose(2, 0, 1))
+    np.fill_diagonal(d, np.inf)
+    return [f for f, near in zip(features, d.min(axis=1)) if near > min_m]
+
+
 @pytest.mark.browser
 @pytest.mark.slow
-def test_the_popup_in_the_browser_says_near_the_address(demo_copy, serve_app, chromium_browser, open_page):
-    """The dashboard's incident points, clicked in Chromium: the popup names the address."""
+@pytest.mark.parametrize("lang, near", [("fr", "près du "), ("en", "near ")])
+def test_a_police_user_clicks_an_incident_and_reads_near_the_address(demo_copy, serve_app, chromium_browser,
+                                                                       open_page, lang, near):
+    """A police user on the demo city's dashboard clicks an incident point with the mouse: the
+    popup gives its category, its date and "près du <nearest register address>" (English
+    "near …"), the address the API computes for that incident."""
     from geo_app import create_app
 
     base = serve_app(create_app({"HOME": str(demo_copy), "TILE_URL": "", "SECRET_KEY": "browser-test"}))
-    # bypass_csp: Playwright evaluates its wait predicates with eval, which the CSP forbids
-    ctx, page = open_page(chromium_browser, bypass_csp=True)
+    ctx, page = open_page(chromium_browser, bypass_csp=True)  # Playwright's waits use eval
     try:
         page.goto(base + "/login")
         page.fill("input[name=username]", "police")
         page.fill("input[name=password]", DEMO_PASSWORD)
         page.locator("form button[type=submit], form input[type=submit]").first.click()
         page.wait_for_load_state("load")
-        # a quieter district than the old town, where a zoom-18 view holds fewer than 2,000 points
         fc = page.evaluate("""async () => (await (await fetch(
             '/api/layers/incidents?bbox=3.866,43.612,3.874,43.618&limit=2000')).json())""")
-        f = next(f for f in fc["features"] if f["properties"].get("near_address"))
+        alone = [f for f in _isolated(fc["features"])
+                 if f["properties"].get("near_address") and not f["properties"].get("address")]
+        assert alone, "no isolated incident with a nearest address in the district"
+        f = alone[0]
         lon, lat = f["geometry"]["coordinates"]
-        page.goto(base + "/")
+        page.goto(base + f"/?lang={lang}")
         page.wait_for_selector(".leaflet-container", timeout=30000)
         page.wait_for_function("window.Vigie && Vigie.layers && Vigie.layers.incidents", timeout=30000)
         with page.expect_response(lambda r: "/api/layers/incidents?" in r.url and "limit=2000" in r.url,
                                   timeout=30000) as resp:
             page.evaluate("([lat, lon]) => { Object.values(window).find(v => v instanceof L.Map)"
-                          ".setView([lat, lon], 18); }", [lat, lon])
+                          ".setView([lat, lon], 19, {animate: false}); }", [lat, lon])
         assert resp.value.ok
         page.wait_for_function("Vigie.layers.incidents.getLayers().length > 0", timeout=30000)
-        text = page.evaluate("""([lat, lon]) => {
-            const markers = Vigie.layers.incidents.getLayers()[0].getLayers();
-            const m = markers.reduce((a, b) => a.getLatLng().distanceTo([lat, lon])
-                                               <= b.getLatLng().distanceTo([lat, lon]) ? a : b);
-            m.openPopup();
-            return m.getPopup().getContent();
+        # where the incident is drawn, in page pixels, then a real mouse click there
+        x, y = page.evaluate("""([lat, lon]) => {
+            const map = Object.values(window).find(v => v instanceof L.Map);
+            const p = map.latLngToContainerPoint([lat, lon]);
+            const box = map.getContainer().getBoundingClientRect();
+            return [box.left + p.x, box.top + p.y];
         }""", [lat, lon])
-        assert "près du " + f["properties"]["near_address"] in text, text
-        assert page.locator(".leaflet-popup-content").inner_text().count("près du ") == 1
+        page.mouse.click(x, y)
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(timeout=10000)
+        text = popup.inner_text()
+        assert near + f["properties"]["near_address"] in text, text
+        assert text.count(near) == 1
+        assert f["properties"]["occurred_from"].replace("T", " ")[:16] in text
         assert page.vigie_errors == []
     finally:
         ctx.close()

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geo_app.i18n import place_name
+from geo_app.i18n import french_article, french_de, place_name
 from layers.errors import ParameterError
 from layers.naming import intersection_name
 from layers.settings import Settings
@@ -97,9 +97,10 @@ def test_bad_radius_and_settings_name_the_field(tee):
 def test_intersection_names_fr_en():
     parts = intersection_name(["Rue de la Loge", "Rue de l'Argenterie"])
     assert place_name(parts, "en") == "Intersection of Rue de la Loge and Rue de l'Argenterie"
-    assert place_name(parts, "fr") == "Intersection de Rue de la Loge et Rue de l'Argenterie"
+    assert place_name(parts, "fr") == "Carrefour de la rue de la Loge et de la rue de l'Argenterie"
     three = intersection_name(["A", "B", "C", "D"])
     assert place_name(three, "en") == "Intersection of A, B and C"
+    assert place_name(three, "fr") == "Carrefour d'A, de B et de C"
     assert intersection_name(["", None])["kind"] == "unnamed"
 
 
@@ -231,3 +232,80 @@ def test_viewer_micro_place_counts_per_role(ws, demo_home_path):
     assert not {"n", "per_100m"} & set(planner.columns) and set(planner["micro_kind"]) == {"segment", "intersection"}
     own = view("zac_manager", [_demo_zac(Home(demo_home_path))])
     assert 0 < len(own) < len(police) and "n" not in own.columns
+
+
+@pytest.mark.parametrize("name, expected", [
+    # every street type of the centre sample, as Montpellier's register spells it
+    ("Rue Foch", "de la rue Foch"),
+    ("Avenue Frédéric Mistral", "de l'avenue Frédéric Mistral"),
+    ("Boulevard Henri IV", "du boulevard Henri IV"),
+    ("Place de la Comédie", "de la place de la Comédie"),
+    ("Allée Jules Milhau", "de l'allée Jules Milhau"),
+    ("Impasse Tandon", "de l'impasse Tandon"),
+    ("Quai du Verdanson", "du quai du Verdanson"),
+    ("Cours Gambetta", "du cours Gambetta"),
+    ("Esplanade Charles de Gaulle", "de l'esplanade Charles de Gaulle"),
+    ("Square de la Babote", "du square de la Babote"),
+    ("Plan Cabanes", "du plan Cabanes"),
+    ("Passage Lonjon", "du passage Lonjon"),
+    ("Cour de la Mosaïque", "de la cour de la Mosaïque"),
+    ("Tunnel de la Comédie", "du tunnel de la Comédie"),
+    ("Promenade du Peyrou", "de la promenade du Peyrou"),
+    ("Descente En Barrat", "de la descente En Barrat"),
+    ("Grand-Rue Jean Moulin", "de la Grand-Rue Jean Moulin"),
+    ("Les Trois Passages", "des Trois Passages"),
+    # types of the whole city's register
+    ("Allées Paul Boulet", "des allées Paul Boulet"),
+    ("Chemin de Moularès", "du chemin de Moularès"),
+    ("Route de Mende", "de la route de Mende"),
+    ("Rond-Point Ernest Granier", "du rond-point Ernest Granier"),
+    ("Espace Philippe VI de Valois rue de la Loge", "de l'espace Philippe VI de Valois rue de la Loge"),
+    ("Le Triangle", "du Triangle"),
+    ("La Paillade", "de la Paillade"),
+    ("L'Esplanade", "de l'Esplanade"),
+    # no known type: the name keeps its capitals, "d'" before a vowel
+    ("Odysseum", "d'Odysseum"),
+    ("Antigone", "d'Antigone"),
+    ("Hameau de la Pompignane", "du hameau de la Pompignane"),  # h aspiré: no elision
+    ("  Rue   Foch ", "de la rue Foch"),
+    ("", ""),
+])
+def test_french_de_articles_and_elision(name, expected):
+    assert french_de(name) == expected
+
+
+def test_real_centre_intersection_names_fr_en(centre):
+    """The names of real corners of the centre sample, read in both languages."""
+    x = intersections(centre)
+
+    def named(streets):
+        row = x[x["streets"].map(lambda s: s[:len(streets)] == streets)].iloc[0]
+        parts = intersection_name(row["streets"])
+        return place_name(parts, "fr"), place_name(parts, "en")
+
+    assert named(["Rue de la République", "Rue Pagézy"]) == (
+        "Carrefour de la rue de la République et de la rue Pagézy",
+        "Intersection of Rue de la République and Rue Pagézy")
+    assert named(["Place de la Comédie", "Allée Jules Milhau", "Avenue Frédéric Mistral"]) == (
+        "Carrefour de la place de la Comédie, de l'allée Jules Milhau et de l'avenue Frédéric Mistral",
+        "Intersection of Place de la Comédie, Allée Jules Milhau and Avenue Frédéric Mistral")
+    assert named(["Boulevard Victor Hugo", "Square de la Babote"]) == (
+        "Carrefour du boulevard Victor Hugo et du square de la Babote",
+        "Intersection of Boulevard Victor Hugo and Square de la Babote")
+    assert named(["Avenue de Lodève", "Cours Gambetta", "Rue Auguste Comte"])[0] == (
+        "Carrefour de l'avenue de Lodève, du cours Gambetta et de la rue Auguste Comte")
+    assert named(["Rue de l'Aiguillerie", "Les Trois Passages"])[0] == (
+        "Carrefour de la rue de l'Aiguillerie et des Trois Passages")
+    # a fork of one street keeps its own form
+    fork = x[x["streets"].map(lambda s: s == ["Rue Rebuffy"])].iloc[0]
+    assert place_name(intersection_name(fork["streets"]), "fr") == "Rue Rebuffy (embranchement)"
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("Rue Foch", "la rue Foch"), ("Avenue Chancel", "l'avenue Chancel"), ("Cours Gambetta", "le cours Gambetta"),
+    ("Allées Paul Boulet", "les allées Paul Boulet"), ("Impasse Tandon", "l'impasse Tandon"),
+    ("Hameau de la Pompignane", "le hameau de la Pompignane"), ("Grand-Rue Jean Moulin", "la Grand-Rue Jean Moulin"),
+    ("Le Triangle", "le Triangle"), ("L'Esplanade", "l'Esplanade"), ("Odysseum", "Odysseum"), ("", ""),
+])
+def test_french_article(name, expected):
+    assert french_article(name) == expected

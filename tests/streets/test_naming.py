@@ -64,11 +64,18 @@ def test_place_name_words():
     parts = {"kind": "between", "street": "Rue de la Loge", "from": "Place de la Comédie",
              "to": "Rue Jacques Cœur"}
     assert place_name(parts, "en") == "Rue de la Loge, between Place de la Comédie and Rue Jacques Cœur"
-    assert place_name(parts, "fr") == "Rue de la Loge, entre Place de la Comédie et Rue Jacques Cœur"
+    assert place_name(parts, "fr") == "Rue de la Loge, entre la place de la Comédie et la rue Jacques Cœur"
+    odd = {"kind": "between", "street": "Rue Foch", "from": "Les Trois Passages", "to": "Odysseum"}
+    assert place_name(odd, "fr") == "Rue Foch, entre les Trois Passages et Odysseum"
     around = {"kind": "around", "street": "Place Jean Jaurès", "from": None, "to": None}
     assert place_name(around, "en") == "around Place Jean Jaurès"
     assert place_name(around, "fr") == "Place Jean Jaurès et abords"
     assert place_name({"kind": "near", "street": "Rue B", "from": "Rue A", "to": None}, "en") == "Rue B, near Rue A"
+    near = {"kind": "near", "street": "Impasse Tandon", "from": "Rue des Etuves", "to": None}
+    assert place_name(near, "fr") == "Impasse Tandon, près de la rue des Etuves"
+    assert place_name({**near, "from": "Avenue Chancel"}, "fr") == "Impasse Tandon, près de l'avenue Chancel"
+    assert place_name({**near, "from": "Boulevard Pasteur"}, "fr") == "Impasse Tandon, près du boulevard Pasteur"
+    assert place_name({**near, "from": "Antigone"}, "fr") == "Impasse Tandon, près d'Antigone"
     assert place_name({"kind": "unnamed"}, "fr") == "lieu sans nom de voie"
     assert place_name(None, "en") == ""
 

@@ -83,6 +83,7 @@ def test_backtest_prints_the_recommendation(filled_home, tmp_path, capsys):
     (["knox", "--space-bands", "0,100", "--time-bands", "0,7", "--iterations", "0", "--out", "k.csv"], "iterations"),
     (["knox", "--space-bands", "0,100", "--time-bands", "0,7", "--out", "k.txt"], "--out"),
     (["backtest", "--coverage", "1.5", "--out", "b.csv"], "coverage"),
+    (["backtest", "--bbox", "3.86,43.60,3.88,43.62", "--out", "b.csv"], "bbox"),
     (["emerging", "--cell-size", "-3", "--out", "e.gpkg"], "cell-size"),
     (["profile", "--max-window", "soon", "--out", "p.json"], "max-window"),
     (["emerging", "--period", "fortnight", "--out", "e.gpkg"], "fortnight"),
