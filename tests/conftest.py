@@ -274,8 +274,33 @@ def login():
 def demo_copy(demo_home_path, tmp_path_factory):
     """A copy of the demo deployment that the tests of one module may write to."""
     path = tmp_path_factory.mktemp("demo-copy") / "home"
-    shutil.copytree(demo_home_path, path)
+    copy_home(demo_home_path, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def copy_deployment():
+    """``copy_deployment(src, dst)``: ``copy_home`` for test modules (a consistent copy of a
+    deployment folder that other workers may be reading)."""
+    return copy_home
+
+
+def copy_home(src, dst) -> None:
+    """Copy a deployment folder while other test workers may have its SQLite files open (their
+    ``-wal``/``-shm`` files come and go): the databases (app.db, store.gpkg) through SQLite's
+    backup API, a consistent copy; every other file as is."""
+    import sqlite3
+
+    sqlite_suffixes = (".db", ".gpkg")
+    shutil.copytree(src, dst, ignore=lambda _d, names: [n for n in names if n.endswith(
+        sqlite_suffixes + tuple(s + x for s in sqlite_suffixes for x in ("-wal", "-shm", "-journal")))])
+    for db in Path(src).rglob("*"):
+        if db.is_file() and db.name.endswith(sqlite_suffixes):
+            target = Path(dst) / db.relative_to(src)
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as source, sqlite3.connect(target) as copy:
+                source.backup(copy)
+            source.close()
+            copy.close()
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ that never asks for points. Screenshots go to tests/output/screenshots/access-*.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,12 @@ PASSWORD = "demo-password"  # given to build_demo by tests/conftest.py
 
 
 @pytest.fixture(scope="module")
-def server(request, tmp_path_factory, serve_app):
+def server(request, tmp_path_factory, serve_app, copy_deployment):
     from geo_app import create_app
 
     src = request.getfixturevalue("demo_home_path")
     home = tmp_path_factory.mktemp("access-browser") / "home"
-    shutil.copytree(src, home)  # the shared demo is read-only: reviews go to a copy
+    copy_deployment(src, home)  # the shared demo is read-only: reviews go to a copy
     return serve_app(create_app({"HOME": str(home), "TILE_URL": "", "SECRET_KEY": "access-browser-test"}))
 
 

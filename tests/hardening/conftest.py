@@ -7,8 +7,6 @@ requests and commands in well under a minute.
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 PASSWORD = "demo-password"
@@ -25,10 +23,10 @@ def small_demo_path(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def small_demo(small_demo_path, tmp_path_factory):
+def small_demo(small_demo_path, tmp_path_factory, copy_deployment):
     """A private copy of the small demo for one test module (it may write to it)."""
     from geo_app.config import Home
 
     path = tmp_path_factory.mktemp("hardening-copy") / "home"
-    shutil.copytree(small_demo_path, path)
+    copy_deployment(small_demo_path, path)
     return Home(path)
