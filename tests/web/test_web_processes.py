@@ -172,7 +172,12 @@ def test_serve_with_workers_runs_several_processes(deployment):
     env, tmp_path, n = deployment
     server = _Server(env, "--workers", "2", "--threads", "2")
     try:
-        workers = subprocess.run(["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True).stdout.split()
+        deadline = time.monotonic() + 60  # the server answers once one worker is up; the other may still boot
+        while True:
+            workers = subprocess.run(["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True).stdout.split()
+            if len(workers) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert len(workers) == 2, server.log
         browser = _Browser()
         assert browser.login(server, "coord", PASSWORD) == 302, "".join(server.log)
