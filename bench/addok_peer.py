@@ -136,15 +136,14 @@ def run_addok(documents: list[dict], queries: list[str]) -> tuple[list[dict], di
     """Import ``documents`` into a private addok + Redis and search ``queries`` (see the module
     docstring). Returns ``(answers, timing)``; ``timing`` has ``import_s``, ``wall_s``, ``cpu_s``
     (addok's process) and ``redis_cpu_s`` (Redis during the searches), in seconds."""
-    from bench.bench_load import _cpu_seconds
+    from bench.bench_load import _cpu_seconds, stop_process
 
     addok = VENV / "bin" / "addok"
     with tempfile.TemporaryDirectory(prefix="vigie-addok-") as tmp:
         tmp = Path(tmp)
         (tmp / "addok.conf").write_text(_CONFIG)
         with open(tmp / "documents.jsonl", "w", encoding="utf-8") as f:
-            for d in documents:
-                f.write(json.dumps(d, ensure_ascii=False) + "\n")
+            f.writelines(json.dumps(d, ensure_ascii=False) + "\n" for d in documents)
         (tmp / "queries.txt").write_text("\n".join(q.replace("\n", " ") for q in queries) + "\n", encoding="utf-8")
         port = _free_port()
         redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp),
@@ -167,11 +166,6 @@ def run_addok(documents: list[dict], queries: list[str]) -> tuple[list[dict], di
             with open(tmp / "answers.jsonl", encoding="utf-8") as f:
                 answers = [json.loads(line) for line in f]
         finally:
-            redis.terminate()
-            try:
-                redis.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                redis.kill()
-                redis.wait()
+            stop_process(redis, timeout=10)
     timing.update(import_s=t_import, redis_cpu_s=redis_cpu)
     return answers, timing

@@ -121,6 +121,16 @@ def _cpu_seconds(pid: int) -> float:
     return own + sum(_cpu_seconds(int(c)) for c in children)  # gunicorn workers (--workers N)
 
 
+def stop_process(proc: subprocess.Popen, timeout: float = 20) -> None:
+    """Terminate ``proc`` and wait for it; kill it if it has not ended after ``timeout`` s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def _pct(values, q) -> float:
     return float(np.percentile(values, q)) if len(values) else float("nan")
 
@@ -169,12 +179,7 @@ def main() -> None:
             elapsed = time.perf_counter() - t
             cpu_client, cpu_server = time.process_time() - cpu0, _cpu_seconds(proc.pid) - server0
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
             log.seek(0)
             server_log = log.read().decode(errors="replace")
             log.close()

@@ -270,6 +270,20 @@ def login():
 
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path):
+    """An empty application database, on SQLite and on a throw-away PostgreSQL database."""
+    from geo_app.db import AppDB
+
+    if request.param == "postgresql":
+        postgis = request.getfixturevalue("postgis")
+        url = postgis.fresh_url()
+        yield AppDB(url)
+        postgis.drop(url)
+    else:
+        yield AppDB(tmp_path / "app.db")
+
+
 @pytest.fixture(scope="module")
 def demo_copy(demo_home_path, tmp_path_factory):
     """A copy of the demo deployment that the tests of one module may write to."""

@@ -679,25 +679,22 @@ class Viewer:
         self._audit("place_add", target=place["place_id"], detail={"source": source, "ref": str(ref or "")})
         return place
 
-    def place_frame(self, places: list[dict]):
-        """Places as a GeoDataFrame (EPSG:4326) with ``place_id``, ``name``, ``owner``, ``status``."""
+    def place_frame(self, places: list[dict], columns=("place_id", "name", "owner", "status", "source",
+                                                        "start_date")):
+        """Places as a GeoDataFrame (EPSG:4326) with ``columns`` (every recorded field with
+        ``columns=None``; lists as comma-separated text)."""
         from shapely.geometry import shape
 
-        cols = ("place_id", "name", "owner", "status", "source", "start_date")
-        return gpd.GeoDataFrame({c: [p.get(c) for p in places] for c in cols},
+        if columns is None:
+            columns = list(dict.fromkeys(k for p in places for k in p if k != "geometry")) or ["place_id"]
+        return gpd.GeoDataFrame({c: [_as_text(p.get(c)) for p in places] for c in columns},
                                 geometry=[shape(p["geometry"]) for p in places], crs=4326)
 
     def places_table(self) -> gpd.GeoDataFrame:
         """The places followed the account may see, one row each with every recorded field
         (``place_id``, ``name``, ``owner``, ``status``, ``source``, ``start_date``, ``zacs``…;
         lists as comma-separated text), EPSG:4326: the export's and the OGC API's ``places``."""
-        from shapely.geometry import shape
-
-        places = self.places() if self._reviews is not None else []
-        if not places:
-            return gpd.GeoDataFrame({"place_id": pd.Series([], dtype=object)}, geometry=[], crs=4326)
-        rows = [{k: _as_text(v) for k, v in p.items() if k != "geometry"} for p in places]
-        return gpd.GeoDataFrame(rows, geometry=[shape(p["geometry"]) for p in places], crs=4326)
+        return self.place_frame(self.places() if self._reviews is not None else [], columns=None)
 
     def actions_table(self) -> gpd.GeoDataFrame:
         """Every action on the places the account may see, one row each with every recorded

@@ -13,17 +13,6 @@ from geo_app.db import AppDB
 from layers.errors import NotFound, ParameterError
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path) -> AppDB:
-    if request.param == "postgresql":
-        postgis = request.getfixturevalue("postgis")
-        url = postgis.fresh_url()
-        yield AppDB(url)
-        postgis.drop(url)
-    else:
-        yield AppDB(tmp_path / "app.db")
-
-
 def test_users(db):
     assert not db.has_users() and db.users() == []
     u = db.add_user("a.martin", "coordinator", "hash-1", zacs=("Port Marianne",))

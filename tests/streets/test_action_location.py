@@ -41,17 +41,6 @@ def test_action_record_defaults_to_no_location():
     assert action_record(kind="cctv", start_date="2025-03-01", location="")["location"] is None
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path) -> AppDB:
-    if request.param == "postgresql":
-        postgis = request.getfixturevalue("postgis")
-        url = postgis.fresh_url()
-        yield AppDB(url)
-        postgis.drop(url)
-    else:
-        yield AppDB(tmp_path / "app.db")
-
-
 def test_location_stored_on_both_backends(db):
     p = db.add_place(name="Rue de la Loge", geometry=SQUARE, source="drawn", created_by="coord")["place_id"]
     pt = {"type": "Point", "coordinates": [3.875, 43.615]}
