@@ -13,14 +13,21 @@ from __future__ import annotations
 
 import shutil
 import time
-
-import pandas as pd
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from geo_app.config import Home, write_config
 from layers.errors import InputError, ParameterError
-from layers.simulate import DEFAULT_SEED, PLANTED, PLANTED_ACTIONS, action_centre, action_dates, simulate_incidents
+from layers.simulate import (
+    DEFAULT_SEED,
+    PLANTED,
+    PLANTED_ACTIONS,
+    action_centre,
+    action_dates,
+    simulate_incidents,
+)
 
 __all__ = ["DATA_DIR", "DEMO_SETTINGS", "DEMO_SOURCES", "build_demo"]
 
@@ -231,6 +238,9 @@ def build_demo(
     say(f"incidents {outcome.counts['stored']:>7,}  SIMULATED (layers/simulate.py, seed {seed})")
     accounts = _create_demo_accounts(home, password)
     places = _create_demo_places(home)
+    from geo_app.imports import prepare_snapshots
+
+    prepare_snapshots(home)  # `geo-app serve` then maps the incident arrays at start
     say(f"places   {len(places):>7,}  followed, each with a done action (planted: "
         f"{', '.join(p['planted'] for p in places)})")
     return {

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 import tempfile
 from collections.abc import Callable
@@ -28,11 +29,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers.errors import InputError, RowProblem
+from layers.errors import InputError, RowProblem, VigieError
 from layers.registry import get_spec
 from layers.store import Batch
 
-__all__ = ["ImportOutcome", "file_checksum", "import_file", "import_frame", "new_batch_id"]
+__all__ = ["ImportOutcome", "file_checksum", "import_file", "import_frame", "new_batch_id", "prepare_snapshots"]
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 
@@ -276,6 +279,20 @@ def import_file(
     stored = _store_batch(home, kind, data, batch=batch, progress=progress)
     counts["stored"] = stored.n_stored
     return ImportOutcome(batch=stored, counts=counts, **common)
+
+
+def prepare_snapshots(home) -> bool:
+    """Compute and save the store's current per-incident arrays (``Workspace.prepare``), so
+    that a server started afterwards maps them instead of reading every incident. Best
+    effort: the import is already stored, so a failure is logged, not raised; True when done."""
+    from geo_app.workspace import Workspace
+
+    try:
+        Workspace(home).prepare()
+        return True
+    except (VigieError, MemoryError, OSError) as e:
+        log.warning("the store's arrays were not saved (a server will compute them): %s", e)
+        return False
 
 
 def _check_frame_rows(kind: str, gdf: gpd.GeoDataFrame, taxonomy) -> list[RowProblem]:

@@ -31,6 +31,7 @@ when asked.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -38,6 +39,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -46,6 +48,7 @@ import pandas as pd
 import shapely
 from shapely import box as shapely_box
 
+from geo_app.memory import large_blocks_to_system, release_free_memory
 from layers.columns import (
     NAT,
     IncidentColumns,
@@ -55,10 +58,10 @@ from layers.columns import (
     incident_columns,
     utc_ns,
 )
-from geo_app.memory import large_blocks_to_system, release_free_memory
 from layers.errors import NotFound, ParameterError, VigieError
 from layers.filters import Filters
 from layers.registry import get_spec
+from layers.store.snapshot import decode_dataclass, encode_dataclass, private_nbytes
 
 __all__ = [
     "ANALYSES",
@@ -83,10 +86,10 @@ LAZY_LAYERS = ("kde", "emerging", "proposals")
 #: results that depend on the store version only: kept in their own cache, so that many
 #: filter combinations never evict them
 _PER_VERSION = frozenset({"frame", "columns", "darkness", "analysis_grid", "counts", "extent", "appended",
-                          "batches", "proposal_models"})
+                          "batches", "proposal_models", "cells", "segments", "time_range"})
 
 #: per-version values a newer version extends when the store only appended rows
-_EXTENDABLE = frozenset({"frame", "columns", "darkness"})
+_EXTENDABLE = frozenset({"frame", "columns", "darkness", "cells", "segments"})
 
 #: store versions whose batches and layer ends are remembered (to tell an append from a change)
 _MARKS_KEPT = 8
@@ -127,7 +130,11 @@ class _IncidentTable:
             if c in _DERIVED and str(dtype) == _DERIVED[c]:
                 continue  # rebuilt from IncidentColumns
             col = gdf[c]
-            keep[c] = col.astype("category") if isinstance(dtype, pd.StringDtype) else col
+            if isinstance(dtype, pd.StringDtype):
+                col = col.astype("category")
+            elif _is_utc_ns(dtype):  # int64 nanoseconds (NAT when missing): shareable as it is
+                col = pd.Series(pd.DatetimeIndex(col).asi8, index=col.index, name=c)
+            keep[c] = col
         table = pd.DataFrame(keep, index=gdf.index)
         fid = gdf["fid"].to_numpy() if "fid" in gdf else np.zeros(0, np.int64)
         return cls(table, list(gdf.columns), dtypes, name, gdf.crs, xy,
@@ -161,6 +168,9 @@ class _IncidentTable:
 
     @property
     def nbytes(self) -> int:
+        """Bytes held in this process's own memory (0 when mapped from a snapshot)."""
+        if getattr(self, "mapped", False):
+            return 0
         return (int(self.table.memory_usage(index=True, deep=True).sum())
                 + (0 if self.xy is None else sum(a.nbytes for a in self.xy)))
 
@@ -175,8 +185,63 @@ class _IncidentTable:
             return pd.Series(pd.DatetimeIndex(t).tz_localize("UTC"), dtype=self.dtypes[c], name=c)
         col = self.table[c]
         col = col if rows is None else col.iloc[rows]
-        col = col.astype(self.dtypes[c]) if isinstance(col.dtype, pd.CategoricalDtype) else col.copy()
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            col = col.astype(self.dtypes[c])
+        elif _is_utc_ns(self.dtypes[c]):
+            ns = np.array(col.to_numpy(), dtype=np.int64).view("datetime64[ns]")  # NAT is NumPy's NaT
+            col = pd.Series(pd.DatetimeIndex(ns).tz_localize("UTC"), dtype=self.dtypes[c], name=c)
+        else:
+            col = col.copy()
         return col.reset_index(drop=True)
+
+    def to_arrays(self) -> tuple[dict, dict]:
+        """This table as ``(arrays, meta)`` for ``layers.store.snapshot.Snapshots.save``: per
+        column its values, or its category codes and categories (text as an Arrow array)."""
+        import pyarrow as pa
+
+        arrays, kinds = {}, {}
+        for c in self.table.columns:
+            col = self.table[c]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                cats = col.cat.categories
+                if not isinstance(cats.dtype, pd.StringDtype) and len(cats):
+                    return {}, {}  # categories of another type: not saved
+                arrays[f"{c}.codes"] = col.cat.codes.to_numpy()
+                arrays[f"{c}.categories"] = pa.array(np.asarray(cats, dtype=object), type=pa.large_string())
+                kinds[c] = ("category", cats.dtype)
+            elif isinstance(col.dtype, np.dtype) and col.dtype != object:
+                arrays[c] = col.to_numpy()
+                kinds[c] = ("values", None)
+            else:
+                return {}, {}  # an extension or object column: not saved
+        if self.xy is not None:
+            arrays["xy.x"], arrays["xy.y"] = self.xy
+        index = self.table.index
+        if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1):
+            return {}, {}
+        meta = {"kinds": kinds, "columns": list(self.table.columns), "order": self.order, "dtypes": self.dtypes,
+                "name": self.name, "crs": self.crs, "fid_end": self.fid_end, "rows": len(self.table)}
+        return arrays, meta
+
+    @classmethod
+    def from_arrays(cls, arrays: dict, meta: dict) -> _IncidentTable:
+        """The table ``to_arrays`` saved, over the (memory-mapped) saved arrays."""
+        parts = {}
+        for c in meta["columns"]:
+            how, dtype = meta["kinds"][c]
+            if how == "category":
+                cats = arrays[f"{c}.categories"]
+                values = (pd.array(cats.to_pandas(types_mapper=lambda t, d=dtype: d), dtype=dtype) if len(cats)
+                          else pd.array([], dtype=dtype))
+                cat = pd.Categorical.from_codes(arrays[f"{c}.codes"], dtype=pd.CategoricalDtype(pd.Index(values)))
+                parts[c] = pd.Series(cat, name=c, copy=False)
+            else:
+                parts[c] = pd.Series(arrays[c], name=c, copy=False)
+        table = pd.DataFrame(parts, index=pd.RangeIndex(meta["rows"]), copy=False)
+        xy = (arrays["xy.x"], arrays["xy.y"]) if "xy.x" in arrays else None
+        out = cls(table, meta["order"], meta["dtypes"], meta["name"], meta["crs"], xy, meta["fid_end"])
+        out.mapped = True
+        return out
 
     def rows(self, rows, cols: IncidentColumns, *, columns=None, geometry: bool = True):
         """Rows ``rows`` (positions; None: all) as a new frame equal to the stored rows; only
@@ -265,6 +330,34 @@ class IncidentRows:
 _DERIVED = {"fid": "int64", "occurred_from": "datetime64[ns, UTC]"}
 
 
+#: modules whose code computes the saved per-incident arrays (a change invalidates snapshots)
+_SNAPSHOT_CODE = ("layers.columns", "layers.temporal", "layers.grid", "layers.streets", "layers.store.snapshot",
+                  "layers.recommend.prepared", "geo_app.workspace")
+
+
+@functools.lru_cache(maxsize=1)
+def _code_stamp() -> str:
+    """A digest of the source of ``_SNAPSHOT_CODE``: snapshots saved by other code are not used."""
+    import hashlib
+    import importlib
+
+    h = hashlib.sha256()
+    for name in _SNAPSHOT_CODE:
+        h.update(Path(importlib.import_module(name).__file__).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _store_identity(store) -> str | None:
+    """What names ``store`` across processes (a GeoPackage's path, a PostGIS URL), or None
+    (an in-memory store: nothing to save snapshots against)."""
+    ident = getattr(store, "path", None) or getattr(store, "url", None)
+    return str(Path(ident).resolve()) if isinstance(ident, Path) else (str(ident) if ident else None)
+
+
+def _is_utc_ns(dtype) -> bool:
+    return str(dtype) == "datetime64[ns, UTC]"
+
+
 class VersionChanged(VigieError):
     """The store changed while a request was reading it (an import or a rollback landed)."""
 
@@ -289,10 +382,11 @@ def nbytes(value) -> int:
     """Approximate memory held by a cached value, in bytes (arrays, frames, containers)."""
     if value is None:
         return 0
-    if isinstance(value, np.ndarray):
-        return int(value.nbytes)
-    if isinstance(getattr(value, "nbytes", None), int):  # IncidentColumns, prepared models
-        return int(value.nbytes)
+    private = private_nbytes(value)  # arrays, IncidentColumns, prepared models: mapped ones are free
+    if private is not None:
+        return private
+    if isinstance(value, _IncidentTable):
+        return value.nbytes
     if isinstance(value, pd.DataFrame):
         size = int(value.memory_usage(index=True, deep=False).sum())
         if isinstance(value, gpd.GeoDataFrame):
@@ -414,6 +508,8 @@ class _Caches:
         self.prev: dict = {}
         # per version: {"batches": {batch id: kind}, "ends": {kind: (last fid, rows)}}
         self.marks: OrderedDict = OrderedDict()
+        # incident columns computed on the way by a read of the incident table, per version
+        self.fresh: dict = {}
 
     def seen(self, version: str) -> None:
         """A layer of ``version`` was loaded: results of older versions will not be asked again
@@ -429,6 +525,8 @@ class _Caches:
                 self.prev[(name, params)] = (v, value)
         for cache in (self.base, self.results):
             cache.drop(lambda key: key[0] == version)
+        with self.lock:
+            self.fresh = {v: c for v, c in self.fresh.items() if v == version}
 
     def take_prev(self, name: str, params: tuple):
         """``(version, value)`` kept aside for ``name`` and ``params`` (removed), or None."""
@@ -458,7 +556,10 @@ class Workspace:
         A store object to use instead of ``home.store`` (tests, benchmarks).
     cache_mb : int
         Memory budget of the caches, in MB (half for per-version data such as the incident
-        columns, half for per-filter results).
+        columns, half for per-filter results). Arrays mapped from a snapshot do not count.
+    snapshots : bool, default True
+        Save the per-incident arrays of each version under ``<home>/cache`` and map them
+        back (``snapshots()``); False computes everything in memory.
 
     Notes
     -----
@@ -466,9 +567,10 @@ class Workspace:
     every call from the version current when it is made (one per request or command).
     """
 
-    def __init__(self, home, *, store=None, cache_mb: int = 2048):
+    def __init__(self, home, *, store=None, cache_mb: int = 2048, snapshots: bool = True):
         self.home = home
         self._store = store
+        self._snaps = None if snapshots else False
         self._caches = _Caches(int(cache_mb) * 2**20)
         self._pin: str | None = None
 
@@ -517,12 +619,16 @@ class Workspace:
         cache = self._caches.base if name in _PER_VERSION else self._caches.results
         return cache.peek((self.version, name, params))
 
-    def clear(self) -> None:
-        """Forget every cached result (the next answers are computed anew, none extended)."""
+    def clear(self, *, saved: bool = False) -> None:
+        """Forget every cached result (the next answers are computed anew, none extended);
+        with ``saved``, remove the snapshots on disk too (the next answers read the store)."""
+        if saved and self.snapshots() is not None:
+            self.snapshots().clear()
         self._caches.base.clear()
         self._caches.results.clear()
         with self._caches.lock:
             self._caches.prev.clear()
+            self._caches.fresh.clear()
             self._caches.marks.clear()
 
     # -- appends ----------------------------------------------------------------------------
@@ -571,6 +677,94 @@ class Workspace:
                 return old if not len(added) else extend(old, added)
         return rebuild()
 
+    # -- snapshots --------------------------------------------------------------------------
+    def snapshots(self):
+        """The ``layers.store.snapshot.Snapshots`` of this deployment (``<home>/cache``), or
+        None when the store has no identity to key them by."""
+        from layers.store.snapshot import Snapshots
+
+        if self._snaps is None:
+            root = getattr(self.home, "path", None)
+            self._snaps = Snapshots(Path(root) / "cache") if root is not None and _store_identity(self.store) else False
+        return self._snaps or None
+
+    def _snapshot_key(self, name: str, params: tuple = ()) -> str:
+        """What a saved value depends on besides the store version: the store, the code, the
+        analysis CRS and time zone, ``params`` (and the settings the value reads)."""
+        import hashlib
+
+        st = self.settings
+        parts = [_store_identity(self.store), _code_stamp(), st.analysis_crs, st.timezone, params]
+        if name == "segments":
+            parts.append(st.street_tolerance_m)
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
+
+    def _persisted(self, name: str, params: tuple, rebuild: Callable[[], Any],
+                   extend: Callable[[Any, gpd.GeoDataFrame], Any], *,
+                   encode: Callable[[Any], tuple[dict, dict]] | None = None,
+                   decode: Callable[[dict, dict], Any] | None = None,
+                   end: Callable[[Any], tuple[int, int]] | None = None):
+        """``name``'s per-incident value at this version, from the cheapest source: mapped
+        from this version's snapshot (``snapshots()``); else an older version's value (kept in
+        memory, or the newest snapshot) extended with the appended rows (``_extended``); else
+        ``rebuild()``. A value built here is saved and mapped back, so that its pages are
+        shared with every process and the next start reads nothing. ``encode``/``decode``
+        turn the value into arrays and back (default: one array); ``end(value)`` gives the
+        ``(last fid, rows)`` it covers (default: those of ``columns()``)."""
+        encode = encode or (lambda a: ({"values": a}, {}))
+        decode = decode or (lambda arrays, meta: arrays["values"])
+        snaps = self.snapshots()
+        if snaps is None:
+            return self._extended(name, params, "incidents", rebuild, extend)
+        key = self._snapshot_key(name, params)
+        rows = self.counts().get("incidents", 0)
+        got = snaps.load(name, key, self.version)
+        if got is not None and got.meta.get("rows") == rows:
+            return decode(got.arrays, got.meta["encoded"])
+        if (name, params) not in self._caches.prev:  # another process's older snapshot
+            old = snaps.latest(name, key, but=self.version)
+            marks = old.meta.get("marks") if old is not None else None
+            if marks:
+                self._caches.mark(old.version, batches=marks["batches"], ends={"incidents": marks["end"]})
+                with self._caches.lock:
+                    self._caches.prev.setdefault((name, params), (old.version, decode(old.arrays, old.meta["encoded"])))
+        prev = self._caches.prev.get((name, params))
+        value = self._extended(name, params, "incidents", rebuild, extend)
+        arrays, meta = encode(value)
+        if not arrays and not meta:
+            return value  # a value the snapshot cannot hold
+        if end is None:
+            cols = self.columns()
+            last = (int(cols.fid.max()) if len(cols) else 0, len(cols))
+        else:
+            last = end(value)
+        meta = {"encoded": meta, "rows": rows, "marks": {"batches": self._batches(), "end": last}}
+        if prev is not None and value is prev[1] and snaps.alias(name, key, prev[0], self.version, meta):
+            return value  # unchanged (an import of another kind): the same files, linked
+        saved = snaps.save(name, key, self.version, arrays, meta)
+        return value if saved is None else decode(saved.arrays, saved.meta["encoded"])
+
+    def prepare(self) -> None:
+        """Compute and save this version's per-incident arrays (the incident columns and
+        attribute table, darkness classes, analysis cells and street segments), so that
+        every server process maps them at start instead of reading the store. ``geo-app
+        import`` runs it after each import; a server runs it on its first read otherwise."""
+        import warnings
+
+        from layers.errors import VigieWarning
+
+        self._frame("incidents")
+        self.columns()
+        self.darkness_codes()
+        try:
+            with warnings.catch_warnings():  # a grid too fine for a tiny layer: said when it is analysed
+                warnings.simplefilter("ignore", VigieWarning)
+                self.incident_cells()
+        except VigieError:  # no study area and no incident: no grid
+            pass
+        self.incident_segments()
+        release_free_memory()
+
     def default_filters(self, filters: Filters | None) -> Filters:
         """``filters`` with, when no category is asked, the ordinary (non-sensitive)
         categories: maps, hotspots, the report and the CLI show sensitive categories only when
@@ -599,8 +793,10 @@ class Workspace:
         """The cached layer ``kind``; for incidents an ``_IncidentTable`` (attributes only)."""
         def compute():
             if kind == "incidents":
-                out = self._extended("frame", (kind,), kind, self._read_incident_table,
-                                     lambda old, added: old.extend(added))
+                out = self._persisted("frame", (kind,), self._read_incident_table,
+                                      lambda old, added: old.extend(added),
+                                      encode=lambda t: t.to_arrays(), decode=_IncidentTable.from_arrays,
+                                      end=lambda t: t.fid_end)
                 self._batches()
                 self._caches.mark(self.version, ends={kind: out.fid_end})
                 return out
@@ -615,9 +811,9 @@ class Workspace:
         """The incident layer read whole: its attribute table kept, its ``IncidentColumns``
         computed from the geometries on the way (and cached), the geometries dropped."""
         gdf = self._read_whole("incidents")
-        key = (self.version, "columns", ())
-        if self._caches.base.peek(key) is None:
-            self._caches.base.put(key, incident_columns(gdf, crs=self.settings.analysis_crs, tz=self.tz))
+        if self._caches.base.peek((self.version, "columns", ())) is None:
+            with self._caches.lock:  # taken by columns() (which saves them)
+                self._caches.fresh[self.version] = incident_columns(gdf, crs=self.settings.analysis_crs, tz=self.tz)
         out = _IncidentTable.of(gdf)
         del gdf
         release_free_memory()  # the points and strings just dropped
@@ -657,12 +853,18 @@ class Workspace:
         def compute():
             crs, tz = self.settings.analysis_crs, self.tz
             def rebuild():
-                self._frame("incidents")  # reading the layer computes its columns
-                got = self._caches.base.peek((self.version, "columns", ()))
+                with self._caches.lock:
+                    got = self._caches.fresh.pop(self.version, None)
+                if got is None and self.peek("frame", ("incidents",)) is None:
+                    self._frame("incidents")  # reading the layer computes its columns
+                    with self._caches.lock:
+                        got = self._caches.fresh.pop(self.version, None)
                 return got if got is not None else incident_columns(self._read_whole("incidents"), crs=crs, tz=tz)
 
-            out = self._extended("columns", (), "incidents", rebuild,
-                                 lambda old, added: concat_columns(old, incident_columns(added, crs=crs, tz=tz)))
+            out = self._persisted("columns", (), rebuild,
+                                  lambda old, added: concat_columns(old, incident_columns(added, crs=crs, tz=tz)),
+                                  encode=encode_dataclass, decode=lambda a, m: decode_dataclass(a, m),
+                                  end=lambda c: (int(c.fid.max()) if len(c) else 0, len(c)))
             self._end("incidents", out.fid)
             return out
 
@@ -681,8 +883,8 @@ class Workspace:
 
         def compute():
             self.columns()  # marks this version's end of the incident layer
-            codes = self._extended("darkness", (), "incidents", lambda: self._darkness(None),
-                                   lambda old, added: np.concatenate([old, self._darkness_of(added)]))
+            codes = self._persisted("darkness", (), lambda: self._darkness(None),
+                                    lambda old, added: np.concatenate([old, self._darkness_of(added)]))
             codes.flags.writeable = False
             return codes
 
@@ -810,13 +1012,12 @@ class Workspace:
         def compute():
             cols = self.columns()
             m = self.mask(filters, night=night)
-            total = int(m.sum())
-            sim = int((m & cols.simulated).sum())
+            total = int(np.count_nonzero(m))
+            sim = int(np.count_nonzero(m & cols.simulated))
             start, end = filters.start, filters.end
-            known = cols.t[cols.t != NAT]
-            if len(known) and (start is None or end is None):
-                tmin = pd.Timestamp(int(known.min()), tz="UTC")
-                tmax = pd.Timestamp(int(known.max()), tz="UTC")
+            known = self._time_range()
+            if known is not None and (start is None or end is None):
+                tmin, tmax = (pd.Timestamp(v, tz="UTC") for v in known)
                 if end is None:
                     end = tmax + pd.Timedelta(seconds=1)
                 if start is None:
@@ -824,14 +1025,23 @@ class Workspace:
             if start is None or end is None:
                 return KeyFigures(0, None, None, None, None, None, None, 0)
             length = end - start
-            timeless = self.mask(filters.replace(start=None, end=None), night=night)
+            t = cols.t[self.rows(filters.replace(start=None, end=None), night=night)]  # NAT is below any instant
             s, e, p = utc_ns(start), utc_ns(end), utc_ns(start - length)
-            cur = int((timeless & (cols.t >= s) & (cols.t < e)).sum())
-            prev = int((timeless & (cols.t >= p) & (cols.t < s)).sum())
+            cur = int(np.count_nonzero((t >= s) & (t < e)))
+            prev = int(np.count_nonzero((t >= p) & (t < s)))
             change = None if prev == 0 else 100.0 * (cur - prev) / prev
             return KeyFigures(total, prev, change, start, end, start - length, start, sim)
 
         return self.cached("key_figures", (filters, night), compute)
+
+    def _time_range(self) -> tuple[int, int] | None:
+        """Earliest and latest known ``occurred_from`` of the incidents, nanoseconds UTC (None
+        when no incident has one); once per version."""
+        def compute():
+            t = self.columns().t
+            known = t[t != NAT]
+            return (int(known.min()), int(known.max())) if len(known) else None
+        return self.cached("time_range", (), compute)
 
     # -- analyses ---------------------------------------------------------------------------
     def study_area(self) -> gpd.GeoDataFrame | None:
@@ -962,10 +1172,13 @@ class Workspace:
             if method != "counts" and not len(rows):
                 raise ParameterError("no incidents match the filters: nothing to analyse.", "category")
             x, y = cols.x[rows], cols.y[rows]
-            if method == "counts":
-                return hotspots.count_xy(x, y, grid)
+            if method in ("counts", "gistar"):
+                counts = (hotspots.count_cells(self.incident_cells()[rows], grid) if not grid_kw
+                          else hotspots.count_xy(x, y, grid))
+                if method == "counts":
+                    return counts
             if method == "gistar" and not isinstance(rest.get("distance"), str):
-                return hotspots.gistar_counts(hotspots.count_xy(x, y, grid), **rest)
+                return hotspots.gistar_counts(counts, **rest)
             if method == "kde":
                 return hotspots.kde_xy(x, y, grid, **rest)
             return getattr(hotspots, method)(self.analysis_points(rows), grid=grid, **rest)
@@ -1003,7 +1216,7 @@ class Workspace:
             gi = self.analysis("gistar", filters, night=night, **grid)
             cols = self.columns()
             rows = self.rows(filters, night=night)
-            pos = cell_index(gi, cols.x[rows], cols.y[rows])
+            pos = self.incident_cells()[rows] if cell_size is None else cell_index(gi, cols.x[rows], cols.y[rows])
             hot = np.append(gi["bin"].to_numpy() >= 2, False)  # position -1 -> not hot
             sel, pos_sel = rows[hot[pos]], pos[hot[pos]]
             # the incidents of hot cells only, as counts per cell, category and darkness class
@@ -1181,13 +1394,39 @@ class Workspace:
         ``prepare_lamps`` with the lights layer), built once and shared by every filter."""
         from layers.recommend import prepared as rp
 
-        def compute():
+        def build():
             cols, dark = self.columns(), self.darkness_codes()
             cams = self.frame("cameras")
             return (rp.prepare_cameras(cols, dark, existing=cams if len(cams) else None),
                     rp.prepare_lamps(cols, dark, self.frame("lights")))
 
+        def compute():
+            snaps, key = self.snapshots(), self._snapshot_key("proposal_models")
+            refs = {"columns": self.columns(), "darkness": self.darkness_codes()}
+            got = snaps.load("proposal_models", key, self.version) if snaps is not None else None
+            if got is not None and got.meta.get("rows") == len(refs["columns"]):
+                return tuple(decode_dataclass(got.arrays, m, refs=refs) for m in got.meta["models"])
+            models = build()
+            if snaps is None:
+                return models
+            arrays, metas = {}, []
+            for i, m in enumerate(models):
+                a, meta = encode_dataclass(m, refs=refs, prefix=f"m{i}.")
+                arrays.update(a)
+                metas.append(meta)
+            saved = snaps.save("proposal_models", key, self.version, arrays,
+                               {"models": metas, "rows": len(refs["columns"])})
+            if saved is None:
+                return models
+            return tuple(decode_dataclass(saved.arrays, m, refs=refs) for m in saved.meta["models"])
+
         return self.cached("proposal_models", (), lambda: self._in_turn(compute))
+
+    def saved_proposal_models(self) -> bool:
+        """Whether this version's proposal models are saved (a start then maps them)."""
+        snaps = self.snapshots()
+        return snaps is not None and snaps.load("proposal_models", self._snapshot_key("proposal_models"),
+                                                self.version) is not None
 
     def embedded(self, kind: str) -> gpd.GeoDataFrame:
         """A small context layer as the map embeds it: polygons simplified to about 2 m."""
@@ -1246,16 +1485,65 @@ class Workspace:
 
     def _segment_counts(self, filters: Filters, night: bool):
         """``layers.streets.segment_counts_xy`` of the incidents of ``filters`` (analysis CRS),
-        None without streets."""
+        from each incident's segment (``incident_segments``); None without streets."""
+        from layers import streets as st
+
+        seg = self.incident_segments()
+        if seg is None:
+            return None
+        return st.segment_counts_assigned(seg[self.rows(filters, night=night)], self._street_network()["streets"],
+                                          tolerance_m=self.settings.street_tolerance_m)
+
+    def incident_segments(self) -> np.ndarray | None:
+        """Each incident's street segment (position in the street layer, -1 off-network:
+        ``layers.streets.assign_xy`` within ``street_tolerance_m``), int32, once per version
+        (extended on appends, saved in the snapshot); None without streets."""
         from layers import streets as st
 
         net = self._street_network()
         if net is None:
             return None
-        cols = self.columns()
-        rows = self.rows(filters, night=night)
-        return st.segment_counts_xy(cols.x[rows], cols.y[rows], net["streets"],
-                                    tolerance_m=self.settings.street_tolerance_m, tree=net["tree"])
+
+        def compute():
+            cols = self.columns()
+            tol = self.settings.street_tolerance_m
+
+            def assign(x, y):
+                return st.assign_xy(x, y, net["streets"], tolerance_m=tol, tree=net["tree"])[0].astype(np.int32)
+
+            out = self._persisted("segments", (len(net["streets"]),), lambda: assign(cols.x, cols.y),
+                                  lambda old, added: np.concatenate([old, assign(cols.x[len(old):],
+                                                                                 cols.y[len(old):])]))
+            out.flags.writeable = False
+            return out
+
+        return self.cached("segments", (len(net["streets"]),), compute)
+
+    def incident_cells(self) -> np.ndarray:
+        """Each incident's cell in the default ``analysis_grid()`` (row position, -1 outside
+        or without coordinates: ``layers.grid.cell_index``), int32, once per version
+        (extended on appends while the grid is the same, saved in the snapshot): a filter's
+        grid counts are then one ``bincount`` of its rows."""
+        from layers.grid import cell_index
+
+        grid = self.analysis_grid()
+        meta = grid.attrs.get("vigie", {})
+        shape = (len(grid), str(meta.get("shape")), float(meta.get("cell_size", 0)),
+                 tuple(float(v) for v in meta.get("origin", ())))
+
+        def compute():
+            cols = self.columns()
+
+            def index(x, y):
+                return cell_index(grid, x, y).astype(np.int32)
+
+            out = self._persisted("cells", shape, lambda: index(cols.x, cols.y),
+                                  lambda old, added: np.concatenate([old, index(cols.x[len(old):],
+                                                                                cols.y[len(old):])]))
+            out.flags.writeable = False
+            return out
+
+        return self.cached("cells", shape, compute)
 
     def street_concentration(self, filters: Filters | None = None, *, night: bool = False) -> dict | None:
         """The concentration of incidents over street segments (``layers.streets.concentration``)
@@ -1560,10 +1848,17 @@ class Workspace:
 
         return self.cached("action_evaluation", key, compute)
 
+    #: most incidents for which ``warm()`` builds the proposal models it finds no snapshot of
+    WARM_MODELS_MAX = 2_000_000
+
     def warm(self) -> None:
         """Load every layer, compute the default dashboard's analyses, prepare the proposal
         models and build the address register's index (before the first request of a server,
-        so that the first visitor does not wait). Being the start of a server process, it also
+        so that the first visitor does not wait). The per-incident arrays are mapped from the
+        version's snapshot when one is saved (``prepare``), otherwise computed and saved. The
+        proposal models are mapped when saved, built when the layer holds at most
+        ``WARM_MODELS_MAX`` incidents, and otherwise left to the first request for the
+        proposals layer (minutes at ten million). Being the start of a server process, it also
         has large blocks of memory returned to the system when freed
         (``geo_app.memory.large_blocks_to_system``) and trims the heap at the end."""
         large_blocks_to_system()
@@ -1580,7 +1875,8 @@ class Workspace:
             index = self.address_index()  # the popups' nearest addresses
             if index is not None:
                 index.street_tree()
-            self.proposal_models()  # switching the proposals layer on then only solves
+            if self.saved_proposal_models() or len(self.columns()) <= self.WARM_MODELS_MAX:
+                self.proposal_models()  # switching the proposals layer on then only solves
         except VigieError as e:  # too few incidents, no study area: the request will say why
             log.warning("warming the dashboard failed: %s", e.message)
         release_free_memory()

@@ -50,21 +50,22 @@ from layers.errors import InputError, ParameterError
 from layers.hotspots.gistar import ALPHA_LEVELS, bh_adjust, fdr_bins, gistar_z
 
 __all__ = [
-    "STREET_TOLERANCE_M",
+    "INTERSECTION_RADIUS_M",
     "SNAP_M",
-    "network",
-    "segment_neighbours",
+    "STREET_TOLERANCE_M",
     "SegmentIndex",
-    "assign_xy",
     "assign",
+    "assign_xy",
+    "concentration",
+    "intersections",
+    "micro_counts_xy",
+    "network",
     "segment_counts",
+    "segment_counts_assigned",
     "segment_counts_xy",
     "segment_gistar",
     "segment_gistar_counts",
-    "concentration",
-    "INTERSECTION_RADIUS_M",
-    "intersections",
-    "micro_counts_xy",
+    "segment_neighbours",
 ]
 
 #: default distance (m) within which an incident is assigned to its nearest segment
@@ -351,6 +352,15 @@ def segment_counts_xy(x, y, streets: gpd.GeoDataFrame, *, tolerance_m: float = S
     _check_streets(streets)
     tolerance_m = positive_number(tolerance_m, "tolerance_m", unit="metres")
     seg, _ = assign_xy(x, y, streets, tolerance_m=tolerance_m, tree=tree)
+    return segment_counts_assigned(seg, streets, tolerance_m=tolerance_m, weights=weights)
+
+
+def segment_counts_assigned(seg, streets: gpd.GeoDataFrame, *, tolerance_m: float = STREET_TOLERANCE_M,
+                            weights=None) -> gpd.GeoDataFrame:
+    """``segment_counts_xy`` of incidents already assigned: ``seg`` is each incident's
+    segment position (``assign_xy`` with this ``tolerance_m``, metres; -1 off-network). The
+    fast path of a caller that assigned every stored incident once (``geo_app.workspace``)."""
+    seg = np.asarray(seg).ravel()
     w = None if weights is None else np.asarray(weights, dtype=float)
     on = seg >= 0
     n = np.bincount(seg[on], weights=None if w is None else w[on], minlength=len(streets))

@@ -264,6 +264,11 @@ def import_cmd(home, kind, file, crs, layer, maps, sets, labels, date_format, sk
     finally:
         bar.close()
     _echo_report(outcome, kind)
+    if not dry_run and outcome.counts["stored"]:
+        from geo_app.imports import prepare_snapshots
+
+        click.echo("Saving the arrays a server maps at start …", err=True)
+        prepare_snapshots(home)
     n_errors = sum(p.severity == "error" for p in outcome.problems)
     if dry_run and not skip_invalid and n_errors:
         raise InputError(
@@ -356,4 +361,34 @@ def export(home, kind, fmt, out, crs, start, end, categories, zac, hours, weekda
     click.echo(f"Exported {len(gdf)} {kind} to {path or out} ({fmt}{', EPSG:' + str(epsg) if epsg else ''}){note}.")
 
 
-COMMANDS = [init, config, import_cmd, batches, rollback, export]
+# ------------------------------------------------------------------------------------ prepare
+
+
+@click.command("prepare")
+@click.option("--proposals/--no-proposals", default=True, show_default=True,
+              help="Also build the covering models of the proposals layer (minutes at ten million incidents).")
+@pass_home
+def prepare(home, proposals):
+    """Save the arrays a server maps at start (incident columns, attribute table, darkness,
+    analysis cells, street segments; the proposal models) under the deployment's cache/ folder.
+
+    `geo-app import` saves them after every import; run this after an upgrade of Vigie (saved
+    arrays of another release are not used) or a restore of the store, before `geo-app serve`.
+    """
+    import time
+
+    from geo_app.workspace import Workspace
+
+    _settings(home)
+    t = time.perf_counter()
+    ws = Workspace(home)
+    ws.prepare()
+    if proposals and len(ws.columns()):
+        ws.proposal_models()
+    root = ws.snapshots().root if ws.snapshots() is not None else None
+    size = sum(f.stat().st_size for f in root.rglob("*") if f.is_file()) if root and root.exists() else 0
+    click.echo(f"Saved the arrays of {len(ws.columns()):,} incidents in {root} ({size / 2**20:,.0f} MB) "
+               f"in {time.perf_counter() - t:.1f} s.")
+
+
+COMMANDS = [init, config, import_cmd, batches, rollback, export, prepare]

@@ -14,7 +14,7 @@ a sparse weights matrix, so the space-time cube can call them once per period.
 Modules, one statistic or job each:
 
 =======  ========================================================================================
-counts   ``count_incidents``, ``count_xy``: incidents per cell
+counts   ``count_incidents``, ``count_xy``, ``count_cells``: incidents per cell
 gistar   ``gistar``, ``gistar_counts`` and the array primitives ``gistar_z``, ``bh_adjust``,
          ``fdr_bins``
 kde      ``kde``, ``kde_xy``, ``kde_at``, ``dual_kde``, ``silverman_bandwidth``
@@ -27,7 +27,7 @@ change   ``change`` between two periods, ``sensitivity`` to the cell size and or
 
 from layers.hotspots.areas import hotspot_areas
 from layers.hotspots.change import change, sensitivity
-from layers.hotspots.counts import count_incidents, count_xy
+from layers.hotspots.counts import count_cells, count_incidents, count_xy
 from layers.hotspots.gistar import bh_adjust, fdr_bins, gistar, gistar_counts, gistar_z
 from layers.hotspots.kde import dual_kde, kde, kde_at, kde_xy, silverman_bandwidth
 from layers.hotspots.lisa import lisa, local_moran_arrays
@@ -37,6 +37,7 @@ __all__ = [
     "bh_adjust",
     "change",
     "choose_scale",
+    "count_cells",
     "count_incidents",
     "count_xy",
     "dual_kde",

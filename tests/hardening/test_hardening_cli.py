@@ -48,6 +48,7 @@ BASE = {
     "user password": ["planner", "--password", "long-password"],
     "serve": ["--port", "8765"],  # never started: every case below fails before listening
     "geocode": ["{csv}", "--address-column", "id", "--out", "{tmp}/g.csv"],
+    "prepare": [],
 }
 
 #: commands whose valid run is long or has side effects; only parse-time failures are sent

@@ -248,6 +248,10 @@ def test_array_fast_paths_equal_the_frame_functions():
     xy = shapely.get_coordinates(inc.geometry.values)
     c = count_xy(xy[:, 0], xy[:, 1], grid)
     assert c["n"].tolist() == count_incidents(inc, grid)["n"].tolist()
+    from layers.grid import cell_index
+    from layers.hotspots import count_cells
+
+    pd.testing.assert_frame_equal(count_cells(cell_index(grid, xy[:, 0], xy[:, 1]), grid), c)
     g1, g2 = gistar_counts(c, distance=250), gistar(inc, grid=grid, distance=250)
     assert g1["z"].tolist() == g2["z"].tolist() and g1["bin"].tolist() == g2["bin"].tolist()
     assert g1.attrs["vigie"]["neighbourhood"] == 250.0

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -103,6 +104,17 @@ def test_segment_counts_by_hand(cross):
     half = segment_counts(cross_incidents(), cross.assign(geometry=cross.geometry.scale(0.5, 0.5, origin=(0, 0))),
                           tolerance_m=1000)
     assert half["length_m"].tolist() == [50] * 5
+
+
+def test_segment_counts_of_incidents_already_assigned_by_hand(cross):
+    """The counts of a caller that assigned every incident once (the web's saved segments)."""
+    from layers.streets import segment_counts_assigned
+
+    seg = np.array([0, 0] + [1] * 10 + [3, 4, -1], dtype=np.int32)  # test_assign_by_hand's answer
+    out = segment_counts_assigned(seg, cross)
+    assert out["n"].tolist() == [2, 10, 0, 1, 1]
+    assert out.attrs["vigie"] == {"tolerance_m": 30.0, "n_incidents": 15, "n_assigned": 14, "n_off_network": 1}
+    pd.testing.assert_frame_equal(out, segment_counts(cross_incidents(), cross))
 
 
 def test_segment_gistar_by_hand(cross):

@@ -42,7 +42,7 @@ def test_rows_handed_out_equal_the_stored_rows(home, store):
 
 def test_the_cached_layer_has_no_geometry_and_codes_its_text(home, store):
     store.import_batch("incidents", _incidents(500, 1), _batch("b1", 500))
-    ws = Workspace(home, store=store)
+    ws = Workspace(home, store=store, snapshots=False)  # in memory (a snapshot is mapped: test_workspace_snapshot)
     held = ws._frame("incidents")
     want = _stored(store, ws)
     assert "geometry" not in held.table.columns
