@@ -280,10 +280,10 @@ def _print_workers(w: dict, n: int) -> None:
     print(f"geo-app serve --workers {WORKERS} (gunicorn): listening {w['listening_s']:.1f} s after the start "
           f"(warm-up in the main process), first dashboard answer {w['first_s']:.2f} s, "
           f"{w['start_to_first_s']:.1f} s from the start (login included)", flush=True)
-    print(f"through the server, {ROUNDS} rounds: new filters ({len(NEW_FILTERS)} a round) first round slowest "
-          f"{max(w['filters'][0]):.2f} s, all rounds median {statistics.median(flat):.2f} s, slowest "
-          f"{max(flat):.2f} s; proposals layer first {w['proposals'][0]:.2f} s, median "
-          f"{statistics.median(w['proposals']):.2f} s, slowest {max(w['proposals']):.2f} s; worker CPU during "
+    print(f"through the server, {ROUNDS} rounds (a filter is new to each worker the first time it serves it): "
+          f"new filters ({len(NEW_FILTERS)} a round) slowest per round "
+          f"{' / '.join(f'{max(r):.2f}' for r in w['filters'])} s, median {statistics.median(flat):.2f} s; "
+          f"proposals layer per round {' / '.join(f'{t:.2f}' for t in w['proposals'])} s; worker CPU during "
           f"the rounds {' / '.join(f'{c:.1f}' for c in w['worker_cpu_s'])} s", flush=True)
     print(f"{'process':<16} {'RSS MB':>8} {'PSS MB':>8} {'private MB':>10} {'anonymous MB':>12}", flush=True)
     for role, pid, m in w["memory"]:

@@ -102,26 +102,28 @@ def start_cluster(*, shared_buffers: str = "128MB", root: str | Path | None = No
     def run(*cmd):
         proc = subprocess.run([*_as_postgres(), *map(str, cmd)], capture_output=True, text=True, cwd=root)
         if proc.returncode != 0:
-            cluster.stop(remove=not existing)
             raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{proc.stdout}{proc.stderr}")
 
-    data = root / "data"
-    if not existing:
-        run(PG_BIN / "initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync",
-            "--locale=C")
-    opts = (f"-k {root} -p 5432 -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
-            f"-c full_page_writes=off -c max_connections=50 -c shared_buffers={shared_buffers}")
-    opts += "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
-    running = existing and subprocess.run([*_as_postgres(), str(PG_BIN / "pg_ctl"), "-D", str(data), "status"],
-                                          capture_output=True, check=False).returncode == 0
-    if not running:
-        run(PG_BIN / "pg_ctl", "-D", data, "-l", root / "log", "-w", "-t", "60", "-o", opts, "start")
-    base = f"postgresql://postgres@/postgres?host={quote(str(root), safe='')}&port=5432"
-    cluster.url = base.replace("/postgres?", "/vigie?")
-    if existing:
-        return cluster
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute("CREATE DATABASE vigie")
-    with psycopg.connect(cluster.url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION postgis")
+    try:  # whatever stops the start (a failure, Ctrl+C, a kill turned into SystemExit) stops the server
+        data = root / "data"
+        if not existing:
+            run(PG_BIN / "initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync",
+                "--locale=C")
+        opts = (f"-k {root} -p 5432 -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
+                f"-c full_page_writes=off -c max_connections=50 -c shared_buffers={shared_buffers}")
+        opts += "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
+        running = existing and subprocess.run([*_as_postgres(), str(PG_BIN / "pg_ctl"), "-D", str(data), "status"],
+                                              capture_output=True, check=False).returncode == 0
+        if not running:
+            run(PG_BIN / "pg_ctl", "-D", data, "-l", root / "log", "-w", "-t", "60", "-o", opts, "start")
+        base = f"postgresql://postgres@/postgres?host={quote(str(root), safe='')}&port=5432"
+        cluster.url = base.replace("/postgres?", "/vigie?")
+        if not existing:
+            with psycopg.connect(base, autocommit=True) as conn:
+                conn.execute("CREATE DATABASE vigie")
+            with psycopg.connect(cluster.url, autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION postgis")
+    except BaseException:
+        cluster.stop(remove=not existing)
+        raise
     return cluster
