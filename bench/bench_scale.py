@@ -44,6 +44,7 @@ start over. A kept cluster left running by a killed run is stopped with
     python -m bench scale --store postgis        # the same on PostGIS
     python -m bench scale --n 10000000           # a few GB of disk, about 6 GB of memory
     python -m bench scale --stages workers       # only the several-processes stage (after the import)
+    python -m bench scale --stages=              # only the import (if the deployment is not there yet)
 """
 
 from __future__ import annotations
@@ -233,6 +234,18 @@ def _wait_workers(pid: int, proc: subprocess.Popen, timeout: float = 120.0) -> l
     return workers
 
 
+def _postgres_pss(postmaster: int) -> dict:
+    """PSS of a PostgreSQL server's live processes (the postmaster and its children); a backend
+    that ends while they are read is left out."""
+    pss = []
+    for pid in [postmaster, *children(postmaster)]:
+        try:
+            pss.append(smaps_mb(pid)["Pss"])
+        except OSError:
+            continue
+    return {"processes": len(pss), "pss_mb": sum(pss)}
+
+
 def stage_workers(home: Path, env: dict, postmaster: int | None) -> dict:
     """Start ``geo-app serve --workers 2`` on ``home``, time its first dashboard, serve the rounds,
     read every process's memory, stop it. ``postmaster``: the PostgreSQL server to measure too."""
@@ -261,8 +274,7 @@ def stage_workers(home: Path, env: dict, postmaster: int | None) -> dict:
         memory = [("main", proc.pid, smaps_mb(proc.pid))] + [("worker", w, smaps_mb(w)) for w in workers]
         pg = None
         if postmaster:
-            pids = [postmaster, *children(postmaster)]
-            pg = {"processes": len(pids), "pss_mb": sum(smaps_mb(p)["Pss"] for p in pids)}
+            pg = _postgres_pss(postmaster)
     except Exception:
         stop_process(proc)
         log.seek(0)
@@ -296,7 +308,8 @@ def _print_workers(w: dict, n: int) -> None:
     if w["postgres"]:
         pg = w["postgres"]
         print(f"PostgreSQL server: {pg['processes']} processes, PSS {pg['pss_mb']:,.0f} MB "
-              f"(shared_buffers {PG_SHARED_BUFFERS}, the pages its backends touched)", flush=True)
+              f"(live processes; shared buffers only ended backends touched are not counted: up to "
+              f"{PG_SHARED_BUFFERS} more)", flush=True)
 
 
 # ---------------------------------------------------------------- the store
@@ -332,7 +345,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=1_000_000, help="incidents to generate (default 1,000,000)")
     parser.add_argument("--store", choices=STORES, default="gpkg", help="the store (default gpkg)")
     parser.add_argument("--stages", default=",".join(STAGES),
-                        help=f"stages after the import, comma-separated (default {','.join(STAGES)})")
+                        help=f"stages after the import, comma-separated (default {','.join(STAGES)}; "
+                             "empty: the import only)")
     args, others = parser.parse_known_args(argv)
     bad = [a for a in others if a.startswith("-")]
     if bad:

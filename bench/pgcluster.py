@@ -19,8 +19,10 @@ killed) is stopped by hand with
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -100,9 +102,19 @@ def start_cluster(*, shared_buffers: str = "128MB", root: str | Path | None = No
     existing = (root / "data" / "PG_VERSION").exists()
 
     def run(*cmd):
-        proc = subprocess.run([*_as_postgres(), *map(str, cmd)], capture_output=True, text=True, cwd=root)
+        # a session of its own: if we are stopped, initdb's backend goes with runuser (killing
+        # runuser alone would leave initdb writing into a removed folder)
+        proc = subprocess.Popen([*_as_postgres(), *map(str, cmd)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, cwd=root, start_new_session=True)
+        try:
+            out, err = proc.communicate()
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
         if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{proc.stdout}{proc.stderr}")
+            raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{out}{err}")
 
     try:  # whatever stops the start (a failure, Ctrl+C, a kill turned into SystemExit) stops the server
         data = root / "data"

@@ -142,6 +142,8 @@ def test_a_small_run_measures_every_stage_and_leaves_no_server_behind(store, ope
     assert ("PostgreSQL server:" in out) == (store == "postgis")
     for _, pid, *_ in rows:  # the server is stopped: main process and workers
         assert not Path(f"/proc/{pid}").exists()
+    only_import = _run(open_folder, "--store", store, "--stages=")  # imported already: nothing to do
+    assert "import:" not in only_import and "server" not in only_import and "PSS" not in only_import
     if store == "postgis":  # stopped but kept; the next run reuses its data without importing
         root = open_folder / "pg-3000"
         assert (root / "data" / "PG_VERSION").exists() and not (root / "data" / "postmaster.pid").exists()
@@ -150,16 +152,20 @@ def test_a_small_run_measures_every_stage_and_leaves_no_server_behind(store, ope
         assert not (root / "data" / "postmaster.pid").exists()
 
 
-def _importing(pid: int) -> bool:
-    out = subprocess.run(["ps", "-ww", "--ppid", str(pid), "-o", "args="], capture_output=True, text=True).stdout
-    return "--child import" in out
+def _phase_reached(when: str, pid: int, folder: Path) -> bool:
+    """Whether the run ``pid`` using ``folder`` is at ``when`` (from the process table)."""
+    if when == "importing":
+        out = subprocess.run(["ps", "-ww", "--ppid", str(pid), "-o", "args="], capture_output=True, text=True).stdout
+        return "--child import" in out
+    out = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
+    return f"{'initdb' if when == 'initdb' else 'bin/postgres'} -D {folder}" in out
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("when", ["cluster starting", "importing"])
+@pytest.mark.parametrize("when", ["initdb", "server started", "importing"])
 def test_a_killed_run_stops_and_removes_its_cluster(when, open_folder):
-    """``kill`` (SIGTERM) while the cluster starts or during the import: the throw-away cluster
-    and the work folder go."""
+    """``kill`` (SIGTERM) while the cluster is created, once its server runs, or during the
+    import: every PostgreSQL process of the run ends, its folder and the work folder go."""
     import time
 
     _cluster_or_skip()
@@ -169,10 +175,9 @@ def test_a_killed_run_stops_and_removes_its_cluster(when, open_folder):
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 120
-        while not list(open_folder.glob("vigie-pg-*/data/postmaster.pid")) or (
-                when == "importing" and not _importing(proc.pid)):
+        while not _phase_reached(when, proc.pid, open_folder):
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[0]
-            time.sleep(0.05)
+            time.sleep(0.02)
         clusters = list(open_folder.glob("vigie-pg-*"))
         proc.terminate()
         out = proc.communicate(timeout=60)[0]
