@@ -44,13 +44,16 @@ TARGET_P95 = 1.0
 ENDPOINTS = ("dashboard", "points", "hotspots api", "hotspot list")
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on the loopback interface now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _wait_up(base: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
+def wait_up(base: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
+    """Wait until the server at ``base`` answers ``/login`` (``timeout`` s at most); RuntimeError
+    if it exits or does not answer in time."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if proc.poll() is not None:
@@ -60,22 +63,24 @@ def _wait_up(base: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
             return
         except (urllib.error.URLError, OSError):
             time.sleep(0.3)
-    raise RuntimeError("geo-app serve did not answer within 120 s")
+    raise RuntimeError(f"geo-app serve did not answer within {timeout:.0f} s")
 
 
-def _client(base: str):
+def login(base: str, user: str = USER, password: str = PASSWORD):
+    """A ``urllib`` opener with a session of ``user`` on the server at ``base`` (login form,
+    CSRF token included); RuntimeError if the login is refused."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(base + "/login", timeout=30).read().decode()
     m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
         r'value="([^"]+)"[^>]*name="csrf_token"', page)
-    form = {"username": USER, "password": PASSWORD}
+    form = {"username": user, "password": password}
     if m:
         form["csrf_token"] = m.group(1)
     r = opener.open(base + "/login", data=urllib.parse.urlencode(form).encode(), timeout=30)
     r.read()
     if r.geturl().rstrip("/").endswith("/login"):
-        raise RuntimeError("login as the coordinator failed")
+        raise RuntimeError(f"login as {user} failed")
     return opener
 
 
@@ -110,7 +115,7 @@ def _run_client(k: int, opener, base: str, extent, stop_at: float, out: list, er
                 errors.append((name, detail))
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) of a process and its live children, from /proc (0 elsewhere)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -118,7 +123,7 @@ def _cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     own = sum(int(v) for v in fields[11:13]) / os.sysconf("SC_CLK_TCK")
-    return own + sum(_cpu_seconds(int(c)) for c in children)  # gunicorn workers (--workers N)
+    return own + sum(cpu_seconds(int(c)) for c in children)  # gunicorn workers (--workers N)
 
 
 def stop_process(proc: subprocess.Popen, timeout: float = 20) -> None:
@@ -145,15 +150,15 @@ def main() -> None:
         build_demo(home, password=PASSWORD)
         print(f"demo city built in {time.perf_counter() - t:.1f} s", flush=True)
         extent = tuple(Home(home).store.read("incidents").total_bounds)
-        port = _free_port()
+        port = free_port()
         base = f"http://127.0.0.1:{port}"
         geo_app = Path(sys.executable).with_name("geo-app")
         cmd = [str(geo_app), "--home", str(home), "serve", "--host", "127.0.0.1", "--port", str(port), *SERVE_ARGS]
         log = open(Path(tmp) / "serve.log", "w+b")  # a file, not a pipe: a full pipe would block it
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         try:
-            _wait_up(base, proc)
-            openers = [_client(base) for _ in range(CLIENTS)]
+            wait_up(base, proc)
+            openers = [login(base) for _ in range(CLIENTS)]
             # one warm-up round (the server warms itself in the background too)
             for name, path in _urls(random.Random(-1), extent):
                 body = openers[0].open(base + path, timeout=120).read()
@@ -167,7 +172,7 @@ def main() -> None:
             threads = [threading.Thread(target=_run_client, args=(k, o, base, extent, stop_at, out, errors))
                        for k, o in enumerate(openers)]
             t = time.perf_counter()
-            cpu0, server0 = time.process_time(), _cpu_seconds(proc.pid)
+            cpu0, server0 = time.process_time(), cpu_seconds(proc.pid)
             loads = []
             for th in threads:
                 th.start()
@@ -177,7 +182,7 @@ def main() -> None:
             for th in threads:
                 th.join()
             elapsed = time.perf_counter() - t
-            cpu_client, cpu_server = time.process_time() - cpu0, _cpu_seconds(proc.pid) - server0
+            cpu_client, cpu_server = time.process_time() - cpu0, cpu_seconds(proc.pid) - server0
         finally:
             stop_process(proc)
             log.seek(0)
