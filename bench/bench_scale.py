@@ -11,13 +11,20 @@ another's:
    ``to_file`` (``bench/bench_store.py`` at 1M). Also the store's size on disk: the GeoPackage
    file, or with PostGIS ``pg_total_relation_size('incidents')`` (heap, TOAST, indexes) and
    ``pg_database_size`` (the app tables, PostGIS's own tables and the catalogue included).
-2. ``serve``: a new server process: ``create_app`` and ``Workspace.warm()`` (what ``geo-app
+2. ``cold``: the ``serve`` stage below with the deployment's ``cache/`` folder emptied first: a
+   start with nothing saved (it reads the store, computes the per-incident arrays and saves
+   them; the proposal models only up to ``Workspace.WARM_MODELS_MAX`` incidents).
+3. ``prepare``: from an empty ``cache/``, what ``geo-app import`` adds after storing (the
+   version's arrays computed and saved, ``Workspace.prepare``) and what ``geo-app prepare`` adds
+   (the proposal models built and saved), with their time and peak memory.
+4. ``serve``: a new server process: ``create_app`` and ``Workspace.warm()`` (what ``geo-app
    serve`` runs before its first visitor), the first dashboard request, the slowest of three
    never-seen filter combinations, the proposals layer (switched on, then under a new filter),
-   and the process's resident memory, also per incident, beside the bytes the workspace's
-   caches hold (``Workspace`` ``nbytes`` accounting: the incident attribute table, the incident
-   columns, the proposal models, the per-filter results).
-3. ``workers``: a real ``geo-app serve --workers 2`` (gunicorn: the main process warms the app
+   and the process's resident memory (``smaps_rollup``: RSS and its anonymous part; the rest
+   is code and mapped files, whose pages other processes share) at each step, also per
+   incident, beside the bytes the workspace's caches hold (``Workspace`` ``nbytes``
+   accounting, where mapped arrays count 0).
+5. ``workers``: a real ``geo-app serve --workers 2`` (gunicorn: the main process warms the app
    and forks two workers) on a free loopback port, logged in as a coordinator through the login
    form: the time from the process start to the first dashboard answer, then ``ROUNDS`` rounds
    of the three new-filter dashboards and ``/api/map/proposals`` (a new connection each, so both
@@ -70,7 +77,7 @@ NEW_FILTERS = ("category=burglary,theft&hours=18-23",
                "category=violence_public,drugs,robbery&night=1")
 PROPOSAL_FILTER = "category=burglary,theft,vehicle_crime&from=2023-01-01"
 STORES = ("gpkg", "postgis")
-STAGES = ("serve", "workers")
+STAGES = ("cold", "prepare", "serve", "workers")
 #: requests of the workers stage: this many rounds of the NEW_FILTERS dashboards and the proposals layer
 ROUNDS = 6
 WORKERS = 2
@@ -123,11 +130,36 @@ def child_import(csv: str, home: str) -> dict:
 
     Path(home).mkdir(parents=True, exist_ok=True)
     write_config(Path(home) / "config.toml", {"analysis_crs": 2154, "timezone": "Europe/Paris",
-                                             "territory": [3.5, 43.3, 4.3, 43.9]})
+                                             "territory": [3.5, 43.3, 4.3, 43.9],
+                                             # the upload limits of a web import do not apply here
+                                             "max_features": 1_000_000_000, "max_uncompressed_mb": 1_000_000})
     t = time.perf_counter()
     out = import_file(Home(Path(home)), "incidents", csv, user="bench")
     seconds, peak = time.perf_counter() - t, _peak_mb()
     return {"seconds": seconds, "peak_mb": peak, "stored": out.counts["stored"], **_store_sizes(Home(Path(home)))}
+
+
+def child_prepare(home: str) -> dict:
+    """What ``geo-app import`` adds after storing (the version's arrays saved), then what
+    ``geo-app prepare`` adds (the proposal models saved), from an empty ``cache/`` folder."""
+    from geo_app.config import Home
+    from geo_app.workspace import Workspace
+
+    ws = Workspace(Home(Path(home)))
+    ws.clear(saved=True)
+    t = time.perf_counter()
+    ws.prepare()
+    arrays, arrays_peak = time.perf_counter() - t, _peak_mb()
+    t = time.perf_counter()
+    ws.proposal_models()
+    models = time.perf_counter() - t
+    saved = sum(f.stat().st_size for f in ws.snapshots().root.rglob("*") if f.is_file())
+    return {"arrays_s": arrays, "arrays_peak_mb": arrays_peak, "models_s": models, "peak_mb": _peak_mb(),
+            "saved_mb": saved / 2**20}
+
+
+def _smaps_self() -> dict[str, float]:
+    return smaps_mb(os.getpid())
 
 
 def child_account(home: str) -> dict:
@@ -151,8 +183,12 @@ def _get(client, url: str) -> float:
     return time.perf_counter() - t
 
 
-def child_serve(home: str) -> dict:
+def child_serve(home: str, cold: str = "") -> dict:
+    """A new server process on ``home``; ``cold``: with its ``cache/`` folder emptied first (a
+    start with nothing saved, which computes and saves what it needs)."""
     os.environ["GEO_APP_HOME"] = home
+    if cold:
+        shutil.rmtree(Path(home) / "cache", ignore_errors=True)
     t0 = time.perf_counter()
     from geo_app import create_app
 
@@ -165,16 +201,20 @@ def child_serve(home: str) -> dict:
         ws.warm()
         warm = time.perf_counter() - t
         n = len(ws.columns())
-        models = ws.proposal_models()
+        models_at_start = ws.peek("proposal_models", ()) is not None
     first = _get(client, "/")
     start_to_first = time.perf_counter() - t0
-    rss_first = _rss_mb()
+    rss_first, smaps_first = _rss_mb(), _smaps_self()
     new = max(_get(client, "/?" + q) for q in NEW_FILTERS)
+    smaps_filters = _smaps_self()
     prop_first = _get(client, "/api/map/proposals")
     prop_new = _get(client, "/api/map/proposals?" + PROPOSAL_FILTER)
     rss = _rss_mb()
+    models = ws.proposal_models()
     return {"warm_s": warm, "first_s": first, "start_to_first_s": start_to_first, "new_filter_s": new,
             "proposals_first_s": prop_first, "proposals_new_filter_s": prop_new, "n": n,
+            "models_at_start": models_at_start, "smaps_first": smaps_first, "smaps_filters": smaps_filters,
+            "smaps_end": _smaps_self(),
             "models_bytes_per_incident": sum(m.nbytes for m in models) / max(n, 1),
             "cached_bytes_per_incident": (ws._caches.base.used + ws._caches.results.used) / max(n, 1),
             "table_bytes_per_incident": ws._frame("incidents").nbytes / max(n, 1),
@@ -391,7 +431,16 @@ def main(argv: list[str] | None = None) -> None:
                              f"database {i['store_mb']:,.0f} MB")
                 print(f"import: {i['seconds']:.1f} s, peak {i['peak_mb']:,.0f} MB, {i['stored']:,} stored, {sizes}",
                       flush=True)
+            if "cold" in args.stages:
+                print("a start with nothing saved (cache/ emptied):", flush=True)
+                _print_serve(_run_child("serve", str(home), "cold", env=env))
+            if "prepare" in args.stages:
+                p = _run_child("prepare", str(home), env=env)
+                print(f"saved arrays (what geo-app import adds): {p['arrays_s']:.1f} s, peak {p['arrays_peak_mb']:,.0f} "
+                      f"MB; proposal models (what geo-app prepare adds): {p['models_s']:.1f} s, peak "
+                      f"{p['peak_mb']:,.0f} MB; {p['saved_mb']:,.0f} MB under cache/", flush=True)
             if "serve" in args.stages:
+                print("a start on saved arrays:", flush=True)
                 _print_serve(_run_child("serve", str(home), env=env))
             if "workers" in args.stages:
                 _run_child("account", str(home), env=env)
@@ -402,12 +451,20 @@ def main(argv: list[str] | None = None) -> None:
             shutil.rmtree(work, ignore_errors=True)
 
 
+def _smaps_line(m: dict) -> str:
+    return (f"RSS {m['Rss']:,.0f} MB, of which anonymous {m['Anonymous']:,.0f} MB (the rest: code and mapped "
+            f"files, shared with other processes)")
+
+
 def _print_serve(s: dict) -> None:
+    models = "with the proposal models" if s["models_at_start"] else "without the proposal models"
     print(f"new server process: warm() {s['warm_s']:.1f} s (layers, columns, darkness, dashboard, "
-          f"proposal models), then first dashboard request {s['first_s']:.2f} s "
-          f"({s['start_to_first_s']:.1f} s from start), RSS {s['rss_first_mb']:,.0f} MB", flush=True)
+          f"{models}), then first dashboard request {s['first_s']:.2f} s "
+          f"({s['start_to_first_s']:.1f} s from start); {_smaps_line(s['smaps_first'])}", flush=True)
+    print(f"after {len(NEW_FILTERS)} new filters: {_smaps_line(s['smaps_filters'])}", flush=True)
     print(f"new filter (slowest of {len(NEW_FILTERS)}): {s['new_filter_s']:.2f} s; proposals layer: first "
           f"{s['proposals_first_s']:.2f} s, new filter {s['proposals_new_filter_s']:.2f} s", flush=True)
+    print(f"after the proposals layer: {_smaps_line(s['smaps_end'])}", flush=True)
     print(f"server process: RSS {s['rss_mb']:,.0f} MB (peak {s['peak_mb']:,.0f} MB, "
           f"{s['rss_base_mb']:,.0f} MB before reading the store), "
           f"{s['bytes_per_incident']:.0f} bytes per incident, of which proposal models "
