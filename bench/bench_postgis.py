@@ -76,13 +76,22 @@ def _server():
 
 
 def main() -> None:
-    import numpy as np
-    from pyproj import Transformer
+    from layers.store import open_store
 
+    given = os.environ.get("VIGIE_BENCH_POSTGIS_STORE")
+    if given:  # a store holding incidents already (e.g. bench_scale's kept 10M cluster): pushdown only
+        store = open_store(given)
+        print(f"store given: {store.count('incidents'):,} incidents; imports not measured")
+        try:
+            _pushdown(store)
+        finally:
+            store.close()
+        return
+    _imports_and_pushdown()
+
+
+def _imports_and_pushdown() -> None:
     from bench.gen import clustered_incidents
-    from layers.filters import apply_filters, parse_filters
-    from layers.grid import make_grid
-    from layers.hotspots import count_xy
     from layers.store import Batch, open_store
     from layers.store.gpkg import GeoPackageStore
 
@@ -143,43 +152,54 @@ def main() -> None:
         print(f"PostGIS table incidents: {total / 1e6:.0f} MB in all = {total / N:.0f} bytes per row "
               f"(heap {heap / N:.0f}, indexes {indexes / N:.0f}, TOAST and maps the rest)")
         del gdf
-
-        area = store.read("incidents", columns=[]).to_crs(2154)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # more than 100,000 cells is fine here
-            grid = make_grid(area, cell_size=CELL)
-        del area
-        to_l93 = Transformer.from_crs(4326, 2154, always_xy=True)
-        tz = "Europe/Paris"
-
-        def numpy_path(filters):
-            frame = store.read("incidents", tz=tz)
-            if filters is not None:
-                frame = apply_filters(frame, filters, tz=tz)
-            x, y = to_l93.transform(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
-            return count_xy(np.asarray(x), np.asarray(y), grid), len(frame)
-
-        for label, filters in (("no filter", None), (f"filtered {FILTER}", parse_filters(tz=tz, **FILTER))):
-            t_sql, got = _time(lambda: store.grid_counts(grid, filters, tz=tz))
-            t_np, (ref, n_ref) = _time(lambda: numpy_path(filters), repeat=1)
-            same = bool(np.array_equal(got["n"].to_numpy(), ref["n"].to_numpy()))
-            print(f"grid counts, {len(grid):,} cells of {CELL:g} m, {label}: "
-                  f"{got.attrs['vigie']['n_incidents']:,} incidents counted")
-            print(f"  SQL (ST_Transform + floor, GROUP BY)             {t_sql:6.2f} s   ratio to peer "
-                  f"{t_sql / t_np:.3f} ({t_np / t_sql:.1f}x faster)")
-            print(f"  read all into GeoPandas + NumPy count_xy         {t_np:6.2f} s")
-            print(f"  equal cell by cell: {same}")
-            if not same:
-                raise SystemExit("SQL and NumPy grid counts differ")
-            if filters is not None:
-                t_cnt, n_sql = _time(lambda: store.count("incidents", filters, tz=tz))
-                print(f"filtered count: SQL {t_cnt:.3f} s ({n_sql:,}) beside read + apply_filters "
-                      f"{t_np:.2f} s ({n_ref:,}); equal: {n_sql == n_ref}")
-                if n_sql != n_ref:
-                    raise SystemExit("SQL and NumPy filtered counts differ")
+        _pushdown(store)
         store.close()
     finally:
         cleanup()
+
+
+def _pushdown(store) -> None:
+    """Grid counts and a filtered count in SQL beside reading everything into GeoPandas."""
+    import numpy as np
+    from pyproj import Transformer
+
+    from layers.filters import apply_filters, parse_filters
+    from layers.grid import make_grid
+    from layers.hotspots import count_xy
+
+    area = store.read("incidents", columns=[]).to_crs(2154)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # more than 100,000 cells is fine here
+        grid = make_grid(area, cell_size=CELL)
+    del area
+    to_l93 = Transformer.from_crs(4326, 2154, always_xy=True)
+    tz = "Europe/Paris"
+
+    def numpy_path(filters):
+        frame = store.read("incidents", tz=tz)
+        if filters is not None:
+            frame = apply_filters(frame, filters, tz=tz)
+        x, y = to_l93.transform(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
+        return count_xy(np.asarray(x), np.asarray(y), grid), len(frame)
+
+    for label, filters in (("no filter", None), (f"filtered {FILTER}", parse_filters(tz=tz, **FILTER))):
+        t_sql, got = _time(lambda: store.grid_counts(grid, filters, tz=tz))
+        t_np, (ref, n_ref) = _time(lambda: numpy_path(filters), repeat=1)
+        same = bool(np.array_equal(got["n"].to_numpy(), ref["n"].to_numpy()))
+        print(f"grid counts, {len(grid):,} cells of {CELL:g} m, {label}: "
+              f"{got.attrs['vigie']['n_incidents']:,} incidents counted")
+        print(f"  SQL (ST_Transform + floor, GROUP BY)             {t_sql:6.2f} s   ratio to peer "
+              f"{t_sql / t_np:.3f} ({t_np / t_sql:.1f}x faster)")
+        print(f"  read all into GeoPandas + NumPy count_xy         {t_np:6.2f} s")
+        print(f"  equal cell by cell: {same}")
+        if not same:
+            raise SystemExit("SQL and NumPy grid counts differ")
+        if filters is not None:
+            t_cnt, n_sql = _time(lambda: store.count("incidents", filters, tz=tz))
+            print(f"filtered count: SQL {t_cnt:.3f} s ({n_sql:,}) beside read + apply_filters "
+                  f"{t_np:.2f} s ({n_ref:,}); equal: {n_sql == n_ref}")
+            if n_sql != n_ref:
+                raise SystemExit("SQL and NumPy filtered counts differ")
 
 
 if __name__ == "__main__":

@@ -163,6 +163,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.extensions["vigie"] = Workspace(Home.from_env(app.config.get("HOME")), store=app.config.get("STORE"),
                                         cache_mb=app.config["CACHE_MB"])
+    app.extensions["vigie"].save_in_background()
     app.extensions["vigie"].limit_heavy(int(app.config["HEAVY_ANALYSES"]), wait_s=float(app.config["HEAVY_WAIT_SECONDS"]))
     if app.config.get("ANALYSIS_MAX_CELLS"):
         app.extensions["vigie"].max_cells = int(app.config["ANALYSIS_MAX_CELLS"])

@@ -34,6 +34,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sys
 import threading
 from collections import OrderedDict
@@ -328,6 +329,26 @@ class IncidentRows:
 
 #: columns of the incident layer ``IncidentColumns`` holds exactly, with their stored dtype
 _DERIVED = {"fid": "int64", "occurred_from": "datetime64[ns, UTC]"}
+
+
+class _BackgroundSaver:
+    """One thread saving snapshots in turn; a process forked from this one (a gunicorn worker)
+    gets its own thread on its first save (a forked child has none of its parent's threads)."""
+
+    def __init__(self):
+        self._pid, self._pool = None, None
+
+    def submit(self, fn, *args):
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._pid != os.getpid():
+            self._pid, self._pool = os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigie-save")
+        return self._pool.submit(fn, *args)
+
+    def shutdown(self, wait: bool = True) -> None:
+        if self._pool is not None and self._pid == os.getpid():
+            self._pool.shutdown(wait=wait)
+        self._pid, self._pool = None, None
 
 
 #: modules whose code computes the saved per-incident arrays (a change invalidates snapshots)
@@ -741,14 +762,39 @@ class Workspace:
         meta = {"encoded": meta, "rows": rows, "marks": {"batches": self._batches(), "end": last}}
         if prev is not None and value is prev[1] and snaps.alias(name, key, prev[0], self.version, meta):
             return value  # unchanged (an import of another kind): the same files, linked
+        saver = self.__dict__.get("_saver")
+        if saver is not None:  # a server: its request does not wait for the disk
+            saver.submit(snaps.save, name, key, self.version, arrays, meta)
+            return value
         saved = snaps.save(name, key, self.version, arrays, meta)
         return value if saved is None else decode(saved.arrays, saved.meta["encoded"])
+
+    def save_in_background(self) -> None:
+        """Save what this workspace computes in a background thread (one at a time) and keep
+        using its own copy: a server's requests then never wait for the disk; the next process
+        started maps what was saved. ``prepare()`` still saves before it returns."""
+        self.__dict__["_saver"] = _BackgroundSaver()
 
     def prepare(self) -> None:
         """Compute and save this version's per-incident arrays (the incident columns and
         attribute table, darkness classes, analysis cells and street segments), so that
         every server process maps them at start instead of reading the store. ``geo-app
         import`` runs it after each import; a server runs it on its first read otherwise."""
+        import warnings
+
+        from layers.errors import VigieWarning
+
+        saver = self.__dict__.pop("_saver", None)
+        if saver is not None:
+            saver.shutdown(wait=True)  # what was queued is on disk; this call saves in turn
+            try:
+                self._prepare()
+            finally:
+                self.save_in_background()
+            return
+        self._prepare()
+
+    def _prepare(self) -> None:
         import warnings
 
         from layers.errors import VigieWarning

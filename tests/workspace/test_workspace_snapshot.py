@@ -10,6 +10,7 @@ unwritable is recomputed, never served. Both store backends.
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numpy as np
 import pandas as pd
@@ -232,3 +233,38 @@ def test_warm_builds_missing_proposal_models_only_for_small_layers(home, monkeyp
     again = Workspace(home)
     again.warm()
     assert is_mapped(again.peek("proposal_models", ())[0].point)
+
+
+def test_a_server_saves_in_the_background_and_answers_from_its_own_copy(home, store):
+    """The web's workspace saves what it computed without making the request wait; the next
+    process maps it."""
+    store.import_batch("incidents", _incidents(300, 1), _batch("b1", 300))
+    server = Workspace(home, store=store)
+    server.save_in_background()
+    cols = server.columns()
+    assert not is_mapped(cols.x)  # its own copy: the request did not wait for the disk
+    server._saver.shutdown(wait=True)
+    nxt = Workspace(home, store=store)
+    with _Spy(store) as spy:
+        mapped = nxt.columns()
+    assert spy.whole == 0 and is_mapped(mapped.x)
+    _assert_same_columns(mapped, cols)
+
+
+def test_a_forked_worker_saves_with_its_own_thread(tmp_path):
+    """gunicorn forks its workers after the warm-up: a worker's saves must run (a forked
+    process has none of its parent's threads)."""
+    from geo_app.workspace import _BackgroundSaver
+
+    saver = _BackgroundSaver()
+    saver.submit((tmp_path / "parent").write_text, "p").result(timeout=10)
+    pid = os.fork()
+    if pid == 0:  # the worker
+        try:
+            saver.submit((tmp_path / "child").write_text, "c").result(timeout=10)
+            saver.shutdown()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert (tmp_path / "child").read_text() == "c"
+    saver.shutdown()
