@@ -740,8 +740,11 @@ class Workspace:
         key = self._snapshot_key(name, params)
         rows = self.counts().get("incidents", 0)
         got = snaps.load(name, key, self.version)
-        if got is not None and got.meta.get("rows") == rows:
-            return decode(got.arrays, got.meta["encoded"])
+        if got is not None:
+            if self._matches(got.meta, rows):
+                return decode(got.arrays, got.meta["encoded"])
+            log.warning("the arrays saved for store version %s do not fit its rows: computed again", self.version)
+            snaps.discard(name, key, self.version)
         if (name, params) not in self._caches.prev:  # another process's older snapshot
             old = snaps.latest(name, key, but=self.version)
             marks = old.meta.get("marks") if old is not None else None
@@ -764,10 +767,24 @@ class Workspace:
             return value  # unchanged (an import of another kind): the same files, linked
         saver = self.__dict__.get("_saver")
         if saver is not None:  # a server: its request does not wait for the disk
-            saver.submit(snaps.save, name, key, self.version, arrays, meta)
+            cache_key, base = (self.version, name, params), self._caches.base
+
+            def save():
+                saved = snaps.save(name, key, cache_key[0], arrays, meta)
+                if saved is not None and base.peek(cache_key) is value:  # then share the saved pages
+                    base.put(cache_key, decode(saved.arrays, saved.meta["encoded"]))
+
+            saver.submit(save)
             return value
         saved = snaps.save(name, key, self.version, arrays, meta)
         return value if saved is None else decode(saved.arrays, saved.meta["encoded"])
+
+    def _matches(self, meta: dict, rows: int) -> bool:
+        """Whether a snapshot saved with ``meta`` fits this version: the same incident count
+        and the same batches (a store restored from a dump may reuse a version token for
+        other rows; batch ids are never reused)."""
+        marks = meta.get("marks") or {}
+        return meta.get("rows") == rows and marks.get("batches") == self._batches()
 
     def save_in_background(self) -> None:
         """Save what this workspace computes in a background thread (one at a time) and keep
@@ -1450,8 +1467,10 @@ class Workspace:
             snaps, key = self.snapshots(), self._snapshot_key("proposal_models")
             refs = {"columns": self.columns(), "darkness": self.darkness_codes()}
             got = snaps.load("proposal_models", key, self.version) if snaps is not None else None
-            if got is not None and got.meta.get("rows") == len(refs["columns"]):
-                return tuple(decode_dataclass(got.arrays, m, refs=refs) for m in got.meta["models"])
+            if got is not None:
+                if self._matches(got.meta, len(refs["columns"])):
+                    return tuple(decode_dataclass(got.arrays, m, refs=refs) for m in got.meta["models"])
+                snaps.discard("proposal_models", key, self.version)
             models = build()
             if snaps is None:
                 return models
@@ -1461,7 +1480,7 @@ class Workspace:
                 arrays.update(a)
                 metas.append(meta)
             saved = snaps.save("proposal_models", key, self.version, arrays,
-                               {"models": metas, "rows": len(refs["columns"])})
+                               {"models": metas, "rows": len(refs["columns"]), "marks": {"batches": self._batches()}})
             if saved is None:
                 return models
             return tuple(decode_dataclass(saved.arrays, m, refs=refs) for m in saved.meta["models"])
@@ -1471,8 +1490,9 @@ class Workspace:
     def saved_proposal_models(self) -> bool:
         """Whether this version's proposal models are saved (a start then maps them)."""
         snaps = self.snapshots()
-        return snaps is not None and snaps.load("proposal_models", self._snapshot_key("proposal_models"),
-                                                self.version) is not None
+        got = None if snaps is None else snaps.load("proposal_models", self._snapshot_key("proposal_models"),
+                                                    self.version)
+        return got is not None and self._matches(got.meta, self.counts().get("incidents", 0))
 
     def embedded(self, kind: str) -> gpd.GeoDataFrame:
         """A small context layer as the map embeds it: polygons simplified to about 2 m."""

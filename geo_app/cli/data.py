@@ -317,6 +317,9 @@ def rollback(home, batch_id):
     audit_home(home, "rollback", user="cli", target=b.id, detail={"kind": b.kind, "file": b.file_name})
     click.echo(f"Rolled back batch {b.id}: removed {b.n_stored} {b.kind} from {b.file_name} "
                f"(imported {b.created[:19].replace('T', ' ')} UTC by {b.user}).")
+    from geo_app.imports import prepare_snapshots
+
+    prepare_snapshots(home)  # the new version's arrays, so that a server does not compute them
 
 
 # ------------------------------------------------------------------------------------ export

@@ -406,8 +406,9 @@ def _only_columns(m: sparse.csr_matrix, allowed: np.ndarray) -> sparse.csr_matri
     """``m`` with the entries outside the ``allowed`` columns removed (same shape, same
     column numbers)."""
     keep = allowed[m.indices]
-    row_of = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
-    indptr = np.r_[0, np.cumsum(np.bincount(row_of[keep], minlength=m.shape[0]))]
+    kept_before = np.zeros(len(keep) + 1, dtype=np.int64 if len(keep) >= 2**31 else np.int32)
+    np.cumsum(keep, out=kept_before[1:])  # entries kept before each position (4 bytes an entry)
+    indptr = kept_before[m.indptr]
     return sparse.csr_matrix((m.data[keep], m.indices[keep], indptr), shape=m.shape)
 
 

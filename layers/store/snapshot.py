@@ -92,6 +92,10 @@ class Snapshots:
             return None
         return Saved(version, arrays, meta["meta"])
 
+    def discard(self, name: str, key: str, version: str) -> None:
+        """Remove what was saved for ``version`` (it no longer fits the store)."""
+        shutil.rmtree(self._dir(name, key) / _safe(version), ignore_errors=True)
+
     def latest(self, name: str, key: str, *, but: str | None = None) -> Saved | None:
         """The newest readable saved version of ``name`` and ``key`` other than ``but``."""
         folder = self._dir(name, key)

@@ -158,7 +158,8 @@ HARMLESS = {"store", "settings", "taxonomy", "tz", "k", "version", "pinned", "ca
             "backtest_runs",  # plumbing of Workspace.backtest (and geo-app backtest), which the viewer cuts
             "address_index",  # the public address register: no incident data
             "incident_cells", "incident_segments",  # per-incident arrays beside columns(): cut by the viewer's rows
-            "prepare", "snapshots", "saved_proposal_models", "WARM_MODELS_MAX"}  # snapshots on disk: plumbing
+            "prepare", "snapshots", "saved_proposal_models", "save_in_background",
+            "WARM_MODELS_MAX"}  # snapshots on disk: plumbing
 
 
 def test_every_workspace_read_has_a_viewer_rule():

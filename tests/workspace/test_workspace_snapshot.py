@@ -244,6 +244,8 @@ def test_a_server_saves_in_the_background_and_answers_from_its_own_copy(home, st
     cols = server.columns()
     assert not is_mapped(cols.x)  # its own copy: the request did not wait for the disk
     server._saver.shutdown(wait=True)
+    assert is_mapped(server.columns().x)  # once saved, its own copy gives way to the shared pages
+    _assert_same_columns(server.columns(), cols)
     nxt = Workspace(home, store=store)
     with _Spy(store) as spy:
         mapped = nxt.columns()
@@ -268,3 +270,41 @@ def test_a_forked_worker_saves_with_its_own_thread(tmp_path):
     os.waitpid(pid, 0)
     assert (tmp_path / "child").read_text() == "c"
     saver.shutdown()
+
+
+def test_the_rollback_command_saves_what_a_server_maps(home, tmp_path):
+    from geo_app.cli import cli
+
+    env = {"GEO_APP_HOME": str(home.path)}
+    for seed, name in ((4, "a.csv"), (5, "b.csv")):
+        gdf = _incidents(80, seed)
+        pd.DataFrame({"lon": gdf.geometry.x, "lat": gdf.geometry.y, "category": gdf["category"],
+                      "date": gdf["occurred_from"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")}).to_csv(tmp_path / name,
+                                                                                             index=False)
+        assert CliRunner().invoke(cli, ["import", "incidents", str(tmp_path / name)], env=env).exit_code == 0
+    last = home.store.batches("incidents")[-1].id
+    r = CliRunner().invoke(cli, ["rollback", last], env=env)
+    assert r.exit_code == 0, r.output
+    served = Workspace(Home(home.path))
+    with _Spy(served.store) as spy:
+        cols = served.columns()
+    assert spy.whole == 0 and is_mapped(cols.x) and len(cols) == 80
+    _assert_same_columns(cols, Workspace(Home(home.path), snapshots=False).columns())
+
+
+def test_a_snapshot_of_other_batches_under_the_same_version_is_not_served(home, store, monkeypatch, caplog):
+    """A store restored from a dump may reuse a version token for other rows: a snapshot whose
+    batches differ from the store's is discarded and computed again."""
+    store.import_batch("incidents", _incidents(200, 1), _batch("b1", 200))
+    Workspace(home, store=store).prepare()
+    real = Workspace._batches
+    monkeypatch.setattr(Workspace, "_batches", lambda self: {**real(self), "restored-other": "incidents"})
+    ws = Workspace(home, store=store)
+    with _Spy(store) as spy:
+        cols = ws.columns()
+    assert spy.whole == 1 and "do not fit its rows" in caplog.text
+    monkeypatch.setattr(Workspace, "_batches", real)
+    _assert_same_columns(cols, Workspace(home, store=store, snapshots=False).columns())
+    assert Workspace(home, store=store)._matches(  # saved again with the (patched) batches it was built from
+        Snapshots(home.path / "cache").load("columns", ws._snapshot_key("columns"), ws.version).meta,
+        200) is False
