@@ -23,10 +23,18 @@ values are kept aside for this until the new ones are built.
 
 Speed with a million incidents: the incidents of a version are read once and kept as NumPy
 columns (``layers.columns.IncidentColumns``); a filter is a boolean mask over them; counts, Gi*
-and KDE run on binned coordinates (``layers.hotspots.count_xy`` / ``gistar_counts`` /
-``kde_xy``) over one ``analysis_grid`` per version; hotspot summaries take counts per cell ×
-category × darkness class. Costly layers (KDE, emerging hotspots, proposals) are computed only
-when asked.
+and KDE run on binned coordinates (``layers.hotspots.count_cells`` / ``gistar_counts`` /
+``kde_xy``) over one ``analysis_grid`` per version, each incident's cell and street segment
+being assigned once per version (``incident_cells``, ``incident_segments``); hotspot summaries
+take counts per cell × category × darkness class. Costly layers (KDE, emerging hotspots,
+proposals) are computed only when asked.
+
+Snapshots (ten million incidents). Every per-incident value of a version — the columns, the
+attribute table, darkness, cells, segments, the proposal models — is saved once under the
+deployment's ``cache/`` folder (``layers.store.snapshot``) and mapped back read-only by every
+process (``_persisted``): a server starts without reading the incident layer, and the mapped
+pages are shared page cache rather than each process's own memory. ``geo-app import`` saves
+the new version (``prepare``); a server saving what it computed does so in the background.
 """
 
 from __future__ import annotations
