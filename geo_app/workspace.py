@@ -804,11 +804,9 @@ class Workspace:
         """Compute and save this version's per-incident arrays (the incident columns and
         attribute table, darkness classes, analysis cells and street segments), so that
         every server process maps them at start instead of reading the store. ``geo-app
-        import`` runs it after each import; a server runs it on its first read otherwise."""
-        import warnings
-
-        from layers.errors import VigieWarning
-
+        import``, ``geo-app rollback`` and ``geo-app prepare`` run it; a server saves what it
+        computes as it goes. Saves before it returns, also on a workspace that saves in the
+        background."""
         saver = self.__dict__.pop("_saver", None)
         if saver is not None:
             saver.shutdown(wait=True)  # what was queued is on disk; this call saves in turn
@@ -1585,13 +1583,14 @@ class Workspace:
             def assign(x, y):
                 return st.assign_xy(x, y, net["streets"], tolerance_m=tol, tree=net["tree"])[0].astype(np.int32)
 
-            out = self._persisted("segments", (len(net["streets"]),), lambda: assign(cols.x, cols.y),
+            out = self._persisted("segments", streets, lambda: assign(cols.x, cols.y),
                                   lambda old, added: np.concatenate([old, assign(cols.x[len(old):],
                                                                                  cols.y[len(old):])]))
             out.flags.writeable = False
             return out
 
-        return self.cached("segments", (len(net["streets"]),), compute)
+        streets = (len(net["streets"]),)  # other streets come by a rollback: no append then
+        return self.cached("segments", streets, compute)
 
     def incident_cells(self) -> np.ndarray:
         """Each incident's cell in the default ``analysis_grid()`` (row position, -1 outside
@@ -1602,6 +1601,7 @@ class Workspace:
 
         grid = self.analysis_grid()
         meta = grid.attrs.get("vigie", {})
+        # imports only add areas (cells added: a longer grid); another study area comes by a rollback
         shape = (len(grid), str(meta.get("shape")), float(meta.get("cell_size", 0)),
                  tuple(float(v) for v in meta.get("origin", ())))
 

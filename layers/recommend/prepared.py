@@ -21,6 +21,7 @@ the lattice of all the incidents.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd

@@ -119,23 +119,8 @@ class Snapshots:
         (picklable) for ``version`` and return them mapped back from disk; None when the folder
         cannot be written (a read-only deployment: the caller keeps its own copy)."""
         final = self._dir(name, key) / _safe(version)
-        if not (final / "meta.pickle").exists():
-            tmp = final.parent / f".tmp-{os.getpid()}-{uuid.uuid4().hex}"
-            try:
-                tmp.mkdir(parents=True)
-                kinds = {a: _write_array(tmp, a, v) for a, v in arrays.items()}
-                (tmp / "meta.pickle").write_bytes(pickle.dumps(
-                    {"version": version, "arrays": kinds, "meta": meta}, protocol=pickle.HIGHEST_PROTOCOL))
-                try:
-                    tmp.rename(final)
-                except OSError:  # another process saved this version first: keep theirs
-                    pass
-            except OSError as e:
-                log.warning("cannot save the snapshot %s: %s", final, e)
-                return None
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-            self._prune(final.parent)
+        if not self._publish(final, version, meta, lambda tmp: {a: _write_array(tmp, a, v) for a, v in arrays.items()}):
+            return None
         return self.load(name, key, version)
 
     def alias(self, name: str, key: str, source: str, version: str, meta: dict) -> bool:
@@ -143,24 +128,35 @@ class Snapshots:
         ``meta``: a version that left the value unchanged. False when ``source`` is not saved
         or the folder cannot be written."""
         src = self._dir(name, key) / _safe(source)
-        final = self._dir(name, key) / _safe(version)
-        if (final / "meta.pickle").exists():
-            return True
         try:
-            saved = pickle.loads((src / "meta.pickle").read_bytes())
+            kinds = pickle.loads((src / "meta.pickle").read_bytes())["arrays"]
         except Exception:  # noqa: BLE001 - not saved (or unreadable): nothing to link
             return False
-        tmp = final.parent / f".tmp-{os.getpid()}-{uuid.uuid4().hex}"
-        try:
-            tmp.mkdir(parents=True)
+
+        def link(tmp: Path) -> dict:
             for f in src.iterdir():
                 if f.name != "meta.pickle":
                     os.link(f, tmp / f.name)
+            return kinds
+
+        return self._publish(self._dir(name, key) / _safe(version), version, meta, link)
+
+    def _publish(self, final: Path, version: str, meta: dict, fill) -> bool:
+        """Make folder ``final`` whole or not at all: ``fill(tmp)`` puts the array files in a
+        temporary folder and returns their kinds, the meta file is written last, and the folder
+        is renamed into place (when another process got there first, theirs is kept). Older
+        versions beyond ``keep`` are then removed. False when the folder cannot be written."""
+        if (final / "meta.pickle").exists():
+            return True
+        tmp = final.parent / f".tmp-{os.getpid()}-{uuid.uuid4().hex}"
+        try:
+            tmp.mkdir(parents=True)
+            kinds = fill(tmp)
             (tmp / "meta.pickle").write_bytes(pickle.dumps(
-                {"version": version, "arrays": saved["arrays"], "meta": meta}, protocol=pickle.HIGHEST_PROTOCOL))
+                {"version": version, "arrays": kinds, "meta": meta}, protocol=pickle.HIGHEST_PROTOCOL))
             try:
                 tmp.rename(final)
-            except OSError:
+            except OSError:  # another process saved this version first: keep theirs
                 pass
         except OSError as e:
             log.warning("cannot save the snapshot %s: %s", final, e)

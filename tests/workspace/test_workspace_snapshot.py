@@ -308,3 +308,39 @@ def test_a_snapshot_of_other_batches_under_the_same_version_is_not_served(home, 
     assert Workspace(home, store=store)._matches(  # saved again with the (patched) batches it was built from
         Snapshots(home.path / "cache").load("columns", ws._snapshot_key("columns"), ws.version).meta,
         200) is False
+
+
+def test_segments_and_cells_follow_other_streets_and_another_study_area(tmp_path):
+    """Each incident's segment and cell depend on the streets and on the grid too: when the
+    streets and the study area are replaced (rolled back, then imported anew: as many streets,
+    another area), a running server and a new one give the segments and cells computed anew,
+    not those carried over from the previous version."""
+    import geopandas as gpd
+    from shapely.geometry import LineString, box
+
+    from geo_app.config import write_config
+
+    home = Home(tmp_path / "home")
+    write_config(home.path / "config.toml", {"analysis_crs": 2154, "timezone": "Europe/Paris",
+                                             "study_area": "areas"})
+    store = home.store
+    inc = _incidents(300, 1)
+    store.import_batch("incidents", inc, _batch("b1", 300))
+    x0, y0, x1, y1 = inc.total_bounds
+    area = gpd.GeoDataFrame({"name": ["a"], "level": ["quartier"]}, geometry=[box(x0, y0, x1, y1)], crs=4326)
+    store.import_batch("areas", area, dataclasses.replace(_batch("a1", 1), kind="areas"))
+    lines = [LineString([(x0, y), (x1, y)]) for y in np.linspace(y0, y1, 12)]
+    streets = gpd.GeoDataFrame({"name": [f"Rue {i}" for i in range(12)]}, geometry=lines, crs=4326)
+    store.import_batch("streets", streets, dataclasses.replace(_batch("s1", 12), kind="streets"))
+    ws = Workspace(home)
+    ws.incident_segments(), ws.incident_cells()
+    turned = streets.assign(geometry=[LineString([(x, y0), (x, y1)]) for x in np.linspace(x0, x1, 12)])
+    store.rollback("s1")
+    store.import_batch("streets", turned, dataclasses.replace(_batch("s2", 12), kind="streets"))
+    smaller = area.assign(geometry=[box(x0, y0, (x0 + x1) / 2, y1)])
+    store.rollback("a1")
+    store.import_batch("areas", smaller, dataclasses.replace(_batch("a2", 1), kind="areas"))
+    fresh = Workspace(home, snapshots=False)
+    np.testing.assert_array_equal(ws.incident_segments(), fresh.incident_segments())
+    np.testing.assert_array_equal(ws.incident_cells(), fresh.incident_cells())
+    np.testing.assert_array_equal(Workspace(home).incident_segments(), fresh.incident_segments())
