@@ -372,7 +372,16 @@ def _code_stamp() -> str:
 
     h = hashlib.sha256()
     for name in _SNAPSHOT_CODE:
-        h.update(Path(importlib.import_module(name).__file__).read_bytes())
+        module = importlib.import_module(name)
+        try:
+            h.update(Path(module.__file__).read_bytes())
+        except (OSError, TypeError):  # no source file (a zipped or frozen install): the release
+            from importlib.metadata import PackageNotFoundError, version
+
+            try:
+                h.update(f"{name} {version('vigie')}".encode())
+            except PackageNotFoundError:
+                h.update(name.encode())
     return h.hexdigest()[:16]
 
 

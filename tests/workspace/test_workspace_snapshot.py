@@ -344,3 +344,20 @@ def test_segments_and_cells_follow_other_streets_and_another_study_area(tmp_path
     np.testing.assert_array_equal(ws.incident_segments(), fresh.incident_segments())
     np.testing.assert_array_equal(ws.incident_cells(), fresh.incident_cells())
     np.testing.assert_array_equal(Workspace(home).incident_segments(), fresh.incident_segments())
+
+
+def test_the_code_digest_of_an_install_without_source_files(monkeypatch):
+    """A zipped or frozen install has no source file to read: the digest falls back to the
+    release, never fails."""
+    import layers.columns
+    from geo_app import workspace as wsmod
+
+    wsmod._code_stamp.cache_clear()
+    real = wsmod._code_stamp()
+    monkeypatch.setattr(layers.columns, "__file__", "/nonexistent/columns.pyc")
+    wsmod._code_stamp.cache_clear()
+    try:
+        other = wsmod._code_stamp()
+        assert other != real and len(other) == 16
+    finally:
+        wsmod._code_stamp.cache_clear()
