@@ -133,17 +133,27 @@ def hotspot_page(hotspot_id: str):
     micro = micro_place_rows(top, lang)
     if len(top):
         top = top.assign(name=[r["name"] for r in micro])
-    m = build_map(
-        MapLayers(context=ctx, hotspots=d["area"], proposals=d.get("proposals"), micro_places=top),
-        dynamic=dynamic_layers(["incidents"], query, lang),
-        bounds=bounds,
-        tile_url=current_app.config["TILE_URL"],
-        tile_attribution=current_app.config["TILE_ATTRIBUTION"],
-        assets=map_assets(), lang=lang,
-        hotspot_url=url_for("hotspots.hotspot_page", hotspot_id="ID").replace("ID", "{id}"),
-        category_labels={c.code: c.label(lang) for c in tax.categories},
-        script_url=url_for("static", filename="js/vigie-map.js"),
-    )
+    status, reviewed = viewer.review_status([hotspot_id])
+    cfg = current_app.config
+
+    def page_map():
+        return render_parts(build_map(
+            MapLayers(context=ctx, hotspots=d["area"], proposals=d.get("proposals"), micro_places=top),
+            dynamic=dynamic_layers(["incidents"], query, lang),
+            bounds=bounds,
+            tile_url=cfg["TILE_URL"],
+            tile_attribution=cfg["TILE_ATTRIBUTION"],
+            assets=map_assets(), lang=lang,
+            hotspot_url=url_for("hotspots.hotspot_page", hotspot_id="ID").replace("ID", "{id}"),
+            category_labels={c.code: c.label(lang) for c in tax.categories},
+            script_url=url_for("static", filename="js/vigie-map.js"),
+        ))
+
+    # the same map for every account of these rights, filters and review status: built once
+    # per store version (the dashboard's map is cached the same way)
+    key = (str(hotspot_id), filters, night, lang, query, request.script_root, cfg["TILE_URL"],
+           cfg["TILE_ATTRIBUTION"], status.get(hotspot_id, ""))
+    map_parts = viewer.cached("hotspot_map", key, page_map)
     monthly = {"labels": [str(p) for p in d["monthly"].index], "values": [int(v) if pd.notna(v) else None for v in d["monthly"].values]}
     words = {"weekdays": weekday_names(lang), "incidents": _("faits")}
     profile = None
@@ -152,12 +162,11 @@ def hotspot_page(hotspot_id: str):
                                                 for row in d["profile"].to_numpy()]}
     cats = [(tax[c].label(lang) if c in tax else c, int(n), tax[c].sensitive if c in tax else False)
             for c, n in d["categories"].items()]
-    status, reviewed = viewer.review_status([hotspot_id])
     row = d["area"].iloc[0]
     name = place_name(viewer.hotspot_names(filters, night=night).get(str(hotspot_id)), lang)
     return render_template(
         "hotspot.html", hotspot_id=hotspot_id, row=row, d=d, cats=cats, name=name, micro=micro,
-        map_parts=render_parts(m), chart_data=json.dumps({"monthly": monthly, "profile": profile, "words": words}),
+        map_parts=map_parts, chart_data=json.dumps({"monthly": monthly, "profile": profile, "words": words}),
         status=status.get(hotspot_id, ""), reviewed=reviewed, query=query,
         proposals=_proposals(d, lang), proposals_note=d.get("proposals_note"),
         trend_label=_trend_label(row.get("trend")), methods=describe_methods(d["area"].attrs.get("vigie", {})),

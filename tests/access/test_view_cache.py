@@ -84,3 +84,26 @@ def test_a_review_status_set_after_the_first_visit_shows_on_the_cached_dashboard
     r = c.post(f"/review/{first}/status", data={"status": "in_review", "owner": "Police municipale"})
     assert r.status_code in (200, 302, 303)
     assert "en examen" in c.get("/").get_data(as_text=True)
+
+
+def test_the_hotspot_page_map_is_cached_per_rights(city, monkeypatch):
+    """A hotspot page's map is built once per rights and filters: a second coordinator gets
+    it without a build, a planner gets their own, equal to what a fresh server builds."""
+    import geo_app.views.hotspots as views
+
+    builds = []
+    real = views.build_map
+    monkeypatch.setattr(views, "build_map", lambda *a, **kw: builds.append(1) or real(*a, **kw))
+    app = _app(city)
+    first = login(app, "coordinator").get("/api/hotspots/areas").json["features"][0]["properties"]["hotspot_id"]
+    police = login(app, "police").get(f"/hotspots/{first}")
+    assert police.status_code == 200 and len(builds) == 1
+    login(app, "police").get(f"/hotspots/{first}")
+    assert len(builds) == 1  # the same rights: served from the cache
+    answer = login(app, "planner").get(f"/hotspots/{first}")
+    assert answer.status_code == 200 and len(builds) == 2
+    planner = answer.get_data(as_text=True)
+    points = '"/api/layers/incidents"'  # the dynamic layer of incident points
+    assert points in police.get_data(as_text=True) and points not in planner
+    fresh = login(_app(city), "planner").get(f"/hotspots/{first}").get_data(as_text=True)
+    assert (points in fresh) == (points in planner) and len(fresh) == len(planner)
