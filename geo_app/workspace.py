@@ -123,6 +123,8 @@ class _IncidentTable:
     def __init__(self, table: pd.DataFrame, order: list, dtypes: dict, name: str, crs, xy=None,
                  fid_end: tuple[int, int] = (0, 0)):
         self.table, self.order, self.dtypes, self.name, self.crs, self.xy = table, order, dtypes, name, crs, xy
+        #: the arrays are mapped from a snapshot (page cache, not this process's memory)
+        self.mapped = False
         #: (last fid, rows), as ``Workspace._end`` records them
         self.fid_end = fid_end
 
@@ -178,7 +180,7 @@ class _IncidentTable:
     @property
     def nbytes(self) -> int:
         """Bytes held in this process's own memory (0 when mapped from a snapshot)."""
-        if getattr(self, "mapped", False):
+        if self.mapped:
             return 0
         return (int(self.table.memory_usage(index=True, deep=True).sum())
                 + (0 if self.xy is None else sum(a.nbytes for a in self.xy)))
@@ -728,32 +730,35 @@ class Workspace:
 
     def _snapshot_key(self, name: str, params: tuple = ()) -> str:
         """What a saved value depends on besides the store version: the store, the code, the
-        analysis CRS and time zone, ``params`` (and the settings the value reads)."""
+        analysis CRS and time zone, and ``params`` (which hold the settings the value reads)."""
         import hashlib
 
         st = self.settings
         parts = [_store_identity(self.store), _code_stamp(), st.analysis_crs, st.timezone, params]
-        if name == "segments":
-            parts.append(st.street_tolerance_m)
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
 
     def _persisted(self, name: str, params: tuple, rebuild: Callable[[], Any],
-                   extend: Callable[[Any, gpd.GeoDataFrame], Any], *,
+                   extend: Callable[[Any, gpd.GeoDataFrame], Any] | None, *,
                    encode: Callable[[Any], tuple[dict, dict]] | None = None,
                    decode: Callable[[dict, dict], Any] | None = None,
                    end: Callable[[Any], tuple[int, int]] | None = None):
         """``name``'s per-incident value at this version, from the cheapest source: mapped
         from this version's snapshot (``snapshots()``); else an older version's value (kept in
         memory, or the newest snapshot) extended with the appended rows (``_extended``); else
-        ``rebuild()``. A value built here is saved and mapped back, so that its pages are
+        ``rebuild()`` (always, when ``extend`` is None: a value appends do not extend). A
+        value built here is saved and mapped back, so that its pages are
         shared with every process and the next start reads nothing. ``encode``/``decode``
         turn the value into arrays and back (default: one array); ``end(value)`` gives the
         ``(last fid, rows)`` it covers (default: those of ``columns()``)."""
         encode = encode or (lambda a: ({"values": a}, {}))
         decode = decode or (lambda arrays, meta: arrays["values"])
         snaps = self.snapshots()
+
+        def build():
+            return rebuild() if extend is None else self._extended(name, params, "incidents", rebuild, extend)
+
         if snaps is None:
-            return self._extended(name, params, "incidents", rebuild, extend)
+            return build()
         key = self._snapshot_key(name, params)
         rows = self.counts().get("incidents", 0)
         got = snaps.load(name, key, self.version)
@@ -762,15 +767,15 @@ class Workspace:
                 return decode(got.arrays, got.meta["encoded"])
             log.warning("the arrays saved for store version %s do not fit its rows: computed again", self.version)
             snaps.discard(name, key, self.version)
-        if (name, params) not in self._caches.prev:  # another process's older snapshot
+        if extend is not None and (name, params) not in self._caches.prev:  # another process's older snapshot
             old = snaps.latest(name, key, but=self.version)
             marks = old.meta.get("marks") if old is not None else None
             if marks:
                 self._caches.mark(old.version, batches=marks["batches"], ends={"incidents": marks["end"]})
                 with self._caches.lock:
                     self._caches.prev.setdefault((name, params), (old.version, decode(old.arrays, old.meta["encoded"])))
-        prev = self._caches.prev.get((name, params))
-        value = self._extended(name, params, "incidents", rebuild, extend)
+        prev = self._caches.prev.get((name, params)) if extend is not None else None
+        value = build()
         arrays, meta = encode(value)
         if not arrays and not meta:
             return value  # a value the snapshot cannot hold
@@ -1479,26 +1484,20 @@ class Workspace:
                     rp.prepare_lamps(cols, dark, self.frame("lights")))
 
         def compute():
-            snaps, key = self.snapshots(), self._snapshot_key("proposal_models")
-            refs = {"columns": self.columns(), "darkness": self.darkness_codes()}
-            got = snaps.load("proposal_models", key, self.version) if snaps is not None else None
-            if got is not None:
-                if self._matches(got.meta, len(refs["columns"])):
-                    return tuple(decode_dataclass(got.arrays, m, refs=refs) for m in got.meta["models"])
-                snaps.discard("proposal_models", key, self.version)
-            models = build()
-            if snaps is None:
-                return models
-            arrays, metas = {}, []
-            for i, m in enumerate(models):
-                a, meta = encode_dataclass(m, refs=refs, prefix=f"m{i}.")
-                arrays.update(a)
-                metas.append(meta)
-            saved = snaps.save("proposal_models", key, self.version, arrays,
-                               {"models": metas, "rows": len(refs["columns"]), "marks": {"batches": self._batches()}})
-            if saved is None:
-                return models
-            return tuple(decode_dataclass(saved.arrays, m, refs=refs) for m in saved.meta["models"])
+            refs = {"columns": self.columns(), "darkness": self.darkness_codes()}  # saved once, not twice
+
+            def encode(models):
+                arrays, metas = {}, []
+                for i, m in enumerate(models):
+                    a, meta = encode_dataclass(m, refs=refs, prefix=f"m{i}.")
+                    arrays.update(a)
+                    metas.append(meta)
+                return arrays, {"models": metas}
+
+            def decode(arrays, meta):
+                return tuple(decode_dataclass(arrays, m, refs=refs) for m in meta["models"])
+
+            return self._persisted("proposal_models", (), build, None, encode=encode, decode=decode)
 
         return self.cached("proposal_models", (), lambda: self._in_turn(compute))
 
@@ -1587,7 +1586,7 @@ class Workspace:
 
         def compute():
             cols = self.columns()
-            tol = self.settings.street_tolerance_m
+            tol = streets[1]
 
             def assign(x, y):
                 return st.assign_xy(x, y, net["streets"], tolerance_m=tol, tree=net["tree"])[0].astype(np.int32)
@@ -1598,7 +1597,8 @@ class Workspace:
             out.flags.writeable = False
             return out
 
-        streets = (len(net["streets"]),)  # other streets come by a rollback: no append then
+        # other streets come by a rollback: no append then
+        streets = (len(net["streets"]), float(self.settings.street_tolerance_m))
         return self.cached("segments", streets, compute)
 
     def incident_cells(self) -> np.ndarray:

@@ -78,19 +78,21 @@ class Snapshots:
 
     def load(self, name: str, key: str, version: str) -> Saved | None:
         """The value saved for ``version``, or None (never saved, or unreadable: removed)."""
-        path = self._dir(name, key) / _safe(version)
+        got = self._load(self._dir(name, key) / _safe(version))
+        return got if got is None or got.version == version else None
+
+    def _load(self, path: Path) -> Saved | None:
+        """The snapshot in folder ``path``, or None (none there, or unreadable: removed)."""
         if not (path / "meta.pickle").exists():
             return None
         try:
             meta = pickle.loads((path / "meta.pickle").read_bytes())
-            if meta.get("version") != version:
-                raise ValueError("version mismatch")
             arrays = {a: _read_array(path, a, kind) for a, kind in meta["arrays"].items()}
         except Exception as e:  # noqa: BLE001 - any unreadable snapshot is recomputed
             log.warning("ignoring the unreadable snapshot %s: %s", path, e)
             shutil.rmtree(path, ignore_errors=True)
             return None
-        return Saved(version, arrays, meta["meta"])
+        return Saved(meta["version"], arrays, meta["meta"])
 
     def discard(self, name: str, key: str, version: str) -> None:
         """Remove what was saved for ``version`` (it no longer fits the store)."""
@@ -104,14 +106,9 @@ class Snapshots:
         except OSError:
             return None
         for path in sorted(found, key=_mtime, reverse=True):
-            try:
-                version = pickle.loads((path / "meta.pickle").read_bytes())["version"]
-            except Exception:  # noqa: BLE001 - half-written by nobody (renamed whole) or foreign
-                continue
-            if version != but:
-                got = self.load(name, key, version)
-                if got is not None:
-                    return got
+            got = self._load(path)
+            if got is not None and got.version != but:
+                return got
         return None
 
     def save(self, name: str, key: str, version: str, arrays: dict, meta: dict) -> Saved | None:
